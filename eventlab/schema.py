@@ -1,0 +1,73 @@
+"""DDL of the EventLab store: the canonical `events` table and its side tables.
+
+Column names follow DESIGN.md. `partition` and `offset` are SQL keywords: always quote them
+(`quote_ident` in `eventlab.sqlutil`).
+"""
+
+from __future__ import annotations
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id", "entity_type", "entity_id", "event_type", "event_version", "seq", "ts",
+    "payload", "metadata", "is_delete", "source", "topic", "partition", "offset", "key",
+    "value", "headers", "kafka_ts", "kafka_ts_type", "ts_assumed_utc", "ingested_at",
+)
+
+DDL: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        event_id       VARCHAR NOT NULL,   -- from the source, else md5 of the source position
+        entity_type    VARCHAR NOT NULL,
+        entity_id      VARCHAR NOT NULL,
+        event_type     VARCHAR NOT NULL,
+        event_version  INTEGER,            -- schema version of the event type
+        seq            BIGINT NOT NULL,    -- position in the entity's stream
+        ts             TIMESTAMPTZ NOT NULL,
+        payload        JSON,               -- NULL for a delete (tombstone)
+        metadata       JSON,               -- correlation_id, causation_id, actor, extensions
+        is_delete      BOOLEAN NOT NULL DEFAULT false,
+        source         VARCHAR NOT NULL,   -- 'kafka' or the absolute file path
+        topic          VARCHAR,            -- Kafka topic (NULL for files)
+        "partition"    INTEGER,            -- Kafka partition (NULL for files)
+        "offset"       BIGINT NOT NULL,    -- Kafka offset, or row number within the file
+        key            BLOB,               -- raw Kafka key bytes (kept for republish)
+        value          BLOB,               -- raw Kafka value bytes (kept for republish)
+        headers        JSON,               -- [{"key": k, "value": text|null, "b64": base64|null}]
+        kafka_ts       TIMESTAMPTZ,
+        kafka_ts_type  SMALLINT,           -- 0 CreateTime, 1 LogAppendTime
+        ts_assumed_utc BOOLEAN NOT NULL DEFAULT false,  -- source time had no zone
+        ingested_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS quarantine (
+        source         VARCHAR NOT NULL,
+        topic          VARCHAR,
+        "partition"    INTEGER,
+        "offset"       BIGINT,
+        reason         VARCHAR NOT NULL,   -- short category, e.g. 'missing entity_id'
+        detail         VARCHAR,            -- the full message
+        raw            BLOB,               -- the record's raw bytes (file rows: the row as JSON)
+        key            BLOB,
+        headers        JSON,
+        quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ingest_offsets (
+        topic        VARCHAR NOT NULL,
+        "partition"  INTEGER NOT NULL,
+        next_offset  BIGINT NOT NULL,
+        updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (topic, "partition")
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ingested_files (
+        path         VARCHAR PRIMARY KEY,
+        size         BIGINT NOT NULL,
+        mtime        DOUBLE NOT NULL,
+        rows_read    BIGINT NOT NULL,
+        ingested_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+)
