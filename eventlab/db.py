@@ -1,0 +1,88 @@
+"""The one DuckDB adapter: connection settings and the version-sensitive calls live here.
+
+Every EventLab database instance runs with TimeZone=UTC, external access off (no file, URL or
+extension access from SQL: inputs reach DuckDB as Arrow from our own readers) and a locked
+configuration, so a statement from the SQL console can neither read the disk nor loosen limits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from eventlab.errors import StoreError
+
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+Connection = duckdb.DuckDBPyConnection
+DuckError = duckdb.Error
+
+
+def connect(path: str | Path, *, read_only: bool = False,
+            memory_limit: str | None = None, threads: int | None = None) -> Connection:
+    """Open (or create) a database file with EventLab's locked-down settings."""
+    target = str(path)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "enable_external_access": False,
+        "memory_limit": memory_limit or os.environ.get("EVENTLAB_MEMORY_LIMIT",
+                                                       DEFAULT_MEMORY_LIMIT),
+        "threads": threads or max(1, os.cpu_count() or 1),
+    }
+    try:
+        con = duckdb.connect(target, read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"The database {target} is open in another process (another `eventlab` "
+                "command or the app). Stop that process, or use another file with --db / "
+                "EVENTLAB_DB.") from exc
+        raise StoreError(f"Cannot open the database {target}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open the database {target}: {exc}") from exc
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def rows(con: Connection, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    """Run a statement and fetch every row (finishing the result, see DUCKDB_NOTES)."""
+    return con.execute(sql, list(params or [])).fetchall()
+
+
+def scalar(con: Connection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """Run a query that returns one value."""
+    result = rows(con, sql, params)
+    return result[0][0] if result else None
+
+
+def arrow(con: Connection, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+    """Run a query and return its result as an Arrow table."""
+    return con.execute(sql, list(params or [])).to_arrow_table()
+
+
+def arrow_reader(con: Connection, sql: str, params: Sequence[Any] | None = None,
+                 batch_rows: int = 10_000) -> pa.RecordBatchReader:
+    """Run a query and stream its result as Arrow record batches."""
+    return con.execute(sql, list(params or [])).to_arrow_reader(batch_rows)
+
+
+def register(con: Connection, name: str, table: pa.Table) -> None:
+    """Expose an Arrow table to SQL under `name` (unregister it when done)."""
+    con.register(name, table)
+
+
+def unregister(con: Connection, name: str) -> None:
+    """Drop a name registered with `register`."""
+    con.unregister(name)
+
+
+def statement_types(con: Connection, sql: str) -> list[str]:
+    """Parse `sql` without running it; return each statement's type name (e.g. 'SELECT')."""
+    return [s.type.name for s in con.extract_statements(sql)]

@@ -1,0 +1,213 @@
+"""Turn a resolved Mapping plus input column types into DuckDB SQL. Pure: strings and params.
+
+The input relation has the source's columns plus `__source` (file path or 'kafka') and `__row`
+(row number or offset). `mapped_select` yields one row per input row with the canonical
+columns (some still raw: `event_id_src`, `entity_type_src`, `seq_src`) and `__reason`, which
+is NULL for a good row and names the problem for a row that belongs in the quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventlab.mapping import FieldRef, Mapping
+from eventlab.sqlutil import quote_ident
+
+_TS_TZ = {"TIMESTAMP WITH TIME ZONE"}
+_TS_NAIVE = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE",
+             "TIMESTAMP WITHOUT TIME ZONE"}
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
+_ZONE_SUFFIX = r"([Zz]|[+-]\d\d(:?\d\d)?)$"
+
+
+@dataclass
+class Sql:
+    """A SQL fragment with its bound parameters, in textual order."""
+
+    text: str
+    params: list[Any] = field(default_factory=list)
+
+
+def _base_type(t: str) -> str:
+    return t.split("(")[0].strip().upper()
+
+
+def _is_nested(t: str) -> bool:
+    u = t.upper()
+    return u.startswith(("STRUCT", "MAP")) or u.endswith("]")
+
+
+def _json_of(col: str, ctype: str) -> str:
+    """The column as a JSON value (for path lookups)."""
+    q = quote_ident(col)
+    base = _base_type(ctype)
+    if base == "JSON":
+        return q
+    if base == "VARCHAR":
+        return f"TRY_CAST({q} AS JSON)"
+    return f"to_json({q})"
+
+
+def text_expr(ref: FieldRef, types: dict[str, str]) -> Sql:
+    """The field as VARCHAR (NULL when absent)."""
+    if ref.column is None:
+        return Sql("CAST(? AS VARCHAR)", [None if ref.literal is None else str(ref.literal)])
+    ctype = types[ref.column]
+    q = quote_ident(ref.column)
+    if ref.path:
+        return Sql(f"json_extract_string({_json_of(ref.column, ctype)}, ?)", [ref.path])
+    if _base_type(ctype) == "JSON":
+        return Sql(f"json_extract_string({q}, '$')")
+    if _base_type(ctype) == "BLOB":
+        return Sql(f"TRY(decode({q}))")
+    if _is_nested(ctype):
+        return Sql(f"CAST(to_json({q}) AS VARCHAR)")
+    return Sql(f"CAST({q} AS VARCHAR)")
+
+
+def json_expr(ref: FieldRef, types: dict[str, str]) -> Sql:
+    """The field as a JSON value: JSON text in a string column stays JSON, other text is
+    kept as a JSON string, nested columns render as JSON."""
+    if ref.column is None:
+        return Sql("to_json(?)", [ref.literal])
+    ctype = types[ref.column]
+    q = quote_ident(ref.column)
+    base = _base_type(ctype)
+    if ref.path:
+        return Sql(f"json_extract({_json_of(ref.column, ctype)}, ?)", [ref.path])
+    if base == "JSON":
+        return Sql(q)
+    if base == "VARCHAR":
+        return Sql(f"coalesce(TRY_CAST({q} AS JSON), to_json({q}))")
+    if base == "BLOB":
+        return Sql(f"to_json(base64({q}))")
+    return Sql(f"to_json({q})")
+
+
+def ts_exprs(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, Sql, Sql]:
+    """(ts as TIMESTAMPTZ, source present?, naive?) for the time field."""
+    if ref.column is not None and not ref.path:
+        ctype = types[ref.column]
+        base = _base_type(ctype)
+        q = quote_ident(ref.column)
+        if ctype.upper() in _TS_TZ:
+            return Sql(q), Sql(f"{q} IS NOT NULL"), Sql("false")
+        if base in _TS_NAIVE or ctype.upper() in _TS_NAIVE:
+            return Sql(f"CAST({q} AS TIMESTAMPTZ)"), Sql(f"{q} IS NOT NULL"), \
+                Sql(f"{q} IS NOT NULL")
+        if base in _NUMERIC:
+            epoch = (f"CASE WHEN abs({q}) >= 1e15 THEN to_timestamp({q} / 1e6) "
+                     f"WHEN abs({q}) >= 1e11 THEN to_timestamp({q} / 1e3) "
+                     f"ELSE to_timestamp({q}) END")
+            return Sql(epoch), Sql(f"{q} IS NOT NULL"), Sql("false")
+    text = text_expr(ref, types)
+    ts = Sql(f"TRY_CAST({text.text} AS TIMESTAMPTZ)", list(text.params))
+    present = Sql(f"({text.text}) IS NOT NULL", list(text.params))
+    naive = Sql(f"coalesce(NOT regexp_matches(trim({text.text}), ?), false)",
+                [*text.params, _ZONE_SUFFIX])
+    return ts, present, naive
+
+
+def _struct_json(columns: tuple[str, ...]) -> Sql:
+    if not columns:
+        return Sql("CAST('{}' AS JSON)")
+    parts = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns)
+    return Sql(f"to_json(struct_pack({parts}))")
+
+
+def _describe(ref: FieldRef | None) -> str:
+    if ref is None:
+        return "not mapped"
+    if ref.column is None:
+        return "literal"
+    return f"column {ref.column}" + (f" path {ref.path}" if ref.path else "")
+
+
+def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
+                  doc_mode: bool = False) -> Sql:
+    """SELECT over `relation` producing canonical columns plus `__reason` for bad rows.
+
+    `doc_mode`: the relation comes from JSON documents and has an `__invalid` flag for
+    records that are not a JSON object.
+    """
+    f = mapping.fields
+    cols: list[tuple[str, Sql]] = []
+
+    def text_or_null(name: str) -> Sql:
+        return text_expr(f[name], types) if name in f else Sql("CAST(NULL AS VARCHAR)")
+
+    cols.append(("event_id_src", text_or_null("event_id")))
+    cols.append(("entity_type_src", text_or_null("entity_type")))
+    cols.append(("entity_id", text_or_null("entity_id")))
+    cols.append(("event_type", text_or_null("event_type")))
+    for name, sqltype, out in (("event_version", "INTEGER", "event_version"),
+                               ("seq", "BIGINT", "seq_src"),
+                               ("is_delete", "BOOLEAN", "is_delete_src")):
+        if name in f:
+            t = text_expr(f[name], types)
+            cols.append((out, Sql(f"TRY_CAST({t.text} AS {sqltype})", t.params)))
+        else:
+            cols.append((out, Sql(f"CAST(NULL AS {sqltype})")))
+    if "ts" in f:
+        ts, present, naive = ts_exprs(f["ts"], types)
+    else:
+        ts, present, naive = (Sql("CAST(NULL AS TIMESTAMPTZ)"), Sql("false"), Sql("false"))
+    cols += [("ts", ts), ("ts_present", present), ("ts_assumed_utc", naive)]
+    payload = (json_expr(f["payload"], types) if "payload" in f
+               else _struct_json(mapping.payload_columns))
+    cols.append(("payload", payload))
+    meta = json_expr(f["metadata"], types) if "metadata" in f else None
+    extra = _struct_json(mapping.metadata_columns) if mapping.metadata_columns else None
+    if meta and extra:
+        meta = Sql(f"json_merge_patch(coalesce({meta.text}, CAST('{{}}' AS JSON)), "
+                   f"{extra.text})", meta.params + extra.params)
+    cols.append(("metadata", meta or extra or Sql("CAST(NULL AS JSON)")))
+    inner_text = ", ".join(f"{s.text} AS {quote_ident(n)}" for n, s in cols)
+    inner_params = [p for _, s in cols for p in s.params]
+    flag = "__invalid" if doc_mode else "false AS __invalid"
+    inner = (f"SELECT {inner_text}, {flag}, __source, __row FROM {relation}")
+    reason = Sql(
+        "CASE WHEN __invalid THEN 'invalid JSON' "
+        "WHEN entity_id IS NULL OR entity_id = '' THEN 'missing entity_id' "
+        "WHEN event_type IS NULL OR event_type = '' THEN 'missing event_type' "
+        "WHEN NOT ts_present THEN 'missing time' "
+        "WHEN ts IS NULL THEN 'unparsable time' END")
+    detail = Sql(
+        "CASE WHEN __invalid THEN 'not a JSON object' "
+        "WHEN entity_id IS NULL OR entity_id = '' THEN ? "
+        "WHEN event_type IS NULL OR event_type = '' THEN ? "
+        "WHEN NOT ts_present THEN ? WHEN ts IS NULL THEN ? END",
+        [f"no entity id ({_describe(f.get('entity_id'))} is empty)",
+         f"no event type ({_describe(f.get('event_type'))} is empty)",
+         f"no event time ({_describe(f.get('ts'))} is empty)",
+         f"event time not understood ({_describe(f.get('ts'))})"])
+    text = f"SELECT *, {reason.text} AS __reason, {detail.text} AS __detail FROM ({inner})"
+    return Sql(text, reason.params + detail.params + inner_params)
+
+
+FINAL_COLUMNS = ("event_id", "entity_type", "entity_id", "event_type", "event_version", "seq",
+                 "ts", "payload", "metadata", "is_delete", "source", "offset",
+                 "ts_assumed_utc")
+
+
+def final_select(derive_seq: bool, join_existing: bool) -> str:
+    """Column list turning a mapped row `c` into an `events` row (after the good-row filter).
+
+    `derive_seq`: seq is computed per entity by time then source order, continuing after the
+    entity's highest stored seq (`prev.max_seq`, joined when `join_existing`).
+    """
+    base = "coalesce(prev.max_seq, 0)" if join_existing else "0"
+    seq = ("coalesce(c.seq_src, " + base + " + row_number() OVER (PARTITION BY c.entity_id "
+           "ORDER BY c.ts, c.__source, c.__row))") if derive_seq else "c.seq_src"
+    exprs = [
+        "coalesce(c.event_id_src, md5(c.__source || ':' || CAST(c.__row AS VARCHAR)))",
+        "coalesce(c.entity_type_src, nullif(regexp_extract(c.entity_id, "
+        "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown')",
+        "c.entity_id", "c.event_type", "c.event_version", seq, "c.ts",
+        "c.payload", "c.metadata", "coalesce(c.is_delete_src, false)", "c.__source",
+        "c.__row", "c.ts_assumed_utc",
+    ]
+    return ", ".join(f"{e} AS {quote_ident(n)}" for e, n in zip(exprs, FINAL_COLUMNS,
+                                                                  strict=True))

@@ -1,0 +1,282 @@
+"""Load export files into the store: idempotent by source position, bad files isolated.
+
+Files are read into Arrow (one bad file is listed and skipped), combined by column name inside
+DuckDB (`UNION ALL BY NAME`), mapped to canonical events with SQL from `eventlab.decode`, and
+written in one transaction per chunk, sorted by (entity_id, seq) so per-entity reads touch few
+row groups. Rows lacking an entity id, type or time go to `quarantine` with their raw row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from eventlab import db
+from eventlab.decode import final_select, mapped_select
+from eventlab.errors import MappingError, SourceError
+from eventlab.mapping import Mapping, MappingSpec, resolve
+from eventlab.sources.files import BadLine, FileRef, discover, hive_values, read_file
+from eventlab.store import EventStore
+
+CHUNK_ROWS = 3_000_000
+_INTERNAL = ("__source", "__row", "__raw", "__invalid")
+_EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, '
+               'payload, metadata, is_delete, source, "offset", ts_assumed_utc')
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did; `to_dict` is the CLI's `--json` object."""
+
+    files_read: int = 0
+    files_skipped: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_skipped_duplicate: int = 0
+    rows_quarantined: int = 0
+    rows_ts_assumed_utc: int = 0
+    files_failed: list[dict[str, str]] = field(default_factory=list)
+    mapping: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        """A few human lines for the terminal and the UI."""
+        lines = [f"{self.files_read} file(s) read, {self.rows_read:,} rows: "
+                 f"{self.rows_stored:,} stored, {self.rows_skipped_duplicate:,} already "
+                 f"loaded (skipped), {self.rows_quarantined:,} quarantined "
+                 f"({self.seconds:.1f} s)."]
+        if self.files_skipped:
+            lines.append(f"{len(self.files_skipped)} file(s) unchanged since they were "
+                         "loaded: skipped.")
+        if self.rows_ts_assumed_utc:
+            lines.append(f"{self.rows_ts_assumed_utc:,} timestamps had no time zone and were "
+                         "taken as UTC.")
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"FAILED {f['file']}: {f['error']}" for f in self.files_failed]
+        return "\n".join(lines)
+
+
+def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
+                 spec: MappingSpec | None = None, progress: Progress | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+    """Ingest files, folders, globs or hive folders. Never raises for one bad file."""
+    started = time.perf_counter()
+    spec = spec or MappingSpec()
+    report = IngestReport()
+    refs, problems = discover(paths, fmt)
+    report.files_failed += problems
+    refs = _drop_unchanged(store, refs, report)
+    by_fmt: dict[str, list[FileRef]] = {}
+    for ref in refs:
+        by_fmt.setdefault(ref.fmt, []).append(ref)
+    done = 0
+    for group in by_fmt.values():
+        chunk: list[tuple[FileRef, pa.Table, list[BadLine]]] = []
+        rows = 0
+        for ref in group:
+            try:
+                table, bad = read_file(ref)
+            except SourceError as exc:
+                report.files_failed.append({"file": ref.path, "error": str(exc)})
+                continue
+            finally:
+                done += 1
+                if progress:
+                    progress("read", done, len(refs))
+            chunk.append((ref, table, bad))
+            rows += table.num_rows + len(bad)
+            if rows >= chunk_rows:
+                _load_chunk(store, chunk, spec, report)
+                chunk, rows = [], 0
+        if chunk:
+            _load_chunk(store, chunk, spec, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _drop_unchanged(store: EventStore, refs: list[FileRef],
+                    report: IngestReport) -> list[FileRef]:
+    """Files already loaded with the same size and mtime are skipped whole."""
+    if not refs:
+        return refs
+    cur = store.cursor()
+    try:
+        known = {p: (s, m, n) for p, s, m, n in db.rows(
+            cur, "SELECT path, size, mtime, rows_read FROM ingested_files "
+                 "WHERE list_contains(?, path)", [[r.path for r in refs]])}
+    finally:
+        cur.close()
+    keep = []
+    for ref in refs:
+        k = known.get(ref.path)
+        if k and k[0] == ref.size and abs(k[1] - ref.mtime) < 1e-6:
+            report.files_skipped.append(ref.path)
+            report.rows_read += k[2]
+            report.rows_skipped_duplicate += k[2]
+        else:
+            keep.append(ref)
+    return keep
+
+
+def _load_chunk(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
+                spec: MappingSpec, report: IngestReport) -> None:
+    """Load files together; if that fails, load them one by one so a bad one is isolated."""
+    try:
+        _load_tables(store, chunk, spec, report)
+    except (db.DuckError, MappingError) as exc:
+        if len(chunk) == 1:
+            report.files_failed.append({"file": chunk[0][0].path, "error": _clean(exc)})
+            return
+        for item in chunk:
+            try:
+                _load_tables(store, [item], spec, report)
+            except (db.DuckError, MappingError) as one_exc:
+                report.files_failed.append({"file": item[0].path, "error": _clean(one_exc)})
+
+
+def _clean(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:500]
+
+
+def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
+    seen: dict[str, tuple[str, pa.DataType]] = {}
+    out = []
+    for ref, table in tables:
+        for f in table.schema:
+            if f.name in seen and seen[f.name][1] != f.type and not pa.types.is_null(f.type) \
+                    and not pa.types.is_null(seen[f.name][1]):
+                out.append(f"column {f.name!r} is {seen[f.name][1]} in {seen[f.name][0]} but "
+                           f"{f.type} in {ref.path}; combined as a common type")
+            seen.setdefault(f.name, (ref.path, f.type))
+    return out
+
+
+def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
+                 spec: MappingSpec, report: IngestReport) -> None:
+    names = [f"__in_{i}" for i in range(len(chunk))]
+    is_jsonl = chunk[0][0].fmt == "jsonl"
+    # Registered names live on the transaction's own cursor and vanish when it closes.
+    with store.transaction() as cur:
+        for name, (_, table, _) in zip(names, chunk, strict=True):
+            db.register(cur, name, table)
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
+        if is_jsonl:
+            union = _jsonl_relation(cur, union)
+        types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
+        hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
+        mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
+        missing = mapping.missing_required()
+        if missing:
+            raise MappingError(
+                f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
+                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)}); "
+                "pass --mapping FILE or --preset")
+        stats = _write(cur, union, types, mapping, chunk, is_jsonl)
+    report.files_read += len(chunk)
+    report.rows_read += stats["rows"]
+    report.rows_stored += stats["stored"]
+    report.rows_skipped_duplicate += stats["duplicates"]
+    report.rows_quarantined += stats["quarantined"]
+    report.rows_ts_assumed_utc += stats["naive"]
+    resolved = mapping.to_dict()
+    if report.mapping and report.mapping != resolved:
+        report.warnings.append(f"{chunk[0][0].fmt} files used another mapping: {resolved}")
+    else:
+        report.mapping = resolved
+    if not is_jsonl:
+        report.warnings += _type_conflicts([(ref, t) for ref, t, _ in chunk])
+
+
+def _jsonl_relation(cur: db.Connection, union: str) -> str:
+    """Parse JSON lines in DuckDB into one column per top-level key (each JSON typed)."""
+    keys = [r[0] for r in db.rows(
+        cur, f"SELECT DISTINCT unnest(json_keys(d)) FROM (SELECT CASE WHEN json_valid(__doc) "
+             f"AND json_type(CASE WHEN json_valid(__doc) THEN __doc END) = 'OBJECT' "
+             f"THEN __doc END AS d FROM ({union}) LIMIT 10000)")]
+    keys = [k for k in keys if not k.startswith("__")]
+    structure = "{" + ", ".join(_json_str(k) + ': "JSON"' for k in sorted(keys)) + "}"
+    valid = ("coalesce(json_valid(__doc) AND json_type(CASE WHEN json_valid(__doc) "
+             "THEN __doc END) = 'OBJECT', false)")
+    if not keys:
+        return (f"(SELECT __doc AS __raw, NOT {valid} AS __invalid, __source, __row "
+                f"FROM ({union}))")
+    return (f"(SELECT unnest(json_transform(CASE WHEN {valid} THEN __doc END, "
+            f"{_sql_str(structure)})), __doc AS __raw, NOT {valid} AS __invalid, "
+            f"__source, __row FROM ({union}))")
+
+
+def _json_str(s: str) -> str:
+    import json
+    return json.dumps(s)
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
+           chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
+           is_jsonl: bool) -> dict[str, int]:
+    """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
+    sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl)
+    sources = [ref.path for ref, _, _ in chunk]
+    prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
+                      [sources])
+    total, bad, null_seq, naive = db.rows(
+        cur, f"SELECT count(*), count(*) FILTER (__reason IS NOT NULL), "
+             f"count(*) FILTER (__reason IS NULL AND seq_src IS NULL), "
+             f"count(*) FILTER (__reason IS NULL AND ts_assumed_utc) FROM ({sel.text})",
+        sel.params)[0]
+    derive = null_seq > 0
+    join_existing = derive and db.scalar(cur, "SELECT count(*) > 0 FROM events")
+    dedupe = (" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source = c.__source "
+              "AND e.\"offset\" = c.__row)") if prior else ""
+    join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
+            "ON prev.entity_id = c.entity_id") if join_existing else ""
+    insert = (f"INSERT INTO events ({_EVENT_COLS}) "
+              f"SELECT * FROM (SELECT {final_select(derive, join_existing)} FROM ({sel.text}) c"
+              f"{join} WHERE c.__reason IS NULL{dedupe}) ORDER BY entity_id, seq")
+    stored = db.rows(cur, insert, sel.params)[0][0]
+    quarantined = 0
+    if bad:
+        raw = "s.__raw" if is_jsonl else "CAST(to_json(s) AS VARCHAR)"
+        q = (f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
+             f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
+             f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
+             f"FROM ({sel.text}) c JOIN ({union}) s ON s.__source = c.__source "
+             f"AND s.__row = c.__row WHERE c.__reason IS NOT NULL AND NOT EXISTS "
+             f"(SELECT 1 FROM quarantine x WHERE x.source = c.__source "
+             f"AND x.\"offset\" = c.__row)")
+        quarantined = db.rows(cur, q, sel.params)[0][0]
+    lines = [b for _, _, bads in chunk for b in bads]
+    if lines:
+        quarantined += _quarantine_lines(cur, lines)
+    for ref, table, bads in chunk:
+        cur.execute("INSERT OR REPLACE INTO ingested_files (path, size, mtime, rows_read) "
+                    "VALUES (?, ?, ?, ?)", [ref.path, ref.size, ref.mtime,
+                                            table.num_rows + len(bads)])
+    return {"rows": total + len(lines), "stored": stored,
+            "duplicates": total - bad - stored, "quarantined": quarantined, "naive": naive}
+
+
+def _quarantine_lines(cur: db.Connection, lines: list[BadLine]) -> int:
+    new = 0
+    for b in lines:
+        exists = db.scalar(cur, "SELECT count(*) FROM quarantine WHERE source = ? AND "
+                                "\"offset\" = ?", [b.source, b.row])
+        if not exists:
+            cur.execute("INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
+                        "VALUES (?, ?, 'not UTF-8', ?, ?)", [b.source, b.row, b.detail, b.raw])
+            new += 1
+    return new

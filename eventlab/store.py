@@ -1,0 +1,92 @@
+"""EventStore: one DuckDB file, one writer connection, a cursor per reader thread or session."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventlab import db
+from eventlab.errors import StoreError
+from eventlab.schema import DDL
+
+DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
+
+
+def resolve_db_path(path: str | Path | None = None) -> Path:
+    """The database to use: the argument, else $EVENTLAB_DB, else .eventlab/eventlab.duckdb."""
+    chosen = path or os.environ.get("EVENTLAB_DB") or DEFAULT_DB
+    return Path(chosen).expanduser()
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Header numbers of a store."""
+
+    events: int
+    entities: int
+    event_types: int
+    first_ts: object
+    last_ts: object
+    quarantined: int
+
+
+class EventStore:
+    """The DuckDB event store. Thread-safe: writes go through one lock, reads use cursors."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 memory_limit: str | None = None) -> None:
+        self.path = resolve_db_path(path) if path != ":memory:" else Path(":memory:")
+        self.read_only = read_only
+        self._con = db.connect(self.path, read_only=read_only, memory_limit=memory_limit)
+        self._write_lock = threading.Lock()
+        if not read_only:
+            for ddl in DDL:
+                self._con.execute(ddl)
+
+    def cursor(self) -> db.Connection:
+        """A new cursor for one thread or session (DuckDB connections are not thread-safe)."""
+        return self._con.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[db.Connection]:
+        """One write transaction on a dedicated cursor; rolled back on any error."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only; writes are not possible.")
+        with self._write_lock:
+            cur = self._con.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def stats(self) -> StoreStats:
+        """Counts for the header: events, entities, event types, time span, quarantined rows."""
+        cur = self.cursor()
+        try:
+            n, ents, types, lo, hi = db.rows(
+                cur, "SELECT count(*), count(DISTINCT entity_id), count(DISTINCT event_type), "
+                     "min(ts), max(ts) FROM events")[0]
+            q = db.scalar(cur, "SELECT count(*) FROM quarantine")
+        finally:
+            cur.close()
+        return StoreStats(n, ents, types, lo, hi, q)
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self._con.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
