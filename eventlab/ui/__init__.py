@@ -1,0 +1,1 @@
+"""Shared Streamlit widgets and session plumbing (the only package code importing streamlit)."""

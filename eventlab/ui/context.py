@@ -1,0 +1,46 @@
+"""The app's store (one per process) and a DuckDB cursor per browser session."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from eventlab import db
+from eventlab.errors import EventLabError
+from eventlab.store import EventStore, resolve_db_path
+
+APP_MEMORY_LIMIT = os.environ.get("EVENTLAB_APP_MEMORY_LIMIT", "1GB")
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str) -> EventStore:
+    return EventStore(path, memory_limit=APP_MEMORY_LIMIT)
+
+
+def db_path() -> str:
+    """The database file the app shows ($EVENTLAB_DB or the default)."""
+    return str(resolve_db_path(None).resolve())
+
+
+def store() -> EventStore:
+    """The process-wide store; stops the page with a clear message if it cannot open."""
+    try:
+        return _open_store(db_path())
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
+
+
+def cursor() -> db.Connection:
+    """This session's cursor (sessions run one script at a time, so one cursor is safe)."""
+    key = f"_cursor::{db_path()}"
+    if key not in st.session_state:
+        st.session_state[key] = store().cursor()
+    return st.session_state[key]
+
+
+def read_only() -> bool:
+    """EVENTLAB_READ_ONLY=1 disables every write action (republish, ingest from the UI)."""
+    return os.environ.get("EVENTLAB_READ_ONLY", "") not in ("", "0", "false")

@@ -1,0 +1,48 @@
+"""Explore: filter the stream, page through events, open one event."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import charts, explore
+from eventlab.errors import EventLabError
+from eventlab.ui import context
+from eventlab.ui import explore_widgets as w
+
+st.title("Explore")
+store = context.store()
+cur = context.cursor()
+w.stats_header(store.stats())
+
+facets = explore.facets(cur)
+with st.expander("Filters", expanded=True):
+    filters = w.filter_panel(facets)
+w.reset_page_on_change(filters)
+
+try:
+    first = explore.page(cur, filters, 0)
+    page_no = w.page_picker(first.pages)
+    page = first if page_no == 0 else explore.page(cur, filters, page_no)
+    counts, bucket = explore.counts_over_time(cur, filters)
+except EventLabError as exc:
+    st.error(f"{exc}")
+    st.stop()
+
+st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
+st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
+           f"{explore.PAGE_SIZE} per page, sorted by time")
+picked = w.events_table(page)
+if picked is not None:
+    st.query_params["ev"] = picked.to_param()
+
+key = explore.EventKey.from_param(st.query_params.get("ev", ""))
+if key is not None:
+    detail = explore.event_detail(cur, key)
+    st.divider()
+    if detail is None:
+        st.warning("The event in the link is not in this database.")
+    else:
+        step = w.event_panel(detail)
+        if step is not None:
+            st.query_params["ev"] = step.to_param()
+            st.rerun()

@@ -1,0 +1,28 @@
+"""Quarantine: input that could not become an event, kept with its raw bytes and reason."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import explore
+from eventlab.ui import context
+
+st.title("Quarantine")
+st.caption("Rows and records that could not be decoded or lack an entity id, event type or "
+           "time. Nothing is dropped: each is kept here with its raw bytes and the reason.")
+cur = context.cursor()
+summary = explore.quarantine_summary(cur)
+if summary.num_rows == 0:
+    st.success("Nothing is quarantined.")
+    st.stop()
+
+st.subheader("By reason")
+st.dataframe(summary.to_pandas(), hide_index=True, key="q_summary")
+reasons = sorted(set(summary.column("reason").to_pylist()))
+reason = st.selectbox("Show rows for", ["(all reasons)", *reasons], key="q_reason",
+                      bind="query-params")
+rows = explore.quarantine_rows(cur, None if reason.startswith("(") else reason)
+st.subheader(f"Rows ({rows.num_rows:,} shown, newest first)")
+st.dataframe(rows.to_pandas(), hide_index=True, key="q_rows",
+             column_config={"raw_preview": st.column_config.TextColumn(
+                 "raw (text, or hex if not UTF-8)", width="large")})
