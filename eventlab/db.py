@@ -64,13 +64,13 @@ def scalar(con: Connection, sql: str, params: Sequence[Any] | None = None) -> An
 
 def arrow(con: Connection, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
     """Run a query and return its result as an Arrow table."""
-    return con.execute(sql, list(params or [])).to_arrow_table()
+    return con.sql(sql, params=list(params or [])).to_arrow_table()
 
 
 def arrow_reader(con: Connection, sql: str, params: Sequence[Any] | None = None,
                  batch_rows: int = 10_000) -> pa.RecordBatchReader:
     """Run a query and stream its result as Arrow record batches."""
-    return con.execute(sql, list(params or [])).to_arrow_reader(batch_rows)
+    return con.sql(sql, params=list(params or [])).to_arrow_reader(batch_rows)
 
 
 def register(con: Connection, name: str, table: pa.Table) -> None:
