@@ -46,8 +46,11 @@ def connect(path: str | Path, *, read_only: bool = False,
         raise StoreError(f"Cannot open the database {target}: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the database {target}: {exc}") from exc
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
-    con.execute("SET lock_configuration = true")
+    # DuckDB hands back the same instance for the same file and configuration: it may be
+    # configured and locked already.
+    if not con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+        con.execute("SET lock_configuration = true")
     return con
 
 

@@ -10,12 +10,12 @@ from eventlab import db
 from eventlab.errors import EventLabError
 from eventlab.store import EventStore, resolve_db_path
 
-APP_MEMORY_LIMIT = os.environ.get("EVENTLAB_APP_MEMORY_LIMIT", "1GB")
-
 
 @st.cache_resource(show_spinner=False)
 def _open_store(path: str) -> EventStore:
-    return EventStore(path, memory_limit=APP_MEMORY_LIMIT)
+    # Default settings (EVENTLAB_MEMORY_LIMIT): DuckDB shares one instance per file only
+    # between connections opened with the same configuration.
+    return EventStore(path)
 
 
 def db_path() -> str:

@@ -1,0 +1,59 @@
+"""Shared set-up for the benchmarks: the cached 5M-event demo export and database."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CACHE = ROOT / "bench" / ".cache"
+EVENTS = 5_000_000
+SEED = 7
+
+
+def demo_export(events: int = EVENTS) -> Path:
+    """The demo export as Parquet, generated once and cached under bench/.cache/."""
+    from eventlab.demo import write_export
+
+    out = CACHE / f"demo-{events}"
+    marker = out / ".complete"
+    if not marker.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        write_export(out, events=events, seed=SEED)
+        marker.write_text("ok")
+        print(f"# generated {events:,} demo events in {time.perf_counter() - t:.1f} s",
+              flush=True)
+    return out
+
+
+def demo_db(events: int = EVENTS) -> Path:
+    """A database holding the demo export, built once with EventLab's own ingest."""
+    from eventlab.ingest import ingest_paths
+    from eventlab.store import EventStore
+
+    path = CACHE / f"demo-{events}.duckdb"
+    marker = CACHE / f"demo-{events}.duckdb.complete"
+    if not marker.exists():
+        path.unlink(missing_ok=True)
+        with EventStore(path, memory_limit="8GB") as store:
+            ingest_paths(store, [str(demo_export(events))])
+        marker.write_text("ok")
+    return path
+
+
+def median_ms(fn: Callable[[], object], repeat: int = 15, warmup: int = 2) -> float:
+    """Median wall time of `fn` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)

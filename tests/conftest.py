@@ -1,0 +1,31 @@
+"""Shared fixtures: a small demo database built with the real generator and ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eventlab.demo import write_export
+from eventlab.ingest import ingest_paths
+from eventlab.store import EventStore
+
+DEMO_EVENTS = 3_000
+
+
+@pytest.fixture(scope="session")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo export (Parquet, hive folders by day)."""
+    out = tmp_path_factory.mktemp("demo-export")
+    write_export(out, events=DEMO_EVENTS, seed=42)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Path:
+    """A database file holding the small demo export (closed: open it yourself)."""
+    path = tmp_path_factory.mktemp("demo-db") / "demo.duckdb"
+    with EventStore(path) as store:
+        report = ingest_paths(store, [str(demo_export)])
+    assert report.rows_stored > 0 and not report.files_failed
+    return path

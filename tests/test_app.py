@@ -1,0 +1,124 @@
+"""AppTest: the app frame and the Explore, SQL console and Quarantine pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from eventlab import db, explore
+from eventlab.store import EventStore
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture()
+def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
+    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
+    return demo_db
+
+
+def _caption_with(at: AppTest, text: str) -> str:
+    found = [c.value for c in at.caption if text in c.value]
+    assert found, f"no caption containing {text!r}: {[c.value for c in at.caption]}"
+    return found[0]
+
+
+def _matching(at: AppTest) -> int:
+    cap = _caption_with(at, "matching events")
+    return int(cap.split(" matching")[0].replace(",", ""))
+
+
+def _new(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at.switch_page(page)
+    return at
+
+
+def test_explore_header_and_table(app_env: Path) -> None:
+    at = _new().run()
+    assert not at.exception
+    with EventStore(app_env) as store:
+        stats = store.stats()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Events"] == f"{stats.events:,}"
+    assert metrics["Quarantined"] == f"{stats.quarantined:,}"
+    assert stats.quarantined > 0
+    assert _matching(at) == stats.events
+    table = at.dataframe(key="events_table").value
+    assert len(table) == explore.PAGE_SIZE
+    assert list(table["ts"]) == sorted(table["ts"])
+
+
+def test_filters_change_the_table(app_env: Path) -> None:
+    at = _new().run()
+    total = _matching(at)
+    at.multiselect(key="types").select("OrderPlaced").run()
+    assert not at.exception
+    placed = _matching(at)
+    assert 0 < placed < total
+    assert set(at.dataframe(key="events_table").value["event_type"]) == {"OrderPlaced"}
+    at.text_input(key="entity").input("order-0001").run()
+    prefixed = _matching(at)
+    assert 0 < prefixed < placed
+    assert all(e.startswith("order-0001") for e in at.dataframe(key="events_table").value[
+        "entity_id"])
+    at.text_input(key="jpath").input("status").run()
+    at.text_input(key="jval").input("placed").run()
+    assert not at.exception
+    assert _matching(at) <= prefixed
+
+
+def test_bad_json_path_shows_an_error(app_env: Path) -> None:
+    at = _new().run()
+    at.text_input(key="jpath").input("a b ;drop").run()
+    assert not at.exception
+    assert any("JSON path" in e.value for e in at.error)
+
+
+def test_deep_link_restores_filters_and_event(app_env: Path) -> None:
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        row = db.rows(cur, "SELECT entity_id, seq, \"offset\", event_type FROM events "
+                           "WHERE entity_id LIKE 'order-%' ORDER BY entity_id, seq LIMIT 1 "
+                           "OFFSET 1")[0]
+        key = explore.EventKey(row[0], row[1], row[2])
+        prev = explore.event_detail(cur, key).previous
+    assert prev is not None
+    at = _new()
+    at.query_params["entity"] = row[0]
+    at.query_params["ev"] = key.to_param()
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="entity").value == row[0]
+    assert set(at.dataframe(key="events_table").value["entity_id"]) == {row[0]}
+    assert any(s.value.startswith(f"{row[3]} · {row[0]} · seq {row[1]}") for s in at.subheader)
+    at.button(key="ev_prev").click().run()
+    assert not at.exception
+    assert any(s.value.endswith(f" · {row[0]} · seq {prev.seq}") for s in at.subheader)
+
+
+def test_sql_console_runs_and_refuses(app_env: Path) -> None:
+    at = _new("pages/sql_console.py").run()
+    assert not at.exception
+    at.text_area(key="sql").input("SELECT count(*) AS n FROM events").run()
+    at.button(key="sql_run").click().run()
+    assert not at.exception
+    assert at.dataframe[0].value["n"].iloc[0] > 0
+    at.text_area(key="sql").input("DROP TABLE events").run()
+    at.button(key="sql_run").click().run()
+    assert any("Only SELECT" in e.value for e in at.error)
+    with EventStore(app_env) as store:
+        assert store.stats().events > 0
+
+
+def test_quarantine_page_lists_reasons(app_env: Path) -> None:
+    at = _new("pages/quarantine.py").run()
+    assert not at.exception
+    summary = at.dataframe[0].value
+    assert {"missing entity_id", "missing event_type", "missing time"} <= set(summary["reason"])
+    at.selectbox(key="q_reason").select("missing time").run()
+    rows = at.dataframe[1].value
+    assert set(rows["reason"]) == {"missing time"}
