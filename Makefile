@@ -24,7 +24,7 @@ $(DB): | $(VENV)/.run-installed
 	$(BIN)/eventlab ingest data/demo --db $(DB)
 
 run: $(VENV)/.run-installed $(DB)
-	EVENTLAB_DB=$(DB) $(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 \
+	EVENTLAB_DB=$(DB) $(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(VENV)/.dev-installed

@@ -6,12 +6,16 @@ import streamlit as st
 
 from eventlab.ui import context
 
-st.set_page_config(page_title="EventLab", page_icon="🔬", layout="wide")
+st.set_page_config(page_title="EventLab", page_icon=":material/science:", layout="wide")
 
+# Page files are named unlike their URL paths on purpose: with a pages/ folder, Streamlit's
+# legacy router would otherwise run a deep-linked page file without this frame on first contact.
 pages = st.navigation([
-    st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore", default=True),
-    st.Page("pages/sql_console.py", title="SQL console", icon="🧮", url_path="sql"),
-    st.Page("pages/quarantine.py", title="Quarantine", icon="🧪", url_path="quarantine"),
+    st.Page("pages/explore_page.py", title="Explore", icon=":material/search:", url_path="explore",
+            default=True),
+    st.Page("pages/sql_page.py", title="SQL console", icon=":material/terminal:", url_path="sql"),
+    st.Page("pages/quarantine_page.py", title="Quarantine", icon=":material/report:",
+            url_path="quarantine"),
 ])
 
 with st.sidebar:

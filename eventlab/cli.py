@@ -29,8 +29,7 @@ class _Progress:
             return
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(f"\r{stage} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{total} files")
+        sys.stderr.write(f"\r{stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -49,8 +48,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     spec = _spec(args)
     with EventStore(args.db, memory_limit=args.memory_limit) as store:
-        report = ingest_paths(store, args.paths, fmt=args.format, spec=spec,
-                              progress=None if args.json else _Progress())
+        report = ingest_paths(
+            store,
+            args.paths,
+            fmt=args.format,
+            spec=spec,
+            progress=None if args.json else _Progress(),
+        )
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -69,8 +73,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from eventlab.store import EventStore
 
     with EventStore(args.db) as store:
-        result = run_sql(store.cursor(), args.query, timeout_s=args.timeout,
-                         max_rows=args.max_rows)
+        result = run_sql(store.cursor(), args.query, timeout_s=args.timeout, max_rows=args.max_rows)
     if args.json:
         _print_json(result.to_dict())
         return 0
@@ -88,8 +91,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     with EventStore(args.db) as store:
         st = store.stats()
-    data = {"events": st.events, "entities": st.entities, "event_types": st.event_types,
-            "first_ts": st.first_ts, "last_ts": st.last_ts, "quarantined": st.quarantined}
+    data = {
+        "events": st.events,
+        "entities": st.entities,
+        "event_types": st.event_types,
+        "first_ts": st.first_ts,
+        "last_ts": st.last_ts,
+        "quarantined": st.quarantined,
+    }
     if args.json:
         _print_json(data)
     else:
@@ -109,13 +118,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the Streamlit app on 127.0.0.1."""
-    root = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     if args.db:
         env["EVENTLAB_DB"] = str(Path(args.db).resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(args.port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "eventlab.ui.serve",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     return subprocess.call(cmd, env=env)
 
 
@@ -125,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_db(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--db", help="database file (default: $EVENTLAB_DB or "
-                                     ".eventlab/eventlab.duckdb)")
+        sp.add_argument(
+            "--db", help="database file (default: $EVENTLAB_DB or .eventlab/eventlab.duckdb)"
+        )
         return sp
 
     sp = with_db(sub.add_parser("ingest", help="load Parquet/JSONL/CSV exports"))
@@ -135,8 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--mapping", help="TOML mapping file")
     g.add_argument("--preset", choices=PRESETS, help="mapping preset (default auto)")
-    sp.add_argument("--strict", action="store_true",
-                    help="exit non-zero if any file failed or any row was quarantined")
+    sp.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit non-zero if any file failed or any row was quarantined",
+    )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit for the load")
     sp.set_defaults(func=cmd_ingest)

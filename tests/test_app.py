@@ -101,7 +101,7 @@ def test_deep_link_restores_filters_and_event(app_env: Path) -> None:
 
 
 def test_sql_console_runs_and_refuses(app_env: Path) -> None:
-    at = _new("pages/sql_console.py").run()
+    at = _new("pages/sql_page.py").run()
     assert not at.exception
     at.text_area(key="sql").input("SELECT count(*) AS n FROM events").run()
     at.button(key="sql_run").click().run()
@@ -115,7 +115,7 @@ def test_sql_console_runs_and_refuses(app_env: Path) -> None:
 
 
 def test_quarantine_page_lists_reasons(app_env: Path) -> None:
-    at = _new("pages/quarantine.py").run()
+    at = _new("pages/quarantine_page.py").run()
     assert not at.exception
     summary = at.dataframe[0].value
     assert {"missing entity_id", "missing event_type", "missing time"} <= set(summary["reason"])
