@@ -29,3 +29,40 @@ class SqlTimeout(EventLabError):
 
 class ReadOnlyError(EventLabError):
     """A write action was attempted while EventLab runs read-only."""
+
+
+class ReducerError(EventLabError):
+    """A reducer could not be loaded or applied (bad rules file, broken Python reducer, ...)."""
+
+
+class BrokerUnavailable(SourceError):
+    """Kafka did not answer in time (down, wrong address or port, TLS/SASL mismatch)."""
+
+
+class OffsetOutOfRange(SourceError):
+    """A requested offset is not in the partition (expired by retention, or past its end).
+
+    EventLab never resets a position silently; the message says what was asked and what exists.
+    """
+
+    def __init__(self, message: str, *, topic: str | None = None, partition: int | None = None,
+                 requested: int | None = None, earliest: int | None = None,
+                 end: int | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic
+        self.partition = partition
+        self.requested = requested
+        self.earliest = earliest
+        self.end = end
+
+
+class TopicGone(SourceError):
+    """The topic does not exist, or was deleted while it was being read."""
+
+
+class RecordTooLarge(SourceError):
+    """A partition is stuck at one offset: the record there is bigger than the client fetches."""
+
+
+class BrokerStartError(SourceError):
+    """The local broker (`eventlab broker`) could not be started or stopped."""

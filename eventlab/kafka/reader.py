@@ -1,0 +1,470 @@
+"""The raw Kafka reader: records as Arrow tables of exact bytes, with explicit positions.
+
+`KafkaRawReader` reads topics with `assign()`: no consumer group, no commits, no deserializers,
+no silent offset reset (SAFETY.md, Kafka items 1-11). Each `next_batch()` returns one Arrow
+table in `RAW_SCHEMA`; `positions()` gives the next offset per partition for exactly what was
+returned, so a store that saves both in one transaction resumes with no gap and no duplicate.
+
+Bounded reads: `until="end"` stops at the end offsets taken at start, `until=N` after N records,
+`until="follow"` only on `cancel()`. A read that stops answering is checked against the cluster
+(broker down, topic deleted, a record too big to fetch) and raises with topic context.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any, Literal, NoReturn
+
+import kafka.errors as kerr
+import pyarrow as pa
+from kafka import KafkaConsumer, TopicPartition
+
+from eventlab.errors import (
+    BrokerUnavailable,
+    OffsetOutOfRange,
+    RecordTooLarge,
+    SourceError,
+    TopicGone,
+)
+from eventlab.kafka import admin
+from eventlab.kafka.config import KafkaConfig, kafka_errors, unreachable_message
+
+TP = tuple[str, int]
+Start = Literal["earliest", "latest"] | datetime | Mapping[TP, int]
+Until = Literal["end", "follow"] | int
+
+HEADER_TYPE = pa.struct([pa.field("key", pa.string(), nullable=False),
+                         pa.field("value", pa.binary())])
+HEADERS_TYPE = pa.list_(HEADER_TYPE)
+RAW_SCHEMA = pa.schema([
+    pa.field("topic", pa.string(), nullable=False),
+    pa.field("partition", pa.int32(), nullable=False),
+    pa.field("offset", pa.int64(), nullable=False),
+    pa.field("key", pa.binary()),
+    pa.field("value", pa.binary()),             # null = tombstone
+    pa.field("headers", HEADERS_TYPE, nullable=False),
+    pa.field("timestamp_ms", pa.int64(), nullable=False),
+    pa.field("timestamp_type", pa.int8(), nullable=False),  # 0 CreateTime, 1 LogAppendTime
+    pa.field("serialized_value_size", pa.int32(), nullable=False),  # -1 for a tombstone
+])
+
+_OFFSET, _TS, _TS_TYPE = attrgetter("offset"), attrgetter("timestamp"), attrgetter("timestamp_type")
+_KEY, _VALUE, _HEADERS = attrgetter("key"), attrgetter("value"), attrgetter("headers")
+_VSIZE = attrgetter("serialized_value_size")
+_POLL_SLICE_S = 0.2
+
+
+class KafkaRawReader:
+    """Read topics as raw records, batch by batch, with exact resumable positions."""
+
+    def __init__(self, config: KafkaConfig, topics: Sequence[str], start: Start = "earliest",
+                 until: Until = "end", resume: Mapping[TP, int] | None = None,
+                 isolation_level: str = "read_committed", *,
+                 max_partition_fetch_bytes: int = 8 * 1024 * 1024,
+                 idle_check_s: float = 5.0, stall_timeout_s: float = 30.0,
+                 consumer_overrides: Mapping[str, Any] | None = None) -> None:
+        """Look up partitions and offsets and position the consumer; no records are read yet.
+
+        `resume` (next offset per partition, from `ingest_offsets`) wins over `start` for the
+        partitions it covers. A start `dict` gives offsets per partition; partitions it leaves
+        out start at earliest. A naive `datetime` is taken as UTC.
+        """
+        if isinstance(topics, str) or not topics:
+            raise ValueError("topics must be a non-empty list of topic names")
+        if not (until in ("end", "follow") or (type(until) is int and until > 0)):
+            raise ValueError(
+                f"until must be 'end', 'follow' or a positive record cap, not {until!r}")
+        self.config = config
+        self.topics = list(dict.fromkeys(topics))
+        self.until: Until = until
+        self.isolation_level = isolation_level
+        self.finished = False
+        self.stopped_because: str | None = None
+        self._fetch_limit = max_partition_fetch_bytes
+        self._idle_check_s = idle_check_s
+        self._stall_timeout_s = stall_timeout_s
+        self._cancel = threading.Event()
+        self._returned = 0
+        self._pending_error: Exception | None = None
+        self._consumer: KafkaConsumer | None = None
+
+        counts = admin.partition_counts(config, self.topics)
+        missing = [t for t in self.topics if counts.get(t) is None]
+        if missing:
+            raise TopicGone(f"topic {', '.join(missing)} does not exist on {config.bootstrap}: "
+                            "check the name (topics are case-sensitive)")
+        self._counts: dict[str, int] = {t: counts[t] or 0 for t in self.topics}
+        tps = [(t, p) for t in self.topics for p in range(self._counts[t])]
+        bounds = admin.offset_bounds(config, tps, isolation_level)
+        self.earliest: dict[TP, int] = {tp: bounds[tp][0] for tp in tps}
+        self.end_offsets: dict[TP, int] = {tp: bounds[tp][1] for tp in tps}
+
+        overrides = {"max_partition_fetch_bytes": max_partition_fetch_bytes,
+                     **(consumer_overrides or {})}
+        with kafka_errors(config, f"connecting to read {', '.join(self.topics)}"):
+            self._consumer = KafkaConsumer(**config.consumer_kwargs(isolation_level, **overrides))
+        try:
+            self.start_offsets, self._after_ts = self._start_positions(tps, start, resume or {})
+            self._check_in_range(self.start_offsets)
+            self._positions: dict[TP, int] = {}
+            self._done: set[TP] = set()
+            if until == "end":
+                self._done = {tp for tp in tps if self.start_offsets[tp] >= self.end_offsets[tp]}
+            todo = [tp for tp in tps if tp not in self._done]
+            if todo:
+                self._consumer.assign([TopicPartition(*tp) for tp in todo])
+                for tp in todo:
+                    self._consumer.seek(TopicPartition(*tp), self.start_offsets[tp])
+        except BaseException:
+            self.close()
+            raise
+        now = time.monotonic()
+        self._last_check = now
+        self._progress_at: dict[TP, float] = dict.fromkeys(tps, now)
+
+    # -- positions -------------------------------------------------------------------------
+
+    def _start_positions(self, tps: list[TP], start: Start, resume: Mapping[TP, int]
+                         ) -> tuple[dict[TP, int], dict[TP, int]]:
+        """Start offset per partition, plus timestamp filters for a time-based start."""
+        resume = {(str(t), int(p)): int(o) for (t, p), o in resume.items()}
+        after_ts: dict[TP, int] = {}
+        if start == "earliest":
+            starts = dict(self.earliest)
+        elif start == "latest":
+            starts = dict(self.end_offsets)
+        elif isinstance(start, datetime):
+            ts = start if start.tzinfo else start.replace(tzinfo=UTC)
+            ms = int(ts.timestamp() * 1000)
+            wanted = [tp for tp in tps if tp not in resume]
+            starts = dict(self.end_offsets)
+            assert self._consumer is not None
+            with kafka_errors(self.config, f"looking up offsets at {ts.isoformat()}"):
+                found = self._consumer.offsets_for_times(
+                    {TopicPartition(*tp): ms for tp in wanted},
+                    timeout_ms=int(self.config.timeout_s * 1000))
+            for tp in wanted:
+                hit = found.get(TopicPartition(*tp))
+                if hit is not None:
+                    # Kafka gives the first offset with timestamp >= ms; a broker that answers
+                    # loosely (Tansu gives offset 0, timestamp -1) is corrected by skipping
+                    # records older than ms in next_batch, which is a no-op on Kafka.
+                    starts[tp] = min(max(hit.offset, self.earliest[tp]), self.end_offsets[tp])
+                    after_ts[tp] = ms
+        elif isinstance(start, Mapping):
+            starts = dict(self.earliest)
+            for (t, p), offset in start.items():
+                if (str(t), int(p)) in starts:
+                    if int(offset) < 0:
+                        raise ValueError(f"start offset for {t}[{p}] must be >= 0, not {offset}")
+                    starts[(str(t), int(p))] = int(offset)
+        else:
+            raise ValueError("start must be 'earliest', 'latest', a datetime or a dict of "
+                             f"(topic, partition) -> offset, not {start!r}")
+        for tp, offset in resume.items():
+            if tp in starts:
+                starts[tp] = offset
+                after_ts.pop(tp, None)
+        return starts, after_ts
+
+    def _check_in_range(self, starts: Mapping[TP, int]) -> None:
+        for tp, offset in starts.items():
+            if offset < self.earliest[tp] or offset > self.end_offsets[tp]:
+                raise offset_out_of_range(tp, offset, self.earliest[tp], self.end_offsets[tp])
+
+    def positions(self) -> dict[TP, int]:
+        """Next offset to read per partition, for the partitions `next_batch` has moved."""
+        return dict(self._positions)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the reader to stop; thread-safe. The next `next_batch` returns None."""
+        self._cancel.set()
+
+    def next_batch(self, max_records: int = 10_000, timeout_ms: int = 1000) -> pa.Table | None:
+        """Up to `max_records` raw records as one table; empty if none came within the timeout.
+
+        Returns None once finished (`stopped_because` says why). Raises a `SourceError` subclass
+        when reading cannot go on; what was returned before, and `positions()`, stay valid.
+        """
+        if self.finished:
+            return None
+        if self._pending_error is not None:
+            self._fail(self._pending_error)
+        if self._cancel.is_set():
+            return self._finish("cancelled")
+        limit = max_records
+        if isinstance(self.until, int):
+            limit = min(limit, self.until - self._returned)
+            if limit <= 0:
+                return self._finish("record cap")
+        if self.until == "end" and len(self._done) == len(self.end_offsets):
+            return self._finish("end reached")
+
+        chunks = self._poll(limit, timeout_ms / 1000)
+        table, moved = self._build(chunks)
+        if not moved:
+            assert self._consumer is not None
+            self._catch_up(self._consumer.assignment())
+        self._maybe_check(time.monotonic())
+        self._returned += table.num_rows
+        if isinstance(self.until, int) and self._returned >= self.until:
+            self._finish("record cap")
+        elif self.until == "end" and len(self._done) == len(self.end_offsets):
+            self._finish("end reached")
+        elif self._cancel.is_set():
+            self._finish("cancelled")
+        return table
+
+    def _finish(self, reason: str) -> None:
+        self.finished = True
+        self.stopped_because = reason
+        return None
+
+    def _poll(self, limit: int, timeout_s: float) -> list[tuple[TopicPartition, list[Any]]]:
+        """Poll until records come (in slices, so cancel is seen), then drain what is buffered."""
+        assert self._consumer is not None
+        chunks: list[tuple[TopicPartition, list[Any]]] = []
+        if not self._consumer.assignment():
+            time.sleep(min(timeout_s, _POLL_SLICE_S))
+            return chunks
+        deadline = time.monotonic() + timeout_s
+        got = 0
+        while got < limit:
+            wait_s = 0.0 if got else min(_POLL_SLICE_S, max(0.0, deadline - time.monotonic()))
+            try:
+                polled = self._consumer.poll(timeout_ms=int(wait_s * 1000), max_records=limit - got)
+            except Exception as exc:  # translated with topic context in _fail
+                if chunks:  # hand over what came first; raise on the next call
+                    self._pending_error = exc
+                    break
+                self._fail(exc)
+            if polled:
+                for tp, records in polled.items():
+                    chunks.append((tp, records))
+                    got += len(records)
+            elif got or self._cancel.is_set() or time.monotonic() >= deadline:
+                break
+        return chunks
+
+    def _build(self, chunks: list[tuple[TopicPartition, list[Any]]]) -> tuple[pa.Table, bool]:
+        """One Arrow table from polled records; cut at end offsets; advance positions."""
+        topics: list[str] = []
+        parts: list[int] = []
+        offsets: list[int] = []
+        keys: list[bytes | None] = []
+        values: list[bytes | None] = []
+        headers: list[list[tuple[str, bytes | None]]] = []
+        stamps: list[int] = []
+        stamp_types: list[int] = []
+        sizes: list[int] = []
+        moved = False
+        for ktp, records in chunks:
+            tp = (ktp.topic, ktp.partition)
+            if not records:
+                continue
+            next_offset = records[-1].offset + 1
+            if self.until == "end" and next_offset > self.end_offsets[tp]:
+                end = self.end_offsets[tp]
+                records = [r for r in records if r.offset < end]
+                next_offset = end
+            if tp in self._after_ts:
+                records = self._skip_older(tp, records)
+            self._advance(tp, next_offset)
+            moved = True
+            if not records:
+                continue
+            n = len(records)
+            topics.extend([ktp.topic] * n)
+            parts.extend([ktp.partition] * n)
+            offsets.extend(map(_OFFSET, records))
+            keys.extend(map(_KEY, records))
+            values.extend(map(_VALUE, records))
+            headers.extend(map(_HEADERS, records))
+            stamps.extend(map(_TS, records))
+            stamp_types.extend(map(_TS_TYPE, records))
+            sizes.extend(map(_VSIZE, records))
+        self._catch_up({ktp for ktp, _ in chunks})
+        if not offsets:
+            return RAW_SCHEMA.empty_table(), moved
+        columns = [
+            pa.array(topics, pa.string()),
+            pa.array(parts, pa.int32()),
+            pa.array(offsets, pa.int64()),
+            pa.array(keys, pa.binary()),
+            pa.array(values, pa.binary()),
+            pa.array(headers, HEADERS_TYPE),  # (key, value) tuples fill the struct
+            pa.array(stamps, pa.int64()),
+            pa.array(stamp_types, pa.int8()),
+            pa.array(sizes, pa.int32()),
+        ]
+        return pa.Table.from_arrays(columns, schema=RAW_SCHEMA), moved
+
+    def _skip_older(self, tp: TP, records: list[Any]) -> list[Any]:
+        """Drop records before the first one at or after the start time (time-based start)."""
+        ms = self._after_ts[tp]
+        for i, record in enumerate(records):
+            if record.timestamp >= ms:
+                del self._after_ts[tp]
+                return records[i:]
+        return []
+
+    def _advance(self, tp: TP, next_offset: int) -> None:
+        if next_offset > self._positions.get(tp, self.start_offsets[tp]):
+            self._positions[tp] = next_offset
+            self._progress_at[tp] = time.monotonic()
+        if self.until == "end" and next_offset >= self.end_offsets[tp] and tp not in self._done:
+            self._done.add(tp)
+            assert self._consumer is not None
+            self._consumer.pause(TopicPartition(*tp))
+
+    # -- when nothing comes ----------------------------------------------------------------
+
+    def _catch_up(self, partitions: set[TopicPartition]) -> None:
+        """Follow the consumer over offsets it skipped without returning a record.
+
+        Transaction markers, aborted batches and compacted gaps move the consumer's position
+        but return nothing; everything before that position has been handed over, so the
+        reader's position may follow (else `until="end"` would wait on a trailing marker).
+        """
+        assert self._consumer is not None
+        for ktp in partitions:
+            tp = (ktp.topic, ktp.partition)
+            if tp in self._done or tp in self._after_ts:
+                continue
+            with kafka_errors(self.config, f"reading {tp[0]}[{tp[1]}]"):
+                position = self._consumer.position(ktp, timeout_ms=1000)
+            if position is not None:
+                end = self.end_offsets[tp] if self.until == "end" else position
+                self._advance(tp, min(position, end))
+
+    def _maybe_check(self, now: float) -> None:
+        """Every `idle_check_s`, if a partition has not moved for as long, check the cluster
+        (broker and topics still there) and look for stuck partitions."""
+        if now - self._last_check < self._idle_check_s:
+            return
+        if all(tp in self._done or now - moved < self._idle_check_s
+               for tp, moved in self._progress_at.items()):
+            return
+        self._last_check = now
+        self._check_cluster()
+        self._check_stalls(now)
+
+    def _check_cluster(self) -> None:
+        """Broker still there? Topics still there? Raise with what was read so far."""
+        doing = f"reading {', '.join(self.topics)}"
+        try:
+            counts = admin.partition_counts(self.config, self.topics)
+        except BrokerUnavailable:
+            self._stop_with(BrokerUnavailable(
+                f"{unreachable_message(self.config, doing)}. {self._read_so_far()}"))
+        for topic in self.topics:
+            count = counts.get(topic)
+            if count is None or count < self._counts[topic]:
+                what = "was deleted" if count is None else f"shrank to {count} partitions"
+                self._stop_with(TopicGone(
+                    f"topic {topic} {what} on {self.config.bootstrap} while it was being read. "
+                    f"{self._read_so_far(topic)}"))
+
+    def _check_stalls(self, now: float) -> None:
+        """A partition with records ahead that has not moved for `stall_timeout_s` is stuck."""
+        assert self._consumer is not None
+        for ktp in self._consumer.assignment():
+            tp = (ktp.topic, ktp.partition)
+            if tp in self._done or tp in self._after_ts:
+                continue
+            ahead = self.end_offsets[tp]
+            highwater = self._consumer.highwater(ktp)
+            if self.isolation_level == "read_uncommitted" and highwater is not None:
+                ahead = max(ahead, highwater)  # read_committed may wait on an open transaction
+            position = self._positions.get(tp, self.start_offsets[tp])
+            if position < ahead and now - self._progress_at[tp] >= self._stall_timeout_s:
+                self._stop_with(RecordTooLarge(
+                    f"topic {tp[0]} partition {tp[1]}: no progress at offset {position} for "
+                    f"{now - self._progress_at[tp]:.0f} s although records exist up to offset "
+                    f"{ahead - 1}. The record at offset {position} is probably larger than the "
+                    f"fetch limit ({self._fetch_limit} bytes per partition); raise "
+                    "max_partition_fetch_bytes, or start after it by giving start offsets."))
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _read_so_far(self, topic: str | None = None) -> str:
+        mine = sorted(tp for tp in self._positions if topic is None or tp[0] == topic)
+        if not mine:
+            return "Nothing was read from it yet."
+        return "Next offset to read: " + ", ".join(
+            f"{t}[{p}]={self._positions[(t, p)]}" for t, p in mine) + "."
+
+    def _stop_with(self, error: SourceError) -> NoReturn:
+        self._finish(str(error))
+        raise error
+
+    def _fail(self, exc: Exception) -> NoReturn:
+        """Translate an exception from poll() into our errors, with topic context."""
+        self._finish(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, SourceError):
+            self._stop_with(exc)
+        if isinstance(exc, kerr.OffsetOutOfRangeError) and exc.args and isinstance(
+                exc.args[0], dict):
+            ktp, offset = next(iter(exc.args[0].items()))
+            tp = (ktp.topic, ktp.partition)
+            earliest, end = self.earliest[tp], self.end_offsets[tp]
+            try:
+                fresh = admin.offset_bounds(self.config, [tp], self.isolation_level)[tp]
+                earliest, end = fresh
+            except SourceError:
+                pass
+            self._stop_with(offset_out_of_range(tp, offset, earliest, end))
+        if isinstance(exc, kerr.CorruptRecordError):
+            self._stop_with(SourceError(
+                f"corrupt record data while reading {', '.join(self.topics)}: {exc}. "
+                f"{self._read_so_far()}"))
+        if isinstance(exc, UnicodeDecodeError):
+            self._stop_with(SourceError(
+                f"a record header key in {', '.join(self.topics)} is not UTF-8 (Kafka requires "
+                f"it): {exc}. {self._read_so_far()}"))
+        if isinstance(exc, kerr.KafkaError) and "Failed to make progress" in str(exc):
+            self._stop_with(RecordTooLarge(f"{exc}; raise max_partition_fetch_bytes"))
+        try:
+            with kafka_errors(self.config, f"reading {', '.join(self.topics)}"):
+                raise exc
+        except SourceError as error:
+            self._stop_with(type(error)(f"{error}. {self._read_so_far()}"))
+        raise exc  # not a Kafka error: a bug, let it through
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the consumer (no commit: EventLab keeps its own offsets). Idempotent."""
+        consumer, self._consumer = self._consumer, None
+        if not self.finished:
+            self._finish("cancelled")
+        if consumer is not None:
+            consumer.close(autocommit=False)
+
+    def __enter__(self) -> KafkaRawReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def offset_out_of_range(tp: TP, requested: int, earliest: int, end: int) -> OffsetOutOfRange:
+    """The error for an offset outside [earliest, end]: what was asked and what exists."""
+    topic, partition = tp
+    if requested < earliest:
+        message = (f"topic {topic} partition {partition}: requested offset {requested}, earliest "
+                   f"available {earliest}, {earliest - requested} records expired (removed by "
+                   "retention or compaction). EventLab does not skip them silently: start from "
+                   "earliest if losing them is acceptable.")
+    else:
+        message = (f"topic {topic} partition {partition}: requested offset {requested} is past "
+                   f"the end of the partition (next offset {end}); was the topic deleted and "
+                   "created again? Start from earliest or latest.")
+    return OffsetOutOfRange(message, topic=topic, partition=partition, requested=requested,
+                            earliest=earliest, end=end)
