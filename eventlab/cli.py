@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from eventlab.errors import EventLabError
+from eventlab.errors import EventLabError, StoreError
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
 
 
@@ -72,7 +72,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from eventlab.sandbox import run_sql
     from eventlab.store import EventStore
 
-    with EventStore(args.db) as store:
+    with EventStore(_existing_db(args.db), read_only=True) as store:
         result = run_sql(store.cursor(), args.query, timeout_s=args.timeout, max_rows=args.max_rows)
     if args.json:
         _print_json(result.to_dict())
@@ -85,11 +85,22 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_db(path: str | None) -> Path:
+    """The database a read command opens; a missing file is an error, not a new database."""
+    from eventlab.store import resolve_db_path
+
+    resolved = resolve_db_path(path)
+    if not resolved.exists():
+        raise StoreError(f"No database at {resolved}. Load data first (`eventlab ingest ...`) "
+                         "or pass --db / set EVENTLAB_DB.")
+    return resolved
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print the header numbers of a store."""
     from eventlab.store import EventStore
 
-    with EventStore(args.db) as store:
+    with EventStore(_existing_db(args.db), read_only=True) as store:
         st = store.stats()
     data = {
         "events": st.events,

@@ -20,6 +20,7 @@ _TS_NAIVE = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE",
 _NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
 _ZONE_SUFFIX = r"([Zz]|[+-]\d\d(:?\d\d)?)$"
+_EPOCH_DIGITS = r"-?\d{9,}(\.\d+)?"
 
 
 @dataclass
@@ -98,16 +99,25 @@ def ts_exprs(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, Sql, Sql]:
             return Sql(f"CAST({q} AS TIMESTAMPTZ)"), Sql(f"{q} IS NOT NULL"), \
                 Sql(f"{q} IS NOT NULL")
         if base in _NUMERIC:
-            epoch = (f"CASE WHEN abs({q}) >= 1e15 THEN to_timestamp({q} / 1e6) "
-                     f"WHEN abs({q}) >= 1e11 THEN to_timestamp({q} / 1e3) "
-                     f"ELSE to_timestamp({q}) END")
-            return Sql(epoch), Sql(f"{q} IS NOT NULL"), Sql("false")
-    text = text_expr(ref, types)
-    ts = Sql(f"TRY_CAST({text.text} AS TIMESTAMPTZ)", list(text.params))
-    present = Sql(f"({text.text}) IS NOT NULL", list(text.params))
-    naive = Sql(f"coalesce(NOT regexp_matches(trim({text.text}), ?), false)",
-                [*text.params, _ZONE_SUFFIX])
+            return Sql(_epoch(q)), Sql(f"{q} IS NOT NULL"), Sql("false")
+    # Text (or a JSON value as text): ISO 8601 with or without zone, or epoch digits.
+    t = text_expr(ref, types)
+    p = t.params
+    number = f"regexp_full_match(trim({t.text}), ?)"
+    ts = Sql(f"CASE WHEN {number} THEN {_epoch(f'TRY_CAST({t.text} AS DOUBLE)')} "
+             f"ELSE TRY_CAST({t.text} AS TIMESTAMPTZ) END",
+             [*p, _EPOCH_DIGITS, *p, *p, *p, *p, *p, *p])
+    present = Sql(f"nullif(trim({t.text}), '') IS NOT NULL", list(p))
+    naive = Sql(f"coalesce(NOT {number} AND NOT regexp_matches(trim({t.text}), ?), false)",
+                [*p, _EPOCH_DIGITS, *p, _ZONE_SUFFIX])
     return ts, present, naive
+
+
+def _epoch(x: str) -> str:
+    """Seconds, milliseconds or microseconds since 1970 (by magnitude) as TIMESTAMPTZ."""
+    return (f"CASE WHEN abs({x}) >= 1e15 THEN to_timestamp({x} / 1e6) "
+            f"WHEN abs({x}) >= 1e11 THEN to_timestamp({x} / 1e3) "
+            f"ELSE to_timestamp({x}) END")
 
 
 def _struct_json(columns: tuple[str, ...]) -> Sql:

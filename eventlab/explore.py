@@ -130,10 +130,14 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
                 clauses.append(f"TRY_CAST(json_extract_string(payload, ?) AS DOUBLE) {op} ?")
                 params += [path, num]
             elif num is not None:
-                sql_op = "=" if op == "=" else "<>"
-                clauses.append(f"(json_extract_string(payload, ?) {sql_op} ? OR "
-                               f"TRY_CAST(json_extract_string(payload, ?) AS DOUBLE) "
-                               f"{sql_op} ?)")
+                # Equal as text or as a number ("120" matches 120 and 120.0); != is its
+                # negation, and a missing field matches neither.
+                equal = ("(json_extract_string(payload, ?) = ? OR "
+                         "TRY_CAST(json_extract_string(payload, ?) AS DOUBLE) = ?)")
+                if op == "!=":
+                    equal = ("NOT (json_extract_string(payload, ?) = ? OR coalesce(TRY_CAST("
+                             "json_extract_string(payload, ?) AS DOUBLE) = ?, false))")
+                clauses.append(equal)
                 params += [path, value, path, num]
             else:
                 clauses.append(f"json_extract_string(payload, ?) {op} ?")

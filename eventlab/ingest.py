@@ -20,6 +20,7 @@ from eventlab.decode import final_select, mapped_select
 from eventlab.errors import MappingError, SourceError
 from eventlab.mapping import Mapping, MappingSpec, resolve
 from eventlab.sources.files import BadLine, FileRef, discover, hive_values, read_file
+from eventlab.sqlutil import quote_ident
 from eventlab.store import EventStore
 
 CHUNK_ROWS = 3_000_000
@@ -132,6 +133,8 @@ def _drop_unchanged(store: EventStore, refs: list[FileRef],
 def _load_chunk(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
                 spec: MappingSpec, report: IngestReport) -> None:
     """Load files together; if that fails, load them one by one so a bad one is isolated."""
+    if chunk[0][0].fmt != "jsonl":
+        report.warnings += _type_conflicts([(ref, t) for ref, t, _ in chunk])
     try:
         _load_tables(store, chunk, spec, report)
     except (db.DuckError, MappingError) as exc:
@@ -166,6 +169,12 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
                  spec: MappingSpec, report: IngestReport) -> None:
     names = [f"__in_{i}" for i in range(len(chunk))]
     is_jsonl = chunk[0][0].fmt == "jsonl"
+    if not any(t.num_rows or bad for _, t, bad in chunk):
+        # Empty files load as 0 rows (there is nothing to map).
+        with store.transaction() as cur:
+            _record_files(cur, chunk)
+        report.files_read += len(chunk)
+        return
     # Registered names live on the transaction's own cursor and vanish when it closes.
     with store.transaction() as cur:
         for name, (_, table, _) in zip(names, chunk, strict=True):
@@ -182,7 +191,8 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
                 f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
                 f"(columns: {', '.join(c for c in types if c not in _INTERNAL)}); "
                 "pass --mapping FILE or --preset")
-        stats = _write(cur, union, types, mapping, chunk, is_jsonl)
+        source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
+        stats = _write(cur, union, types, mapping, chunk, is_jsonl, source_cols)
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
     report.rows_stored += stats["stored"]
@@ -194,8 +204,6 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         report.warnings.append(f"{chunk[0][0].fmt} files used another mapping: {resolved}")
     else:
         report.mapping = resolved
-    if not is_jsonl:
-        report.warnings += _type_conflicts([(ref, t) for ref, t, _ in chunk])
 
 
 def _jsonl_relation(cur: db.Connection, union: str) -> str:
@@ -203,7 +211,7 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
     keys = [r[0] for r in db.rows(
         cur, f"SELECT DISTINCT unnest(json_keys(d)) FROM (SELECT CASE WHEN json_valid(__doc) "
              f"AND json_type(CASE WHEN json_valid(__doc) THEN __doc END) = 'OBJECT' "
-             f"THEN __doc END AS d FROM ({union}) LIMIT 10000)")]
+             f"THEN __doc END AS d FROM ({union}))")]
     keys = [k for k in keys if not k.startswith("__")]
     structure = "{" + ", ".join(_json_str(k) + ': "JSON"' for k in sorted(keys)) + "}"
     valid = ("coalesce(json_valid(__doc) AND json_type(CASE WHEN json_valid(__doc) "
@@ -227,7 +235,7 @@ def _sql_str(s: str) -> str:
 
 def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
            chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-           is_jsonl: bool) -> dict[str, int]:
+           is_jsonl: bool, source_cols: list[str]) -> dict[str, int]:
     """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
     sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl)
     sources = [ref.path for ref, _, _ in chunk]
@@ -250,7 +258,8 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0
     if bad:
-        raw = "s.__raw" if is_jsonl else "CAST(to_json(s) AS VARCHAR)"
+        row = ", ".join(f"{quote_ident(c)} := s.{quote_ident(c)}" for c in source_cols)
+        raw = "s.__raw" if is_jsonl else f"CAST(to_json(struct_pack({row})) AS VARCHAR)"
         q = (f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
              f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
              f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
@@ -262,12 +271,18 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     lines = [b for _, _, bads in chunk for b in bads]
     if lines:
         quarantined += _quarantine_lines(cur, lines)
+    _record_files(cur, chunk)
+    rows = total + len(lines)
+    return {"rows": rows, "stored": stored, "duplicates": rows - stored - quarantined,
+            "quarantined": quarantined, "naive": naive}
+
+
+def _record_files(cur: db.Connection,
+                  chunk: list[tuple[FileRef, pa.Table, list[BadLine]]]) -> None:
     for ref, table, bads in chunk:
         cur.execute("INSERT OR REPLACE INTO ingested_files (path, size, mtime, rows_read) "
                     "VALUES (?, ?, ?, ?)", [ref.path, ref.size, ref.mtime,
                                             table.num_rows + len(bads)])
-    return {"rows": total + len(lines), "stored": stored,
-            "duplicates": total - bad - stored, "quarantined": quarantined, "naive": naive}
 
 
 def _quarantine_lines(cur: db.Connection, lines: list[BadLine]) -> int:

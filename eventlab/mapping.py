@@ -134,7 +134,7 @@ def parse_ref(value: Any, where: str) -> FieldRef:
         if not value:
             raise MappingError(f"{where}: empty column name")
         column, _, rest = value.partition(".")
-        return FieldRef(column=column, path=("$." + rest) if rest else None)
+        return FieldRef(column=column, path=_check_path("$." + rest, where) if rest else None)
     if isinstance(value, dict):
         if "literal" in value:
             return FieldRef(literal=value["literal"])
@@ -143,11 +143,17 @@ def parse_ref(value: Any, where: str) -> FieldRef:
                                "or `literal`")
         path = value.get("path")
         if path is not None:
-            path = path if path.startswith("$") else "$." + path
-            if not _PATH_RE.match(path):
-                raise MappingError(f"{where}: bad JSON path {path!r} (use $.a.b or $.a[0])")
+            if not isinstance(path, str):
+                raise MappingError(f"{where}: `path` must be a string like \"$.a.b\"")
+            path = _check_path(path if path.startswith("$") else "$." + path, where)
         return FieldRef(column=str(value["column"]), path=path)
     raise MappingError(f"{where}: expected a string or a table, got {type(value).__name__}")
+
+
+def _check_path(path: str, where: str) -> str:
+    if not _PATH_RE.match(path):
+        raise MappingError(f"{where}: bad JSON path {path!r} (use $.a.b or $.a[0])")
+    return path
 
 
 def spec_from_dict(data: dict[str, Any], where: str = "mapping") -> MappingSpec:
@@ -198,7 +204,11 @@ def _first(cols: list[str], names: tuple[str, ...]) -> str | None:
 
 def resolve(spec: MappingSpec, columns: list[str],
             ignore: tuple[str, ...] = ()) -> Mapping:
-    """Resolve a spec against the input's columns; unknown override columns are errors."""
+    """Resolve a spec against the input's columns; unknown override columns are errors.
+
+    `ignore`d columns (internal ones, hive folder values) are never picked by a preset nor put
+    in the payload, but an explicit override may still name them.
+    """
     cols = [c for c in columns if c not in ignore]
     preset = detect_preset(cols) if spec.preset == "auto" else spec.preset
     fields: dict[str, FieldRef] = {}
@@ -227,7 +237,7 @@ def resolve(spec: MappingSpec, columns: list[str],
         if preset == "flat" and "metadata" not in fields:
             metadata_cols = [c for c in _FLAT_METADATA if c in cols]
     for name, ref in spec.overrides.items():
-        if ref.column is not None and ref.column not in cols:
+        if ref.column is not None and ref.column not in columns:
             raise MappingError(f"mapping sets {name} from column {ref.column!r}, which the "
                                f"input does not have (columns: {', '.join(cols)})")
         fields[name] = ref

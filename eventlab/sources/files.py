@@ -60,7 +60,11 @@ def discover(paths: list[str], fmt: str | None = None) -> tuple[list[FileRef], l
         if any(ch in p for ch in "*?["):
             candidates = sorted(glob.glob(p, recursive=True))
         elif os.path.isdir(p):
-            candidates = sorted(str(f) for f in Path(p).rglob("*") if f.is_file())
+            # Writer leftovers (_SUCCESS, _temporary/, .crc, .hidden/) are not data.
+            candidates = sorted(
+                str(f) for f in Path(p).rglob("*")
+                if f.is_file() and not any(part.startswith((".", "_"))
+                                           for part in f.relative_to(p).parts))
             candidates = [c for c in candidates if fmt or guess_format(c)]
         else:
             candidates = [p]

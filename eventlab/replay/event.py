@@ -1,0 +1,137 @@
+"""`Event`: one canonical event as the replay engine sees it (a frozen record, also a mapping).
+
+Reducers get an `Event`. It reads both ways, so user code may write `event.payload` or
+`event["payload"]`, `event.get("metadata")`, `"payload" in event`, `dict(event)`. An upcaster
+returns `event.replace(payload=..., event_version=2)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from eventlab.errors import ReducerError
+
+FIELDS: tuple[str, ...] = (
+    "event_id", "entity_type", "entity_id", "event_type", "event_version", "seq", "ts",
+    "payload", "metadata", "is_delete", "kafka_ts", "offset",
+)
+_REQUIRED = ("event_id", "entity_type", "entity_id", "event_type", "seq", "ts")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Event(Mapping[str, Any]):
+    """A canonical event: what happened (`event_type`, `payload`) to which entity, where, when.
+
+    `payload` is the parsed JSON data (usually a dict; None for a delete), `seq` the position in
+    the entity's stream, `ts` the event time (tz-aware UTC), `kafka_ts` and `offset` where the
+    broker put it (None for events from files without them).
+    """
+
+    event_id: str
+    entity_type: str
+    entity_id: str
+    event_type: str
+    seq: int
+    ts: datetime
+    event_version: int | None = None
+    payload: Any = None
+    metadata: dict[str, Any] | None = None
+    is_delete: bool = False
+    kafka_ts: datetime | None = None
+    offset: int | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FIELDS)
+
+    def __len__(self) -> int:
+        return len(FIELDS)
+
+    def __hash__(self) -> int:
+        return hash((self.event_id, self.seq, self.event_type))
+
+    def replace(self, **changes: Any) -> Event:
+        """A copy with some fields changed (for upcasters): `event.replace(event_version=2)`."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict, in canonical order."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Event:
+        """Build an event from a store row; payload/metadata may be JSON text or parsed values.
+
+        Extra keys (source, topic, headers, ...) are ignored. A naive `ts` is taken as UTC; an
+        ISO string is parsed. Missing values coming from pandas (NaN, NaT) become None.
+        """
+        missing = [name for name in _REQUIRED if _absent(row.get(name))]
+        if missing:
+            raise ReducerError(f"event row is missing {', '.join(missing)}: {_short(row)}")
+        event_id = str(row["event_id"])
+        try:
+            return cls(
+                event_id=event_id,
+                entity_type=str(row["entity_type"]),
+                entity_id=str(row["entity_id"]),
+                event_type=str(row["event_type"]),
+                event_version=_opt_int(row.get("event_version")),
+                seq=int(row["seq"]),
+                ts=as_utc(row["ts"]),
+                payload=_json(row.get("payload")),
+                metadata=_json(row.get("metadata")),
+                is_delete=not _absent(row.get("is_delete")) and bool(row["is_delete"]),
+                kafka_ts=None if _absent(row.get("kafka_ts")) else as_utc(row["kafka_ts"]),
+                offset=_opt_int(row.get("offset")),
+            )
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            raise ReducerError(f"event {event_id}: cannot read the row: {exc}") from exc
+
+
+def _absent(value: Any) -> bool:
+    """None, or a pandas/NumPy missing value (NaN, NaT: not equal to itself)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, int)):
+        return False
+    if isinstance(value, (float, datetime)) or type(value).__name__ == "NaTType":
+        return bool(value != value)
+    return False
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if _absent(value) else int(value)
+
+
+def as_utc(value: Any) -> datetime:
+    """A tz-aware UTC datetime from a datetime (naive means UTC) or an ISO 8601 string."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    """Parse JSON text (str/bytes); already-parsed values pass through."""
+    if isinstance(value, (bytes, bytearray, memoryview, str)):
+        return orjson.loads(value)
+    return None if _absent(value) else value
+
+
+def _short(row: Mapping[str, Any]) -> str:
+    text = repr({k: row[k] for k in list(row)[:6]})
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,62 @@
+"""The default reducer: JSON merge patch (RFC 7396) of each event's payload into the state.
+
+An event that sets `{"status": "paid"}` changes that key and keeps the others; a key set to null
+in the payload is removed; nested objects merge key by key; anything that is not an object (a
+list, a string, a number) replaces what was there. A delete (tombstone, `is_delete`, or an
+event type in `delete_types`) makes the state None: the entity no longer exists. An event with a
+null payload that is not a delete carries no data and leaves the state unchanged (RFC 7396 alone
+would make the whole state null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from eventlab.replay.event import Event
+from eventlab.replay.reducer import Reducer, State
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 MergePatch(target, patch), without mutating either argument.
+
+    The result shares unchanged sub-values with `target` and `patch` (copy it before editing).
+    """
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def merge_reducer(
+    state: State, event: Event, delete_types: Iterable[str] = frozenset()
+) -> State:
+    """Merge the event's payload into the state; a delete gives None.
+
+    A missing state starts from `{}`; a payload that is not an object replaces the state; a null
+    payload on a non-delete event leaves it unchanged.
+    """
+    if event.is_delete or event.event_type in delete_types:
+        return None
+    if event.payload is None:
+        return state
+    return merge_patch(state, event.payload)
+
+
+class MergeReducer(Reducer):
+    """`merge_reducer` as a `Reducer`, with the event types that delete the entity."""
+
+    def __init__(self, delete_types: Iterable[str] = (), *, name: str = "merge") -> None:
+        self.delete_types = frozenset(delete_types)
+        self.name = name
+
+    def apply(self, state: State, event: Event) -> State:
+        return merge_reducer(state, event, self.delete_types)
+
+    def __call__(self, state: State, event: Event) -> State:
+        return merge_reducer(state, event, self.delete_types)
