@@ -1,0 +1,38 @@
+"""The README documents every page, CLI command and configuration setting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from eventlab.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_cli_command_is_documented() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")  # noqa: SLF001
+    for name in sub.choices:
+        assert f"eventlab {name}" in README, f"`eventlab {name}` is not in the README"
+
+
+def test_every_page_is_documented() -> None:
+    titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', (ROOT / "app.py").read_text())
+    assert titles
+    for title in titles:
+        assert f"**{title}**" in README, f"page {title!r} is not in the README"
+
+
+def test_every_environment_setting_is_documented() -> None:
+    names: set[str] = set()
+    for path in [*(ROOT / "eventlab").rglob("*.py"), ROOT / "app.py", ROOT / "Makefile"]:
+        names |= set(re.findall(r"EVENTLAB_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text()))
+    assert "EVENTLAB_DB" in names
+    missing = sorted(n for n in names if n not in README)
+    assert not missing, f"settings missing from the README: {missing}"
+
+
+def test_the_two_commands_are_in_the_readme() -> None:
+    assert "make run" in README and "make test" in README
