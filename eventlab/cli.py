@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlab.errors import EventLabError, StoreError
+from eventlab.kafka import commands as kafka_commands
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
 
 
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit for the load")
     sp.set_defaults(func=cmd_ingest)
+
+    kafka_commands.add_parser(sub, with_db)
 
     sp = with_db(sub.add_parser("sql", help="run one read-only SELECT (sandboxed)"))
     sp.add_argument("query")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlab.mapping import FieldRef, Mapping
+from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping
 from eventlab.sqlutil import quote_ident
 
 _TS_TZ = {"TIMESTAMP WITH TIME ZONE"}
@@ -120,10 +120,19 @@ def _epoch(x: str) -> str:
             f"ELSE to_timestamp({x}) END")
 
 
+def _json_key(column: str) -> str:
+    """The key a column gets inside a JSON object: Kafka header columns lose their prefix
+    (and CloudEvents' `ce_`)."""
+    if column.startswith(HEADER_PREFIX):
+        name = column[len(HEADER_PREFIX):]
+        return name[3:] if name.startswith("ce_") else name
+    return column
+
+
 def _struct_json(columns: tuple[str, ...]) -> Sql:
     if not columns:
         return Sql("CAST('{}' AS JSON)")
-    parts = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns)
+    parts = ", ".join(f"{quote_ident(_json_key(c))} := {quote_ident(c)}" for c in columns)
     return Sql(f"to_json(struct_pack({parts}))")
 
 
@@ -136,11 +145,14 @@ def _describe(ref: FieldRef | None) -> str:
 
 
 def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
-                  doc_mode: bool = False) -> Sql:
+                  doc_mode: bool = False, *, relation_params: list[Any] | None = None,
+                  tombstones: bool = False, passthrough: tuple[str, ...] = ()) -> Sql:
     """SELECT over `relation` producing canonical columns plus `__reason` for bad rows.
 
     `doc_mode`: the relation comes from JSON documents and has an `__invalid` flag for
-    records that are not a JSON object.
+    records that are not a JSON object. `tombstones`: it is a Kafka batch with a
+    `__tombstone` flag (null value); such a record becomes a delete event of the entity named
+    by its key (`@key`) at its record time (`@timestamp`). `passthrough` columns are kept.
     """
     f = mapping.fields
     cols: list[tuple[str, Sql]] = []
@@ -165,6 +177,8 @@ def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
     else:
         ts, present, naive = (Sql("CAST(NULL AS TIMESTAMPTZ)"), Sql("false"), Sql("false"))
     cols += [("ts", ts), ("ts_present", present), ("ts_assumed_utc", naive)]
+    if tombstones:
+        cols = [(n, _tombstone_case(n, s)) for n, s in cols]
     payload = (json_expr(f["payload"], types) if "payload" in f
                else _struct_json(mapping.payload_columns))
     cols.append(("payload", payload))
@@ -177,7 +191,9 @@ def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
     inner_text = ", ".join(f"{s.text} AS {quote_ident(n)}" for n, s in cols)
     inner_params = [p for _, s in cols for p in s.params]
     flag = "__invalid" if doc_mode else "false AS __invalid"
-    inner = (f"SELECT {inner_text}, {flag}, __source, __row FROM {relation}")
+    extra = "".join(f", {quote_ident(c)}" for c in passthrough)
+    inner = (f"SELECT {inner_text}, {flag}, __source, __row{extra} FROM {relation}")
+    inner_params += list(relation_params or [])
     reason = Sql(
         "CASE WHEN __invalid THEN 'invalid JSON' "
         "WHEN entity_id IS NULL OR entity_id = '' THEN 'missing entity_id' "
@@ -195,6 +211,21 @@ def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
          f"event time not understood ({_describe(f.get('ts'))})"])
     text = f"SELECT *, {reason.text} AS __reason, {detail.text} AS __detail FROM ({inner})"
     return Sql(text, reason.params + detail.params + inner_params)
+
+
+_TOMBSTONE = {
+    "entity_id": 'CASE WHEN __tombstone THEN "@key" ELSE {e} END',
+    "event_type": "CASE WHEN __tombstone THEN '(tombstone)' ELSE {e} END",
+    "ts": 'CASE WHEN __tombstone THEN "@timestamp" ELSE {e} END',
+    "ts_present": "(__tombstone OR {e})",
+    "ts_assumed_utc": "(NOT __tombstone AND {e})",
+    "is_delete_src": "(__tombstone OR coalesce({e}, false))",
+}
+
+
+def _tombstone_case(name: str, expr: Sql) -> Sql:
+    template = _TOMBSTONE.get(name)
+    return Sql(template.replace("{e}", expr.text), expr.params) if template else expr
 
 
 FINAL_COLUMNS = ("event_id", "entity_type", "entity_id", "event_type", "event_version", "seq",

@@ -21,6 +21,11 @@ A TOML mapping file sets any field and may start from a preset:
     ts = "meta.occurred"              # a column, then a JSON path inside it
     entity_type = { literal = "order" }
     event_version = { column = "data", path = "$.schema" }
+
+Kafka records also offer their key, record timestamp and headers (text):
+
+    entity_id = { kafka = "key" }            # or "timestamp"
+    event_type = { header = "ce_type" }
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ _CE_CORE = {"id": "event_id", "type": "event_type", "subject": "entity_id", "tim
             "data": "payload"}
 _CE_FIELDS_FROM_EXT = {"entitytype": "entity_type", "sequence": "seq",
                        "eventversion": "event_version", "schemaversion": "event_version"}
+HEADER_PREFIX = "@header:"
 _PATH_RE = re.compile(r"^\$(\.[A-Za-z_][\w-]*|\[\d+\])*$")
 
 
@@ -138,6 +144,12 @@ def parse_ref(value: Any, where: str) -> FieldRef:
     if isinstance(value, dict):
         if "literal" in value:
             return FieldRef(literal=value["literal"])
+        if "header" in value:
+            return FieldRef(column=HEADER_PREFIX + str(value["header"]))
+        if "kafka" in value:
+            if value["kafka"] not in ("key", "timestamp"):
+                raise MappingError(f"{where}: `kafka` is \"key\" or \"timestamp\"")
+            return FieldRef(column="@" + value["kafka"])
         if "column" not in value:
             raise MappingError(f"{where}: a table needs `column` (with optional `path`) "
                                "or `literal`")

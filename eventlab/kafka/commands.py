@@ -1,0 +1,102 @@
+"""`eventlab ingest-kafka`: argument parsing and output around `eventlab.kafka.ingest`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from datetime import UTC, datetime
+
+from eventlab.errors import SourceError
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.ingest import KafkaIngestReport, ingest_kafka
+from eventlab.kafka.reader import Start, Until
+from eventlab.mapping import PRESETS, MappingSpec, load_spec
+
+
+def parse_from(value: str, topics: list[str]) -> Start:
+    """`earliest`, `latest`, an ISO 8601 time, or `P:OFFSET[,P:OFFSET...]` (each partition of
+    every listed topic) / `TOPIC:P:OFFSET[,...]`."""
+    if value in ("earliest", "latest"):
+        return value  # type: ignore[return-value]
+    if ":" in value and all(part.count(":") in (1, 2) and part.rsplit(":", 1)[1].isdigit()
+                            for part in value.split(",")):
+        starts: dict[tuple[str, int], int] = {}
+        for part in value.split(","):
+            bits = part.split(":")
+            if len(bits) == 2 and bits[0].isdigit():
+                for topic in topics:
+                    starts[(topic, int(bits[0]))] = int(bits[1])
+            elif len(bits) == 3 and bits[1].isdigit():
+                starts[(bits[0], int(bits[1]))] = int(bits[2])
+            else:
+                raise SourceError(f"--from {value!r}: use P:OFFSET or TOPIC:P:OFFSET")
+        return starts
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SourceError(f"--from {value!r}: use earliest, latest, an ISO 8601 time, or "
+                          "P:OFFSET,...") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def parse_until(value: str) -> Until:
+    """`end`, `follow`, or a record count."""
+    if value in ("end", "follow"):
+        return value  # type: ignore[return-value]
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise SourceError(f"--until {value!r}: use end, follow or a positive record count")
+
+
+def cmd_ingest_kafka(args: argparse.Namespace) -> int:
+    """Read topics into the store; resumable; prints a summary or one JSON object."""
+    from eventlab.store import EventStore
+
+    config = KafkaConfig.from_env()
+    if args.bootstrap:
+        config = dataclasses.replace(config, bootstrap=args.bootstrap)
+    spec = load_spec(args.mapping) if args.mapping else MappingSpec(preset=args.preset or "auto")
+    start = parse_from(args.from_, args.topic)
+    until = parse_until(args.until)
+
+    def progress(r: KafkaIngestReport) -> None:
+        if sys.stderr.isatty() and not args.json:
+            sys.stderr.write(f"\r{r.records_read:,} records, {r.rows_stored:,} stored, "
+                             f"{r.records_read / max(r.seconds, 1e-9):,.0f}/s")
+            sys.stderr.flush()
+
+    with EventStore(args.db, memory_limit=args.memory_limit) as store:
+        if until == "follow" and not args.json:
+            print("following; press Ctrl-C to stop", file=sys.stderr)
+        report = ingest_kafka(store, config, list(args.topic), start=start, until=until,
+                              spec=spec, progress=progress, batch_records=args.batch_records,
+                              isolation_level=args.isolation_level)
+    if sys.stderr.isatty() and not args.json:
+        sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps(report.to_dict(), default=str))
+    else:
+        print(report.summary())
+    return 1 if report.error else 0
+
+
+def add_parser(sub: argparse._SubParsersAction, with_db: object) -> None:
+    """Register `ingest-kafka` on the CLI's subparsers."""
+    sp = with_db(sub.add_parser("ingest-kafka", help="load Kafka topics (resumable)"))
+    sp.add_argument("--bootstrap", help="host:port[,...] (default $EVENTLAB_KAFKA_BOOTSTRAP)")
+    sp.add_argument("--topic", action="append", required=True, help="repeat for more topics")
+    sp.add_argument("--from", dest="from_", default="earliest",
+                    help="earliest (default) | latest | ISO8601 | P:OFFSET,... | T:P:OFFSET,...;"
+                         " stored positions of earlier runs win")
+    sp.add_argument("--until", default="end", help="end (default) | COUNT | follow")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--mapping", help="TOML mapping file")
+    g.add_argument("--preset", choices=PRESETS)
+    sp.add_argument("--isolation-level", default="read_committed",
+                    choices=["read_committed", "read_uncommitted"])
+    sp.add_argument("--batch-records", type=int, default=20_000)
+    sp.add_argument("--memory-limit", default="4GB")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_ingest_kafka)

@@ -1,0 +1,134 @@
+"""Decode raw Kafka batches inside DuckDB: the SQL relation and the mapping for one batch.
+
+A raw batch (`reader.RAW_SCHEMA`) is registered as an Arrow table. Its values are parsed as
+JSON by DuckDB in one pass per batch, never by a Python call per record. Besides the document's
+top-level keys, the mapping sees pseudo-columns: `@key` (the key as text), `@timestamp` (the
+record timestamp), `@value` (the whole value as text, for CloudEvents binary mode) and
+`@header:NAME` (each header's value as text).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from eventlab import db
+from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
+
+PSEUDO = ("@key", "@timestamp", "@value")
+_CE_BINARY = {"ce_id": "event_id", "ce_type": "event_type", "ce_subject": "entity_id",
+              "ce_time": "ts", "ce_entitytype": "entity_type", "ce_sequence": "seq",
+              "ce_eventversion": "event_version"}
+_HEADER_DEFAULTS = {
+    "event_type": ("event_type", "eventType", "type"),
+    "event_id": ("event_id", "eventId", "id"),
+    "event_version": ("event_version", "schema_version", "eventVersion"),
+    "entity_type": ("entity_type", "aggregate_type", "entityType"),
+}
+PASSTHROUGH = ("topic", "partition", "offset", "key", "value", "headers", "timestamp_ms",
+               "timestamp_type", "__tombstone")
+
+
+def header_names(cur: db.Connection, table: str) -> list[str]:
+    """Distinct header keys in a registered raw batch."""
+    return sorted(r[0] for r in db.rows(
+        cur, f"SELECT DISTINCT unnest(list_transform(headers, lambda h: h.key)) FROM {table}"))
+
+
+def doc_keys(cur: db.Connection, table: str) -> list[str]:
+    """Distinct top-level keys of the JSON-object values in a registered raw batch."""
+    return sorted(r[0] for r in db.rows(
+        cur, f"SELECT DISTINCT unnest(json_keys(d)) FROM (SELECT CASE WHEN "
+             f"json_valid(TRY(decode(value))) AND json_type(CASE WHEN json_valid("
+             f"TRY(decode(value))) THEN TRY(decode(value)) END) = 'OBJECT' THEN "
+             f"TRY(decode(value)) END AS d FROM {table})"))
+
+
+def relation(table: str, keys: list[str], headers: list[str],
+             ce_binary: bool) -> tuple[str, list[str]]:
+    """SQL for the decoded batch (one row per record) and its bound parameters."""
+    text = "TRY(decode(value))"
+    is_object = (f"coalesce(json_valid({text}) AND json_type(CASE WHEN json_valid({text}) "
+                 f"THEN {text} END) = 'OBJECT', false)")
+    params: list[str] = []
+    header_cols = []
+    for name in headers:
+        header_cols.append(f"TRY(decode(list_filter(headers, lambda h: h.key = ?)[1].value)) "
+                           f"AS {_q(HEADER_PREFIX + name)}")
+        params.append(name)
+    parts = []
+    if keys and not ce_binary:
+        structure = "{" + ", ".join(json.dumps(k) + ': "JSON"' for k in keys) + "}"
+        parts.append(f"unnest(json_transform(CASE WHEN {is_object} THEN {text} END, "
+                     f"{_lit(structure)}))")
+    invalid = ("(value IS NOT NULL AND " + text + " IS NULL)" if ce_binary
+               else f"(value IS NOT NULL AND NOT {is_object})")
+    parts += [
+        f"{text} AS \"@value\"", "TRY(decode(key)) AS \"@key\"",
+        "to_timestamp(timestamp_ms / 1000.0) AS \"@timestamp\"", *header_cols,
+        f"{invalid} AS __invalid", "value IS NULL AS __tombstone",
+        "'kafka' AS __source", "\"offset\" AS __row",
+        "topic", "\"partition\"", "\"offset\"", "key", "value", "headers", "timestamp_ms",
+        "timestamp_type",
+    ]
+    return f"(SELECT {', '.join(parts)} FROM {table})", params
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def is_ce_binary(spec: MappingSpec, headers: list[str]) -> bool:
+    """CloudEvents binary mode: attributes in `ce_` headers, the value is the data."""
+    return spec.preset in ("auto", "cloudevents") and "ce_specversion" in headers
+
+
+def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Mapping:
+    """The mapping for one batch: a preset over the documents, CloudEvents binary mode from
+    the headers, and Kafka defaults (key = entity id, record time = event time) for fields
+    the documents do not have."""
+    header_cols = [HEADER_PREFIX + h for h in headers]
+    ce_binary = is_ce_binary(spec, headers)
+    columns = ([] if ce_binary else keys) + list(PSEUDO) + header_cols
+    base = resolve(MappingSpec(preset="flat" if ce_binary else spec.preset), columns,
+                   ignore=(*PSEUDO, *header_cols))
+    notes = list(base.notes)
+    if ce_binary:
+        fields = {name: FieldRef(column=HEADER_PREFIX + h) for h, name in _CE_BINARY.items()
+                  if h in headers}
+        fields["payload"] = FieldRef(column="@value")
+        used = {r.column for r in fields.values()}
+        meta = tuple(c for c in header_cols if c.startswith(HEADER_PREFIX + "ce_")
+                     and c not in used)
+        mapping = Mapping(preset="cloudevents-binary", fields=fields, metadata_columns=meta,
+                          notes=("CloudEvents binary mode: attributes from ce_ headers",))
+    else:
+        fields = dict(base.fields)
+        for name, candidates in _HEADER_DEFAULTS.items():
+            found = next((h for h in candidates if h in headers), None)
+            if name not in fields and found:
+                fields[name] = FieldRef(column=HEADER_PREFIX + found)
+                notes.append(f"{name} from the Kafka header {found!r}")
+        mapping = replace(base, fields=fields)
+    fields = dict(mapping.fields)
+    if "entity_id" not in fields:
+        fields["entity_id"] = FieldRef(column="@key")
+        notes.append("entity_id from the Kafka key")
+    if "ts" not in fields:
+        fields["ts"] = FieldRef(column="@timestamp")
+        notes.append("event time from the Kafka record timestamp")
+    for name, ref in spec.overrides.items():
+        fields[name] = ref
+    mapping = replace(mapping, fields=fields, notes=tuple(notes))
+    bad = [r.column for r in spec.overrides.values()
+           if r.column and r.column not in columns]
+    if bad:
+        from eventlab.errors import MappingError
+        raise MappingError(f"mapping names {', '.join(bad)}, which these records do not have "
+                           f"(keys: {', '.join(keys) or 'none'}; headers: "
+                           f"{', '.join(headers) or 'none'})")
+    return mapping

@@ -1,0 +1,244 @@
+"""Kafka into the store: resumable, exactly once per (topic, partition, offset).
+
+A reader thread polls raw batches (`KafkaRawReader`) while the caller's thread decodes each
+batch inside DuckDB and writes its events, its quarantined records and the next offset of each
+partition in ONE transaction. A run that dies (error, cancel, SIGKILL) leaves the store at a
+batch boundary; the next run resumes from `ingest_offsets`: no gap, no duplicate.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from eventlab import db
+from eventlab.decode import mapped_select
+from eventlab.errors import SourceError
+from eventlab.kafka import decode
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.reader import KafkaRawReader, Start, Until
+from eventlab.mapping import MappingSpec
+from eventlab.store import EventStore
+
+TP = tuple[str, int]
+BATCH_RECORDS = 20_000
+_EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, payload, '
+               'metadata, is_delete, source, topic, "partition", "offset", key, value, headers, '
+               'kafka_ts, kafka_ts_type, ts_assumed_utc')
+
+
+@dataclass
+class KafkaIngestReport:
+    """What one Kafka ingest did; `to_dict` is the CLI's `--json` object."""
+
+    topics: list[str]
+    records_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    rows_skipped_duplicate: int = 0
+    tombstones: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    resumed_from: dict[str, int] = field(default_factory=dict)
+    stopped_because: str = ""
+    partial: bool = False
+    error: str | None = None
+    mapping: dict[str, Any] = field(default_factory=dict)
+    isolation_level: str = "read_committed"
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        """Human lines for the terminal and the UI."""
+        rate = self.records_read / self.seconds if self.seconds else 0.0
+        lines = [f"{self.records_read:,} records read from {', '.join(self.topics)} "
+                 f"({self.isolation_level}): {self.rows_stored:,} stored, "
+                 f"{self.rows_quarantined:,} quarantined, {self.rows_skipped_duplicate:,} "
+                 f"already stored, {self.tombstones:,} tombstones ({self.seconds:.1f} s, "
+                 f"{rate:,.0f} records/s). Stopped: {self.stopped_because}."]
+        if self.positions:
+            lines.append("read up to (next offset): " + ", ".join(
+                f"{k}={v}" for k, v in sorted(self.positions.items())))
+        if self.error:
+            lines.append(f"ERROR: {self.error} — what was read before is stored; run the same "
+                         "command again to resume.")
+        return "\n".join(lines)
+
+
+def stored_positions(store: EventStore, topics: list[str]) -> dict[TP, int]:
+    """Next offset per partition from `ingest_offsets` (where a previous run stopped)."""
+    cur = store.cursor()
+    try:
+        return {(t, p): n for t, p, n in db.rows(
+            cur, "SELECT topic, \"partition\", next_offset FROM ingest_offsets "
+                 "WHERE list_contains(?, topic)", [topics])}
+    finally:
+        cur.close()
+
+
+def _key(tp: TP) -> str:
+    return f"{tp[0]}/{tp[1]}"
+
+
+def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
+                 start: Start = "earliest", until: Until = "end",
+                 spec: MappingSpec | None = None,
+                 progress: Callable[[KafkaIngestReport], None] | None = None,
+                 cancel: threading.Event | None = None,
+                 batch_records: int = BATCH_RECORDS,
+                 isolation_level: str = "read_committed") -> KafkaIngestReport:
+    """Read topics into the store until `until`; never raises for a source error mid-read:
+    the report says what was stored, where it stopped and why (`error`, `partial`)."""
+    spec = spec or MappingSpec()
+    cancel = cancel or threading.Event()
+    report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
+    started = time.perf_counter()
+    resume = stored_positions(store, topics)
+    report.resumed_from = {_key(tp): n for tp, n in resume.items()}
+    report.positions = dict(report.resumed_from)
+    batches: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=3)
+    reader = KafkaRawReader(config, topics, start=start, until=until, resume=resume,
+                            isolation_level=isolation_level)
+
+    def produce() -> None:
+        try:
+            while not cancel.is_set():
+                batch = reader.next_batch(max_records=batch_records, timeout_ms=500)
+                if batch is None:
+                    break
+                if batch.num_rows:
+                    batches.put(("batch", (batch, reader.positions())))
+            batches.put(("done", reader.stopped_because or "cancelled"))
+        except SourceError as exc:
+            batches.put(("error", exc))
+        except Exception as exc:  # noqa: BLE001 - any reader crash must reach the writer
+            batches.put(("error", SourceError(f"Kafka reader failed: {exc}")))
+
+    thread = threading.Thread(target=produce, name="eventlab-kafka-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                kind, item = batches.get(timeout=0.5)
+            except queue.Empty:
+                if cancel.is_set() and not thread.is_alive():
+                    report.stopped_because = "cancelled"
+                    break
+                continue
+            if kind == "batch":
+                table, positions = item
+                _write_batch(store, table, positions, spec, report)
+                report.seconds = round(time.perf_counter() - started, 3)
+                if progress:
+                    progress(report)
+            elif kind == "done":
+                report.stopped_because = "cancelled" if cancel.is_set() else item
+                break
+            else:
+                report.error = str(item)
+                report.partial = True
+                report.stopped_because = "error"
+                break
+    except KeyboardInterrupt:
+        report.stopped_because = "interrupted"
+        report.partial = True
+    finally:
+        cancel.set()
+        reader.cancel()
+        thread.join(timeout=10)
+        reader.close()
+        report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
+                 spec: MappingSpec, report: KafkaIngestReport) -> None:
+    """Decode one raw batch and store it with the partitions' next offsets, atomically."""
+    with store.transaction() as cur:
+        db.register(cur, "__kb", table)
+        headers = decode.header_names(cur, "__kb")
+        ce_binary = decode.is_ce_binary(spec, headers)
+        keys = [] if ce_binary else decode.doc_keys(cur, "__kb")
+        mapping = decode.resolve_kafka(spec, keys, headers)
+        rel, rel_params = decode.relation("__kb", keys, headers, ce_binary)
+        types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", rel_params)}
+        sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=rel_params,
+                            tombstones=True, passthrough=decode.PASSTHROUGH)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {sel.text}", sel.params)
+        seen = _already_stored(cur)
+        derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
+                                     "seq_src IS NULL"))
+        stored = db.rows(cur, _insert_events(seen, derive))[0][0]
+        quarantined = db.rows(cur, _insert_quarantine(bool(seen)))[0][0]
+        tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
+                                    "__reason IS NULL")
+        for (topic, partition), nxt in positions.items():
+            cur.execute("INSERT OR REPLACE INTO ingest_offsets (topic, \"partition\", "
+                        "next_offset, updated_at) VALUES (?, ?, ?, now())",
+                        [topic, partition, nxt])
+        cur.execute("DROP TABLE __kc")
+    report.records_read += table.num_rows
+    report.rows_stored += stored
+    report.rows_quarantined += quarantined
+    report.rows_skipped_duplicate += table.num_rows - stored - quarantined
+    report.tombstones += tombstones
+    report.positions.update({_key(tp): n for tp, n in positions.items()})
+    if not report.mapping:
+        report.mapping = mapping.to_dict()
+
+
+def _already_stored(cur: db.Connection) -> bool:
+    """True when some record of this batch may be stored already (a re-read below a stored
+    position), so the inserts must skip what is there."""
+    return bool(db.scalar(
+        cur, "SELECT count(*) FROM __kc c JOIN ingest_offsets o ON o.topic = c.topic AND "
+             "o.\"partition\" = c.\"partition\" WHERE c.\"offset\" < o.next_offset"))
+
+
+_DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.topic = c.topic AND "
+           "e.\"partition\" = c.\"partition\" AND e.\"offset\" = c.\"offset\")")
+
+
+def _insert_events(dedupe: bool, derive_seq: bool) -> str:
+    seq = ("coalesce(c.seq_src, coalesce(prev.max_seq, 0) + row_number() OVER (PARTITION BY "
+           "c.entity_id ORDER BY c.ts, c.topic, c.\"partition\", c.\"offset\"))"
+           if derive_seq else "c.seq_src")
+    join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events WHERE entity_id IN "
+            "(SELECT entity_id FROM __kc) GROUP BY ALL) prev ON prev.entity_id = c.entity_id"
+            if derive_seq else "")
+    return (
+        f"INSERT INTO events ({_EVENT_COLS}) SELECT * FROM (SELECT "
+        "coalesce(c.event_id_src, md5('kafka:' || c.topic || ':' || CAST(c.\"partition\" AS "
+        "VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR))) AS event_id, "
+        "coalesce(c.entity_type_src, nullif(regexp_extract(c.entity_id, "
+        "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown') AS entity_type, c.entity_id, "
+        f"c.event_type, c.event_version, {seq} AS seq, c.ts, "
+        "CASE WHEN c.__tombstone THEN NULL ELSE c.payload END, c.metadata, "
+        "coalesce(c.is_delete_src, false), 'kafka', c.topic, c.\"partition\", c.\"offset\", "
+        "c.key, c.value, " + _HEADERS_JSON + ", to_timestamp(c.timestamp_ms / 1000.0), "
+        f"c.timestamp_type, c.ts_assumed_utc FROM __kc c{join} WHERE c.__reason IS NULL"
+        + (_DEDUPE.format(table="events") if dedupe else "")
+        + ") ORDER BY entity_id, seq")
+
+
+_HEADERS_JSON = ("CASE WHEN len(c.headers) = 0 THEN NULL ELSE to_json(list_transform("
+                 "c.headers, lambda h: {'key': h.key, 'value': TRY(decode(h.value)), "
+                 "'b64': base64(h.value)})) END")
+
+
+def _insert_quarantine(dedupe: bool) -> str:
+    return (
+        "INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, detail, raw, "
+        "key, headers) SELECT 'kafka', c.topic, c.\"partition\", c.\"offset\", c.__reason, "
+        "c.__detail || ' at ' || c.topic || '/' || CAST(c.\"partition\" AS VARCHAR) || "
+        "' offset ' || CAST(c.\"offset\" AS VARCHAR), c.value, c.key, "
+        + _HEADERS_JSON + " FROM __kc c WHERE c.__reason IS NOT NULL"
+        + (_DEDUPE.format(table="quarantine") if dedupe else ""))
