@@ -31,7 +31,7 @@ DDL: tuple[str, ...] = (
         "offset"       BIGINT NOT NULL,    -- Kafka offset, or row number within the file
         key            BLOB,               -- raw Kafka key bytes (kept for republish)
         value          BLOB,               -- raw Kafka value bytes (kept for republish)
-        headers        JSON,               -- [{"key": k, "value": text|null, "b64": base64|null}]
+        headers        STRUCT("key" VARCHAR, "value" BLOB)[],  -- Kafka headers, byte-exact
         kafka_ts       TIMESTAMPTZ,
         kafka_ts_type  SMALLINT,           -- 0 CreateTime, 1 LogAppendTime
         ts_assumed_utc BOOLEAN NOT NULL DEFAULT false,  -- source time had no zone
@@ -48,7 +48,7 @@ DDL: tuple[str, ...] = (
         detail         VARCHAR,            -- the full message
         raw            BLOB,               -- the record's raw bytes (file rows: the row as JSON)
         key            BLOB,
-        headers        JSON,
+        headers        STRUCT("key" VARCHAR, "value" BLOB)[],
         quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()
     )
     """,

@@ -15,7 +15,7 @@ from dataclasses import replace
 from eventlab import db
 from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
 
-PSEUDO = ("@key", "@timestamp", "@value")
+PSEUDO = ("@key", "@timestamp", "@value", "@rest")
 _CE_BINARY = {"ce_id": "event_id", "ce_type": "event_type", "ce_subject": "entity_id",
               "ce_time": "ts", "ce_entitytype": "entity_type", "ce_sequence": "seq",
               "ce_eventversion": "event_version"}
@@ -35,43 +35,69 @@ def header_names(cur: db.Connection, table: str) -> list[str]:
         cur, f"SELECT DISTINCT unnest(list_transform(headers, lambda h: h.key)) FROM {table}"))
 
 
-def doc_keys(cur: db.Connection, table: str) -> list[str]:
-    """Distinct top-level keys of the JSON-object values in a registered raw batch."""
+def sample_keys(cur: db.Connection, table: str, sample: int = 2000) -> list[str]:
+    """Top-level keys of the first `sample` JSON-object values of a registered raw batch.
+
+    Enough to pick a preset and the columns of a mapping; keys that appear only later are not
+    lost: a flat payload is "the document minus the mapped keys" (`@rest`), not a key list.
+    """
     return sorted(r[0] for r in db.rows(
         cur, f"SELECT DISTINCT unnest(json_keys(d)) FROM (SELECT CASE WHEN "
              f"json_valid(TRY(decode(value))) AND json_type(CASE WHEN json_valid("
              f"TRY(decode(value))) THEN TRY(decode(value)) END) = 'OBJECT' THEN "
-             f"TRY(decode(value)) END AS d FROM {table})"))
+             f"TRY(decode(value)) END AS d FROM (SELECT value FROM {table} LIMIT ?))",
+        [sample]))
 
 
-def relation(table: str, keys: list[str], headers: list[str],
-             ce_binary: bool) -> tuple[str, list[str]]:
-    """SQL for the decoded batch (one row per record) and its bound parameters."""
-    text = "TRY(decode(value))"
-    is_object = (f"coalesce(json_valid({text}) AND json_type(CASE WHEN json_valid({text}) "
-                 f"THEN {text} END) = 'OBJECT', false)")
+def doc_columns(mapping: Mapping) -> list[str]:
+    """The document keys a mapping reads (only these are parsed out of each value)."""
+    cols = {r.column for r in mapping.fields.values() if r.column}
+    cols |= set(mapping.metadata_columns)
+    return sorted(c for c in cols if not c.startswith("@"))
+
+
+def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
+             rest_without: list[str] | None = None) -> tuple[str, list[str]]:
+    """SQL for the decoded batch (one row per record) and its bound parameters.
+
+    `keys` are the document keys parsed into columns; `rest_without` (flat mappings) adds
+    `@rest`: the document without those keys, which becomes the payload. Each value is
+    decoded from UTF-8 once and parsed as JSON once (`json_transform`, which also validates).
+    """
     params: list[str] = []
     header_cols = []
     for name in headers:
         header_cols.append(f"TRY(decode(list_filter(headers, lambda h: h.key = ?)[1].value)) "
                            f"AS {_q(HEADER_PREFIX + name)}")
         params.append(name)
-    parts = []
-    if keys and not ce_binary:
-        structure = "{" + ", ".join(json.dumps(k) + ': "JSON"' for k in keys) + "}"
-        parts.append(f"unnest(json_transform(CASE WHEN {is_object} THEN {text} END, "
-                     f"{_lit(structure)}))")
-    invalid = ("(value IS NOT NULL AND " + text + " IS NULL)" if ce_binary
-               else f"(value IS NOT NULL AND NOT {is_object})")
-    parts += [
-        f"{text} AS \"@value\"", "TRY(decode(key)) AS \"@key\"",
+    structure = "{" + ", ".join(json.dumps(k) + ': "JSON"' for k in keys) + "}"
+    looks_like_object = "starts_with(ltrim(__text), '{')"
+    if ce_binary:
+        parsed, invalid, unpack = "NULL", "(value IS NOT NULL AND __text IS NULL)", []
+    elif keys:
+        parsed = (f"CASE WHEN {looks_like_object} THEN TRY(json_transform(__text, "
+                  f"{_lit(structure)})) END")
+        invalid, unpack = "(value IS NOT NULL AND __doc IS NULL)", ["unnest(__doc)"]
+    else:
+        parsed = (f"CASE WHEN {looks_like_object} AND json_valid(__text) THEN "
+                  f"{{'_': 1}} END")
+        invalid, unpack = "(value IS NOT NULL AND __doc IS NULL)", []
+    rest = []
+    if rest_without is not None:
+        nulls = "{" + ", ".join(json.dumps(k) + ": null" for k in rest_without) + "}"
+        rest = [f"CASE WHEN __doc IS NOT NULL THEN json_merge_patch(__text, {_lit(nulls)}) "
+                "END AS \"@rest\""]
+    outer = [
+        *unpack, *rest, "__text AS \"@value\"", "TRY(decode(key)) AS \"@key\"",
         "to_timestamp(timestamp_ms / 1000.0) AS \"@timestamp\"", *header_cols,
         f"{invalid} AS __invalid", "value IS NULL AS __tombstone",
         "'kafka' AS __source", "\"offset\" AS __row",
         "topic", "\"partition\"", "\"offset\"", "key", "value", "headers", "timestamp_ms",
         "timestamp_type",
     ]
-    return f"(SELECT {', '.join(parts)} FROM {table})", params
+    inner = (f"SELECT *, {parsed} AS __doc FROM (SELECT *, TRY(decode(value)) AS __text "
+             f"FROM {table})")
+    return f"(SELECT {', '.join(outer)} FROM ({inner}))", params
 
 
 def _q(name: str) -> str:
@@ -113,7 +139,9 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
             if name not in fields and found:
                 fields[name] = FieldRef(column=HEADER_PREFIX + found)
                 notes.append(f"{name} from the Kafka header {found!r}")
-        mapping = replace(base, fields=fields)
+        if base.payload_columns and "payload" not in spec.overrides:
+            fields["payload"] = FieldRef(column="@rest")
+        mapping = replace(base, fields=fields, payload_columns=())
     fields = dict(mapping.fields)
     if "entity_id" not in fields:
         fields["entity_id"] = FieldRef(column="@key")

@@ -1,8 +1,9 @@
 """Kafka into the store: resumable, exactly once per (topic, partition, offset).
 
-A reader thread polls raw batches (`KafkaRawReader`) while the caller's thread decodes each
-batch inside DuckDB and writes its events, its quarantined records and the next offset of each
-partition in ONE transaction. A run that dies (error, cancel, SIGKILL) leaves the store at a
+A reader process polls raw batches (`reader_proc`, so kafka-python's pure-Python parsing and
+DuckDB never wait for one GIL) while this process decodes them inside DuckDB and writes the
+events, the quarantined records and the next offset of each partition in ONE transaction.
+A run that dies (error, cancel, SIGKILL) leaves the store at a
 batch boundary; the next run resumes from `ingest_offsets`: no gap, no duplicate.
 """
 
@@ -19,15 +20,16 @@ import pyarrow as pa
 
 from eventlab import db
 from eventlab.decode import mapped_select
-from eventlab.errors import SourceError
 from eventlab.kafka import decode
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.reader import KafkaRawReader, Start, Until
+from eventlab.kafka.reader import Start, Until
+from eventlab.kafka.reader_proc import ReaderProcess
 from eventlab.mapping import MappingSpec
 from eventlab.store import EventStore
 
 TP = tuple[str, int]
 BATCH_RECORDS = 20_000
+TXN_RECORDS = 100_000
 _EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, payload, '
                'metadata, is_delete, source, topic, "partition", "offset", key, value, headers, '
                'kafka_ts, kafka_ts_type, ts_assumed_utc')
@@ -93,10 +95,15 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                  spec: MappingSpec | None = None,
                  progress: Callable[[KafkaIngestReport], None] | None = None,
                  cancel: threading.Event | None = None,
-                 batch_records: int = BATCH_RECORDS,
+                 batch_records: int = BATCH_RECORDS, txn_records: int = TXN_RECORDS,
                  isolation_level: str = "read_committed") -> KafkaIngestReport:
-    """Read topics into the store until `until`; never raises for a source error mid-read:
-    the report says what was stored, where it stopped and why (`error`, `partial`)."""
+    """Read topics into the store until `until`.
+
+    Raises when the source fails before anything was read (unreachable broker, unknown topic,
+    offset out of range); after that, a source error ends the run with `error` and `partial`
+    set in the report and everything read before it stored. Batches are written in
+    transactions of about `txn_records` records (or what arrived within a second).
+    """
     spec = spec or MappingSpec()
     cancel = cancel or threading.Event()
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
@@ -104,57 +111,68 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     resume = stored_positions(store, topics)
     report.resumed_from = {_key(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
-    batches: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=3)
-    reader = KafkaRawReader(config, topics, start=start, until=until, resume=resume,
-                            isolation_level=isolation_level)
+    items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=8)
+    child = ReaderProcess(config, list(topics), start=start, until=until, resume=resume,
+                          isolation_level=isolation_level, batch_records=batch_records)
 
-    def produce() -> None:
-        try:
-            while not cancel.is_set():
-                batch = reader.next_batch(max_records=batch_records, timeout_ms=500)
-                if batch is None:
-                    break
-                if batch.num_rows:
-                    batches.put(("batch", (batch, reader.positions())))
-            batches.put(("done", reader.stopped_because or "cancelled"))
-        except SourceError as exc:
-            batches.put(("error", exc))
-        except Exception as exc:  # noqa: BLE001 - any reader crash must reach the writer
-            batches.put(("error", SourceError(f"Kafka reader failed: {exc}")))
+    def feed() -> None:
+        for item in child:
+            items.put(item)
+            if item[0] != "batch" or cancel.is_set():
+                break
 
-    thread = threading.Thread(target=produce, name="eventlab-kafka-reader", daemon=True)
+    thread = threading.Thread(target=feed, name="eventlab-kafka-feed", daemon=True)
     thread.start()
+    pending: list[pa.Table] = []
+    positions: dict[TP, int] = {}
+    first_at = 0.0
+
+    def flush() -> None:
+        nonlocal pending, positions
+        if pending:
+            table = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+            _write_batch(store, table, positions, spec, report)
+            report.seconds = round(time.perf_counter() - started, 3)
+            if progress:
+                progress(report)
+        pending, positions = [], {}
+
     try:
         while True:
             try:
-                kind, item = batches.get(timeout=0.5)
+                kind, item, pos = items.get(timeout=0.2)
             except queue.Empty:
-                if cancel.is_set() and not thread.is_alive():
+                if pending and time.perf_counter() - first_at > 1.0:
+                    flush()
+                if cancel.is_set():
                     report.stopped_because = "cancelled"
                     break
                 continue
             if kind == "batch":
-                table, positions = item
-                _write_batch(store, table, positions, spec, report)
-                report.seconds = round(time.perf_counter() - started, 3)
-                if progress:
-                    progress(report)
-            elif kind == "done":
+                if not pending:
+                    first_at = time.perf_counter()
+                pending.append(item)
+                positions.update(pos)
+                if sum(t.num_rows for t in pending) >= txn_records or cancel.is_set():
+                    flush()
+                continue
+            flush()
+            if kind == "done":
                 report.stopped_because = "cancelled" if cancel.is_set() else item
-                break
             else:
+                if report.records_read == 0 and not report.resumed_from:
+                    raise item
                 report.error = str(item)
                 report.partial = True
                 report.stopped_because = "error"
-                break
+            break
     except KeyboardInterrupt:
         report.stopped_because = "interrupted"
         report.partial = True
     finally:
         cancel.set()
-        reader.cancel()
+        child.stop()
         thread.join(timeout=10)
-        reader.close()
         report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -166,9 +184,11 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
         db.register(cur, "__kb", table)
         headers = decode.header_names(cur, "__kb")
         ce_binary = decode.is_ce_binary(spec, headers)
-        keys = [] if ce_binary else decode.doc_keys(cur, "__kb")
+        keys = [] if ce_binary else decode.sample_keys(cur, "__kb")
         mapping = decode.resolve_kafka(spec, keys, headers)
-        rel, rel_params = decode.relation("__kb", keys, headers, ce_binary)
+        needed = decode.doc_columns(mapping)
+        rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
+        rel, rel_params = decode.relation("__kb", needed, headers, ce_binary, rest)
         types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", rel_params)}
         sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=rel_params,
                             tombstones=True, passthrough=decode.PASSTHROUGH)
@@ -223,15 +243,12 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
         f"c.event_type, c.event_version, {seq} AS seq, c.ts, "
         "CASE WHEN c.__tombstone THEN NULL ELSE c.payload END, c.metadata, "
         "coalesce(c.is_delete_src, false), 'kafka', c.topic, c.\"partition\", c.\"offset\", "
-        "c.key, c.value, " + _HEADERS_JSON + ", to_timestamp(c.timestamp_ms / 1000.0), "
+        "c.key, c.value, " + _HEADERS + ", to_timestamp(c.timestamp_ms / 1000.0), "
         f"c.timestamp_type, c.ts_assumed_utc FROM __kc c{join} WHERE c.__reason IS NULL"
-        + (_DEDUPE.format(table="events") if dedupe else "")
-        + ") ORDER BY entity_id, seq")
+        + (_DEDUPE.format(table="events") if dedupe else "") + ")")
 
 
-_HEADERS_JSON = ("CASE WHEN len(c.headers) = 0 THEN NULL ELSE to_json(list_transform("
-                 "c.headers, lambda h: {'key': h.key, 'value': TRY(decode(h.value)), "
-                 "'b64': base64(h.value)})) END")
+_HEADERS = "CASE WHEN len(c.headers) = 0 THEN NULL ELSE c.headers END"
 
 
 def _insert_quarantine(dedupe: bool) -> str:
@@ -240,5 +257,5 @@ def _insert_quarantine(dedupe: bool) -> str:
         "key, headers) SELECT 'kafka', c.topic, c.\"partition\", c.\"offset\", c.__reason, "
         "c.__detail || ' at ' || c.topic || '/' || CAST(c.\"partition\" AS VARCHAR) || "
         "' offset ' || CAST(c.\"offset\" AS VARCHAR), c.value, c.key, "
-        + _HEADERS_JSON + " FROM __kc c WHERE c.__reason IS NOT NULL"
+        + _HEADERS + " FROM __kc c WHERE c.__reason IS NOT NULL"
         + (_DEDUPE.format(table="quarantine") if dedupe else ""))

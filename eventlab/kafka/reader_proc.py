@@ -1,0 +1,177 @@
+"""The raw reader in its own process, streaming Arrow batches to the ingesting process.
+
+kafka-python parses records in pure Python and holds the GIL; DuckDB decoding in the same
+process would wait for it (measured: three times slower writes). So the ingest runs
+`python -m eventlab.kafka.reader_proc`: the request (settings, secrets included) arrives on
+stdin, never in argv or the environment, and frames go back on stdout:
+
+    1 byte kind + 4 bytes big-endian length + payload
+    B  an Arrow IPC stream holding one raw batch (`reader.RAW_SCHEMA`)
+    P  JSON positions after that batch: [[topic, partition, next_offset], ...]
+    D  JSON {"reason": ...}: the reader finished
+    E  JSON {"type": ..., "message": ...}: the reader failed (an `eventlab.errors` class name)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import pyarrow as pa
+
+from eventlab import errors
+from eventlab.errors import SourceError
+from eventlab.kafka.config import KafkaConfig, Secret
+
+TP = tuple[str, int]
+_HEAD = struct.Struct(">cI")
+
+
+def _write(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+    out.write(_HEAD.pack(kind, len(payload)))
+    out.write(payload)
+    out.flush()
+
+
+def _read(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
+    head = stream.read(_HEAD.size)
+    if len(head) < _HEAD.size:
+        return None
+    kind, size = _HEAD.unpack(head)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return kind, payload
+
+
+def _config_to_json(config: KafkaConfig) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        out[f.name] = value.reveal() if isinstance(value, Secret) else value
+    return out
+
+
+def _start_to_json(start: Any) -> Any:
+    if isinstance(start, datetime):
+        return {"time": start.isoformat()}
+    if isinstance(start, dict):
+        return {"offsets": [[t, p, o] for (t, p), o in start.items()]}
+    return start
+
+
+def _start_from_json(value: Any) -> Any:
+    if isinstance(value, dict) and "time" in value:
+        return datetime.fromisoformat(value["time"])
+    if isinstance(value, dict) and "offsets" in value:
+        return {(t, p): o for t, p, o in value["offsets"]}
+    return value
+
+
+def main() -> int:
+    """Child side: read the request, stream frames until done, cancelled or failed."""
+    from eventlab.kafka.reader import KafkaRawReader
+
+    req = json.loads(sys.stdin.buffer.read())
+    secrets = ("sasl_password", "ssl_password")
+    cfg = {k: (Secret(v) if k in secrets and v is not None else v)
+           for k, v in req["config"].items()}
+    out = sys.stdout.buffer
+    reader = None
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    try:
+        reader = KafkaRawReader(
+            KafkaConfig(**cfg), req["topics"], start=_start_from_json(req["start"]),
+            until=req["until"], resume={(t, p): o for t, p, o in req["resume"]},
+            isolation_level=req["isolation_level"])
+        while not stop["flag"]:
+            batch = reader.next_batch(max_records=req["batch_records"], timeout_ms=500)
+            if batch is None:
+                break
+            if batch.num_rows:
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, batch.schema) as writer:
+                    writer.write_table(batch)
+                _write(out, b"B", sink.getvalue().to_pybytes())
+                _write(out, b"P", json.dumps(
+                    [[t, p, o] for (t, p), o in reader.positions().items()]).encode())
+        reason = "cancelled" if stop["flag"] else (reader.stopped_because or "end reached")
+        _write(out, b"D", json.dumps({"reason": reason}).encode())
+    except SourceError as exc:
+        _write(out, b"E", json.dumps({"type": type(exc).__name__, "message": str(exc)}).encode())
+    except BrokenPipeError:
+        return 0
+    finally:
+        if reader is not None:
+            reader.close()
+    return 0
+
+
+class ReaderProcess:
+    """Parent side: start the child and iterate over ("batch", table, positions),
+    ("done", reason) and ("error", exception) items."""
+
+    def __init__(self, config: KafkaConfig, topics: list[str], *, start: Any, until: Any,
+                 resume: dict[TP, int], isolation_level: str, batch_records: int) -> None:
+        request = {
+            "config": _config_to_json(config), "topics": topics,
+            "start": _start_to_json(start), "until": until,
+            "resume": [[t, p, o] for (t, p), o in resume.items()],
+            "isolation_level": isolation_level, "batch_records": batch_records,
+        }
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "eventlab.kafka.reader_proc"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(request).encode())
+        self._proc.stdin.close()
+
+    def __iter__(self) -> Iterator[tuple[str, Any, Any]]:
+        stream = self._proc.stdout
+        assert stream is not None
+        pending: pa.Table | None = None
+        while (frame := _read(stream)) is not None:
+            kind, payload = frame
+            if kind == b"B":
+                pending = pa.ipc.open_stream(payload).read_all()
+            elif kind == b"P":
+                positions = {(t, p): o for t, p, o in json.loads(payload)}
+                yield "batch", pending, positions
+                pending = None
+            elif kind == b"D":
+                yield "done", json.loads(payload)["reason"], None
+                return
+            elif kind == b"E":
+                data = json.loads(payload)
+                cls = getattr(errors, data["type"], SourceError)
+                if not (isinstance(cls, type) and issubclass(cls, SourceError)):
+                    cls = SourceError
+                yield "error", cls(data["message"]), None
+                return
+        code = self._proc.wait()
+        yield "error", SourceError(f"the Kafka reader process ended unexpectedly "
+                                   f"(exit status {code})"), None
+
+    def stop(self) -> None:
+        """Ask the child to stop; kill it if it does not go."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
