@@ -264,6 +264,24 @@ def event_detail(con: db.Connection, key: EventKey) -> EventDetail | None:
     return EventDetail(event, prev, nxt, row["__pos"], row["__n"])
 
 
+def show_bytes(value: bytes | None, limit: int = 200) -> str | None:
+    """Bytes as text when they are UTF-8, else as hex; long values cut with their size."""
+    if value is None:
+        return None
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "0x" + value.hex()
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(value):,} bytes)"
+    return text
+
+
+def headers_for_display(headers: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Kafka headers (key, raw bytes) as key / text-or-hex pairs; null values stay null."""
+    return [{"key": h["key"], "value": show_bytes(h["value"])} for h in headers or []]
+
+
 def quarantine_summary(con: db.Connection) -> pa.Table:
     """Quarantined rows counted by reason and source."""
     return db.arrow(con, "SELECT reason, source, count(*) AS rows FROM quarantine "

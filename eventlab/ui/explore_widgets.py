@@ -148,11 +148,15 @@ def event_panel(detail: EventDetail) -> EventKey | None:
     c3, c4 = st.columns(2)
     with c3:
         st.markdown("**Headers**")
-        headers = _parse_json(ev.get("headers"))
+        headers = explore.headers_for_display(ev.get("headers"))
         if headers:
             st.json(headers, expanded=1)
         else:
             st.caption("none")
+        if ev.get("key") is not None or ev.get("value") is not None:
+            st.markdown("**Raw record**")
+            st.json({"key": explore.show_bytes(ev.get("key")),
+                     "value": explore.show_bytes(ev.get("value"), 300)}, expanded=True)
     with c4:
         st.markdown("**Source position**")
         st.json({k: str(ev[k]) if isinstance(ev[k], datetime) else ev[k]
