@@ -29,7 +29,7 @@ from eventlab.store import EventStore
 
 TP = tuple[str, int]
 BATCH_RECORDS = 20_000
-TXN_RECORDS = 100_000
+TXN_RECORDS = 250_000
 _EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, payload, '
                'metadata, is_delete, source, topic, "partition", "offset", key, value, headers, '
                'kafka_ts, kafka_ts_type, ts_assumed_utc')
@@ -111,7 +111,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     resume = stored_positions(store, topics)
     report.resumed_from = {_key(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
-    items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=8)
+    items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=16)
     child = ReaderProcess(config, list(topics), start=start, until=until, resume=resume,
                           isolation_level=isolation_level, batch_records=batch_records)
 
