@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 DB     ?= .eventlab/eventlab.duckdb
+KAFKA_PORT ?= 9092
+KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: run test lint bench demo-data clean
+.PHONY: run test lint bench demo-data demo-kafka clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,23 @@ $(DB): | $(VENV)/.run-installed
 run: $(VENV)/.run-installed $(DB)
 	EVENTLAB_DB=$(DB) $(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# Kafka in one command: a local broker (Tansu, in memory, 127.0.0.1:$(KAFKA_PORT)), the demo shop
+# on topic shop-events (50,000 events at 5,000/s), a slow consumer group shop-projector (100
+# records/s, so its lag shows; log in .eventlab/demo-consumer.log), and the app pointed at the
+# broker. Ctrl-C stops the app, the consumer and the broker.
+demo-kafka: $(VENV)/.run-installed $(DB)
+	@$(BIN)/eventlab broker --stop --port $(KAFKA_PORT) >/dev/null 2>&1 || true
+	$(BIN)/eventlab broker --port $(KAFKA_PORT) --detach
+	$(BIN)/eventlab demo --kafka $(KAFKA) --topic shop-events --events 50000 --rate 5000 --seed 42
+	@$(BIN)/eventlab demo-consumer --bootstrap $(KAFKA) --topic shop-events \
+		--group shop-projector --rate 100 > .eventlab/demo-consumer.log 2>&1 & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null; $(BIN)/eventlab broker --stop --port $(KAFKA_PORT)' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "consumer group shop-projector running (pid $$consumer, log .eventlab/demo-consumer.log)"; \
+	EVENTLAB_KAFKA_BOOTSTRAP=$(KAFKA) EVENTLAB_DB=$(DB) $(BIN)/python -m eventlab.ui.serve \
+		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

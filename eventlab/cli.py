@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from eventlab import cli_kafka
 from eventlab.errors import EventLabError, StoreError
 from eventlab.kafka import commands as kafka_commands
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
@@ -120,7 +121,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Write the demo domain as a Parquet export."""
+    """Write the demo domain as a Parquet export, or produce it to a Kafka topic."""
+    if args.kafka:
+        return cli_kafka.demo_to_kafka(args)
     from eventlab.demo import write_export
 
     paths = write_export(args.out, events=args.events, seed=args.seed)
@@ -188,15 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_stats)
 
-    sp = sub.add_parser("demo", help="write the demo shop domain as Parquet")
-    sp.add_argument("--out", required=True)
+    sp = sub.add_parser("demo", help="write the demo shop domain as Parquet, or produce it "
+                                     "to Kafka")
+    target = sp.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", help="folder for the Parquet export")
+    target.add_argument("--kafka", metavar="BOOTSTRAP",
+                        help="produce to Kafka at host:port instead (needs --topic)")
     sp.add_argument("--events", type=int, default=50_000)
     sp.add_argument("--seed", type=int, default=42)
+    cli_kafka.add_demo_kafka_arguments(sp)
     sp.set_defaults(func=cmd_demo)
 
     sp = with_db(sub.add_parser("app", help="start the web app on 127.0.0.1"))
     sp.add_argument("--port", type=int, default=8501)
     sp.set_defaults(func=cmd_app)
+
+    cli_kafka.register(sub)
     return p
 
 
