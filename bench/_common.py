@@ -32,17 +32,42 @@ def demo_export(events: int = EVENTS) -> Path:
     return out
 
 
+ENTITY_25 = "customer-bench25"
+
+
+def entity_25_file() -> Path:
+    """One customer with 25 events (the demo's entities have at most 8, but one)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = CACHE / "entity-25" / "part-0.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        n = 25
+        pq.write_table(pa.table({
+            "id": [f"bench25-{i}" for i in range(n)],
+            "type": ["CustomerRegistered"] + ["CustomerAddressChanged"] * (n - 1),
+            "aggregateType": ["customer"] * n, "aggregateId": [ENTITY_25] * n,
+            "version": list(range(1, n + 1)),
+            "timestamp": [f"2025-03-0{3 + i // 5}T{10 + i % 5:02d}:00:00Z" for i in range(n)],
+            "data": [f'{{"city": "City {i}"}}' for i in range(n)],
+        }), out)
+    return out
+
+
 def demo_db(events: int = EVENTS) -> Path:
-    """A database holding the demo export, built once with EventLab's own ingest."""
+    """A database holding the demo export plus a 25-event entity, built once with EventLab's
+    own ingest."""
     from eventlab.ingest import ingest_paths
     from eventlab.store import EventStore
 
     path = CACHE / f"demo-{events}.duckdb"
-    marker = CACHE / f"demo-{events}.duckdb.complete"
+    marker = CACHE / f"demo-{events}.duckdb.complete2"
     if not marker.exists():
         path.unlink(missing_ok=True)
         with EventStore(path, memory_limit="8GB") as store:
             ingest_paths(store, [str(demo_export(events))])
+            ingest_paths(store, [str(entity_25_file())])
         marker.write_text("ok")
     return path
 

@@ -6,7 +6,7 @@ equivalent bare query in the same run (`raw_*_ms`).
 
 from __future__ import annotations
 
-from _common import demo_db, median_ms
+from _common import ENTITY_25, demo_db, median_ms
 
 from eventlab import db, explore
 from eventlab.store import EventStore
@@ -19,14 +19,17 @@ def main() -> None:
         lo, hi = db.rows(cur, "SELECT min(ts), max(ts) FROM events")[0]
         types = [r[0] for r in db.rows(cur, "SELECT event_type FROM events GROUP BY 1 "
                                             "ORDER BY count(*) DESC LIMIT 3")]
-        f = explore.Filters(start=lo + (hi - lo) / 4, end=lo + (hi - lo) * 3 / 4,
-                            event_types=tuple(types), entity_prefix="order-0")
-        entity = db.scalar(cur, "SELECT entity_id FROM (SELECT entity_id, count(*) n FROM "
-                                "events GROUP BY 1) ORDER BY abs(n - 25), entity_id LIMIT 1")
+        start, end = lo + (hi - lo) / 4, lo + (hi - lo) * 3 / 4
+        # An entity prefix that selects a slice of the orders placed in that window.
+        mid = db.scalar(cur, "SELECT entity_id FROM events WHERE event_type = 'OrderPlaced' "
+                             "AND ts >= ? ORDER BY ts LIMIT 1", [lo + (hi - lo) / 2])
+        f = explore.Filters(start=start, end=end, event_types=tuple(types),
+                            entity_prefix=mid[:9])
+        entity = ENTITY_25
         n_entity = db.scalar(cur, "SELECT count(*) FROM events WHERE entity_id = ?", [entity])
         total = explore.page(cur, f).total
         print(f"# {db.scalar(cur, 'SELECT count(*) FROM events'):,} events; filtered set "
-              f"{total:,}; entity {entity} has {n_entity} events")
+              f"{total:,} (prefix {f.entity_prefix!r}); entity {entity} has {n_entity} events")
         page_ms = median_ms(lambda: explore.page(cur, f, 3))
         chart_ms = median_ms(lambda: explore.counts_over_time(cur, f, "1 hour"))
         entity_ms = median_ms(lambda: explore.entity_events(cur, entity))

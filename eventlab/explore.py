@@ -227,9 +227,13 @@ def entity_ids(con: db.Connection, prefix: str, limit: int = 20) -> list[str]:
 
 
 def entity_events(con: db.Connection, entity_id: str) -> pa.Table:
-    """Every event of one entity in stream order (uses the entity clustering)."""
-    return db.arrow(con, "SELECT * FROM events WHERE entity_id = ? "
-                         "ORDER BY seq, ts, \"offset\"", [entity_id])
+    """Every event of one entity in stream order (uses the entity clustering).
+
+    A bare `entity_id = ?` scan reads only the row groups whose zone maps can hold the id;
+    the few rows are then ordered in Arrow, cheaper than a sort operator in the query.
+    """
+    table = db.arrow(con, "SELECT * FROM events WHERE entity_id = ?", [entity_id])
+    return table.sort_by([("seq", "ascending"), ("ts", "ascending"), ("offset", "ascending")])
 
 
 @dataclass
