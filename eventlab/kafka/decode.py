@@ -29,10 +29,19 @@ PASSTHROUGH = ("topic", "partition", "offset", "key", "value", "headers", "times
                "timestamp_type", "__tombstone")
 
 
-def header_names(cur: db.Connection, table: str) -> list[str]:
-    """Distinct header keys in a registered raw batch."""
+def header_names(cur: db.Connection, table: str, sample: int = 2000) -> list[str]:
+    """Header keys of the first `sample` records of a registered raw batch (enough to choose
+    a mapping; every header is stored whole either way)."""
     return sorted(r[0] for r in db.rows(
-        cur, f"SELECT DISTINCT unnest(list_transform(headers, lambda h: h.key)) FROM {table}"))
+        cur, f"SELECT DISTINCT unnest(list_transform(headers, lambda h: h.key)) FROM "
+             f"(SELECT headers FROM {table} LIMIT ?)", [sample]))
+
+
+def header_columns(mapping: Mapping) -> list[str]:
+    """The header names a mapping reads (only these are pulled out of each record)."""
+    cols = {r.column for r in mapping.fields.values() if r.column}
+    cols |= set(mapping.metadata_columns)
+    return sorted(c[len(HEADER_PREFIX):] for c in cols if c.startswith(HEADER_PREFIX))
 
 
 def sample_keys(cur: db.Connection, table: str, sample: int = 2000) -> list[str]:

@@ -188,7 +188,8 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
         mapping = decode.resolve_kafka(spec, keys, headers)
         needed = decode.doc_columns(mapping)
         rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
-        rel, rel_params = decode.relation("__kb", needed, headers, ce_binary, rest)
+        rel, rel_params = decode.relation("__kb", needed, decode.header_columns(mapping),
+                                          ce_binary, rest)
         types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", rel_params)}
         sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=rel_params,
                             tombstones=True, passthrough=decode.PASSTHROUGH)
@@ -236,10 +237,12 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
             if derive_seq else "")
     return (
         f"INSERT INTO events ({_EVENT_COLS}) SELECT * FROM (SELECT "
-        "coalesce(c.event_id_src, md5('kafka:' || c.topic || ':' || CAST(c.\"partition\" AS "
-        "VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR))) AS event_id, "
-        "coalesce(c.entity_type_src, nullif(regexp_extract(c.entity_id, "
-        "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown') AS entity_type, c.entity_id, "
+        "CASE WHEN c.event_id_src IS NULL THEN md5('kafka:' || c.topic || ':' || "
+        "CAST(c.\"partition\" AS VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR)) "
+        "ELSE c.event_id_src END AS event_id, "
+        "CASE WHEN c.entity_type_src IS NULL THEN coalesce(nullif(regexp_extract(c.entity_id, "
+        "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown') ELSE c.entity_type_src END "
+        "AS entity_type, c.entity_id, "
         f"c.event_type, c.event_version, {seq} AS seq, c.ts, "
         "CASE WHEN c.__tombstone THEN NULL ELSE c.payload END, c.metadata, "
         "coalesce(c.is_delete_src, false), 'kafka', c.topic, c.\"partition\", c.\"offset\", "
