@@ -106,6 +106,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     """
     spec = spec or MappingSpec()
     cancel = cancel or threading.Event()
+    finished = threading.Event()  # ours: the caller's `cancel` is only read, never set
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
     started = time.perf_counter()
     resume = stored_positions(store, topics)
@@ -117,8 +118,13 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
 
     def feed() -> None:
         for item in child:
-            items.put(item)
-            if item[0] != "batch" or cancel.is_set():
+            while not finished.is_set():
+                try:
+                    items.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if item[0] != "batch" or cancel.is_set() or finished.is_set():
                 break
 
     thread = threading.Thread(target=feed, name="eventlab-kafka-feed", daemon=True)
@@ -170,7 +176,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
         report.stopped_because = "interrupted"
         report.partial = True
     finally:
-        cancel.set()
+        finished.set()
         child.stop()
         thread.join(timeout=10)
         report.seconds = round(time.perf_counter() - started, 3)
