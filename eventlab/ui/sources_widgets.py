@@ -1,0 +1,353 @@
+"""Widgets of the Sources page: the Kafka connection form, topic table, ingest forms, the job
+panel and the live tail.
+
+Nothing here is bound to the URL, and no secret is ever typed into or rendered by a widget:
+passwords come from EVENTLAB_KAFKA_* or `st.secrets["kafka"]` and are shown as set / not set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import pandas as pd
+import streamlit as st
+
+from eventlab import connection, db, ingest_jobs, tail
+from eventlab.errors import EventLabError
+from eventlab.jobs import JobManager, JobView
+from eventlab.kafka.admin import TopicInfo, list_topics
+from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS, KafkaConfig
+from eventlab.mapping import PRESETS
+from eventlab.sources.files import FORMATS
+from eventlab.store import EventStore
+from eventlab.ui import context
+
+NONE = "(none)"
+AUTO = "(detect from the file names)"
+STARTS = {"earliest": "earliest", "latest": "latest", "a date-time (UTC)": "time",
+          "offsets per partition": "offsets", "resume": "resume"}
+STOPS = {"at the end offsets taken at the start": "end", "after a number of records": "count",
+         "follow (until cancelled)": "follow"}
+SHOWN_FINISHED = 3
+_BADGE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "orange"}
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(db_path: str) -> JobManager:
+    return JobManager()
+
+
+def job_manager() -> JobManager:
+    """The process-wide job manager of the app's database (shared by every session)."""
+    return _manager(context.db_path())
+
+
+def live(render: Callable[[], None], every: str = "2s") -> None:
+    """Draw `render`; while a Kafka follow job runs, redraw it every `every` on its own."""
+    if job_manager().running(tag=ingest_jobs.FOLLOW):
+        st.fragment(run_every=every)(render)()
+    else:
+        render()
+
+
+def _md(text: str) -> str:
+    """Text shown literally inside markdown (topic names and paths may hold _ or *)."""
+    for ch in "\\`*_[]<>#|$~":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", "  \n")
+
+
+def _new_token() -> None:
+    st.session_state["src_token"] = uuid.uuid4().hex
+
+
+def _start(action: Callable[[str], JobView]) -> None:
+    """Run a start action with this session's idempotency token; rerun to show the job."""
+    if "src_token" not in st.session_state:
+        _new_token()
+    try:
+        view = action(st.session_state["src_token"])
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        return
+    _new_token()
+    st.session_state["src_started"] = view.id
+    st.rerun()
+
+
+# -- Kafka connection -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Connected:
+    """A listed cluster: the connection used and its topics at that moment."""
+
+    config: KafkaConfig
+    topics: list[TopicInfo]
+    listed_at: datetime
+
+
+def _secrets_section() -> Mapping[str, object]:
+    try:
+        section = st.secrets.get("kafka")
+    except FileNotFoundError:  # no secrets.toml at all: only the environment counts
+        return {}
+    return dict(section) if section else {}
+
+
+def kafka_connection() -> Connected | None:
+    """The connection form; Connect lists the topics. Returns the last successful listing."""
+    try:
+        base = connection.base_config(_secrets_section())
+    except EventLabError as exc:
+        st.error(f"Kafka settings: {exc}")
+        return None
+    d = connection.form_defaults(base)
+    with st.form("kafka_form", border=True):
+        c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+        bootstrap = c1.text_input("Bootstrap servers", value=d.bootstrap, key="k_bootstrap",
+                                  placeholder="host:port[,host:port]")
+        protocol = c2.selectbox("Security protocol", PROTOCOLS, key="k_protocol",
+                                index=PROTOCOLS.index(d.security_protocol))
+        mechs = [NONE, *SASL_MECHANISMS]
+        mech = c3.selectbox("SASL mechanism", mechs, key="k_mechanism",
+                            index=mechs.index(d.sasl_mechanism or NONE))
+        user = c4.text_input("SASL user name", value=d.sasl_username or "", key="k_user")
+        secrets = connection.secret_status(base)
+        st.caption("Secrets are never typed or shown here: they come from the environment "
+                   "(EVENTLAB_KAFKA_SASL_PASSWORD, EVENTLAB_KAFKA_SSL_PASSWORD) or the `[kafka]` "
+                   "section of the Streamlit secrets. " + " · ".join(
+                       f"{_md(k)}: **{_md(v)}**" for k, v in secrets.items()))
+        clicked = st.form_submit_button("Connect", key="k_connect", type="primary")
+    if clicked:
+        form = connection.FormValues(bootstrap, protocol, None if mech == NONE else mech, user)
+        try:
+            config = connection.with_form(base, form)
+            with st.spinner(f"Listing the topics of {config.bootstrap} ..."):
+                topics = list_topics(config)
+        except EventLabError as exc:
+            st.session_state.pop("k_connected", None)
+            st.error(f"{exc}")
+            return None
+        st.session_state["k_connected"] = Connected(config, topics, datetime.now(UTC))
+    return st.session_state.get("k_connected")
+
+
+def topic_table(conn: Connected, stored: Mapping[tuple[str, int], int]) -> None:
+    """The topics with their offsets next to what EventLab has stored of each."""
+    st.caption(f"{len(conn.topics)} topic(s) on {_md(conn.config.describe())}, offsets as of "
+               f"{conn.listed_at:%H:%M:%S} UTC (Connect again to refresh).")
+    if not conn.topics:
+        st.info("The cluster has no topics yet.")
+        return
+    rows = tail.status_rows(tail.topic_status(conn.topics, stored))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="k_topics_table",
+                 column_config={"behind": st.column_config.NumberColumn(
+                     "behind the end", help="records on the cluster after what EventLab stored")})
+
+
+def _start_value(kind: str, key: str) -> str:
+    """The start position as `ingest-kafka --from` text."""
+    if kind == "time":
+        c1, c2 = st.columns(2)
+        day = c1.date_input("Date (UTC)", value=date.today(), key=f"{key}_date")
+        at = c2.time_input("Time (UTC)", value=time(0, 0), key=f"{key}_time", step=60)
+        return datetime.combine(day, at, tzinfo=UTC).isoformat()
+    if kind == "offsets":
+        return st.text_input("Offsets", key=f"{key}_offsets", placeholder="0:100,1:250",
+                             help="P:OFFSET for every chosen topic, or TOPIC:P:OFFSET")
+    return kind
+
+
+def kafka_ingest_form(conn: Connected, manager: JobManager, store: EventStore, *,
+                      read_only: bool) -> None:
+    """Topics, start, stop and mapping; Start runs the ingest as a background job."""
+    st.subheader("Load topics")
+    names = st.multiselect("Topics", [t.name for t in conn.topics], key="k_topics",
+                           placeholder="choose one or more topics")
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        start_kind = STARTS[st.radio("Start", list(STARTS), key="k_start")]
+        start = _start_value(start_kind, "k_start")
+    with c2:
+        stop_kind = STOPS[st.radio("Stop", list(STOPS), key="k_stop")]
+        until = stop_kind
+        if stop_kind == "count":
+            until = str(st.number_input("Records", min_value=1, value=10_000, step=1_000,
+                                        key="k_count"))
+    with c3:
+        preset = st.selectbox("Mapping preset", PRESETS, key="k_preset",
+                              help="auto detects CloudEvents (structured or binary), envelope "
+                                   "or flat documents")
+    st.caption("Stored positions always win: a partition EventLab has read before continues "
+               "right after its last stored offset, whatever the start says (resume = only "
+               "that; partitions never read start at their earliest offset).")
+    busy = sorted({t for v in manager.running(ingest_jobs.KAFKA)
+                   for t in v.params.get("topics", ()) if t in names})
+    if busy:
+        st.warning(f"Already being read by a running job: {_md(', '.join(busy))}. Cancel that "
+                   "job first to start another read of it.")
+    if st.button("Start ingest", key="k_go", type="primary",
+                 disabled=read_only or not names or bool(busy),
+                 help="disabled in read-only mode" if read_only else None):
+        _start(lambda token: ingest_jobs.start_kafka_ingest(
+            manager, store, conn.config, names, start=start, until=until, preset=preset,
+            listing=conn.topics, token=token))
+
+
+# -- files ------------------------------------------------------------------------------------
+
+def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool) -> None:
+    """Load a file, folder or glob that is on the server, as a background job."""
+    st.subheader("A path on the server")
+    path = st.text_input("File, folder or glob", key="f_path",
+                         placeholder="/data/exports/2026-11/  or  exports/**/*.parquet")
+    fmt, preset = _format_and_preset("f")
+    if st.button("Load path", key="f_go", type="primary",
+                 disabled=read_only or not path.strip()):
+        _start(lambda token: ingest_jobs.start_files_ingest(
+            manager, store, [path], fmt=fmt, preset=preset, token=token))
+
+
+def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> None:
+    """Upload one export (size-capped), keep it under uploads/ and load it as a job."""
+    st.subheader("Upload an export")
+    try:
+        limit = ingest_jobs.upload_limit_mb()
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        return
+    up = st.file_uploader(f"Parquet, JSONL or CSV, up to {limit} MB", key="u_file",
+                          type=list(ingest_jobs.UPLOAD_TYPES), max_upload_size=limit,
+                          disabled=read_only)
+    fmt, preset = _format_and_preset("u")
+    if st.button("Load upload", key="u_go", type="primary", disabled=read_only or up is None):
+        assert up is not None
+
+        def action(token: str) -> JobView:
+            folder = ingest_jobs.upload_dir(context.db_path())
+            saved = ingest_jobs.save_upload(up.name, up.getbuffer(), folder, limit)
+            return ingest_jobs.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
+                                                  preset=preset, token=token,
+                                                  title=f"Upload {up.name}")
+        _start(action)
+
+
+def _format_and_preset(key: str) -> tuple[str | None, str]:
+    c1, c2 = st.columns(2)
+    fmt = c1.selectbox("Format", [AUTO, *FORMATS], key=f"{key}_format")
+    preset = c2.selectbox("Mapping preset", PRESETS, key=f"{key}_preset")
+    return (None if fmt == AUTO else fmt), preset
+
+
+# -- jobs and live tail -----------------------------------------------------------------------
+
+def jobs_panel(manager: JobManager) -> None:
+    """Running jobs with progress and Cancel, then the latest finished ones; refreshes itself
+    every second while a job runs and reruns the page once when one finishes."""
+    with st.container():  # always there, so what follows keeps its place (and tab)
+        if manager.jobs():
+            st.subheader("Jobs")
+            _jobs_fragment(manager)
+
+
+def _jobs_fragment(manager: JobManager) -> None:
+    run_every = "1s" if manager.running() else None
+
+    def panel() -> None:
+        views = manager.jobs()
+        now = {v.id for v in views if v.running}
+        before = st.session_state.get("src_running", set())
+        st.session_state["src_running"] = now
+        if before - now:  # a job finished since the last draw: refresh the whole page
+            st.rerun(scope="app")
+        for view in [v for v in views if v.running] + [v for v in views
+                                                         if not v.running][:SHOWN_FINISHED]:
+            job_card(manager, view)
+
+    st.fragment(run_every=run_every)(panel)()
+
+
+def job_card(manager: JobManager, view: JobView) -> None:
+    """One job: status, progress (records, rate, positions or files) or its outcome."""
+    with st.container(border=True, key=f"job_{view.id}"):
+        st.markdown(f":{_BADGE[view.status]}-badge[{view.status}] **{_md(view.title)}** · "
+                    f"job {view.id} · started {view.started:%H:%M:%S} UTC · "
+                    f"{view.seconds:,.1f} s")
+        if view.running:
+            _progress(view)
+            st.button("Cancel", key=f"cancel_{view.id}", disabled=view.cancel_requested,
+                      on_click=manager.cancel, args=(view.id,))
+            return
+        summary = getattr(view.report, "summary", None)
+        failed = getattr(view.report, "files_failed", None)
+        text = "\n".join(line for line in (summary() if summary else "").splitlines()
+                         if not line.startswith(("FAILED ", "ERROR: ")))
+        if view.status == "done" and failed:
+            st.warning(_md(f"{text}\n{len(failed)} file(s) could not be loaded (below); the "
+                           "others were. Fix or remove them and load again: loaded files are "
+                           "skipped."))
+        elif view.status == "done":
+            st.success(_md(text or "Done."))
+        elif view.status == "cancelled":
+            st.warning(_md("Cancelled. " + (text or "What was stored before stays; "
+                                            "start again to continue.")))
+        else:
+            st.error(_md(view.error or "failed"))
+            if text:
+                st.caption(_md(text))
+        if failed:
+            st.dataframe(pd.DataFrame([{"file": f["file"], "error": f["error"].removeprefix(
+                f"{f['file']}: ")} for f in failed]), hide_index=True, key=f"failed_{view.id}")
+
+
+def _progress(view: JobView) -> None:
+    p = view.progress
+    if view.kind == ingest_jobs.FILES:
+        label = f"{p.stage}: {p.done} of {p.total} file(s)" if p.total else p.stage
+    else:
+        label = (f"{p.stage}: {p.records:,} records read ({p.stored:,} stored, "
+                 f"{p.quarantined:,} quarantined) · {p.rate:,.0f} records/s")
+        if p.total is not None:
+            label += f" · about {p.total:,} to read"
+    fraction = p.fraction
+    if fraction is None:
+        st.caption(label)
+    else:
+        st.progress(fraction, text=label)
+    if p.positions:
+        st.caption("next offset per partition: " + _md(" · ".join(
+            f"{k}={v:,}" for k, v in sorted(p.positions.items(), key=_partition_order))))
+
+
+def _partition_order(item: tuple[str, int]) -> tuple[str, int]:
+    topic, _, partition = item[0].rpartition("/")
+    return topic, int(partition) if partition.isdigit() else -1
+
+
+def live_tail(manager: JobManager, con_fn: Callable[[], db.Connection],
+              limit: int = tail.TAIL_LIMIT) -> None:
+    """While a follow job runs: the newest stored events, redrawn every two seconds."""
+    following = manager.running(tag=ingest_jobs.FOLLOW)
+    with st.container():  # always there, so what follows keeps its place (and tab)
+        if following:
+            st.subheader("Live tail")
+            _tail_fragment(following, con_fn, limit)
+
+
+def _tail_fragment(following: Sequence[JobView], con_fn: Callable[[], db.Connection],
+                   limit: int) -> None:
+    topics: Sequence[str] = sorted({t for v in following for t in v.params.get("topics", ())})
+
+    def draw() -> None:
+        df = tail.newest_events(con_fn(), topics, limit).to_pandas()
+        for col, fmt in (("ingested_at", "%H:%M:%S"), ("ts", "%Y-%m-%d %H:%M:%S")):
+            df[col] = pd.to_datetime(df[col], utc=True).dt.strftime(fmt)
+        st.caption(f"The {limit} newest events stored from {_md(', '.join(topics))}, "
+                   f"refreshed every 2 s (last {datetime.now(UTC):%H:%M:%S} UTC).")
+        st.dataframe(df, hide_index=True, key="tail_table", column_config={
+            "ingested_at": "stored at (UTC)", "ts": "event time (UTC)"})
+
+    st.fragment(run_every="2s")(draw)()

@@ -1,0 +1,33 @@
+"""Sources: connect to Kafka or point at exports, and load them as background jobs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import tail
+from eventlab.ui import context
+from eventlab.ui import sources_widgets as w
+
+st.title("Sources")
+st.caption("Load Kafka topics or Parquet/JSONL/CSV exports into the database. Loads run on the "
+           "server as jobs: they keep going when you leave the page, and every session sees "
+           "them.")
+store = context.store()
+manager = w.job_manager()
+read_only = context.read_only()
+if read_only:
+    st.info("Read-only mode (EVENTLAB_READ_ONLY): loading is disabled. You can still connect "
+            "and look at topics.")
+
+w.jobs_panel(manager)
+w.live_tail(manager, context.cursor)
+
+kafka_tab, files_tab = st.tabs(["Kafka", "Files"], key="src_tab")
+with kafka_tab:
+    conn = w.kafka_connection()
+    if conn is not None:
+        w.topic_table(conn, tail.stored_positions(context.cursor()))
+        w.kafka_ingest_form(conn, manager, store, read_only=read_only)
+with files_tab:
+    w.path_ingest_form(manager, store, read_only=read_only)
+    w.upload_form(manager, store, read_only=read_only)

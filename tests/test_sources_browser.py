@@ -1,0 +1,156 @@
+"""The Sources page in headless Chromium: connect to a real broker, follow a topic, cancel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+from playwright.sync_api import Page, expect, sync_playwright
+
+from eventlab.kafka.admin import list_topics
+from eventlab.kafka.broker import BrokerHandle, start_broker
+from eventlab.kafka.produce import produce_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("EVENTLAB_SHOTS", ROOT / ".eventlab" / "screenshots"))
+TOPIC = "shop-events"
+EVENTS = 600
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[BrokerHandle]:
+    with start_broker() as handle:
+        produce_demo(handle.config(), TOPIC, events=EVENTS, partitions=3)
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def records(broker: BrokerHandle) -> int:
+    """Records on the topic: the demo events plus its planted poison records."""
+    (info,) = list_topics(broker.config())
+    return info.records
+
+
+def _produce_more(broker: BrokerHandle, count: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    try:
+        for i in range(count):
+            doc = {"id": f"late-{i}", "type": "OrderNoted", "aggregateId": f"order-late-{i}",
+                   "timestamp": "2026-11-01T10:00:00Z", "data": {"n": i}}
+            producer.send(TOPIC, key=doc["aggregateId"].encode(), value=orjson.dumps(doc))
+        producer.flush(timeout=10)
+    finally:
+        producer.close(timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db: Path, broker: BrokerHandle,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a free loopback port, on a copy of the demo database, pointed at `broker`."""
+    db_copy = tmp_path_factory.mktemp("sources-browser") / "demo.duckdb"
+    shutil.copy(demo_db, db_copy)
+    port = _free_port()
+    env = {**os.environ, "EVENTLAB_DB": str(db_copy), "EVENTLAB_KAFKA_BOOTSTRAP":
+           broker.bootstrap, "EVENTLAB_KAFKA_TIMEOUT_S": "5"}
+    env.pop("EVENTLAB_READ_ONLY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eventlab.ui.serve", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+        yield pg
+        browser.close()
+
+
+def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           state="attached", timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
+    page.wait_for_timeout(500)
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker: BrokerHandle,
+                                               records: int) -> None:
+    page.goto(f"{app_url}/sources")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Sources")).to_be_visible(timeout=30_000)
+    expect(page.get_by_label("Bootstrap servers")).to_have_value(broker.bootstrap)
+    _shot(page, "sources-form")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_text(f"1 topic(s) on {broker.bootstrap}")).to_be_visible(
+        timeout=20_000)
+    wait_for_app(page)
+    _shot(page, "sources-listed")
+    page.locator('[data-testid="stMultiSelect"]').click()
+    page.get_by_role("option", name=TOPIC).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("follow (until cancelled)").click()
+    wait_for_app(page)
+    _shot(page, "sources-connected")
+    page.get_by_role("button", name="Start ingest").click()
+    expect(page.get_by_text("Live tail")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text(f"{records:,} records read")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)  # let the tail draw the last batch
+    _shot(page, "sources-following")
+    # Explore, opened while following, updates its header without a reload.
+    explore = page.context.browser.new_page(viewport={"width": 1400, "height": 900})
+    explore.goto(f"{app_url}/")  # Explore is the default page: its URL is the root
+    events = explore.get_by_test_id("stMetricValue").first
+    expect(events).to_be_visible(timeout=30_000)
+    before = events.inner_text()
+    _produce_more(broker, 20)
+    expect(events).not_to_have_text(before, timeout=15_000)
+    _shot(explore, "explore-following")
+    explore.close()
+    assert "password" not in page.url and broker.bootstrap not in page.url
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Cancelled.")).to_be_visible(timeout=20_000)
+    wait_for_app(page)
+    expect(page.get_by_text("Live tail")).to_have_count(0)
+    _shot(page, "sources-cancelled")
