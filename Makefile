@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 DB     ?= .eventlab/eventlab.duckdb
+# The Time travel page offers these reducers for the demo shop (rules first: the default).
+EVENTLAB_RULES   ?= eventlab/demo/rules.toml
+EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
 KAFKA_PORT ?= 9092
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
@@ -26,7 +29,8 @@ $(DB): | $(VENV)/.run-installed
 	$(BIN)/eventlab ingest data/demo --db $(DB)
 
 run: $(VENV)/.run-installed $(DB)
-	EVENTLAB_DB=$(DB) $(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
+	EVENTLAB_DB=$(DB) EVENTLAB_RULES=$(EVENTLAB_RULES) EVENTLAB_REDUCER=$(EVENTLAB_REDUCER) \
+		$(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # Kafka in one command: a local broker (Tansu, in memory, 127.0.0.1:$(KAFKA_PORT)), the demo shop

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from eventlab import cli_kafka
+from eventlab import cli_kafka, cli_replay
 from eventlab.errors import EventLabError, StoreError
 from eventlab.kafka import commands as kafka_commands
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
@@ -207,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_app)
 
     cli_kafka.register(sub)
+    cli_replay.register(sub)
     return p
 
 

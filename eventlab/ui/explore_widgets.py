@@ -136,6 +136,9 @@ def event_panel(detail: EventDetail) -> EventKey | None:
         go_to = detail.previous
     if nav[1].button("next in entity ▶", disabled=detail.next is None, key="ev_next"):
         go_to = detail.next
+    st.page_link("pages/timetravel_page.py", label="Open in Time Travel",
+                 icon=":material/history:",
+                 query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
     if ev.get("is_delete"):
         st.warning("This event is a delete (tombstone): the entity's state ends here.")
     c1, c2 = st.columns(2)

@@ -1,0 +1,105 @@
+"""Charts of the time-travel and "as of" pages: small tables in, plotly figures out (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+_MARGIN = {"l": 10, "r": 10, "t": 36, "b": 10}
+CURRENT = "#d62728"
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(height=height, margin=_MARGIN, title={"text": title, "font": {"size": 14}},
+                      legend={"orientation": "h", "y": -0.2}, hovermode="closest")
+    return fig
+
+
+def entity_timeline(rows: Sequence[dict[str, Any]], current: int, *, x_title: str,
+                    failed: int | None = None) -> go.Figure:
+    """One marker per event: x its time (or offset), y its type; the current event ringed.
+
+    `rows` have `index`, `x`, `event_type`, `seq`, `event_id`; `current` and `failed` are
+    indexes (the failing event gets a red cross).
+    """
+    fig = go.Figure()
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_type.setdefault(row["event_type"], []).append(row)
+    for event_type, items in sorted(by_type.items()):
+        fig.add_scatter(
+            x=[r["x"] for r in items], y=[event_type] * len(items), mode="markers",
+            name=event_type, marker={"size": 9, "opacity": 0.8},
+            customdata=[[r["index"] + 1, r["seq"], r["event_id"]] for r in items],
+            hovertemplate="%{y}<br>#%{customdata[0]} · seq %{customdata[1]}<br>%{x}"
+                          "<br>%{customdata[2]}<extra></extra>")
+    here = [r for r in rows if r["index"] == current]
+    if here:
+        fig.add_scatter(x=[here[0]["x"]], y=[here[0]["event_type"]], mode="markers",
+                        name="current event", hoverinfo="skip",
+                        marker={"size": 18, "color": "rgba(0,0,0,0)",
+                                "line": {"color": CURRENT, "width": 3}})
+        fig.add_vline(x=here[0]["x"], line={"color": CURRENT, "width": 1, "dash": "dot"})
+    bad = [r for r in rows if failed is not None and r["index"] == failed]
+    if bad:
+        fig.add_scatter(x=[bad[0]["x"]], y=[bad[0]["event_type"]], mode="markers",
+                        name="reducer failed here", hoverinfo="skip",
+                        marker={"size": 16, "symbol": "x", "color": CURRENT})
+    fig.update_yaxes(title=None, categoryorder="category descending")
+    fig.update_xaxes(title=x_title)
+    return _layout(fig, "Events of this entity by type", 120 + 28 * max(1, len(by_type)))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def field_history(rows: Sequence[dict[str, Any]], path: str, current_x: Any, *,
+                  x_title: str) -> go.Figure:
+    """The value of one field after each event that changed it, as a step line.
+
+    `rows` have `x`, `value` (a JSON value, None when absent), `seq`, `event_type`. Numbers plot
+    on a numeric axis; anything else as text categories.
+    """
+    fig = go.Figure()
+    values = [r["value"] for r in rows]
+    numeric = bool(values) and all(_number(v) or v is None for v in values)
+    ys = [v if numeric else ("(absent)" if v is None else _text(v)) for v in values]
+    fig.add_scatter(
+        x=[r["x"] for r in rows], y=ys, mode="lines+markers", line={"shape": "hv"},
+        name=path, customdata=[[r["seq"], r["event_type"]] for r in rows],
+        hovertemplate="%{y}<br>seq %{customdata[0]} · %{customdata[1]}<br>%{x}<extra></extra>")
+    if current_x is not None:
+        fig.add_vline(x=current_x, line={"color": CURRENT, "width": 2, "dash": "dot"})
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=None, type=None if numeric else "category")
+    return _layout(fig, f"History of {path}", 320)
+
+
+def _text(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def population_counts(rows: Sequence[dict[str, Any]], field: str, at_label: str) -> go.Figure:
+    """Bars: how many entities have each value of a field (`rows`: value, entities)."""
+    fig = go.Figure()
+    fig.add_bar(x=[str(r["value"]) for r in rows], y=[r["entities"] for r in rows],
+                name=at_label, hovertemplate="%{x}: %{y:,} entities<extra></extra>")
+    fig.update_xaxes(title=field, type="category")
+    fig.update_yaxes(title="entities")
+    return _layout(fig, f"Entities by {field} as of {at_label}", 340)
+
+
+def compare_counts(rows: Sequence[dict[str, Any]], field: str, t1: str, t2: str) -> go.Figure:
+    """Grouped bars of the counts per value at T1 and T2 (`rows`: value, at_t1, at_t2)."""
+    fig = go.Figure()
+    xs = [str(r["value"]) for r in rows]
+    fig.add_bar(x=xs, y=[r["at_t1"] for r in rows], name=f"T1 {t1}")
+    fig.add_bar(x=xs, y=[r["at_t2"] for r in rows], name=f"T2 {t2}")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title=field, type="category")
+    fig.update_yaxes(title="entities")
+    return _layout(fig, f"Entities by {field}: T1 vs T2", 340)

@@ -1,0 +1,256 @@
+"""`eventlab state` and `eventlab asof`: the Time travel and As of pages on the command line.
+
+`register(sub)` adds both commands to the main parser, and `--rules` / `--reducer` to
+`eventlab app` (they reach the app as EVENTLAB_RULES / EVENTLAB_REDUCER).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+
+from eventlab import asof, reducers, timetravel
+from eventlab.errors import EventLabError
+from eventlab.replay import Fold, FoldError, diff
+from eventlab.store import EventStore, resolve_db_path
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj, default=str).decode()
+
+
+def _when(raw: str) -> datetime:
+    """An ISO 8601 time; naive means UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
+    except ValueError as exc:
+        raise EventLabError(f"--at {raw!r} is not an ISO 8601 time, e.g. "
+                            "2025-03-05T14:03:00Z") from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _open(path: str | None) -> EventStore:
+    resolved = resolve_db_path(path)
+    if not resolved.exists():
+        raise EventLabError(f"No database at {resolved}. Load data first (`eventlab ingest "
+                            "...`) or pass --db / set EVENTLAB_DB.")
+    return EventStore(resolved, read_only=True)
+
+
+def _choice(args: argparse.Namespace) -> reducers.ReducerChoice:
+    choices = reducers.configured(rules=[args.rules] if args.rules else [],
+                                  reducers=[args.reducer] if args.reducer else [])
+    return reducers.default(choices)
+
+
+def _index(fold: Fold, args: argparse.Namespace) -> int:
+    if args.seq is not None:
+        return fold.index_of_seq(args.seq)
+    if args.at is not None:
+        target: datetime | int = int(args.at) if args.basis == "offset" else _when(args.at)
+        return timetravel.index_at(fold, target, args.basis)
+    return len(fold) - 1
+
+
+def _history(fold: Fold, stop: int) -> list[dict[str, Any]]:
+    """`{seq, ts, event_type, event_id, diff}` for the events up to `stop` (included)."""
+    out: list[dict[str, Any]] = []
+    previous = fold.state_at(-1)
+    try:
+        for _i, event, state in fold.iter_states(0, stop + 1, copy=True):
+            out.append({"seq": event.seq, "ts": event.ts.isoformat(),
+                        "event_type": event.event_type, "event_id": event.event_id,
+                        "diff": timetravel.change_dicts(diff(previous, state))})
+            previous = state
+    except FoldError:
+        pass  # reported with the state
+    return out
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    """Rebuild one entity's state at a position or time."""
+    choice = _choice(args)
+    with _open(args.db) as store, timetravel.paused_gc():
+        events = timetravel.load_events(store.cursor(), args.entity_id)
+        if not events:
+            raise timetravel.EntityNotFound(f"no events for entity {args.entity_id!r}")
+        fold = Fold(events, choice.load(), snapshot_every=timetravel.SNAPSHOT_EVERY)
+    index = _index(fold, args)
+    pos = timetravel.position(fold, index) if index >= 0 else None
+    event = pos.event if pos else None
+    out: dict[str, Any] = {
+        "entity_id": args.entity_id, "entity_type": events[0].entity_type,
+        "seq": event.seq if event else None, "ts": event.ts.isoformat() if event else None,
+        "event_id": event.event_id if event else None,
+        "event_type": event.event_type if event else None,
+        "position": index + 1, "events": len(fold), "reducer": fold.reducer.name,
+        "basis": args.basis, "state": timetravel.jsonable(pos.state if pos else None),
+    }
+    error = pos.error if pos else None
+    if error is not None:
+        out["error"] = str(error)
+        out["failed_event"] = {"event_id": error.event_id, "seq": error.seq,
+                               "event_type": error.event_type}
+    if args.history:
+        out["history"] = _history(fold, index)
+    if args.json:
+        print(_dumps(out))
+    else:
+        _print_state(out)
+    if error is not None:
+        print(f"error: {error} (the state shown is the state before that event)",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _print_state(out: dict[str, Any]) -> None:
+    where = (f"event {out['position']} of {out['events']} · seq {out['seq']} · {out['ts']} · "
+             f"{out['event_type']}" if out["seq"] is not None else "before its first event")
+    print(f"{out['entity_id']} ({out['entity_type']}) · {where}")
+    print(f"reducer: {out['reducer']} · basis: {timetravel.BASIS_LABELS[out['basis']]}")
+    print(orjson.dumps(out["state"], option=orjson.OPT_INDENT_2, default=str).decode())
+    for item in out.get("history", []):
+        changes = "; ".join(_change_text(c) for c in item["diff"]) or "(no change)"
+        print(f"seq {item['seq']:>6}  {item['ts']}  {item['event_type']}: {changes}")
+
+
+def _change_text(change: dict[str, Any]) -> str:
+    path = change["path"] or "(state)"
+    if change["op"] == "add":
+        return f"+ {path} = {_dumps(change['new'])}"
+    if change["op"] == "remove":
+        return f"- {path}"
+    return f"~ {path}: {_dumps(change['old'])} -> {_dumps(change['new'])}"
+
+
+def cmd_asof(args: argparse.Namespace) -> int:
+    """The state of every entity (of a type) as of a time, computed in DuckDB."""
+    at = _when(args.at)
+    with _open(args.db) as store:
+        cur = store.cursor()
+        reader = asof.population_reader(cur, at, entity_type=args.entity_type,
+                                        basis=args.basis, delete_types=tuple(args.deletes))
+        if args.out:
+            writer = None
+            rows = 0
+            for batch in reader:
+                if writer is None:
+                    writer = pq.ParquetWriter(args.out, batch.schema, compression="zstd")
+                writer.write_batch(batch)
+                rows += batch.num_rows
+            if writer is None:
+                writer = pq.ParquetWriter(args.out, reader.schema, compression="zstd")
+            writer.close()
+            print(f"wrote {rows:,} entities as of {at.isoformat()} to {args.out}")
+            return 0
+        if args.json:
+            _stream_json(reader, at, args)
+            return 0
+        _print_summary(reader, at, args)
+    return 0
+
+
+def _rows(reader: Any) -> Any:
+    for batch in reader:
+        yield from batch.to_pylist()
+
+
+def _entity(row: dict[str, Any]) -> dict[str, Any]:
+    return {"entity_id": row["entity_id"], "entity_type": row["entity_type"],
+            "seq": row["seq"], "ts": row["ts"].isoformat() if row["ts"] else None,
+            "event_type": row["event_type"], "event_id": row["event_id"],
+            "deleted": row["state"] is None,
+            "state": None if row["state"] is None else orjson.loads(row["state"])}
+
+
+def _stream_json(reader: Any, at: datetime, args: argparse.Namespace) -> None:
+    """One JSON object, written as it streams (a population can be millions of entities)."""
+    out = sys.stdout
+    count = deleted = 0
+    out.write(_dumps({"at": at.isoformat(), "entity_type": args.entity_type,
+                      "basis": args.basis})[:-1] + ',"entities":[')
+    for row in _rows(reader):
+        out.write(("," if count else "") + _dumps(_entity(row)))
+        count += 1
+        deleted += row["state"] is None
+    out.write(f'],"count":{count},"deleted":{deleted}}}\n')
+
+
+def _print_summary(reader: Any, at: datetime, args: argparse.Namespace) -> None:
+    by_type: dict[str, list[int]] = {}
+    shown = 0
+    for row in _rows(reader):
+        counts = by_type.setdefault(row["entity_type"], [0, 0])
+        counts[0] += 1
+        counts[1] += row["state"] is None
+        if shown < 10:
+            state = row["state"] or "(deleted)"
+            print(f"{row['entity_id']}\tseq {row['seq']}\t{state[:100]}")
+            shown += 1
+    total = sum(c[0] for c in by_type.values())
+    if total > shown:
+        print(f"... ({total - shown:,} more; use --json or --out FILE.parquet)")
+    print(f"as of {at.isoformat()} ({timetravel.BASIS_LABELS[args.basis]}):")
+    for entity_type, (n, d) in sorted(by_type.items()):
+        print(f"  {entity_type}: {n:,} entities, {n - d:,} existing, {d:,} deleted")
+
+
+def _app_with_reducers(run: Any) -> Any:
+    """Wrap `eventlab app` so --rules / --reducer reach the app through the environment."""
+    def cmd(args: argparse.Namespace) -> int:
+        for flag, env in (("rules", reducers.ENV_RULES), ("reducer", reducers.ENV_REDUCER)):
+            paths = getattr(args, flag, None)
+            if paths:
+                reducers.configured(**{"rules" if flag == "rules" else "reducers": paths})
+                os.environ[env] = os.pathsep.join(os.path.abspath(p) for p in paths)
+        return run(args)
+    return cmd
+
+
+def register(sub: Any) -> None:
+    """Add `state` and `asof` (and reducer flags for `app`) to the `eventlab` parser."""
+    sp = sub.add_parser("state", help="rebuild one entity's state at a position or time")
+    sp.add_argument("entity_id")
+    sp.add_argument("--db", help="database file (default: $EVENTLAB_DB or "
+                                 ".eventlab/eventlab.duckdb)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--at", help="ISO 8601 time (naive = UTC): the last event at or before "
+                                    "it; an offset with --basis offset")
+    where.add_argument("--seq", type=int, help="the last event with this seq or lower")
+    how = sp.add_mutually_exclusive_group()
+    how.add_argument("--reducer", help="Python reducer file (default: $EVENTLAB_REDUCER)")
+    how.add_argument("--rules", help="rules TOML file (default: $EVENTLAB_RULES, else merge)")
+    sp.add_argument("--basis", choices=list(timetravel.BASIS_LABELS), default="event_time",
+                    help="what --at compares with (default event_time)")
+    sp.add_argument("--history", action="store_true",
+                    help="also each event up to there with what it changed")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_state)
+
+    sp = sub.add_parser("asof", help="the state of every entity as of a time (merge reducer, "
+                                     "in DuckDB)")
+    sp.add_argument("--at", required=True, help="ISO 8601 time (naive = UTC)")
+    sp.add_argument("--entity-type", help="only entities of this type")
+    sp.add_argument("--db", help="database file (default: $EVENTLAB_DB or "
+                                 ".eventlab/eventlab.duckdb)")
+    sp.add_argument("--basis", choices=list(asof.SQL_BASES), default="event_time")
+    sp.add_argument("--deletes", nargs="*", default=[], metavar="EVENT_TYPE",
+                    help="event types that delete the entity (besides tombstones)")
+    out = sp.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    out.add_argument("--out", metavar="FILE.parquet", help="write the entities to Parquet")
+    sp.set_defaults(func=cmd_asof)
+
+    app = sub.choices.get("app")
+    if app is not None:
+        app.add_argument("--rules", action="append", help="rules TOML file(s) the page offers")
+        app.add_argument("--reducer", action="append",
+                         help="Python reducer file(s) the page offers")
+        app.set_defaults(func=_app_with_reducers(app.get_default("func")))

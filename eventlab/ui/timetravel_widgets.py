@@ -1,0 +1,342 @@
+"""Widgets of the Time travel page: entity picker, settings, the position controls and panels.
+
+The panels that show a position are in `timetravel_panels`. The position is an index into the
+entity's fold, kept in `st.session_state["tt_index"]`; the URL carries `entity_id` and `seq`
+(written here after every move) and may carry `at` (a time on the chosen basis) instead.
+Everything that depends on the position runs inside one fragment, so moving the slider or
+playing reruns only that part.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from eventlab import explore, reducers, timetravel
+from eventlab.errors import EventLabError, ReducerError
+from eventlab.reducers import ReducerChoice
+from eventlab.replay import Fold
+from eventlab.timetravel import Loaded
+from eventlab.ui import context
+from eventlab.ui.timetravel_panels import fmt
+
+SELECT_SLIDER_MAX = 2_000  # above this, a numeric slider (labels would weigh too much)
+URL_MEMORY = 64  # values of a URL parameter this session wrote (not deep links)
+SPEEDS: dict[str, float | None] = {"1 event/s": 1.0, "2 events/s": 2.0, "5 events/s": 5.0,
+                                   "10 events/s": 10.0, "original gaps, compressed": None}
+_SHORT_BASIS = {"event_time": "event time", "kafka_time": "Kafka time", "offset": "offset"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The reducer and the time basis the page uses."""
+
+    choice: ReducerChoice
+    basis: str
+
+
+@st.cache_resource(show_spinner=False)
+def fold_cache() -> timetravel.FoldCache:
+    """Folds shared by every session of this process."""
+    return timetravel.FoldCache()
+
+
+def _from_url(param: str, state_key: str) -> str | None:
+    """Apply a URL value to session state when it changed outside the page (a deep link).
+
+    Values this page wrote itself are not deep links: while playing, the browser may send a
+    rerun with a URL one step behind, which must not move the position back.
+    """
+    raw = st.query_params.get(param)
+    written: list[str] = st.session_state.setdefault(f"_url_{param}", [])
+    if raw is not None and raw not in written:
+        written[:] = [raw]
+        st.session_state[state_key] = raw
+        return raw
+    return None
+
+
+def _to_url(param: str, value: str) -> None:
+    written: list[str] = st.session_state.setdefault(f"_url_{param}", [])
+    if not written or written[-1] != value:
+        written.append(value)
+        del written[:-URL_MEMORY]
+    if st.query_params.get(param) != value:
+        st.query_params[param] = value
+
+
+def _pick(key: str) -> None:
+    st.session_state["tt_entity"] = st.session_state[key]
+
+
+def entity_picker(cur: Any) -> str | None:
+    """The entity id box (prefix search); returns an existing entity id, or None."""
+    if "tt_entity" not in st.session_state:  # arriving on the page: follow the URL
+        st.session_state.pop("_url_entity_id", None)
+        st.session_state.pop("_url_seq", None)
+    if _from_url("entity_id", "tt_entity") is not None:
+        st.session_state.pop("_url_seq", None)  # a link to an entity: its seq is a link too
+    left, right = st.columns([2, 3])
+    text = (left.text_input("Entity id", key="tt_entity",
+                            placeholder="an id or its beginning, e.g. customer-00001") or "")
+    text = text.strip()
+    if text and timetravel.entity_version(cur, text)[0] > 0:
+        _to_url("entity_id", text)
+        return text
+    matches = explore.entity_ids(cur, text, limit=25)
+    if not matches:
+        right.warning(f"No entity id starts with `{text}`.")
+        return None
+    right.selectbox(f"{len(matches)}{'+' if len(matches) == 25 else ''} matching entities",
+                    matches, index=None, key="tt_match", placeholder="pick one",
+                    on_change=_pick, args=("tt_match",))
+    return None
+
+
+def reducer_choices() -> list[ReducerChoice]:
+    """What the operator configured (EVENTLAB_RULES / EVENTLAB_REDUCER), plus merge."""
+    try:
+        return reducers.configured()
+    except ReducerError as exc:
+        st.error(f"Reducer configuration: {exc}. Only the merge reducer is offered.")
+        return [reducers.MERGE]
+
+
+def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settings:
+    """Reducer, deletes (merge only) and time basis; all kept in the URL."""
+    c1, c2, c3 = st.columns([2, 2, 2])
+    labels = [c.label for c in choices]
+    label = c1.selectbox("Reducer", labels, key="reducer", bind="query-params",
+                         help="Configured by whoever runs EventLab: --rules / --reducer or "
+                              "EVENTLAB_RULES / EVENTLAB_REDUCER. Files are never uploaded.")
+    choice = choices[labels.index(label)] if label in labels else reducers.default(choices)
+    if choice.kind == "merge":
+        kept = [t for t in st.session_state.get("deletes", []) if t in event_types]
+        if kept != st.session_state.get("deletes", []):
+            st.session_state["deletes"] = kept  # another entity: drop types it does not have
+        deletes = c2.multiselect("Event types that delete the entity", event_types,
+                                 key="deletes", bind="query-params",
+                                 help="Besides tombstones (is_delete), these make the state "
+                                      "None.")
+        choice = choice.with_deletes(deletes)
+    else:
+        c2.caption(f"Reducer file: `{choice.path}`")
+    basis = c3.segmented_control("Time basis", list(timetravel.BASIS_LABELS),
+                                 format_func=_SHORT_BASIS.get, key="basis",
+                                 bind="query-params", default="event_time", required=True,
+                                 help="What times on the slider, in the chart and in 'jump "
+                                      "to' mean. Positions always follow the stream (seq).")
+    return Settings(choice, basis or "event_time")
+
+
+def load(cur: Any, entity_id: str, choice: ReducerChoice) -> Loaded | None:
+    """The entity's fold (cached); shows what went wrong and returns None on failure."""
+    try:
+        return fold_cache().get(cur, context.db_path(), entity_id, choice.key, choice.load)
+    except ReducerError as exc:
+        st.error(f"The reducer could not be loaded: {exc}\n\nPick another reducer above, or "
+                 "fix the file and reload the page.")
+    except EventLabError as exc:
+        st.error(f"{exc}")
+    return None
+
+
+def summary(loaded: Loaded, settings: Settings) -> None:
+    """One line on the entity, the basis, the reducer; warnings about order and coverage."""
+    fold = loaded.fold
+    first, last = fold.events[0], fold.events[-1]
+    st.caption(
+        f"**{loaded.entity_id}** ({first.entity_type}) · {len(fold):,} events · "
+        f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{fold.reducer.name}** · "
+        f"time basis **{timetravel.BASIS_LABELS[settings.basis]}** · "
+        f"loaded and folded in {loaded.load_ms:.0f} ms")
+    if settings.basis not in timetravel.available_bases(fold):
+        st.warning("No event of this entity has a Kafka timestamp (it came from files): "
+                   "times below are empty on this basis. Use event time or offset order.")
+    back = timetravel.out_of_order(fold, settings.basis)
+    if back:
+        st.info(f"On this basis the times go back {back} time(s) in stream order. 'At time "
+                "T' means the last event in stream order whose time is at or before T; the "
+                "state there includes earlier events stamped later.")
+    unhandled = getattr(fold.reducer, "unhandled_in", None)
+    if unhandled:
+        missing = unhandled({e.event_type for e in fold.events})
+        if missing:
+            st.info(f"The rules have no table for {', '.join(missing)}: these events are "
+                    f"{'merged' if fold.reducer.unknown == 'merge' else 'ignored'}.")
+    if fold.error is not None:
+        st.error(f"{fold.error}\n\nStates up to the event before it are shown; from it on, "
+                 "the page shows the state just before the failing event.")
+        st.button("Go to the failing event", key="tt_goto_failed", icon=":material/error:",
+                  on_click=_move, args=(fold.error.index, len(fold)))
+
+
+def _labeller(fold: Fold, basis: str) -> Callable[[int], str]:
+    """Slider labels: position, time (or offset) on the basis, event type."""
+    values = timetravel.basis_values(fold, basis)
+    prefix = "offset " if basis == "offset" else ""
+
+    def label(index: int) -> str:
+        return f"#{index + 1} · {prefix}{fmt(values[index])[:19]} · " \
+               f"{fold.events[index].event_type}"
+    return label
+
+
+def sync_position(loaded: Loaded, settings: Settings) -> None:
+    """Set the position for a new entity (its last event) or from `seq` / `at` in the URL."""
+    fold = loaded.fold
+    n = len(fold)
+    if st.session_state.get("_tt_for") != loaded.entity_id:
+        st.session_state["_tt_for"] = loaded.entity_id
+        st.session_state["tt_index"] = n - 1
+        st.session_state["tt_playing"] = False
+    seq = _from_url("seq", "_tt_seq_raw")
+    if seq is not None:
+        try:
+            st.session_state["tt_index"] = max(0, fold.index_of_seq(int(seq)))
+        except ValueError:
+            st.warning(f"`seq={seq}` in the link is not a number.")
+    at = st.query_params.get("at")
+    if at is not None:
+        del st.query_params["at"]
+        _jump_to(fold, settings.basis, at)
+    st.session_state["tt_index"] = min(max(0, st.session_state.get("tt_index", n - 1)), n - 1)
+
+
+def _jump_to(fold: Fold, basis: str, raw: str) -> None:
+    """Move to the last event at or before a time (or offset) typed by the user."""
+    try:
+        target: datetime | int
+        if basis == "offset":
+            target = int(raw.strip())
+        else:
+            target = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
+            target = target.replace(tzinfo=UTC) if target.tzinfo is None else target
+        index = timetravel.index_at(fold, target, basis)
+    except (ValueError, EventLabError) as exc:
+        st.session_state["_tt_jump_error"] = f"Cannot jump to {raw!r}: {exc}"
+        return
+    if index < 0:
+        st.session_state["_tt_jump_error"] = (f"No event at or before {raw} on this basis: "
+                                              "showing the first event.")
+    st.session_state["tt_index"] = max(0, index)
+    st.session_state["tt_playing"] = False
+
+
+def _move(to: int, n: int) -> None:
+    st.session_state["tt_index"] = min(max(0, to), n - 1)
+    st.session_state["tt_playing"] = False
+
+
+def _slid(key: str, n: int) -> None:
+    if st.session_state.get("tt_playing"):
+        return  # a stale value from the browser while the fragment moves the slider
+    _move(int(st.session_state[key]), n)
+
+
+def _slid_n(n: int) -> None:
+    if not st.session_state.get("tt_playing"):
+        _move(int(st.session_state["tt_slider_n"]) - 1, n)
+
+
+def _jumped(fold: Fold, basis: str) -> None:
+    raw = st.session_state.get("tt_jump") or ""
+    if raw.strip():
+        _jump_to(fold, basis, raw)
+
+
+def _toggle_play(n: int) -> None:
+    playing = not st.session_state.get("tt_playing", False)
+    if playing and st.session_state.get("tt_index", 0) >= n - 1:
+        st.session_state["tt_index"] = 0  # play from the start
+    st.session_state["tt_playing"] = playing
+    st.session_state["tt_due"] = 0.0
+
+
+def player(loaded: Loaded) -> float | None:
+    """Play / pause and the speed; returns the fragment's refresh interval while playing."""
+    n = len(loaded.fold)
+    playing = bool(st.session_state.get("tt_playing"))
+    c1, c2, _ = st.columns([1, 2, 3])
+    c1.button("Pause" if playing else "Play", key="tt_play", on_click=_toggle_play, args=(n,),
+              icon=":material/pause:" if playing else ":material/play_arrow:",
+              type="primary" if playing else "secondary", disabled=n < 2)
+    speed = c2.selectbox("Speed", list(SPEEDS), key="tt_speed", label_visibility="collapsed")
+    st.session_state["_tt_timer"] = playing
+    if not playing:
+        return None
+    eps = SPEEDS.get(speed)
+    return 1.0 / eps if eps else 0.2
+
+
+def _gap_delay(fold: Fold, index: int) -> float:
+    """Seconds to wait before the next event when playing original gaps (log-compressed)."""
+    if index + 1 >= len(fold):
+        return 0.0
+    gap = (fold.events[index + 1].ts - fold.events[index].ts).total_seconds()
+    return min(2.0, max(0.1, 0.25 * math.log2(1.0 + max(gap, 0.0))))
+
+
+def tick(loaded: Loaded) -> None:
+    """While playing, advance one event when it is due; stop at the end (or when paused)."""
+    if st.session_state.get("_tt_timer") and not st.session_state.get("tt_playing"):
+        st.rerun(scope="app")  # paused from inside the fragment: drop the timer
+    if not st.session_state.get("tt_playing"):
+        return
+    n = len(loaded.fold)
+    now = time.monotonic()
+    if now < st.session_state.get("tt_due", 0.0):
+        return
+    index = st.session_state.get("tt_index", 0) + 1
+    if index >= n:
+        st.session_state["tt_playing"] = False
+        st.rerun(scope="app")
+    st.session_state["tt_index"] = index
+    compressed = SPEEDS.get(st.session_state.get("tt_speed", "")) is None
+    st.session_state["tt_due"] = now + (_gap_delay(loaded.fold, index) if compressed else 0)
+    if index == n - 1:
+        st.session_state["tt_playing"] = False
+
+
+def controls(loaded: Loaded, settings: Settings) -> int:
+    """The slider over the events, step buttons and jump-to; returns the current index."""
+    fold = loaded.fold
+    n = len(fold)
+    index = st.session_state["tt_index"]
+    label = _labeller(fold, settings.basis)
+    playing = bool(st.session_state.get("tt_playing"))
+    if n <= SELECT_SLIDER_MAX:
+        st.session_state["tt_slider"] = index
+        st.select_slider("Event", options=list(range(n)), key="tt_slider", format_func=label,
+                         on_change=_slid, args=("tt_slider", n), disabled=n < 2 or playing)
+    else:
+        st.session_state["tt_slider_n"] = index + 1
+        st.slider("Event (position in the stream)", 1, n, key="tt_slider_n",
+                  on_change=_slid_n, args=(n,), disabled=playing)
+        st.caption(label(index))
+    cols = st.columns([1, 1, 1, 1, 4], vertical_alignment="bottom")
+    cols[0].button("First", key="tt_first", icon=":material/first_page:",
+                   on_click=_move, args=(0, n), disabled=index == 0)
+    cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:",
+                   on_click=_move, args=(index - 1, n), disabled=index == 0)
+    cols[2].button("Forward", key="tt_next", icon=":material/chevron_right:",
+                   on_click=_move, args=(index + 1, n), disabled=index >= n - 1)
+    cols[3].button("Last", key="tt_last", icon=":material/last_page:",
+                   on_click=_move, args=(n - 1, n), disabled=index >= n - 1)
+    what = "offset" if settings.basis == "offset" else "date-time (UTC)"
+    cols[4].text_input(f"Jump to {what}", key="tt_jump", on_change=_jumped,
+                       args=(fold, settings.basis),
+                       placeholder="12345" if settings.basis == "offset"
+                       else "e.g. 2025-03-05 14:03:00",
+                       help=f"Press Enter: go to the last event at or before this {what}.")
+    error = st.session_state.pop("_tt_jump_error", None)
+    if error:
+        st.warning(error)
+    _to_url("seq", str(fold.events[index].seq))
+    return index

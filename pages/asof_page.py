@@ -1,0 +1,34 @@
+"""As of: the state of every entity of a type at a moment, and how it moved between two."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import asof, explore
+from eventlab.ui import asof_widgets as w
+from eventlab.ui import context
+
+st.title("As of")
+st.caption("Every entity of a type folded with the default reducer (JSON merge patch) up to a "
+           "moment, computed inside DuckDB. Counts by a field, the entities, and what moved "
+           "between two times.")
+cur = context.cursor()
+facets = explore.facets(cur)
+q = w.question(facets, lambda: asof.busiest_type(cur) or facets.entity_types[0])
+if q is None:
+    st.stop()
+
+version = asof.data_version(cur)
+first = w.compute(cur, q, q.at, version)
+if first is None:
+    st.stop()
+second = w.compute(cur, q, q.at2, version) if q.at2 is not None else None
+
+w.headline(second or first)
+field = w.field_picker(cur, second or first)
+if second is not None and field is not None:
+    w.comparison(cur, first, second, field)
+else:
+    if field is not None:
+        w.counts(cur, first, field)
+    w.entities_table(cur, first, field)

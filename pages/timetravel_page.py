@@ -1,0 +1,58 @@
+"""Time travel: pick an entity, scrub through its events, see its state, changes and blame."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import timetravel
+from eventlab.ui import context
+from eventlab.ui import timetravel_panels as panels
+from eventlab.ui import timetravel_widgets as w
+
+st.title("Time travel")
+st.caption("Rebuild one entity's state at any event: slider, step, play, jump to a time. "
+           "The link in the address bar restores this view.")
+cur = context.cursor()
+choices = w.reducer_choices()
+
+entity = w.entity_picker(cur)
+if entity is None:
+    st.stop()
+
+settings = w.settings_bar(choices, timetravel.event_types(cur, entity))
+with st.spinner("Loading and folding the entity's events…"):
+    loaded = w.load(cur, entity, settings.choice)
+if loaded is None:
+    st.stop()
+w.summary(loaded, settings)
+w.sync_position(loaded, settings)
+interval = w.player(loaded)
+
+
+@st.fragment(run_every=interval)
+def view() -> None:
+    """Everything that follows the position: reruns alone when it moves or plays."""
+    w.tick(loaded)
+    index = w.controls(loaded, settings)
+    pos = timetravel.position(loaded.fold, index)
+    panels.position_header(pos, len(loaded.fold), settings.basis)
+    panels.timeline_panel(loaded, pos, settings.basis)
+    left, right = st.columns(2)
+    with left:
+        panels.state_panel(pos)
+    with right:
+        panels.diff_panel(pos, loaded.fold)
+    event_tab, blame_tab, history_tab = st.tabs(
+        ["The event", "Field blame", "Field history"], key="panel", bind="query-params")
+    with event_tab:
+        if event_tab.open:
+            panels.event_panel(pos)
+    with blame_tab:
+        if blame_tab.open:
+            panels.blame_panel(loaded, pos)
+    with history_tab:
+        if history_tab.open:
+            panels.history_panel(loaded, pos, settings.basis)
+
+
+view()

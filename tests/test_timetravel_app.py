@@ -1,0 +1,172 @@
+"""AppTest: the Time travel and As of pages, and the way in from Explore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from eventlab import reducers, timetravel
+from eventlab.store import EventStore
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ENTITY = "customer-00001"
+
+
+@pytest.fixture()
+def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
+    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
+    monkeypatch.delenv(reducers.ENV_RULES, raising=False)
+    monkeypatch.delenv(reducers.ENV_REDUCER, raising=False)
+    return demo_db
+
+
+@pytest.fixture(scope="module")
+def events(demo_db: Path) -> tuple:
+    with EventStore(demo_db) as store:
+        return timetravel.load_events(store.cursor(), ENTITY)
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/timetravel_page.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _header(at: AppTest) -> str:
+    found = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert found, [m.value for m in at.markdown]
+    return found[0]
+
+
+def _frame(at: AppTest, column: str) -> object:
+    """A dataframe by one of its columns (frames without on_select have no key in AppTest)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no dataframe with a {column!r} column")
+
+
+def _state(at: AppTest) -> object:
+    return at.json[0].value
+
+
+def test_moving_the_slider_changes_the_state_panel(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY)
+    assert not at.exception
+    assert f"seq {events[-1].seq} · event {len(events)} of {len(events)}" in _header(at)
+    last = _state(at)
+    at.select_slider(key="tt_slider").set_value(0).run()
+    assert not at.exception
+    assert f"{events[0].event_type} · seq {events[0].seq} · event 1 of" in _header(at)
+    first = _state(at)
+    assert first != last and '"email_changes"' not in first
+    assert at.query_params["seq"] == str(events[0].seq)
+    at.button(key="tt_next").click().run()
+    assert f"seq {events[1].seq} · event 2 of" in _header(at)
+    assert _state(at) != first
+    diff = _frame(at, "path")
+    assert len(diff) >= 1 and set(diff[""]) <= {"+", "−", "~"}
+    at.button(key="tt_last").click().run()
+    assert _state(at) == last
+
+
+def test_a_deep_link_restores_entity_and_position(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[4].seq))
+    assert not at.exception
+    assert at.text_input(key="tt_entity").value == ENTITY
+    assert f"seq {events[4].seq} · event 5 of" in _header(at)
+    assert at.select_slider(key="tt_slider").value == 4
+    at = _page(entity_id=ENTITY, at=events[2].ts.isoformat())  # a time instead of a position
+    assert f"seq {events[2].seq} · event 3 of" in _header(at)
+    assert at.query_params["seq"] == str(events[2].seq) and "at" not in at.query_params
+
+
+def test_jump_basis_and_panels(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[0].seq))
+    at.text_input(key="tt_jump").input(events[6].ts.isoformat()).run()
+    assert f"seq {events[6].seq} · event 7 of" in _header(at)
+    at.text_input(key="tt_jump").input("not a time").run()
+    assert any("Cannot jump" in w.value for w in at.warning)
+    at = _page(entity_id=ENTITY, seq=str(events[3].seq), panel="Field blame")
+    blame = _frame(at, "event_id")
+    assert "customer_id" in set(blame["path"]) and set(blame["seq"]) <= {
+        e.seq for e in events[:4]}
+    at = _page(entity_id=ENTITY, panel="Field history", field="email")
+    history = _frame(at, "time (UTC)")
+    assert len(history) >= 2 and history["value"].iloc[0].startswith('"')
+    at = _page(entity_id=ENTITY, basis="offset")
+    assert not at.exception and any("offset order" in c.value for c in at.caption)
+
+
+def test_prefix_search_offers_entities(app_env: Path) -> None:
+    at = _page(entity_id="customer-0000")
+    assert not at.exception
+    box = at.selectbox(key="tt_match")
+    assert ENTITY in box.options
+    box.select(ENTITY).run()
+    assert not at.exception and _header(at).startswith("#### ")
+
+
+def test_a_failing_reducer_shows_its_error_and_the_page_survives(
+        app_env: Path, events: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken_reducer.py"
+    broken.write_text(f"def apply(state, event):\n"
+                      f"    if event.seq == {events[3].seq}:\n"
+                      f"        raise ValueError('no street in ' + event.event_type)\n"
+                      f"    return {{**(state or {{}}), **(event.payload or {{}})}}\n")
+    monkeypatch.setenv(reducers.ENV_REDUCER, str(broken))
+    at = _page(entity_id=ENTITY)
+    assert not at.exception
+    bad = events[3]
+    errors = " ".join(e.value for e in at.error)
+    assert bad.event_id in errors and f"seq {bad.seq}" in errors and bad.event_type in errors
+    assert any("State before the failing event" in m.value for m in at.markdown)
+    assert _state(at)  # the state before the failing event is shown
+    at.button(key="tt_goto_failed").click().run()
+    assert f"seq {bad.seq} · event 4 of" in _header(at)
+    at.button(key="tt_first").click().run()
+    assert not at.exception and "seq 1 · event 1 of" in _header(at)
+    at.selectbox(key="reducer").select(reducers.MERGE.label).run()  # another reducer works
+    at.button(key="tt_last").click().run()
+    assert not at.exception and not any("failed on event" in e.value for e in at.error)
+    broken.write_text("def apply(state, event)\n    return state\n")  # a syntax error
+    at = _page(entity_id=ENTITY)
+    assert not at.exception
+    assert any("could not be loaded" in e.value and "syntax" in e.value for e in at.error)
+
+
+def test_as_of_page_counts_and_compares(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/asof_page.py")
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["order entities with events by then"].replace(",", "")) > 0
+    assert at.selectbox(key="by").value == "status"
+    assert len(_frame(at, "time travel")) > 0
+    at.toggle(key="compare").set_value(True).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Created", "Changed", "Unchanged", "Deleted"} <= set(metrics)
+    assert int(metrics["Changed"].replace(",", "")) > 0  # T1 starts mid-way, T2 at the end
+    moves = _frame(at, "delta")
+    assert set(moves.columns) >= {"value", "at_t1", "at_t2", "delta"}
+
+
+def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> None:
+    from eventlab.explore import EventKey
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ev"] = EventKey(ENTITY, events[2].seq, events[2].offset).to_param()
+    at.run()
+    assert not at.exception
+    links = [e for e in at.get("page_link")]
+    assert links, "no page link on the event panel"
+    link = links[0].proto
+    assert "Time Travel" in link.label and "time-travel" in link.page
+    assert f"entity_id={ENTITY}" in link.query_string and f"seq={events[2].seq}" in (
+        link.query_string)

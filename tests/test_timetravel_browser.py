@@ -1,0 +1,58 @@
+"""The Time travel page in headless Chromium: open it by URL, move the slider, play, look."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from test_browser import SHOTS, app_url, page, wait_for_app  # noqa: F401 (fixtures)
+
+from eventlab import timetravel
+from eventlab.replay import Fold
+from eventlab.store import EventStore
+
+ENTITY = "customer-00001"
+
+
+def _header(browser_page: Page) -> str:
+    return browser_page.locator("h4").filter(has_text=" · seq ").first.inner_text()
+
+
+def test_time_travel_slider_in_chromium(app_url: str, page: Page, demo_db: Path) -> None:  # noqa: F811
+    with EventStore(demo_db) as store:
+        events = timetravel.load_events(store.cursor(), ENTITY)
+    fold = Fold(events)
+    n = len(events)
+    page.goto(f"{app_url}/time-travel?entity_id={ENTITY}&seq={events[0].seq}")
+    heading = page.locator("h4").filter(has_text=" · seq ")
+    expect(heading).to_contain_text(f"{events[0].event_type} · seq {events[0].seq} · event 1 "
+                                    f"of {n}", timeout=30_000)
+    wait_for_app(page)
+    # Move the slider three events to the right with the keyboard, like a user would.
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    for _ in range(3):
+        thumb.press("ArrowRight")
+    expect(heading).to_contain_text(f"seq {events[3].seq} · event 4 of {n}", timeout=15_000)
+    page.wait_for_url(re.compile(rf"seq={events[3].seq}"), timeout=15_000)
+    wait_for_app(page)
+    city = fold.state_at(3)["address"]["city"]
+    state_panel = page.get_by_test_id("stJson").first
+    expect(state_panel).to_contain_text(f'"{city}"')
+    expect(page.get_by_text("What this event changed")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "time-travel.png"), full_page=True)
+    # Play at 2 events/s from here, then pause: the position moves forward and stops.
+    page.get_by_label("Speed").click()
+    page.get_by_role("option", name="2 events/s").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Play").click()
+    expect(heading).not_to_contain_text(f"seq {events[3].seq} ·", timeout=15_000)
+    page.get_by_role("button", name="Pause").click()
+    wait_for_app(page)
+    stopped = _header(page)
+    page.wait_for_timeout(1500)
+    assert _header(page) == stopped
+    moved = int(stopped.split("event ")[1].split(" of")[0])
+    assert 4 < moved <= n
