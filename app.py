@@ -13,9 +13,15 @@ st.set_page_config(page_title="EventLab", page_icon=":material/science:", layout
 pages = st.navigation([
     st.Page("pages/explore_page.py", title="Explore", icon=":material/search:", url_path="explore",
             default=True),
+    st.Page("pages/timetravel_page.py", title="Time travel", icon=":material/history:",
+            url_path="time-travel"),
+    st.Page("pages/asof_page.py", title="As of", icon=":material/calendar_month:",
+            url_path="as-of"),
     st.Page("pages/sql_page.py", title="SQL console", icon=":material/terminal:", url_path="sql"),
     st.Page("pages/quarantine_page.py", title="Quarantine", icon=":material/report:",
             url_path="quarantine"),
+    st.Page("pages/sources_page.py", title="Sources", icon=":material/cable:",
+            url_path="sources"),
 ])
 
 with st.sidebar:
