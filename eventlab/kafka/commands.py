@@ -72,6 +72,7 @@ def cmd_ingest_kafka(args: argparse.Namespace) -> int:
             print("following; press Ctrl-C to stop", file=sys.stderr)
         report = ingest_kafka(store, config, list(args.topic), start=start, until=until,
                               spec=spec, progress=progress, batch_records=args.batch_records,
+                              txn_records=args.txn_records,
                               isolation_level=args.isolation_level)
     if sys.stderr.isatty() and not args.json:
         sys.stderr.write("\n")
@@ -96,7 +97,10 @@ def add_parser(sub: argparse._SubParsersAction, with_db: object) -> None:
     g.add_argument("--preset", choices=PRESETS)
     sp.add_argument("--isolation-level", default="read_committed",
                     choices=["read_committed", "read_uncommitted"])
-    sp.add_argument("--batch-records", type=int, default=20_000)
+    sp.add_argument("--batch-records", type=int, default=20_000,
+                    help="records per read from the broker")
+    sp.add_argument("--txn-records", type=int, default=250_000,
+                    help="records per database transaction (also committed every second)")
     sp.add_argument("--memory-limit", default="4GB")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_ingest_kafka)

@@ -203,7 +203,7 @@ def _ingest_cmd(db_path: Path, bootstrap: str, topic: str) -> list[str]:
     return [sys.executable, "-c",
             "import sys; from eventlab.cli import main; sys.exit(main(sys.argv[1:]))",
             "ingest-kafka", "--bootstrap", bootstrap, "--topic", topic, "--db", str(db_path),
-            "--batch-records", "200", "--json"]
+            "--batch-records", "100", "--txn-records", "100", "--json"]
 
 
 def test_exactly_once_under_sigkill(tmp_path: Path, kafka_config: KafkaConfig,
@@ -230,7 +230,7 @@ def test_exactly_once_under_sigkill(tmp_path: Path, kafka_config: KafkaConfig,
     for _ in range(8):  # kill at random moments until it was killed mid-run three times
         proc = subprocess.Popen(_ingest_cmd(db_path, kafka_config.bootstrap, topic), env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.2, 2.2))
+        time.sleep(rng.uniform(1.5, 3.0))  # start-up takes about a second
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -240,7 +240,7 @@ def test_exactly_once_under_sigkill(tmp_path: Path, kafka_config: KafkaConfig,
     done = subprocess.run(_ingest_cmd(db_path, kafka_config.bootstrap, topic), env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert kills >= 1
+    assert kills >= 2
     with EventStore(db_path) as store:
         count, distinct = _rows(store, "SELECT count(*), count(DISTINCT (topic, \"partition\", "
                                        "\"offset\")) FROM events")[0]
