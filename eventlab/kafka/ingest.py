@@ -159,7 +159,11 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                     first_at = time.perf_counter()
                 pending.append(item)
                 positions.update(pos)
-                if sum(t.num_rows for t in pending) >= txn_records or cancel.is_set():
+                rows = sum(t.num_rows for t in pending)
+                # Full transactions, or whatever has come when nothing else waits (an idle
+                # writer is wasted: the last chunk would otherwise be written after the read).
+                if rows >= txn_records or cancel.is_set() or (
+                        rows >= txn_records // 4 and items.empty()):
                     flush()
                 continue
             flush()
