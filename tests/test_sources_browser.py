@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from browser_support import SHOTS, browser_page, serve_app, wait_for_app
 from kafka import KafkaProducer
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from eventlab.kafka.admin import list_topics
 from eventlab.kafka.broker import BrokerHandle, start_broker
 from eventlab.kafka.produce import produce_demo
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("EVENTLAB_SHOTS", ROOT / ".eventlab" / "screenshots"))
 TOPIC = "shop-events"
 EVENTS = 600
 
@@ -54,60 +46,21 @@ def _produce_more(broker: BrokerHandle, count: int) -> None:
         producer.close(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(demo_db: Path, broker: BrokerHandle,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free loopback port, on a copy of the demo database, pointed at `broker`."""
     db_copy = tmp_path_factory.mktemp("sources-browser") / "demo.duckdb"
     shutil.copy(demo_db, db_copy)
-    port = _free_port()
-    env = {**os.environ, "EVENTLAB_DB": str(db_copy), "EVENTLAB_KAFKA_BOOTSTRAP":
-           broker.bootstrap, "EVENTLAB_KAFKA_TIMEOUT_S": "5"}
-    env.pop("EVENTLAB_READ_ONLY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "eventlab.ui.serve", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=15)
+    with serve_app(db_copy, {"EVENTLAB_KAFKA_BOOTSTRAP": broker.bootstrap,
+                             "EVENTLAB_KAFKA_TIMEOUT_S": "5"}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+    with browser_page(height=1400) as pg:
         yield pg
-        browser.close()
-
-
-def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           state="attached", timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
-    page.wait_for_timeout(500)
 
 
 def _shot(page: Page, name: str) -> None:
