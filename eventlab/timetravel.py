@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -110,8 +111,11 @@ def _datetimes(column: pa.ChunkedArray) -> list[datetime | None]:
     """UTC datetimes (tzinfo `datetime.UTC`, what `Event` expects) from a timestamp column."""
     if column.null_count == len(column):
         return [None] * len(column)
-    micros = pc.cast(pc.cast(column, pa.timestamp("us", tz="UTC")), pa.int64()).to_pylist()
-    return [None if us is None else _EPOCH + timedelta(microseconds=us) for us in micros]
+    if column.null_count:
+        micros = pc.cast(pc.cast(column, pa.timestamp("us", tz="UTC")), pa.int64()).to_pylist()
+        return [None if us is None else _EPOCH + timedelta(microseconds=us) for us in micros]
+    values = pc.cast(column, pa.timestamp("us")).combine_chunks().to_numpy()
+    return list(pd.DatetimeIndex(values, tz=UTC).to_pydatetime())  # C loop: tzinfo UTC
 
 
 @contextmanager
@@ -127,6 +131,10 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Hand the new objects straight to the oldest generation (freeze + unfreeze moves
+            # lists, it scans nothing); else the first collection after enabling walks them all.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
