@@ -14,8 +14,9 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from eventlab.kafka import KafkaRawReader, start_broker
 from eventlab.kafka.admin import create_topic
+from eventlab.kafka.broker import start_broker
+from eventlab.kafka.reader import KafkaRawReader
 
 
 def produce(bootstrap: str, topic: str, n: int) -> float:

@@ -7,12 +7,14 @@ import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from eventlab.errors import SourceError
-from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.ingest import KafkaIngestReport, ingest_kafka
-from eventlab.kafka.reader import Start, Until
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
+
+if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs, not for every command
+    from eventlab.kafka.ingest import KafkaIngestReport
+    from eventlab.kafka.reader import Start, Until
 
 
 def parse_from(value: str, topics: list[str]) -> Start:
@@ -52,6 +54,8 @@ def parse_until(value: str) -> Until:
 
 def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     """Read topics into the store; resumable; prints a summary or one JSON object."""
+    from eventlab.kafka.config import KafkaConfig
+    from eventlab.kafka.ingest import ingest_kafka
     from eventlab.store import EventStore
 
     config = KafkaConfig.from_env()
