@@ -5,6 +5,11 @@ no silent offset reset (SAFETY.md, Kafka items 1-11). Each `next_batch()` return
 table in `RAW_SCHEMA`; `positions()` gives the next offset per partition for exactly what was
 returned, so a store that saves both in one transaction resumes with no gap and no duplicate.
 
+Records never become Python objects: the consumer's fetcher gets `columnar.ColumnarRecords`,
+so each partition's fetch arrives as one Arrow chunk (about 2 µs a record instead of
+kafka-python's 15). A batch holds at most `max_records`; the rest of a chunk is held back for
+the next batch, and positions cover exactly what was handed over.
+
 Bounded reads: `until="end"` stops at the end offsets taken at start, `until=N` after N records,
 `until="follow"` only on `cancel()`. A read that stops answering is checked against the cluster
 (broker down, topic deleted, a record too big to fetch) and raises with topic context.
@@ -16,7 +21,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any, Literal, NoReturn
 
 import kafka.errors as kerr
@@ -30,31 +34,16 @@ from eventlab.errors import (
     SourceError,
     TopicGone,
 )
-from eventlab.kafka import admin
+from eventlab.kafka import admin, columnar
+from eventlab.kafka.columnar import CHUNK_SCHEMA, HeaderKeyNotUtf8, RawChunk
 from eventlab.kafka.config import KafkaConfig, kafka_errors, unreachable_message
 
 TP = tuple[str, int]
 Start = Literal["earliest", "latest"] | datetime | Mapping[TP, int]
 Until = Literal["end", "follow"] | int
 
-HEADER_TYPE = pa.struct([pa.field("key", pa.string(), nullable=False),
-                         pa.field("value", pa.binary())])
-HEADERS_TYPE = pa.list_(HEADER_TYPE)
-RAW_SCHEMA = pa.schema([
-    pa.field("topic", pa.string(), nullable=False),
-    pa.field("partition", pa.int32(), nullable=False),
-    pa.field("offset", pa.int64(), nullable=False),
-    pa.field("key", pa.binary()),
-    pa.field("value", pa.binary()),             # null = tombstone
-    pa.field("headers", HEADERS_TYPE, nullable=False),
-    pa.field("timestamp_ms", pa.int64(), nullable=False),
-    pa.field("timestamp_type", pa.int8(), nullable=False),  # 0 CreateTime, 1 LogAppendTime
-    pa.field("serialized_value_size", pa.int32(), nullable=False),  # -1 for a tombstone
-])
-
-_OFFSET, _TS, _TS_TYPE = attrgetter("offset"), attrgetter("timestamp"), attrgetter("timestamp_type")
-_KEY, _VALUE, _HEADERS = attrgetter("key"), attrgetter("value"), attrgetter("headers")
-_VSIZE = attrgetter("serialized_value_size")
+RAW_SCHEMA = pa.schema([pa.field("topic", pa.string(), nullable=False),
+                        pa.field("partition", pa.int32(), nullable=False), *CHUNK_SCHEMA])
 _POLL_SLICE_S = 0.2
 
 
@@ -90,6 +79,7 @@ class KafkaRawReader:
         self._cancel = threading.Event()
         self._returned = 0
         self._pending_error: Exception | None = None
+        self._held: list[tuple[TopicPartition, RawChunk, int]] = []  # polled, not handed over
         self._consumer: KafkaConsumer | None = None
 
         counts = admin.partition_counts(config, self.topics)
@@ -107,6 +97,7 @@ class KafkaRawReader:
                      **(consumer_overrides or {})}
         with kafka_errors(config, f"connecting to read {', '.join(self.topics)}"):
             self._consumer = KafkaConsumer(**config.consumer_kwargs(isolation_level, **overrides))
+        columnar.install(self._consumer)
         try:
             self.start_offsets, self._after_ts = self._start_positions(tps, start, resume or {})
             self._check_in_range(self.start_offsets)
@@ -206,8 +197,10 @@ class KafkaRawReader:
         if self.until == "end" and len(self._done) == len(self.end_offsets):
             return self._finish("end reached")
 
-        chunks = self._poll(limit, timeout_ms / 1000)
-        table, moved = self._build(chunks)
+        held = sum(len(c) for _, c, _ in self._held)
+        polled = self._poll(limit - held, 0.0 if held else timeout_ms / 1000) \
+            if held < limit else []
+        table, moved = self._build(polled, limit)
         if not moved:
             assert self._consumer is not None
             self._catch_up(self._consumer.assignment())
@@ -226,10 +219,16 @@ class KafkaRawReader:
         self.stopped_because = reason
         return None
 
-    def _poll(self, limit: int, timeout_s: float) -> list[tuple[TopicPartition, list[Any]]]:
-        """Poll until records come (in slices, so cancel is seen), then drain what is buffered."""
+    def _poll(self, limit: int, timeout_s: float) -> list[tuple[TopicPartition, list[RawChunk]]]:
+        """Poll until records come (in slices, so cancel is seen), then drain what is buffered.
+
+        Each partition's fetch arrives as one `RawChunk`, so more than `limit` records may
+        come; `_build` holds back what does not fit.
+        """
         assert self._consumer is not None
-        chunks: list[tuple[TopicPartition, list[Any]]] = []
+        chunks: list[tuple[TopicPartition, list[RawChunk]]] = []
+        if limit <= 0:
+            return chunks
         if not self._consumer.assignment():
             time.sleep(min(timeout_s, _POLL_SLICE_S))
             return chunks
@@ -247,72 +246,58 @@ class KafkaRawReader:
             if polled:
                 for tp, records in polled.items():
                     chunks.append((tp, records))
-                    got += len(records)
+                    got += sum(map(len, records))
             elif got or self._cancel.is_set() or time.monotonic() >= deadline:
                 break
         return chunks
 
-    def _build(self, chunks: list[tuple[TopicPartition, list[Any]]]) -> tuple[pa.Table, bool]:
-        """One Arrow table from polled records; cut at end offsets; advance positions."""
-        topics: list[str] = []
-        parts: list[int] = []
-        offsets: list[int] = []
-        keys: list[bytes | None] = []
-        values: list[bytes | None] = []
-        headers: list[list[tuple[str, bytes | None]]] = []
-        stamps: list[int] = []
-        stamp_types: list[int] = []
-        sizes: list[int] = []
+    def _build(self, polled: list[tuple[TopicPartition, list[RawChunk]]], limit: int
+               ) -> tuple[pa.Table, bool]:
+        """Up to `limit` records, held-back ones first, as one Arrow table; advance positions
+        for exactly what is handed over and hold back the rest, in order."""
+        queue = self._held
+        for ktp, chunks in polled:
+            queue.extend(self._arrived(ktp, chunk) for chunk in chunks)
+        tables: list[pa.Table] = []
         moved = False
-        for ktp, records in chunks:
-            tp = (ktp.topic, ktp.partition)
-            if not records:
-                continue
-            next_offset = records[-1].offset + 1
-            if self.until == "end" and next_offset > self.end_offsets[tp]:
-                end = self.end_offsets[tp]
-                records = [r for r in records if r.offset < end]
-                next_offset = end
-            if tp in self._after_ts:
-                records = self._skip_older(tp, records)
-            self._advance(tp, next_offset)
+        room = limit
+        taken = 0
+        while taken < len(queue) and room > 0:
+            ktp, chunk, next_offset = queue[taken]
+            if len(chunk) > room:  # hand over the head, hold the tail
+                queue[taken] = (ktp, chunk.tail(room), next_offset)
+                chunk = chunk.head(room)
+                next_offset = chunk.last_offset + 1
+            else:
+                taken += 1
+            room -= len(chunk)
+            self._advance((ktp.topic, ktp.partition), next_offset)
             moved = True
-            if not records:
-                continue
-            n = len(records)
-            topics.extend([ktp.topic] * n)
-            parts.extend([ktp.partition] * n)
-            offsets.extend(map(_OFFSET, records))
-            keys.extend(map(_KEY, records))
-            values.extend(map(_VALUE, records))
-            headers.extend(map(_HEADERS, records))
-            stamps.extend(map(_TS, records))
-            stamp_types.extend(map(_TS_TYPE, records))
-            sizes.extend(map(_VSIZE, records))
-        self._catch_up({ktp for ktp, _ in chunks})
-        if not offsets:
+            if len(chunk):
+                tables.append(_with_partition(chunk.table, ktp.topic, ktp.partition))
+        self._held = queue[taken:]
+        self._catch_up({ktp for ktp, _ in polled})
+        if not tables:
             return RAW_SCHEMA.empty_table(), moved
-        columns = [
-            pa.array(topics, pa.string()),
-            pa.array(parts, pa.int32()),
-            pa.array(offsets, pa.int64()),
-            pa.array(keys, pa.binary()),
-            pa.array(values, pa.binary()),
-            pa.array(headers, HEADERS_TYPE),  # (key, value) tuples fill the struct
-            pa.array(stamps, pa.int64()),
-            pa.array(stamp_types, pa.int8()),
-            pa.array(sizes, pa.int32()),
-        ]
-        return pa.Table.from_arrays(columns, schema=RAW_SCHEMA), moved
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0], moved
 
-    def _skip_older(self, tp: TP, records: list[Any]) -> list[Any]:
-        """Drop records before the first one at or after the start time (time-based start)."""
-        ms = self._after_ts[tp]
-        for i, record in enumerate(records):
-            if record.timestamp >= ms:
+    def _arrived(self, ktp: TopicPartition, chunk: RawChunk
+                 ) -> tuple[TopicPartition, RawChunk, int]:
+        """A polled chunk cut at the end offset (and at the start time of a time-based start),
+        with the position after it."""
+        tp = (ktp.topic, ktp.partition)
+        next_offset = chunk.last_offset + 1
+        if self.until == "end" and next_offset > self.end_offsets[tp]:
+            next_offset = self.end_offsets[tp]
+            chunk = chunk.head(chunk.count_before(next_offset))
+        if tp in self._after_ts:
+            first = chunk.first_at_or_after(self._after_ts[tp]) if len(chunk) else None
+            if first is None:
+                chunk = chunk.head(0)
+            else:
                 del self._after_ts[tp]
-                return records[i:]
-        return []
+                chunk = chunk.tail(first)
+        return ktp, chunk, next_offset
 
     def _advance(self, tp: TP, next_offset: int) -> None:
         if next_offset > self._positions.get(tp, self.start_offsets[tp]):
@@ -331,9 +316,11 @@ class KafkaRawReader:
         Transaction markers, aborted batches and compacted gaps move the consumer's position
         but return nothing; everything before that position has been handed over, so the
         reader's position may follow (else `until="end"` would wait on a trailing marker).
+        Not while records of the partition are held back: they come first.
         """
         assert self._consumer is not None
-        for ktp in partitions:
+        holding = {ktp for ktp, _, _ in self._held}
+        for ktp in partitions - holding:
             tp = (ktp.topic, ktp.partition)
             if tp in self._done or tp in self._after_ts:
                 continue
@@ -420,14 +407,14 @@ class KafkaRawReader:
             except SourceError:
                 pass
             self._stop_with(offset_out_of_range(tp, offset, earliest, end))
+        if isinstance(exc, HeaderKeyNotUtf8):
+            self._stop_with(SourceError(
+                f"a record header key in {', '.join(self.topics)} is not UTF-8 (Kafka requires "
+                f"it): {exc}. {self._read_so_far()}"))
         if isinstance(exc, kerr.CorruptRecordError):
             self._stop_with(SourceError(
                 f"corrupt record data while reading {', '.join(self.topics)}: {exc}. "
                 f"{self._read_so_far()}"))
-        if isinstance(exc, UnicodeDecodeError):
-            self._stop_with(SourceError(
-                f"a record header key in {', '.join(self.topics)} is not UTF-8 (Kafka requires "
-                f"it): {exc}. {self._read_so_far()}"))
         if isinstance(exc, kerr.KafkaError) and "Failed to make progress" in str(exc):
             self._stop_with(RecordTooLarge(f"{exc}; raise max_partition_fetch_bytes"))
         try:
@@ -452,6 +439,14 @@ class KafkaRawReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _with_partition(chunk: pa.Table, topic: str, partition: int) -> pa.Table:
+    """A chunk's records in `RAW_SCHEMA`: the topic and partition as leading columns."""
+    n = chunk.num_rows
+    columns = [pa.repeat(pa.scalar(topic, pa.string()), n),
+               pa.repeat(pa.scalar(partition, pa.int32()), n), *chunk.columns]
+    return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)
 
 
 def offset_out_of_range(tp: TP, requested: int, earliest: int, end: int) -> OffsetOutOfRange:

@@ -1,7 +1,8 @@
 """The raw reader in its own process, streaming Arrow batches to the ingesting process.
 
-kafka-python parses records in pure Python and holds the GIL; DuckDB decoding in the same
-process would wait for it (measured: three times slower writes). So the ingest runs
+kafka-python's client (network, protocol, batch framing) runs in Python and holds the GIL;
+DuckDB decoding in the same process would wait for it (measured when records were still
+parsed one by one: three times slower writes). So the ingest runs
 `python -m eventlab.kafka.reader_proc`: the request (settings, secrets included) arrives on
 stdin, never in argv or the environment, and frames go back on stdout:
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from eventlab.errors import (
     BrokerUnavailable,
@@ -171,6 +171,62 @@ def test_record_cap(kafka_config: KafkaConfig, new_topic: str, producer: Produce
         assert reader.finished and reader.stopped_because == "record cap"
         assert reader.next_batch() is None
         assert sum(v for v in reader.positions().values()) == 7
+
+
+def test_batches_hold_back_what_does_not_fit_and_positions_follow_what_was_handed_over(
+        kafka_config: KafkaConfig, topic_factory: Callable[..., str],
+        raw_producer: Callable[..., int]) -> None:
+    """A fetch arrives whole (one chunk per partition); `max_records` still holds per batch,
+    and after every batch the positions cover exactly the rows handed over."""
+    topic = topic_factory(2)
+    for part in range(2):
+        raw_producer(topic, part, [(b"k", b"p%d-%d" % (part, i), [], None) for i in range(40)])
+    handed: list[pa.Table] = []
+    with KafkaRawReader(kafka_config, [topic]) as reader:
+        while (table := reader.next_batch(max_records=7, timeout_ms=500)) is not None:
+            assert table.num_rows <= 7
+            handed.append(table)
+            so_far = positions_of(pa.concat_tables(handed))
+            assert {tp: n for tp, n in reader.positions().items() if n} == so_far
+    rows = pa.concat_tables(handed)
+    assert rows.num_rows == 80
+    for part in range(2):
+        mine = rows.filter(pc.equal(rows.column("partition"), part))
+        assert mine.column("offset").to_pylist() == list(range(40))
+
+
+def test_transactions_read_as_kafka_python_reads_them(
+        kafka_config: KafkaConfig, topic_factory: Callable[..., str],
+        producer: Producer) -> None:
+    """Committed and aborted transactions: the same records as a stock kafka-python consumer
+    at each isolation level. (Tansu does not report aborted transactions in fetch responses,
+    so both return them here; tests/kafka/test_columnar.py covers the skipping itself.)"""
+    topic = topic_factory(1)
+    prod = producer(transactional_id=f"tx-{topic}")
+    prod.init_transactions()
+    for values, commit in (([b"c1"], True), ([b"a1", b"a2"], False), ([b"c2"], True)):
+        prod.begin_transaction()
+        for value in values:
+            prod.send(topic, value=value)
+        prod.flush()
+        if commit:
+            prod.commit_transaction()
+        else:
+            prod.abort_transaction()
+    for level in ("read_committed", "read_uncommitted"):
+        with KafkaRawReader(kafka_config, [topic], isolation_level=level) as reader:
+            ours = read_all(reader).select(["offset", "value"]).to_pylist()
+            assert reader.positions() == {(topic, 0): reader.end_offsets[(topic, 0)]}
+        stock = KafkaConsumer(bootstrap_servers=kafka_config.bootstrap, isolation_level=level,
+                              auto_offset_reset="earliest", enable_auto_commit=False)
+        stock.assign([TopicPartition(topic, 0)])
+        theirs: list[dict] = []
+        deadline = time.monotonic() + 10
+        while len(theirs) < len(ours) and time.monotonic() < deadline:
+            for records in stock.poll(timeout_ms=200).values():
+                theirs += [{"offset": r.offset, "value": r.value} for r in records]
+        stock.close()
+        assert ours == theirs and {r["value"] for r in ours} >= {b"c1", b"c2"}
 
 
 def test_resume_continues_with_no_gap_and_no_duplicate(
