@@ -24,7 +24,7 @@ from eventlab.store import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 TOPIC = "bench-shop"
-ROUNDS = 2
+ROUNDS = 3
 
 
 def raw_consume(config: KafkaConfig, topic: str, expected: int) -> float:

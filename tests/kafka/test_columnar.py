@@ -41,18 +41,18 @@ record_st = st.tuples(st.none() | st.binary(max_size=60),      # key
                       st.integers(-10**6, 10**9))              # timestamp delta
 batch_st = st.fixed_dictionaries({
     "records": st.lists(record_st, min_size=1, max_size=12),
-    "gzip": st.booleans(),
+    "codec": st.sampled_from([0, 1, 2, 3, 4]),  # none, gzip, snappy, lz4, zstd
     "log_append": st.booleans(),
     "gap": st.integers(0, 3),           # offsets skipped before the batch (compaction)
     "txn": st.sampled_from([None, "commit", "abort"]),
 })
 
 
-def build_batch(base: int, records: list[tuple], *, gzip: bool = False,
+def build_batch(base: int, records: list[tuple], *, codec: int = 0,
                 producer_id: int = -1, attrs: int = 0) -> bytes:
     """One v2 batch at `base` (offsets base, base+1, ...), attributes OR-ed with `attrs`."""
     builder = DefaultRecordBatchBuilder(
-        magic=2, compression_type=1 if gzip else 0, is_transactional=producer_id >= 0,
+        magic=2, compression_type=codec, is_transactional=producer_id >= 0,
         producer_id=producer_id, producer_epoch=0 if producer_id >= 0 else -1,
         base_sequence=0 if producer_id >= 0 else -1, batch_size=10**9)
     for i, (key, value, headers, ts) in enumerate(records):
@@ -81,7 +81,7 @@ def fetched(batches: list[dict[str, Any]]) -> tuple[bytes, list[Aborted]]:
         offset += b["gap"]
         pid = 100 + n % 2 if b["txn"] else -1  # a producer id comes back after its marker
         attrs = LOG_APPEND_TIME if b["log_append"] else 0
-        out.append(build_batch(offset, b["records"], gzip=b["gzip"], producer_id=pid,
+        out.append(build_batch(offset, b["records"], codec=b["codec"], producer_id=pid,
                                attrs=attrs))
         if b["txn"] == "abort":
             aborted.append(Aborted(pid, offset))

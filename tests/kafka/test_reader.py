@@ -92,6 +92,21 @@ def test_every_record_once_with_exact_bytes(
         assert r["serialized_value_size"] == (-1 if value is None else len(value))
 
 
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_compressed_topics_are_read(kafka_config: KafkaConfig, new_topic: str,
+                                    producer: Producer, codec: str) -> None:
+    prod = producer(compression_type=codec, linger_ms=20)
+    values = [b"v%d-" % i + bytes(range(256)) * (i % 3) for i in range(300)]
+    for i, value in enumerate(values):
+        prod.send(new_topic, key=b"k%d" % i, value=value, headers=[("h", b"\x00%d" % i)])
+    prod.flush()
+    with KafkaRawReader(kafka_config, [new_topic], until=300) as reader:
+        table = read_all(reader, max_records=64)
+    got = {int(r["key"][1:]): (r["value"], r["headers"][0]["value"])
+           for r in table.to_pylist()}
+    assert got == {i: (value, b"\x00%d" % i) for i, value in enumerate(values)}
+
+
 def test_multi_record_batches_are_read_to_their_true_end(
         kafka_config: KafkaConfig, topic_factory: Callable[..., str],
         raw_producer: Callable[..., int]) -> None:
