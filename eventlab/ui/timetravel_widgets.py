@@ -311,12 +311,16 @@ def controls(loaded: Loaded, settings: Settings) -> int:
     index = st.session_state["tt_index"]
     label = _labeller(fold, settings.basis)
     playing = bool(st.session_state.get("tt_playing"))
+    # Set the slider only when something else moved the position (a button, a jump, play):
+    # writing its value on every run would overwrite a key press made during the rerun.
     if n <= SELECT_SLIDER_MAX:
-        st.session_state["tt_slider"] = index
+        if st.session_state.get("tt_slider") != index:
+            st.session_state["tt_slider"] = index
         st.select_slider("Event", options=list(range(n)), key="tt_slider", format_func=label,
                          on_change=_slid, args=("tt_slider", n), disabled=n < 2 or playing)
     else:
-        st.session_state["tt_slider_n"] = index + 1
+        if st.session_state.get("tt_slider_n") != index + 1:
+            st.session_state["tt_slider_n"] = index + 1
         st.slider("Event (position in the stream)", 1, n, key="tt_slider_n",
                   on_change=_slid_n, args=(n,), disabled=playing)
         st.caption(label(index))
