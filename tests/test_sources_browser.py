@@ -86,8 +86,15 @@ def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker:
     page.get_by_text("follow (until cancelled)").click()
     wait_for_app(page)
     _shot(page, "sources-connected")
+    # A second tab, idle on Sources, notices the job started in the first without a click.
+    watcher = page.context.browser.new_page(viewport={"width": 1400, "height": 900})
+    watcher.goto(f"{app_url}/sources")
+    expect(watcher.get_by_role("heading", name="Sources")).to_be_visible(timeout=30_000)
+    wait_for_app(watcher)
     page.get_by_role("button", name="Start ingest").click()
     expect(page.get_by_text("Live tail")).to_be_visible(timeout=20_000)
+    expect(watcher.get_by_text("Live tail")).to_be_visible(timeout=20_000)
+    watcher.close()
     expect(page.get_by_text(f"{records:,} records read")).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1000)  # let the tail draw the last batch
     _shot(page, "sources-following")

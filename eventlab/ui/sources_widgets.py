@@ -246,11 +246,23 @@ def _format_and_preset(key: str) -> tuple[str | None, str]:
 
 def jobs_panel(manager: JobManager) -> None:
     """Running jobs with progress and Cancel, then the latest finished ones; refreshes itself
-    every second while a job runs and reruns the page once when one finishes."""
+    every second while a job runs and reruns the page once when one finishes. While none
+    runs, it still looks every few seconds for a job started elsewhere (another tab, the
+    same database from another session)."""
     with st.container():  # always there, so what follows keeps its place (and tab)
         if manager.jobs():
             st.subheader("Jobs")
             _jobs_fragment(manager)
+        if not manager.running():
+            _watch_for_jobs(manager)
+
+
+def _watch_for_jobs(manager: JobManager, every: str = "3s") -> None:
+    def watch() -> None:
+        if manager.running():
+            st.rerun(scope="app")
+
+    st.fragment(run_every=every)(watch)()
 
 
 def _jobs_fragment(manager: JobManager) -> None:
