@@ -71,3 +71,10 @@ DDL: tuple[str, ...] = (
     )
     """,
 )
+
+# Kafka loads append rows in offset order, so one entity's rows are spread over the whole
+# table (file loads are written sorted by entity instead). This ART index keeps reading one
+# entity a lookup on such stores: measured at 1M Kafka rows, 14 ms -> 3 ms. It costs Kafka
+# ingest about a tenth of its write speed, so it is created by the first Kafka load only.
+# DuckDB uses it for a bare `entity_id = ?` (see DUCKDB_NOTES.md): keep entity reads so.
+ENTITY_INDEX = "CREATE INDEX IF NOT EXISTS events_entity_id ON events (entity_id)"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eventlab import db
 from eventlab.errors import StoreError
-from eventlab.schema import DDL
+from eventlab.schema import DDL, ENTITY_INDEX
 
 DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
 
@@ -68,6 +68,11 @@ class EventStore:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+
+    def ensure_entity_index(self) -> None:
+        """Create the ART index on `events.entity_id` if it is not there (`schema.ENTITY_INDEX`)."""
+        with self.transaction() as cur:
+            cur.execute(ENTITY_INDEX)
 
     def stats(self) -> StoreStats:
         """Counts for the header: events, entities, event types, time span, quarantined rows."""

@@ -109,6 +109,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     finished = threading.Event()  # ours: the caller's `cancel` is only read, never set
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
     started = time.perf_counter()
+    store.ensure_entity_index()  # Kafka rows are not clustered by entity (schema.ENTITY_INDEX)
     resume = stored_positions(store, topics)
     report.resumed_from = {_key(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
