@@ -44,19 +44,20 @@ batch_st = st.fixed_dictionaries({
     "codec": st.sampled_from([0, 1, 2, 3, 4]),  # none, gzip, snappy, lz4, zstd
     "log_append": st.booleans(),
     "gap": st.integers(0, 3),           # offsets skipped before the batch (compaction)
+    "step": st.integers(1, 3),          # offset step inside the batch (compacted holes)
     "txn": st.sampled_from([None, "commit", "abort"]),
 })
 
 
-def build_batch(base: int, records: list[tuple], *, codec: int = 0,
+def build_batch(base: int, records: list[tuple], *, codec: int = 0, step: int = 1,
                 producer_id: int = -1, attrs: int = 0) -> bytes:
-    """One v2 batch at `base` (offsets base, base+1, ...), attributes OR-ed with `attrs`."""
+    """One v2 batch at `base` (offsets base, base+step, ...), attributes OR-ed with `attrs`."""
     builder = DefaultRecordBatchBuilder(
         magic=2, compression_type=codec, is_transactional=producer_id >= 0,
         producer_id=producer_id, producer_epoch=0 if producer_id >= 0 else -1,
         base_sequence=0 if producer_id >= 0 else -1, batch_size=10**9)
     for i, (key, value, headers, ts) in enumerate(records):
-        builder.append(i, timestamp=1_700_000_000_000 + ts, key=key, value=value,
+        builder.append(i * step, timestamp=1_700_000_000_000 + ts, key=key, value=value,
                        headers=headers)
     buf = builder.build()
     struct.pack_into(">q", buf, 0, base)
@@ -81,11 +82,11 @@ def fetched(batches: list[dict[str, Any]]) -> tuple[bytes, list[Aborted]]:
         offset += b["gap"]
         pid = 100 + n % 2 if b["txn"] else -1  # a producer id comes back after its marker
         attrs = LOG_APPEND_TIME if b["log_append"] else 0
-        out.append(build_batch(offset, b["records"], codec=b["codec"], producer_id=pid,
-                               attrs=attrs))
+        out.append(build_batch(offset, b["records"], codec=b["codec"], step=b["step"],
+                               producer_id=pid, attrs=attrs))
         if b["txn"] == "abort":
             aborted.append(Aborted(pid, offset))
-        offset += len(b["records"])
+        offset += (len(b["records"]) - 1) * b["step"] + 1
         if b["txn"]:
             out.append(marker(offset, pid, commit=b["txn"] == "commit"))
             offset += 1
