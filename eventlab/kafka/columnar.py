@@ -337,10 +337,15 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
         raise kerr.CorruptRecordError("Found invalid record structure: past the buffer")
 
     data = pa.py_buffer(padded)
+    raw_keys = _segments(data, hk_start, hk_len, pa.binary())
     try:
-        header_keys = _segments(data, hk_start, hk_len, pa.binary()).cast(pa.string())
-    except pa.ArrowInvalid as exc:
-        raise HeaderKeyNotUtf8(f"a record header key is not UTF-8: {exc}") from None
+        header_keys = raw_keys.cast(pa.string())
+    except pa.ArrowInvalid:
+        bad = next(i for i, k in enumerate(raw_keys.to_pylist()) if not _is_utf8(k))
+        record = int(np.searchsorted(list_offsets, bad, side="right")) - 1
+        raise HeaderKeyNotUtf8(
+            f"the record at offset {int(base[record] + offset_delta[record])} has a header key "
+            f"that is not UTF-8: {raw_keys[bad].as_py()!r}") from None
     header_values = _segments(data, hv_start, hv_len, pa.binary())
     headers = pa.ListArray.from_arrays(
         pa.array(list_offsets.astype(np.int32)),
@@ -355,6 +360,14 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
         pa.array(log_append.astype(np.int8), pa.int8()),
         pa.array(value_len.astype(np.int32), pa.int32()),
     ], schema=CHUNK_SCHEMA)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _segments(data: pa.Buffer, starts: np.ndarray, lengths: np.ndarray,

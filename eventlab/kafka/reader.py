@@ -409,8 +409,8 @@ class KafkaRawReader:
             self._stop_with(offset_out_of_range(tp, offset, earliest, end))
         if isinstance(exc, HeaderKeyNotUtf8):
             self._stop_with(SourceError(
-                f"a record header key in {', '.join(self.topics)} is not UTF-8 (Kafka requires "
-                f"it): {exc}. {self._read_so_far()}"))
+                f"reading {', '.join(self.topics)}: {exc} (Kafka requires UTF-8 header keys; "
+                f"start after that offset to skip the record). {self._read_so_far()}"))
         if isinstance(exc, kerr.CorruptRecordError):
             self._stop_with(SourceError(
                 f"corrupt record data while reading {', '.join(self.topics)}: {exc}. "

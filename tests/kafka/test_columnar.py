@@ -159,12 +159,13 @@ def test_large_fetch_matches_and_keeps_exact_bytes() -> None:
         Fetcher.PartitionRecords, data, 0, level, [])
 
 
-def test_non_utf8_header_key_is_its_own_error() -> None:
-    data = bytearray(build_batch(0, [(b"k", b"v", [("ab", b"x")], 0)]))
+def test_non_utf8_header_key_is_its_own_error_naming_the_offset() -> None:
+    records = [(b"k", b"v", [("h", b"1")], 0), (b"k", b"v", [("h", b"2"), ("ab", b"x")], 0)]
+    data = bytearray(build_batch(40, records))
     at = data.index(b"ab")
     data[at:at + 2] = b"\xff\xfe"
     struct.pack_into(">I", data, 17, calc_crc32c(memoryview(data)[21:]))
-    with pytest.raises(HeaderKeyNotUtf8, match="not UTF-8"):
+    with pytest.raises(HeaderKeyNotUtf8, match=r"offset 41 has a header key that is not UTF-8"):
         decode_v2_batches([DefaultRecordBatch(bytes(data))])
 
 
