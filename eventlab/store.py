@@ -69,8 +69,18 @@ class EventStore:
             finally:
                 cur.close()
 
+    def has_entity_index(self) -> bool:
+        """True once the ART index on `events.entity_id` exists (`schema.ENTITY_INDEX`)."""
+        cur = self.cursor()
+        try:
+            return bool(db.scalar(cur, "SELECT count(*) FROM duckdb_indexes() WHERE "
+                                       "index_name = 'events_entity_id'"))
+        finally:
+            cur.close()
+
     def ensure_entity_index(self) -> None:
-        """Create the ART index on `events.entity_id` if it is not there (`schema.ENTITY_INDEX`)."""
+        """Create the ART index on `events.entity_id` if it is not there (about 3 s per
+        million events, once)."""
         with self.transaction() as cur:
             cur.execute(ENTITY_INDEX)
 

@@ -72,6 +72,9 @@ def cmd_ingest_kafka(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
     with EventStore(args.db, memory_limit=args.memory_limit) as store:
+        if not args.json and not store.has_entity_index():
+            print("indexing entity ids for fast entity reads (once per database)",
+                  file=sys.stderr)
         if until == "follow" and not args.json:
             print("following; press Ctrl-C to stop", file=sys.stderr)
         report = ingest_kafka(store, config, list(args.topic), start=start, until=until,

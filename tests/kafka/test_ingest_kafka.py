@@ -50,7 +50,9 @@ def test_envelope_records_become_events(tmp_path: Path, kafka_config: KafkaConfi
         p.send(new_topic, key=entity.encode(), value=envelope(i, entity, i // 5 + 1),
                headers=[("event_type", b"ignored-because-the-document-has-one")]).get()
     with EventStore(tmp_path / "k.duckdb") as store:
+        assert not store.has_entity_index()
         report = ingest_kafka(store, kafka_config, [new_topic])
+        assert store.has_entity_index()
         assert (report.records_read, report.rows_stored, report.rows_quarantined) == (30, 30, 0)
         assert report.stopped_because == "end reached"
         assert report.mapping["preset"] == "envelope"
