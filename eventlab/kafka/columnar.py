@@ -68,8 +68,11 @@ class RawChunk:
         return int(self._offsets[-1])
 
     def count_before(self, offset: int) -> int:
-        """How many records have an offset below `offset` (offsets ascend)."""
-        return int(np.searchsorted(self._offsets, offset, side="left"))
+        """How many leading records have an offset below `offset` (offsets ascend in a
+        partition; counting the leading run also holds for damaged data, as kafka-python's
+        record-by-record skip does)."""
+        at_or_after = np.flatnonzero(self._offsets >= offset)
+        return int(at_or_after[0]) if len(at_or_after) else len(self._offsets)
 
     def first_at_or_after(self, timestamp_ms: int) -> int | None:
         """Index of the first record stamped at or after `timestamp_ms`, or None."""
@@ -214,16 +217,18 @@ def decode_v2_batches(batches: list[DefaultRecordBatch]) -> pa.Table:
         log_append.append(batch.timestamp_type == 1)
     buf = b"".join(sections)
     ends = list(itertools.accumulate(len(s) for s in sections))
-    body, lengths = _record_bounds(buf, counts, ends)
-    n = len(body)
-    if n == 0:
-        return CHUNK_SCHEMA.empty_table()
-    per = np.repeat(np.arange(len(batches)), counts)
-    return _decode_records(buf + _PAD, len(buf), body, lengths,
-                           np.asarray(bases, np.int64)[per],
-                           np.asarray(first_ts, np.int64)[per],
-                           np.asarray(max_ts, np.int64)[per],
-                           np.asarray(log_append, bool)[per])
+    try:
+        body, lengths = _record_bounds(buf, counts, ends)
+        if len(body) == 0:
+            return CHUNK_SCHEMA.empty_table()
+        per = np.repeat(np.arange(len(batches)), counts)
+        return _decode_records(buf + _PAD, len(buf), body, lengths,
+                               np.asarray(bases, np.int64)[per],
+                               np.asarray(first_ts, np.int64)[per],
+                               np.asarray(max_ts, np.int64)[per],
+                               np.asarray(log_append, bool)[per])
+    except (IndexError, ValueError, OverflowError) as exc:  # lengths that point nowhere
+        raise kerr.CorruptRecordError(f"Found invalid record structure: {exc!r}") from None
 
 
 def _record_bounds(buf: bytes, counts: list[int], ends: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -301,6 +306,9 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
     count, pos = _varint(arr, pos)
     if (count < 0).any():
         raise kerr.CorruptRecordError(f"Found invalid number of record headers {count.min()}")
+    if (count > (end - pos) // 2).any():  # a header takes at least two bytes
+        raise kerr.CorruptRecordError("Found invalid record structure: more headers than "
+                                      "the record has room for")
     list_offsets = np.zeros(len(body) + 1, np.int64)
     np.cumsum(count, out=list_offsets[1:])
     total = int(list_offsets[-1])
@@ -317,6 +325,9 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
             raise kerr.CorruptRecordError(f"Invalid negative header key size {kl.min()}")
         ks = p
         p = p + kl
+        if (p > end[rows]).any():
+            raise kerr.CorruptRecordError("Found invalid record structure: a header key runs "
+                                          "past its record")
         vl, p = _varint(arr, p)
         vs = p
         p = p + np.maximum(vl, 0)
@@ -358,7 +369,7 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
         headers,
         pa.array(stamps, pa.int64()),
         pa.array(log_append.astype(np.int8), pa.int8()),
-        pa.array(value_len.astype(np.int32), pa.int32()),
+        pa.array(np.maximum(value_len, -1).astype(np.int32), pa.int32()),  # -1: null
     ], schema=CHUNK_SCHEMA)
 
 

@@ -213,3 +213,26 @@ def test_corrupt_record_hands_over_the_good_batches_before_it() -> None:
     assert rows == expected_rows and [r[2] for r in rows] == [b"v0", b"w0", b"v1", b"w1"]
     assert isinstance(error, kerr.CorruptRecordError)
     assert isinstance(expected_error, kerr.CorruptRecordError)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(record_st, min_size=1, max_size=6), data=st.data())
+def test_damaged_records_fail_as_kafka_python_fails(records: list[tuple],
+                                                    data: st.DataObject) -> None:
+    """Random bytes of the records section changed (CRC fixed up): either both decoders read
+    the same records, or both fail, ours with CorruptRecordError."""
+    batch = bytearray(build_batch(0, records))
+    first = DefaultRecordBatch.HEADER_STRUCT.size
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(first, len(batch) - 1))
+        batch[at] = data.draw(st.integers(0, 255))
+    struct.pack_into(">I", batch, 17, calc_crc32c(memoryview(batch)[21:]))
+    level = IsolationLevel.READ_UNCOMMITTED
+    expected_rows, _, expected_error = drain(Fetcher.PartitionRecords, bytes(batch), 0, level, [])
+    rows, _, error = drain(ColumnarRecords, bytes(batch), 0, level, [])
+    if expected_error is None and error is None:
+        assert rows == expected_rows
+    else:
+        assert expected_error is not None
+        assert isinstance(error, kerr.CorruptRecordError), repr(error)
+        assert rows == []  # one batch: nothing from it is handed over
