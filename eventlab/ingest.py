@@ -1,6 +1,7 @@
 """Load export files into the store: idempotent by source position, bad files isolated.
 
-Files are read into Arrow (one bad file is listed and skipped), combined by column name inside
+Files are read into Arrow a few files ahead of the loader, in a background thread
+(`sources.readahead`; one bad file is listed and skipped), combined by column name inside
 DuckDB (`UNION ALL BY NAME`), mapped to canonical events with SQL from `eventlab.decode`, and
 written in one transaction per chunk, sorted by (entity_id, seq) so per-entity reads touch few
 row groups. Rows lacking an entity id, type or time go to `quarantine` with their raw row.
@@ -17,9 +18,10 @@ import pyarrow as pa
 
 from eventlab import db
 from eventlab.decode import final_select, mapped_select
-from eventlab.errors import MappingError, SourceError
+from eventlab.errors import MappingError
 from eventlab.mapping import Mapping, MappingSpec, resolve
-from eventlab.sources.files import BadLine, FileRef, discover, hive_values, read_file
+from eventlab.sources.files import BadLine, FileRef, discover, hive_values
+from eventlab.sources.readahead import read_ahead
 from eventlab.sqlutil import quote_ident
 from eventlab.store import EventStore
 
@@ -85,16 +87,13 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
     for group in by_fmt.values():
         chunk: list[tuple[FileRef, pa.Table, list[BadLine]]] = []
         rows = 0
-        for ref in group:
-            try:
-                table, bad = read_file(ref)
-            except SourceError as exc:
-                report.files_failed.append({"file": ref.path, "error": str(exc)})
+        for ref, table, bad, error in read_ahead(group):
+            done += 1
+            if progress:
+                progress("read", done, len(refs))
+            if table is None:
+                report.files_failed.append({"file": ref.path, "error": str(error)})
                 continue
-            finally:
-                done += 1
-                if progress:
-                    progress("read", done, len(refs))
             chunk.append((ref, table, bad))
             rows += table.num_rows + len(bad)
             if rows >= chunk_rows:
