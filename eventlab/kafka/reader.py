@@ -35,8 +35,9 @@ from eventlab.errors import (
     TopicGone,
 )
 from eventlab.kafka import admin, columnar
-from eventlab.kafka.columnar import CHUNK_SCHEMA, HeaderKeyNotUtf8, RawChunk
+from eventlab.kafka.columnar import RawChunk
 from eventlab.kafka.config import KafkaConfig, kafka_errors, unreachable_message
+from eventlab.kafka.recordbatch import CHUNK_SCHEMA, HeaderKeyNotUtf8
 
 TP = tuple[str, int]
 Start = Literal["earliest", "latest"] | datetime | Mapping[TP, int]

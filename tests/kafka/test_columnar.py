@@ -21,13 +21,8 @@ from kafka.record.legacy_records import LegacyRecordBatchBuilder
 from kafka.record.memory_records import MemoryRecords
 from kafka.record.util import calc_crc32c
 
-from eventlab.kafka.columnar import (
-    CHUNK_SCHEMA,
-    ColumnarRecords,
-    HeaderKeyNotUtf8,
-    RawChunk,
-    decode_v2_batches,
-)
+from eventlab.kafka.columnar import ColumnarRecords, RawChunk
+from eventlab.kafka.recordbatch import CHUNK_SCHEMA, HeaderKeyNotUtf8, decode_v2_batches
 
 TP = TopicPartition("t", 0)
 Aborted = namedtuple("Aborted", "producer_id first_offset")
