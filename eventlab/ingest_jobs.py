@@ -115,9 +115,8 @@ def start_kafka_ingest(manager: JobManager, store: EventStore, config: KafkaConf
                        positions=dict(r.positions),
                        stage="following" if stop == FOLLOW else "reading")
 
-        if not store.has_entity_index():
+        if not store.has_entity_index():  # ingest_kafka builds it first: say so meanwhile
             ctx.update(stage="indexing entity ids (once per database)")
-            store.ensure_entity_index()
         report = ingest_kafka(store, config, names, start=start_at, until=stop,
                               spec=MappingSpec(preset=preset), progress=progress,
                               cancel=ctx.cancel)

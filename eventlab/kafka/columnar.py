@@ -39,11 +39,6 @@ class RawChunk:
         return self.table.num_rows
 
     @property
-    def offset(self) -> int:
-        """The first record's offset."""
-        return int(self._offsets[0])
-
-    @property
     def last_offset(self) -> int:
         """The last record's offset."""
         return int(self._offsets[-1])
@@ -59,6 +54,11 @@ class RawChunk:
         """Index of the first record stamped at or after `timestamp_ms`, or None."""
         hits = np.flatnonzero(self.table.column("timestamp_ms").to_numpy() >= timestamp_ms)
         return int(hits[0]) if len(hits) else None
+
+    def drop_head(self, count: int) -> None:
+        """Drop the first `count` records, in place."""
+        self.table = self.table.slice(count)
+        self._offsets = self._offsets[count:]
 
     def tail(self, start: int) -> RawChunk:
         """The records from index `start` on."""
@@ -79,13 +79,8 @@ class ColumnarRecords(Fetcher.PartitionRecords):
     def _maybe_skip_record(self, chunk: RawChunk) -> bool:  # type: ignore[override]
         # A fetch may start inside a batch (compressed batches are sent whole): drop the
         # records before the fetch offset, as kafka-python does record by record.
-        skip = chunk.count_before(self.fetch_offset)
-        if skip:
-            if skip == len(chunk):
-                return True
-            chunk.table = chunk.table.slice(skip)
-            chunk._offsets = chunk._offsets[skip:]
-        return False
+        chunk.drop_head(chunk.count_before(self.fetch_offset))
+        return len(chunk) == 0
 
     def _unpack_records(self, tp: Any, records: Any, key_deserializer: Any,
                         value_deserializer: Any) -> Iterator[RawChunk]:
