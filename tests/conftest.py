@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Path
         report = ingest_paths(store, [str(demo_export)])
     assert report.rows_stored > 0 and not report.files_failed
     return path
+
+
+@pytest.fixture()
+def store() -> Iterator[EventStore]:
+    """An empty in-memory store."""
+    with EventStore(":memory:") as s:
+        yield s

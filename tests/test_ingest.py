@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,12 +28,6 @@ from eventlab.ingest import ingest_paths
 from eventlab.mapping import spec_from_dict
 from eventlab.sources.files import discover, hive_values
 from eventlab.store import EventStore
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(":memory:") as s:
-        yield s
 
 
 def _bump_mtime(path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +20,6 @@ from eventlab.mapping import (
     spec_from_dict,
 )
 from eventlab.store import EventStore
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(":memory:") as s:
-        yield s
-
 
 # --- auto detection (pure) -------------------------------------------------------------------
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from apptest_support import wait_for
 from streamlit.testing.v1 import AppTest
 
 from eventlab.store import EventStore
@@ -47,19 +48,6 @@ def rendered(at: AppTest) -> Iterator[str]:
         for child in getattr(node, "children", {}).values():
             yield from walk(child)
     yield from walk(at._tree)  # noqa: SLF001
-
-
-def wait_for(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 30) -> AppTest:
-    """Rerun the page (as a browser's refresh would) until `check` holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if check(at):
-            return at
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; errors={[e.value for e in at.error]}, "
-                         f"success={[s.value for s in at.success]}")
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
+from apptest_support import wait_for
 from streamlit.testing.v1 import AppTest
 
 from eventlab.kafka.broker import BrokerHandle, start_broker
@@ -55,19 +56,6 @@ def sources_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     at.switch_page(PAGE)
     return at.run()
-
-
-def wait_for(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 30) -> AppTest:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if check(at):
-            return at
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; errors={[e.value for e in at.error]}, "
-                         f"success={[s.value for s in at.success]}, "
-                         f"warnings={[w.value for w in at.warning]}")
 
 
 def connect(at: AppTest, bootstrap: str | None = None) -> AppTest:
