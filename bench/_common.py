@@ -59,7 +59,7 @@ def demo_db(events: int = EVENTS) -> Path:
     """A database holding the demo export plus a 25-event entity, built once with EventLab's
     own ingest."""
     from eventlab.ingest import ingest_paths
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
 
     path = CACHE / f"demo-{events}.duckdb"
     marker = CACHE / f"demo-{events}.duckdb.complete2"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from _common import ENTITY_25, demo_db, median_ms
 
-from eventlab import db, explore
-from eventlab.store import EventStore
+from eventlab import explore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 
 def main() -> None:

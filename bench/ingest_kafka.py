@@ -20,7 +20,7 @@ from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.ingest import ingest_kafka
 from eventlab.kafka.produce import produce_demo
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 TOPIC = "bench-shop"

@@ -15,7 +15,7 @@ import duckdb
 from _common import demo_export
 
 from eventlab.ingest import ingest_paths
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 REPEAT = 3
 

@@ -79,7 +79,7 @@ def _big_entity_file() -> Path:
 def replay_db() -> Path:
     """The 5M demo events plus the big entity, ingested once with `ingest_paths`."""
     from eventlab.ingest import ingest_paths
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
 
     marker = DB.with_name(DB.name + ".complete")
     if not marker.exists():
@@ -95,9 +95,10 @@ def replay_db() -> Path:
 
 
 def main() -> None:
-    from eventlab import asof, db, timetravel
+    from eventlab import asof, timetravel
     from eventlab.replay import MergeReducer
-    from eventlab.store import EventStore
+    from eventlab.store import db
+    from eventlab.store.eventstore import EventStore
 
     path = replay_db()
     with EventStore(path, read_only=True) as store:

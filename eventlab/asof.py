@@ -37,9 +37,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.errors import EventLabError
-from eventlab.sqlutil import quote_ident
+from eventlab.store import db
+from eventlab.store.sql import quote_ident
 
 SQL_BASES: dict[str, str] = {"event_time": "ts", "kafka_time": "kafka_ts"}
 """Time bases the SQL "as of" supports, and the column each compares with T."""

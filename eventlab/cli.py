@@ -46,7 +46,7 @@ def _spec(args: argparse.Namespace) -> MappingSpec:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load export files into the store."""
     from eventlab.ingest import ingest_paths
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
 
     spec = _spec(args)
     with EventStore(args.db, memory_limit=args.memory_limit) as store:
@@ -71,8 +71,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run one read-only query through the console's sandbox."""
-    from eventlab.sandbox import run_sql
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
+    from eventlab.store.sandbox import run_sql
 
     with EventStore(_existing_db(args.db), read_only=True) as store:
         result = run_sql(store.cursor(), args.query, timeout_s=args.timeout, max_rows=args.max_rows)
@@ -89,7 +89,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def _existing_db(path: str | None) -> Path:
     """The database a read command opens; a missing file is an error, not a new database."""
-    from eventlab.store import resolve_db_path
+    from eventlab.store.eventstore import resolve_db_path
 
     resolved = resolve_db_path(path)
     if not resolved.exists():
@@ -100,7 +100,7 @@ def _existing_db(path: str | None) -> Path:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print the header numbers of a store."""
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
 
     with EventStore(_existing_db(args.db), read_only=True) as store:
         st = store.stats()

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from eventlab import asof, reducers, timetravel
 from eventlab.errors import EventLabError
 from eventlab.replay import Fold, FoldError, diff
-from eventlab.store import EventStore, resolve_db_path
+from eventlab.store.eventstore import EventStore, resolve_db_path
 
 
 def _dumps(obj: Any) -> str:

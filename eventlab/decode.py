@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping
-from eventlab.sqlutil import quote_ident
+from eventlab.store.sql import quote_ident
 
 _TS_TZ = {"TIMESTAMP WITH TIME ZONE"}
 _TS_NAIVE = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE",

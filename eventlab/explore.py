@@ -13,9 +13,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.errors import EventLabError
-from eventlab.sqlutil import prefix_upper_bound
+from eventlab.store import db
+from eventlab.store.sql import prefix_upper_bound
 
 PAGE_SIZE = 100
 JSON_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "exists", "missing")

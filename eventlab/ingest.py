@@ -16,14 +16,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.decode import final_select, mapped_select
 from eventlab.errors import MappingError
 from eventlab.mapping import Mapping, MappingSpec, resolve
 from eventlab.sources.files import BadLine, FileRef, discover, hive_values
 from eventlab.sources.readahead import read_ahead
-from eventlab.sqlutil import quote_ident
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+from eventlab.store.sql import quote_ident
 
 CHUNK_ROWS = 3_000_000
 _INTERNAL = ("__source", "__row", "__raw", "__invalid")

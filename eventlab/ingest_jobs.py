@@ -24,7 +24,7 @@ from eventlab.kafka.ingest import KafkaIngestReport, ingest_kafka, stored_positi
 from eventlab.kafka.reader import Start, Until
 from eventlab.mapping import PRESETS, MappingSpec
 from eventlab.sources.files import FORMATS
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 KAFKA, FILES = "kafka", "files"
 FOLLOW = "follow"

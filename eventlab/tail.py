@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.kafka.admin import TopicInfo
-from eventlab.sqlutil import quote_ident
+from eventlab.store import db
+from eventlab.store.sql import quote_ident
 
 TAIL_LIMIT = 20
 TAIL_COLUMNS: tuple[str, ...] = ("ingested_at", "ts", "entity_id", "event_type", "seq",

@@ -26,7 +26,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from eventlab import db
 from eventlab.errors import EventLabError
 from eventlab.replay import (
     Change,
@@ -42,6 +41,7 @@ from eventlab.replay import (
     field_history,
 )
 from eventlab.replay.jsonvalue import MISSING, get_path
+from eventlab.store import db
 
 ORDER_COLUMNS = 'seq, ts, "offset", hash(source, topic, "partition")'
 """The stream order of an entity's events: seq, then time, offset and (for rows that tie on all

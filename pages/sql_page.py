@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from eventlab import sandbox
 from eventlab.errors import EventLabError
+from eventlab.store import sandbox
 from eventlab.ui import context
 
 st.title("SQL console")

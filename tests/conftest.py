@@ -9,7 +9,7 @@ import pytest
 
 from eventlab.demo import write_export
 from eventlab.ingest import ingest_paths
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 DEMO_EVENTS = 3_000
 

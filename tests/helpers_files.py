@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from eventlab import db
 from eventlab.ingest import IngestReport, ingest_paths
 from eventlab.mapping import MappingSpec
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from eventlab import db, explore
-from eventlab.store import EventStore
+from eventlab import explore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

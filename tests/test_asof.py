@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from timetravel_support import T0, insert, oracle, row, store_with
 
-from eventlab import asof, db, timetravel
+from eventlab import asof, timetravel
 from eventlab.cli import main
 from eventlab.replay import Fold
 from eventlab.replay.jsonvalue import json_equal
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 # RFC 7396, Appendix A (original, patch, result), through the SQL fold: original then patch.
 RFC7396: list[tuple[Any, Any, Any]] = [

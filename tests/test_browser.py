@@ -10,8 +10,9 @@ import pytest
 from browser_support import SHOTS, browser_page, serve_app, shot, wait_for_app  # noqa: F401
 from playwright.sync_api import Page, expect
 
-from eventlab import db, explore
-from eventlab.store import EventStore
+from eventlab import explore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 
 @pytest.fixture(scope="module")

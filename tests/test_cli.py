@@ -12,7 +12,7 @@ import pytest
 from helpers_files import flat_events, write_jsonl, write_parquet, write_random_bytes
 
 from eventlab.cli import main
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 INGEST_KEYS = {"files_read", "rows_stored", "rows_skipped_duplicate", "rows_quarantined",
                "files_failed", "mapping"}

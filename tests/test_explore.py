@@ -16,9 +16,10 @@ from helpers_files import ingest, write_parquet
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventlab import db, explore
+from eventlab import explore
 from eventlab.explore import EventKey, FilterError, Filters, build_where
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

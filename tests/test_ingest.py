@@ -23,11 +23,12 @@ from helpers_files import (
     write_truncated_copy,
 )
 
-from eventlab import db, explore
+from eventlab import explore
 from eventlab.ingest import ingest_paths
 from eventlab.mapping import spec_from_dict
 from eventlab.sources.files import discover, hive_values
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 
 def _bump_mtime(path: Path) -> None:

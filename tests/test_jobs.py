@@ -19,7 +19,7 @@ from eventlab.ingest_jobs import (
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobRefused, JobView
 from eventlab.kafka.admin import TopicInfo
 from eventlab.kafka.ingest import KafkaIngestReport
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 
 def _until(manager: JobManager, job_id: str, check, timeout: float = 5.0) -> JobView:

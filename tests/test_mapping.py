@@ -19,7 +19,7 @@ from eventlab.mapping import (
     resolve,
     spec_from_dict,
 )
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 # --- auto detection (pure) -------------------------------------------------------------------
 

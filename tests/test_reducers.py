@@ -13,7 +13,7 @@ from eventlab.errors import ReducerError
 from eventlab.reducers import MERGE, ReducerChoice
 from eventlab.replay import Fold, MergeReducer, PythonReducer, RulesReducer
 from eventlab.replay.jsonvalue import json_equal
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 DEMO = Path(__file__).resolve().parent.parent / "eventlab" / "demo"
 RULES, PYTHON = DEMO / "rules.toml", DEMO / "reducer.py"

@@ -12,7 +12,7 @@ import pytest
 from apptest_support import wait_for
 from streamlit.testing.v1 import AppTest
 
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/sources_page.py"

@@ -16,7 +16,7 @@ from timetravel_support import T0, insert, row, store_with
 from eventlab import timetravel
 from eventlab.cli import main
 from eventlab.replay import FunctionReducer, MergeReducer, merge_reducer
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 from eventlab.timetravel import FoldCache
 
 

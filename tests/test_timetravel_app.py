@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from eventlab import reducers, timetravel
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ENTITY = "customer-00001"

@@ -10,7 +10,7 @@ from test_browser import SHOTS, app_url, page, wait_for_app  # noqa: F401 (fixtu
 
 from eventlab import timetravel
 from eventlab.replay import Fold
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 ENTITY = "customer-00001"
 

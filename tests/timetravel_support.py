@@ -9,10 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.errors import ReducerError
 from eventlab.replay import Event, Fold, MergeReducer
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 _MISSING = object()

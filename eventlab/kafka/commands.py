@@ -56,7 +56,7 @@ def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     """Read topics into the store; resumable; prints a summary or one JSON object."""
     from eventlab.kafka.config import KafkaConfig
     from eventlab.kafka.ingest import ingest_kafka
-    from eventlab.store import EventStore
+    from eventlab.store.eventstore import EventStore
 
     config = KafkaConfig.from_env()
     if args.bootstrap:

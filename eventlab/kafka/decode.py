@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from eventlab import db
 from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
+from eventlab.store import db
 
 PSEUDO = ("@key", "@timestamp", "@value", "@rest")
 _CE_BINARY = {"ce_id": "event_id", "ce_type": "event_type", "ce_subject": "entity_id",

@@ -18,14 +18,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.decode import mapped_select
 from eventlab.kafka import decode
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.reader import Start, Until
 from eventlab.kafka.reader_proc import ReaderProcess
 from eventlab.mapping import MappingSpec
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 TP = tuple[str, int]
 BATCH_RECORDS = 20_000

@@ -6,9 +6,9 @@ import os
 
 import streamlit as st
 
-from eventlab import db
 from eventlab.errors import EventLabError
-from eventlab.store import EventStore, resolve_db_path
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore, resolve_db_path
 
 
 @st.cache_resource(show_spinner=False)

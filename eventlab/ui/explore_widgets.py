@@ -11,7 +11,7 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
-from eventlab.store import StoreStats
+from eventlab.store.eventstore import StoreStats
 
 ALL = "(all)"
 

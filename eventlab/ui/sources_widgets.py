@@ -15,14 +15,15 @@ from datetime import UTC, date, datetime, time
 import pandas as pd
 import streamlit as st
 
-from eventlab import connection, db, ingest_jobs, tail
+from eventlab import connection, ingest_jobs, tail
 from eventlab.errors import EventLabError
 from eventlab.jobs import JobManager, JobView
 from eventlab.kafka.admin import TopicInfo, list_topics
 from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS, KafkaConfig
 from eventlab.mapping import PRESETS
 from eventlab.sources.files import FORMATS
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 from eventlab.ui import context
 
 NONE = "(none)"

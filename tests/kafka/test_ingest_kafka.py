@@ -14,13 +14,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlab import db
 from eventlab.errors import BrokerUnavailable
 from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.ingest import ingest_kafka
 from eventlab.mapping import spec_from_dict
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

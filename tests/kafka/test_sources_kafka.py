@@ -18,7 +18,7 @@ from apptest_support import wait_for
 from streamlit.testing.v1 import AppTest
 
 from eventlab.kafka.broker import BrokerHandle, start_broker
-from eventlab.store import EventStore
+from eventlab.store.eventstore import EventStore
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/sources_page.py"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from helpers_files import flat_events, ingest, write_jsonl, write_parquet
 
-from eventlab import db
 from eventlab.errors import SqlRefused, SqlTimeout
-from eventlab.sandbox import SqlResult, check, run_sql
-from eventlab.store import EventStore
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+from eventlab.store.sandbox import SqlResult, check, run_sql
 
 
 @dataclass

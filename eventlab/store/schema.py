@@ -1,7 +1,7 @@
 """DDL of the EventLab store: the canonical `events` table and its side tables.
 
-Column names follow DESIGN.md. `partition` and `offset` are SQL keywords: always quote them
-(`quote_ident` in `eventlab.sqlutil`).
+Column names as in the README ("The event model"). `partition` and `offset` are SQL keywords:
+always quote them (`quote_ident` in `eventlab.store.sql`).
 """
 
 from __future__ import annotations
@@ -76,5 +76,5 @@ DDL: tuple[str, ...] = (
 # table (file loads are written sorted by entity instead). This ART index keeps reading one
 # entity a lookup on such stores: measured at 1M Kafka rows, 14 ms -> 3 ms. It costs Kafka
 # ingest about a tenth of its write speed, so it is created by the first Kafka load only.
-# DuckDB uses it for a bare `entity_id = ?` (see DUCKDB_NOTES.md): keep entity reads so.
+# DuckDB uses it for a bare `entity_id = ?` (docs/duckdb.md): keep entity reads so.
 ENTITY_INDEX = "CREATE INDEX IF NOT EXISTS events_entity_id ON events (entity_id)"

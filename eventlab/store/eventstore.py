@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventlab import db
 from eventlab.errors import StoreError
-from eventlab.schema import DDL, ENTITY_INDEX
+from eventlab.store import db
+from eventlab.store.schema import DDL, ENTITY_INDEX
 
 DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
 

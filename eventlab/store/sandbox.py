@@ -1,9 +1,9 @@
-"""The SQL console: exactly one read-only SELECT, a time limit, a row cap (SAFETY.md #17).
+"""The SQL console: exactly one read-only SELECT, a time limit, a row cap (docs/safety.md, item 17).
 
 The statement is parsed by DuckDB (not matched by prefix) and must be a single SELECT; its
 syntax tree is checked for functions with side effects. It runs on its own cursor of an
 instance that has external access off, memory and thread limits and a locked configuration
-(see `eventlab.db.connect`), so file reads, ATTACH, INSTALL, LOAD and SET fail there too. A
+(see `eventlab.store.db.connect`), so file reads, ATTACH, INSTALL, LOAD and SET fail there too. A
 watchdog interrupts it after the time limit.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab import db
 from eventlab.errors import SqlRefused, SqlTimeout
+from eventlab.store import db
 
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MAX_ROWS = 10_000
@@ -125,8 +125,7 @@ def run_sql(con: db.Connection, sql: str, *, timeout_s: float = DEFAULT_TIMEOUT_
                 if count > max_rows:
                     break
         except db.DuckError as exc:
-            if isinstance(exc, _interrupt_error()) or time.perf_counter() - started >= \
-                    timeout_s:
+            if isinstance(exc, db.Interrupted) or time.perf_counter() - started >= timeout_s:
                 raise SqlTimeout(f"The query ran longer than {timeout_s:g} s and was "
                                  "stopped. Narrow it (WHERE, LIMIT) and try again.") from exc
             if "Permission Error" in str(exc) or "disabled by configuration" in str(exc):
@@ -141,8 +140,3 @@ def run_sql(con: db.Connection, sql: str, *, timeout_s: float = DEFAULT_TIMEOUT_
         return SqlResult(table.slice(0, max_rows), truncated, elapsed, max_rows)
     finally:
         cur.close()
-
-
-def _interrupt_error() -> type[Exception]:
-    import duckdb
-    return duckdb.InterruptException

@@ -21,6 +21,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 
 Connection = duckdb.DuckDBPyConnection
 DuckError = duckdb.Error
+Interrupted = duckdb.InterruptException  # raised by `Connection.interrupt()`
 
 
 def connect(path: str | Path, *, read_only: bool = False,
@@ -55,7 +56,7 @@ def connect(path: str | Path, *, read_only: bool = False,
 
 
 def rows(con: Connection, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-    """Run a statement and fetch every row (finishing the result, see DUCKDB_NOTES)."""
+    """Run a statement and fetch every row (finishing the result: docs/duckdb.md)."""
     return con.execute(sql, list(params or [])).fetchall()
 
 
