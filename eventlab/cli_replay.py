@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from eventlab import asof, reducers, timetravel
 from eventlab.errors import EventLabError
 from eventlab.replay import Fold, FoldError, diff
 from eventlab.store.eventstore import EventStore, resolve_db_path
+from eventlab.timeutil import parse_utc
 
 
 def _dumps(obj: Any) -> str:
@@ -28,11 +29,10 @@ def _dumps(obj: Any) -> str:
 def _when(raw: str) -> datetime:
     """An ISO 8601 time; naive means UTC."""
     try:
-        value = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
+        return parse_utc(raw)
     except ValueError as exc:
         raise EventLabError(f"--at {raw!r} is not an ISO 8601 time, e.g. "
                             "2025-03-05T14:03:00Z") from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _open(path: str | None) -> EventStore:

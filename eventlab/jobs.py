@@ -4,7 +4,7 @@ A `JobManager` owns every job of one database. Each job runs `run(ctx)` in a dae
 a cancel `Event` and publishes progress snapshots through `ctx.update(...)`; readers only ever
 see frozen `JobView`s. The manager is plain Python (the app keeps one per database in
 `st.cache_resource`), so a job's status survives reruns, reloads and other sessions, and a
-rerun or a closed tab never starts a job twice (SAFETY.md 19):
+rerun or a closed tab never starts a job twice (docs/safety.md, item 19):
 
 - starting is an explicit call; an idempotency `token` seen before returns the job it started;
 - a job that needs a resource another running job holds (`keys`, e.g. a Kafka topic) is
@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from eventlab import settings
 from eventlab.errors import EventLabError, ReadOnlyError
 
 Status = Literal["running", "done", "failed", "cancelled"]
@@ -46,11 +46,6 @@ class JobFailed(EventLabError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
-
-
-def read_only_from_env() -> bool:
-    """True when EVENTLAB_READ_ONLY is set to anything but empty, 0 or false."""
-    return os.environ.get("EVENTLAB_READ_ONLY", "") not in ("", "0", "false")
 
 
 @dataclass(frozen=True)
@@ -133,7 +128,7 @@ class _Job:
 class JobManager:
     """Starts, tracks and cancels background jobs; thread-safe; one per database."""
 
-    def __init__(self, *, read_only: Callable[[], bool] = read_only_from_env,
+    def __init__(self, *, read_only: Callable[[], bool] = settings.read_only,
                  keep_finished: int = KEEP_FINISHED) -> None:
         self._read_only = read_only
         self._keep = keep_finished

@@ -112,6 +112,7 @@ from eventlab.demo import catalog as cat
 from eventlab.demo.anomalies import clean_size, plant
 from eventlab.demo.simulate import clean_events
 from eventlab.demo.table import build_table, empty_table
+from eventlab.timeutil import as_utc
 
 DEFAULT_START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday, 00:00 UTC
 
@@ -121,9 +122,7 @@ EVENT_TYPES: dict[str, str] = {
 
 
 def _epoch_us(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return (as_utc(moment) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def generate_with_arrival(

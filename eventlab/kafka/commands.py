@@ -6,11 +6,11 @@ import argparse
 import dataclasses
 import json
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from eventlab.errors import SourceError
 from eventlab.mapping import PRESETS, MappingSpec, load_spec
+from eventlab.timeutil import parse_utc
 
 if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs, not for every command
     from eventlab.kafka.ingest import KafkaIngestReport
@@ -36,11 +36,10 @@ def parse_from(value: str, topics: list[str]) -> Start:
                 raise SourceError(f"--from {value!r}: use P:OFFSET or TOPIC:P:OFFSET")
         return starts
     try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise SourceError(f"--from {value!r}: use earliest, latest, an ISO 8601 time, or "
                           "P:OFFSET,...") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def parse_until(value: str) -> Until:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, NoReturn
 
 import kafka.errors as kerr
@@ -38,6 +38,7 @@ from eventlab.kafka import admin, columnar
 from eventlab.kafka.columnar import RawChunk
 from eventlab.kafka.config import KafkaConfig, kafka_errors, unreachable_message
 from eventlab.kafka.recordbatch import CHUNK_SCHEMA, HeaderKeyNotUtf8
+from eventlab.timeutil import as_utc
 
 TP = tuple[str, int]
 Start = Literal["earliest", "latest"] | datetime | Mapping[TP, int]
@@ -130,7 +131,7 @@ class KafkaRawReader:
         elif start == "latest":
             starts = dict(self.end_offsets)
         elif isinstance(start, datetime):
-            ts = start if start.tzinfo else start.replace(tzinfo=UTC)
+            ts = as_utc(start)
             ms = int(ts.timestamp() * 1000)
             wanted = [tp for tp in tps if tp not in resume]
             starts = dict(self.end_offsets)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from eventlab import timeutil
 from eventlab.errors import ReducerError
 
 FIELDS: tuple[str, ...] = (
@@ -118,11 +119,7 @@ def as_utc(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    if value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return timeutil.as_utc(value)
 
 
 def _json(value: Any) -> Any:

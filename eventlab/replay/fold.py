@@ -271,9 +271,9 @@ class Fold:
 
     def _values(self, basis: str) -> list[Any]:
         if basis == "event_time":
-            return [_aware(e.ts) for e in self.events]
+            return [as_utc(e.ts) for e in self.events]
         if basis == "kafka_time":
-            return [None if e.kafka_ts is None else _aware(e.kafka_ts) for e in self.events]
+            return [None if e.kafka_ts is None else as_utc(e.kafka_ts) for e in self.events]
         if basis == "offset":
             return [e.offset for e in self.events]
         raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
@@ -294,11 +294,6 @@ class Fold:
                 keys[i] = low
             self._time_keys[basis] = keys
         return self._time_keys[basis]
-
-
-def _aware(value: datetime) -> datetime:
-    """Aware datetimes compare by instant whatever their zone; a naive one is taken as UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _message(name: str, event: Event, index: int, exc: Exception) -> str:

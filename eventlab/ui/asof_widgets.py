@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -19,6 +19,7 @@ from eventlab import charts_timetravel as charts
 from eventlab.asof import AsOf
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
+from eventlab.timeutil import as_utc, format_utc, naive_utc
 
 KEEP = 3  # populations kept per session (temporary tables in DuckDB memory)
 PAGE = 200
@@ -35,17 +36,9 @@ class Question:
     delete_types: tuple[str, ...]
 
 
-def _naive(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def label(ts: datetime) -> str:
     """A time as the page shows it."""
-    return _aware(ts).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_utc(ts)
 
 
 def _compare_toggled(mid: datetime, hi: datetime) -> None:
@@ -60,7 +53,7 @@ def question(facets: Facets, default_type: Callable[[], str]) -> Question | None
     if not facets.entity_types or facets.first_ts is None or facets.last_ts is None:
         st.info("The database has no events yet.")
         return None
-    lo, hi = _naive(facets.first_ts), _naive(facets.last_ts) + timedelta(seconds=1)
+    lo, hi = naive_utc(facets.first_ts), naive_utc(facets.last_ts) + timedelta(seconds=1)
     c1, c2, c3 = st.columns([1, 2, 1])
     if st.session_state.get("type") not in facets.entity_types:
         st.session_state["type"] = default_type()
@@ -89,7 +82,7 @@ def question(facets: Facets, default_type: Callable[[], str]) -> Question | None
                              help="Besides tombstones (is_delete), these make the state None.")
     if at is None:
         return None
-    return Question(entity_type, _aware(at), None if at2 is None else _aware(at2),
+    return Question(entity_type, as_utc(at), None if at2 is None else as_utc(at2),
                     basis or "event_time", tuple(deletes))
 
 
@@ -144,7 +137,7 @@ def counts(cur: object, result: AsOf, field: str) -> None:
 
 
 def _tt_link(entity_id: str, at: datetime) -> str:
-    return "./time-travel?" + urlencode({"entity_id": entity_id, "at": _aware(at).isoformat()})
+    return "./time-travel?" + urlencode({"entity_id": entity_id, "at": as_utc(at).isoformat()})
 
 
 def entities_table(cur: object, result: AsOf, field: str | None) -> None:

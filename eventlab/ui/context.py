@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+from eventlab import settings
 from eventlab.errors import EventLabError
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore, resolve_db_path
@@ -42,5 +41,5 @@ def cursor() -> db.Connection:
 
 
 def read_only() -> bool:
-    """EVENTLAB_READ_ONLY=1 disables every write action (republish, ingest from the UI)."""
-    return os.environ.get("EVENTLAB_READ_ONLY", "") not in ("", "0", "false")
+    """EVENTLAB_READ_ONLY=1 disables every write action (`eventlab.settings.read_only`)."""
+    return settings.read_only()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -12,16 +12,9 @@ import streamlit as st
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
 from eventlab.store.eventstore import StoreStats
+from eventlab.timeutil import as_utc, naive_utc
 
 ALL = "(all)"
-
-
-def _naive(ts: datetime | None) -> datetime | None:
-    return ts.astimezone(UTC).replace(tzinfo=None, microsecond=0) if ts else None
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    return ts.replace(tzinfo=UTC) if ts else None
 
 
 def stats_header(stats: StoreStats) -> None:
@@ -45,7 +38,8 @@ def _span_help(stats: StoreStats) -> str:
 
 def filter_panel(facets: Facets) -> Filters:
     """The filter widgets; returns the Filters they describe."""
-    lo, hi = _naive(facets.first_ts), _naive(facets.last_ts)
+    lo = naive_utc(facets.first_ts) if facets.first_ts else None
+    hi = naive_utc(facets.last_ts) if facets.last_ts else None
     start = end = None
     if lo and hi and hi > lo:
         hi_edge = hi + timedelta(minutes=1)
@@ -53,9 +47,9 @@ def filter_panel(facets: Facets) -> Filters:
                         step=timedelta(minutes=1), format="YYYY-MM-DD HH:mm", key="time",
                         bind="query-params")
         if rng[0] > lo:
-            start = _aware(rng[0])
+            start = as_utc(rng[0])
         if rng[1] < hi_edge:
-            end = _aware(rng[1])
+            end = as_utc(rng[1])
     c1, c2, c3 = st.columns([3, 1, 2])
     types = c1.multiselect("Event types", facets.event_types, key="types",
                            bind="query-params", placeholder="all event types")

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -23,6 +23,7 @@ from eventlab.errors import EventLabError, ReducerError
 from eventlab.reducers import ReducerChoice
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded
+from eventlab.timeutil import parse_utc
 from eventlab.ui import context
 from eventlab.ui.timetravel_panels import fmt
 
@@ -212,12 +213,7 @@ def sync_position(loaded: Loaded, settings: Settings) -> None:
 def _jump_to(fold: Fold, basis: str, raw: str) -> None:
     """Move to the last event at or before a time (or offset) typed by the user."""
     try:
-        target: datetime | int
-        if basis == "offset":
-            target = int(raw.strip())
-        else:
-            target = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
-            target = target.replace(tzinfo=UTC) if target.tzinfo is None else target
+        target: datetime | int = int(raw.strip()) if basis == "offset" else parse_utc(raw)
         index = timetravel.index_at(fold, target, basis)
     except (ValueError, EventLabError) as exc:
         st.session_state["_tt_jump_error"] = f"Cannot jump to {raw!r}: {exc}"
