@@ -58,7 +58,7 @@ def entity_25_file() -> Path:
 def demo_db(events: int = EVENTS) -> Path:
     """A database holding the demo export plus a 25-event entity, built once with EventLab's
     own ingest."""
-    from eventlab.ingest import ingest_paths
+    from eventlab.ingest.file_ingest import ingest_paths
     from eventlab.store.eventstore import EventStore
 
     path = CACHE / f"demo-{events}.duckdb"

@@ -16,9 +16,9 @@ from pathlib import Path
 from _common import CACHE
 from kafka import KafkaConsumer, TopicPartition
 
+from eventlab.ingest.kafka_ingest import ingest_kafka
 from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.ingest import ingest_kafka
 from eventlab.kafka.produce import produce_demo
 from eventlab.store.eventstore import EventStore
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 from _common import demo_export
 
-from eventlab.ingest import ingest_paths
+from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.store.eventstore import EventStore
 
 REPEAT = 3

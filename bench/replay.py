@@ -78,7 +78,7 @@ def _big_entity_file() -> Path:
 
 def replay_db() -> Path:
     """The 5M demo events plus the big entity, ingested once with `ingest_paths`."""
-    from eventlab.ingest import ingest_paths
+    from eventlab.ingest.file_ingest import ingest_paths
     from eventlab.store.eventstore import EventStore
 
     marker = DB.with_name(DB.name + ".complete")

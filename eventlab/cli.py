@@ -12,8 +12,8 @@ from typing import Any
 
 from eventlab import cli_kafka, cli_replay
 from eventlab.errors import EventLabError, StoreError
+from eventlab.ingest.mapping import PRESETS, MappingSpec, load_spec
 from eventlab.kafka import commands as kafka_commands
-from eventlab.mapping import PRESETS, MappingSpec, load_spec
 
 
 def _print_json(obj: Any) -> None:
@@ -45,7 +45,7 @@ def _spec(args: argparse.Namespace) -> MappingSpec:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load export files into the store."""
-    from eventlab.ingest import ingest_paths
+    from eventlab.ingest.file_ingest import ingest_paths
     from eventlab.store.eventstore import EventStore
 
     spec = _spec(args)

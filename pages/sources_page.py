@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from eventlab import tail
+from eventlab.ingest import offsets
 from eventlab.ui import context
 from eventlab.ui import sources_widgets as w
 
@@ -26,7 +26,7 @@ kafka_tab, files_tab = st.tabs(["Kafka", "Files"], key="src_tab")
 with kafka_tab:
     conn = w.kafka_connection()
     if conn is not None:
-        w.topic_table(conn, tail.stored_positions(context.cursor()))
+        w.topic_table(conn, offsets.stored_positions(context.cursor()))
         w.kafka_ingest_form(conn, manager, store, read_only=read_only)
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small demo database built with the real generator and ingest."""
+"""Shared fixtures: a small demo database built with the real generator and ingest, an empty
+store, a job manager, and (from `kafka_fixtures`) a real local Kafka broker."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from eventlab.demo import write_export
-from eventlab.ingest import ingest_paths
+from eventlab.ingest.file_ingest import ingest_paths
+from eventlab.jobs import JobManager
 from eventlab.store.eventstore import EventStore
 
 DEMO_EVENTS = 3_000
+
+pytest_plugins = ["kafka_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +41,11 @@ def store() -> Iterator[EventStore]:
     """An empty in-memory store."""
     with EventStore(":memory:") as s:
         yield s
+
+
+@pytest.fixture()
+def manager() -> Iterator[JobManager]:
+    """A job manager that is never read-only; its jobs are stopped afterwards."""
+    m = JobManager(read_only=lambda: False)
+    yield m
+    m.shutdown(timeout=5)

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from eventlab.ingest import IngestReport, ingest_paths
-from eventlab.mapping import MappingSpec
+from eventlab.ingest.file_ingest import IngestReport, ingest_paths
+from eventlab.ingest.mapping import MappingSpec
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 

@@ -23,8 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from eventlab.errors import SourceError, TopicGone
 from eventlab.kafka.config import KafkaConfig, kafka_errors
-
-TP = tuple[str, int]
+from eventlab.kafka.positions import TP
 
 _PROBE_MAX_S = 5.0
 

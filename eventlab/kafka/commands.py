@@ -1,4 +1,4 @@
-"""`eventlab ingest-kafka`: argument parsing and output around `eventlab.kafka.ingest`."""
+"""`eventlab ingest-kafka`: argument parsing and output around `eventlab.ingest.kafka_ingest`."""
 
 from __future__ import annotations
 
@@ -8,60 +8,24 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from eventlab.errors import SourceError
-from eventlab.mapping import PRESETS, MappingSpec, load_spec
-from eventlab.timeutil import parse_utc
+from eventlab.ingest.mapping import PRESETS, MappingSpec, load_spec
+from eventlab.kafka.positions import parse_start, parse_until
 
 if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs, not for every command
-    from eventlab.kafka.ingest import KafkaIngestReport
-    from eventlab.kafka.reader import Start, Until
-
-
-def parse_from(value: str, topics: list[str]) -> Start:
-    """`earliest`, `latest`, an ISO 8601 time, or `P:OFFSET[,P:OFFSET...]` (each partition of
-    every listed topic) / `TOPIC:P:OFFSET[,...]`."""
-    if value in ("earliest", "latest"):
-        return value  # type: ignore[return-value]
-    if ":" in value and all(part.count(":") in (1, 2) and part.rsplit(":", 1)[1].isdigit()
-                            for part in value.split(",")):
-        starts: dict[tuple[str, int], int] = {}
-        for part in value.split(","):
-            bits = part.split(":")
-            if len(bits) == 2 and bits[0].isdigit():
-                for topic in topics:
-                    starts[(topic, int(bits[0]))] = int(bits[1])
-            elif len(bits) == 3 and bits[1].isdigit():
-                starts[(bits[0], int(bits[1]))] = int(bits[2])
-            else:
-                raise SourceError(f"--from {value!r}: use P:OFFSET or TOPIC:P:OFFSET")
-        return starts
-    try:
-        return parse_utc(value)
-    except ValueError:
-        raise SourceError(f"--from {value!r}: use earliest, latest, an ISO 8601 time, or "
-                          "P:OFFSET,...") from None
-
-
-def parse_until(value: str) -> Until:
-    """`end`, `follow`, or a record count."""
-    if value in ("end", "follow"):
-        return value  # type: ignore[return-value]
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    raise SourceError(f"--until {value!r}: use end, follow or a positive record count")
+    from eventlab.ingest.kafka_ingest import KafkaIngestReport
 
 
 def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     """Read topics into the store; resumable; prints a summary or one JSON object."""
+    from eventlab.ingest.kafka_ingest import ingest_kafka
     from eventlab.kafka.config import KafkaConfig
-    from eventlab.kafka.ingest import ingest_kafka
     from eventlab.store.eventstore import EventStore
 
     config = KafkaConfig.from_env()
     if args.bootstrap:
         config = dataclasses.replace(config, bootstrap=args.bootstrap)
     spec = load_spec(args.mapping) if args.mapping else MappingSpec(preset=args.preset or "auto")
-    start = parse_from(args.from_, args.topic)
+    start = parse_start(args.from_, args.topic)
     until = parse_until(args.until)
 
     def progress(r: KafkaIngestReport) -> None:

@@ -27,8 +27,8 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from eventlab.errors import TopicGone
 from eventlab.kafka import admin
 from eventlab.kafka.config import KafkaConfig, kafka_errors
+from eventlab.kafka.positions import TP
 
-TP = tuple[str, int]
 GROUP_TIMINGS = {"max_poll_interval_ms": 3000, "session_timeout_ms": 6000,
                  "heartbeat_interval_ms": 1000}
 _TYPE_HEADERS = ("event_type", "ce_type")

@@ -1,7 +1,7 @@
 """The raw Kafka reader: records as Arrow tables of exact bytes, with explicit positions.
 
 `KafkaRawReader` reads topics with `assign()`: no consumer group, no commits, no deserializers,
-no silent offset reset (SAFETY.md, Kafka items 1-11). Each `next_batch()` returns one Arrow
+no silent offset reset (docs/safety.md, items 1-11). Each `next_batch()` returns one Arrow
 table in `RAW_SCHEMA`; `positions()` gives the next offset per partition for exactly what was
 returned, so a store that saves both in one transaction resumes with no gap and no duplicate.
 
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 import kafka.errors as kerr
 import pyarrow as pa
@@ -37,12 +37,9 @@ from eventlab.errors import (
 from eventlab.kafka import admin, columnar
 from eventlab.kafka.columnar import RawChunk
 from eventlab.kafka.config import KafkaConfig, kafka_errors, unreachable_message
+from eventlab.kafka.positions import TP, Start, Until
 from eventlab.kafka.recordbatch import CHUNK_SCHEMA, HeaderKeyNotUtf8
 from eventlab.timeutil import as_utc
-
-TP = tuple[str, int]
-Start = Literal["earliest", "latest"] | datetime | Mapping[TP, int]
-Until = Literal["end", "follow"] | int
 
 RAW_SCHEMA = pa.schema([pa.field("topic", pa.string(), nullable=False),
                         pa.field("partition", pa.int32(), nullable=False), *CHUNK_SCHEMA])

@@ -30,8 +30,8 @@ import pyarrow as pa
 from eventlab import errors
 from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig, Secret
+from eventlab.kafka.positions import TP
 
-TP = tuple[str, int]
 _HEAD = struct.Struct(">cI")
 
 

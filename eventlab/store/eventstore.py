@@ -69,14 +69,20 @@ class EventStore:
             finally:
                 cur.close()
 
-    def has_entity_index(self) -> bool:
-        """True once the ART index on `events.entity_id` exists (`schema.ENTITY_INDEX`)."""
-        cur = self.cursor()
+    @contextmanager
+    def reading(self) -> Iterator[db.Connection]:
+        """A cursor for a few reads, closed afterwards."""
+        cur = self._con.cursor()
         try:
-            return bool(db.scalar(cur, "SELECT count(*) FROM duckdb_indexes() WHERE "
-                                       "index_name = 'events_entity_id'"))
+            yield cur
         finally:
             cur.close()
+
+    def has_entity_index(self) -> bool:
+        """True once the ART index on `events.entity_id` exists (`schema.ENTITY_INDEX`)."""
+        with self.reading() as cur:
+            return bool(db.scalar(cur, "SELECT count(*) FROM duckdb_indexes() WHERE "
+                                       "index_name = 'events_entity_id'"))
 
     def ensure_entity_index(self) -> None:
         """Create the ART index on `events.entity_id` if it is not there (about 3 s per
@@ -88,14 +94,11 @@ class EventStore:
 
     def stats(self) -> StoreStats:
         """Counts for the header: events, entities, event types, time span, quarantined rows."""
-        cur = self.cursor()
-        try:
+        with self.reading() as cur:
             n, ents, types, lo, hi = db.rows(
                 cur, "SELECT count(*), count(DISTINCT entity_id), count(DISTINCT event_type), "
                      "min(ts), max(ts) FROM events")[0]
             q = db.scalar(cur, "SELECT count(*) FROM quarantine")
-        finally:
-            cur.close()
         return StoreStats(n, ents, types, lo, hi, q)
 
     def close(self) -> None:

@@ -11,6 +11,14 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "payload", "metadata", "is_delete", "source", "topic", "partition", "offset", "key",
     "value", "headers", "kafka_ts", "kafka_ts_type", "ts_assumed_utc", "ingested_at",
 )
+"""The canonical event, column by column: the one list every writer and reader derives from."""
+KAFKA_COLUMNS: tuple[str, ...] = ("topic", "partition", "key", "value", "headers", "kafka_ts",
+                                  "kafka_ts_type")
+"""Where a Kafka record came from, and its raw bytes: NULL for events loaded from files."""
+WRITTEN_COLUMNS: tuple[str, ...] = tuple(c for c in EVENT_COLUMNS if c != "ingested_at")
+"""What a Kafka ingest writes (`ingested_at` is the database's now())."""
+FILE_COLUMNS: tuple[str, ...] = tuple(c for c in WRITTEN_COLUMNS if c not in KAFKA_COLUMNS)
+"""What a file ingest writes."""
 
 DDL: tuple[str, ...] = (
     """

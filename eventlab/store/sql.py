@@ -1,4 +1,4 @@
-"""Small SQL helpers: the one identifier-quoting function, and literal-free building blocks."""
+"""Small SQL helpers: the one identifier-quoting function and a few building blocks."""
 
 from __future__ import annotations
 
@@ -16,3 +16,14 @@ def prefix_upper_bound(prefix: str) -> str:
     if ord(last) >= 0x10FFFF:
         return prefix + "\U0010ffff"
     return prefix[:-1] + chr(ord(last) + 1)
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal, for the few constants DuckDB wants inline (`json_transform`'s
+    structure). Values from users are bound as parameters instead."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def column_list(names: tuple[str, ...] | list[str]) -> str:
+    """Quoted, comma-separated column names (an INSERT's or SELECT's column list)."""
+    return ", ".join(quote_ident(n) for n in names)

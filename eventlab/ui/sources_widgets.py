@@ -15,13 +15,15 @@ from datetime import UTC, date, datetime, time
 import pandas as pd
 import streamlit as st
 
-from eventlab import connection, ingest_jobs, tail
 from eventlab.errors import EventLabError
+from eventlab.ingest import background, tail
+from eventlab.ingest.exports import FORMATS
+from eventlab.ingest.mapping import PRESETS
 from eventlab.jobs import JobManager, JobView
+from eventlab.kafka import config_sources
 from eventlab.kafka.admin import TopicInfo, list_topics
 from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS, KafkaConfig
-from eventlab.mapping import PRESETS
-from eventlab.sources.files import FORMATS
+from eventlab.kafka.positions import TP, tp_order
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import context
@@ -48,7 +50,7 @@ def job_manager() -> JobManager:
 
 def live(render: Callable[[], None], every: str = "2s") -> None:
     """Draw `render`; while a Kafka follow job runs, redraw it every `every` on its own."""
-    if job_manager().running(tag=ingest_jobs.FOLLOW):
+    if job_manager().running(tag=background.FOLLOW):
         st.fragment(run_every=every)(render)()
     else:
         render()
@@ -101,11 +103,11 @@ def _secrets_section() -> Mapping[str, object]:
 def kafka_connection() -> Connected | None:
     """The connection form; Connect lists the topics. Returns the last successful listing."""
     try:
-        base = connection.base_config(_secrets_section())
+        base = config_sources.base_config(_secrets_section())
     except EventLabError as exc:
         st.error(f"Kafka settings: {exc}")
         return None
-    d = connection.form_defaults(base)
+    d = config_sources.form_defaults(base)
     with st.form("kafka_form", border=True):
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
         bootstrap = c1.text_input("Bootstrap servers", value=d.bootstrap, key="k_bootstrap",
@@ -116,16 +118,17 @@ def kafka_connection() -> Connected | None:
         mech = c3.selectbox("SASL mechanism", mechs, key="k_mechanism",
                             index=mechs.index(d.sasl_mechanism or NONE))
         user = c4.text_input("SASL user name", value=d.sasl_username or "", key="k_user")
-        secrets = connection.secret_status(base)
+        secrets = config_sources.secret_status(base)
         st.caption("Secrets are never typed or shown here: they come from the environment "
                    "(EVENTLAB_KAFKA_SASL_PASSWORD, EVENTLAB_KAFKA_SSL_PASSWORD) or the `[kafka]` "
                    "section of the Streamlit secrets. " + " · ".join(
                        f"{_md(k)}: **{_md(v)}**" for k, v in secrets.items()))
         clicked = st.form_submit_button("Connect", key="k_connect", type="primary")
     if clicked:
-        form = connection.FormValues(bootstrap, protocol, None if mech == NONE else mech, user)
+        form = config_sources.FormValues(bootstrap, protocol,
+                                         None if mech == NONE else mech, user)
         try:
-            config = connection.with_form(base, form)
+            config = config_sources.with_form(base, form)
             with st.spinner(f"Listing the topics of {config.bootstrap} ..."):
                 topics = list_topics(config)
         except EventLabError as exc:
@@ -136,7 +139,7 @@ def kafka_connection() -> Connected | None:
     return st.session_state.get("k_connected")
 
 
-def topic_table(conn: Connected, stored: Mapping[tuple[str, int], int]) -> None:
+def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
     """The topics with their offsets next to what EventLab has stored of each."""
     st.caption(f"{len(conn.topics)} topic(s) on {_md(conn.config.describe())}, offsets as of "
                f"{conn.listed_at:%H:%M:%S} UTC (Connect again to refresh).")
@@ -185,7 +188,7 @@ def kafka_ingest_form(conn: Connected, manager: JobManager, store: EventStore, *
     st.caption("Stored positions always win: a partition EventLab has read before continues "
                "right after its last stored offset, whatever the start says (resume = only "
                "that; partitions never read start at their earliest offset).")
-    busy = sorted({t for v in manager.running(ingest_jobs.KAFKA)
+    busy = sorted({t for v in manager.running(background.KAFKA)
                    for t in v.params.get("topics", ()) if t in names})
     if busy:
         st.warning(f"Already being read by a running job: {_md(', '.join(busy))}. Cancel that "
@@ -193,7 +196,7 @@ def kafka_ingest_form(conn: Connected, manager: JobManager, store: EventStore, *
     if st.button("Start ingest", key="k_go", type="primary",
                  disabled=read_only or not names or bool(busy),
                  help="disabled in read-only mode" if read_only else None):
-        _start(lambda token: ingest_jobs.start_kafka_ingest(
+        _start(lambda token: background.start_kafka_ingest(
             manager, store, conn.config, names, start=start, until=until, preset=preset,
             listing=conn.topics, token=token))
 
@@ -208,7 +211,7 @@ def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool)
     fmt, preset = _format_and_preset("f")
     if st.button("Load path", key="f_go", type="primary",
                  disabled=read_only or not path.strip()):
-        _start(lambda token: ingest_jobs.start_files_ingest(
+        _start(lambda token: background.start_files_ingest(
             manager, store, [path], fmt=fmt, preset=preset, token=token))
 
 
@@ -216,21 +219,21 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
     """Upload one export (size-capped), keep it under uploads/ and load it as a job."""
     st.subheader("Upload an export")
     try:
-        limit = ingest_jobs.upload_limit_mb()
+        limit = background.upload_limit_mb()
     except EventLabError as exc:
         st.error(f"{exc}")
         return
     up = st.file_uploader(f"Parquet, JSONL or CSV, up to {limit} MB", key="u_file",
-                          type=list(ingest_jobs.UPLOAD_TYPES), max_upload_size=limit,
+                          type=list(background.UPLOAD_TYPES), max_upload_size=limit,
                           disabled=read_only)
     fmt, preset = _format_and_preset("u")
     if st.button("Load upload", key="u_go", type="primary", disabled=read_only or up is None):
         assert up is not None
 
         def action(token: str) -> JobView:
-            folder = ingest_jobs.upload_dir(context.db_path())
-            saved = ingest_jobs.save_upload(up.name, up.getbuffer(), folder, limit)
-            return ingest_jobs.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
+            folder = background.upload_dir(context.db_path())
+            saved = background.save_upload(up.name, up.getbuffer(), folder, limit)
+            return background.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
                                                   preset=preset, token=token,
                                                   title=f"Upload {up.name}")
         _start(action)
@@ -318,7 +321,7 @@ def job_card(manager: JobManager, view: JobView) -> None:
 
 def _progress(view: JobView) -> None:
     p = view.progress
-    if view.kind == ingest_jobs.FILES:
+    if view.kind == background.FILES:
         label = f"{p.stage}: {p.done} of {p.total} file(s)" if p.total else p.stage
     else:
         label = (f"{p.stage}: {p.records:,} records read ({p.stored:,} stored, "
@@ -332,18 +335,13 @@ def _progress(view: JobView) -> None:
         st.progress(fraction, text=label)
     if p.positions:
         st.caption("next offset per partition: " + _md(" · ".join(
-            f"{k}={v:,}" for k, v in sorted(p.positions.items(), key=_partition_order))))
-
-
-def _partition_order(item: tuple[str, int]) -> tuple[str, int]:
-    topic, _, partition = item[0].rpartition("/")
-    return topic, int(partition) if partition.isdigit() else -1
+            f"{k}={v:,}" for k, v in sorted(p.positions.items(), key=lambda kv: tp_order(kv[0])))))
 
 
 def live_tail(manager: JobManager, con_fn: Callable[[], db.Connection],
               limit: int = tail.TAIL_LIMIT) -> None:
     """While a follow job runs: the newest stored events, redrawn every two seconds."""
-    following = manager.running(tag=ingest_jobs.FOLLOW)
+    following = manager.running(tag=background.FOLLOW)
     with st.container():  # always there, so what follows keeps its place (and tab)
         if following:
             st.subheader("Live tail")

@@ -42,7 +42,7 @@ def doc(i: int, entity: str) -> bytes:
 
 
 def produce(make_producer: Callable, topic: str, first: int, count: int) -> dict[int, int]:
-    """Send records one per request (see KAFKA_NOTES quirk 2); records per partition."""
+    """Send records one per request (docs/kafka.md, quirk 2); records per partition."""
     p = make_producer()
     per: dict[int, int] = {}
     for i in range(first, first + count):

@@ -1,4 +1,4 @@
-"""The SQL console (SAFETY 17): refusals leave no trace, the time limit, the row cap."""
+"""The SQL console (safety item 17): refusals leave no trace, the time limit, the row cap."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping
+from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping
+from eventlab.store.schema import FILE_COLUMNS
 from eventlab.store.sql import quote_ident
 
 _TS_TZ = {"TIMESTAMP WITH TIME ZONE"}
@@ -228,13 +229,9 @@ def _tombstone_case(name: str, expr: Sql) -> Sql:
     return Sql(template.replace("{e}", expr.text), expr.params) if template else expr
 
 
-FINAL_COLUMNS = ("event_id", "entity_type", "entity_id", "event_type", "event_version", "seq",
-                 "ts", "payload", "metadata", "is_delete", "source", "offset",
-                 "ts_assumed_utc")
-
-
 def final_select(derive_seq: bool, join_existing: bool) -> str:
-    """Column list turning a mapped row `c` into an `events` row (after the good-row filter).
+    """Column list turning a mapped row `c` into an `events` row (`FILE_COLUMNS`, after the
+    good-row filter).
 
     `derive_seq`: seq is computed per entity by time then source order, continuing after the
     entity's highest stored seq (`prev.max_seq`, joined when `join_existing`).
@@ -250,5 +247,5 @@ def final_select(derive_seq: bool, join_existing: bool) -> str:
         "c.payload", "c.metadata", "coalesce(c.is_delete_src, false)", "c.__source",
         "c.__row", "c.ts_assumed_utc",
     ]
-    return ", ".join(f"{e} AS {quote_ident(n)}" for e, n in zip(exprs, FINAL_COLUMNS,
+    return ", ".join(f"{e} AS {quote_ident(n)}" for e, n in zip(exprs, FILE_COLUMNS,
                                                                   strict=True))

@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from eventlab.errors import SourceError
-from eventlab.ingest import IngestReport, ingest_paths
+from eventlab.ingest.exports import FORMATS
+from eventlab.ingest.file_ingest import IngestReport, ingest_paths
+from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
+from eventlab.ingest.mapping import PRESETS, MappingSpec
+from eventlab.ingest.offsets import stored_positions
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
 from eventlab.kafka.admin import TopicInfo
-from eventlab.kafka.commands import parse_from, parse_until
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.ingest import KafkaIngestReport, ingest_kafka, stored_positions
-from eventlab.kafka.reader import Start, Until
-from eventlab.mapping import PRESETS, MappingSpec
-from eventlab.sources.files import FORMATS
+from eventlab.kafka.positions import TP, Start, Until, parse_start, parse_until, remaining
 from eventlab.store.eventstore import EventStore
 
 KAFKA, FILES = "kafka", "files"
@@ -32,8 +32,6 @@ RESUME = "resume"
 DEFAULT_UPLOAD_MAX_MB = 200
 UPLOAD_TYPES: tuple[str, ...] = ("parquet", "jsonl", "ndjson", "json", "csv")
 _MB = 1024 * 1024
-
-TP = tuple[str, int]
 
 
 class _Cancelled(Exception):
@@ -56,20 +54,18 @@ def expected_records(topics: Sequence[TopicInfo], names: Sequence[str],
         for p, end in info.end_offsets.items():
             first = info.earliest.get(p, 0)
             if (info.name, p) in stored:
-                begin = max(stored[(info.name, p)], first)
+                begin: int | None = stored[(info.name, p)]
             elif start == "earliest":
-                begin = first
+                begin = None
             elif start == "latest":
                 begin = end
-            elif isinstance(start, Mapping) and (info.name, p) in start:
-                begin = start[(info.name, p)]
             elif isinstance(start, Mapping):
-                begin = first
+                begin = start.get((info.name, p))
             else:
                 total = None
                 break
             if total is not None:
-                total += max(0, end - begin)
+                total += remaining(end, begin, first)
     if isinstance(until, int):
         return until if total is None else min(total, until)
     return total
@@ -97,9 +93,10 @@ def start_kafka_ingest(manager: JobManager, store: EventStore, config: KafkaConf
         raise SourceError("choose at least one topic to load")
     if preset not in PRESETS:
         raise SourceError(f"unknown mapping preset {preset!r}: use one of {', '.join(PRESETS)}")
-    start_at = parse_from("earliest" if start == RESUME else start, names)
+    start_at = parse_start("earliest" if start == RESUME else start, names)
     stop = parse_until(until)
-    stored = stored_positions(store, names)
+    with store.reading() as cur:
+        stored = stored_positions(cur, names)
     expected = expected_records(listing, names, stored, start_at, stop)
     stop_text = {"end": "until the end offsets at start", FOLLOW: "following"}.get(
         until, f"until {until} records")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from eventlab.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
+from eventlab.errors import MappingError
+from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
 from eventlab.store import db
+from eventlab.store.sql import quote_ident, quote_literal
 
 PSEUDO = ("@key", "@timestamp", "@value", "@rest")
 _CE_BINARY = {"ce_id": "event_id", "ce_type": "event_type", "ce_subject": "entity_id",
@@ -77,7 +79,7 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
     header_cols = []
     for name in headers:
         header_cols.append(f"TRY(decode(list_filter(headers, lambda h: h.key = ?)[1].value)) "
-                           f"AS {_q(HEADER_PREFIX + name)}")
+                           f"AS {quote_ident(HEADER_PREFIX + name)}")
         params.append(name)
     structure = "{" + ", ".join(json.dumps(k) + ': "JSON"' for k in keys) + "}"
     looks_like_object = "starts_with(ltrim(__text), '{')"
@@ -85,7 +87,7 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
         parsed, invalid, unpack = "NULL", "(value IS NOT NULL AND __text IS NULL)", []
     elif keys:
         parsed = (f"CASE WHEN {looks_like_object} THEN TRY(json_transform(__text, "
-                  f"{_lit(structure)})) END")
+                  f"{quote_literal(structure)})) END")
         invalid, unpack = "(value IS NOT NULL AND __doc IS NULL)", ["unnest(__doc)"]
     else:
         parsed = (f"CASE WHEN {looks_like_object} AND json_valid(__text) THEN "
@@ -94,8 +96,8 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
     rest = []
     if rest_without is not None:
         nulls = "{" + ", ".join(json.dumps(k) + ": null" for k in rest_without) + "}"
-        rest = [f"CASE WHEN __doc IS NOT NULL THEN json_merge_patch(__text, {_lit(nulls)}) "
-                "END AS \"@rest\""]
+        rest = [f"CASE WHEN __doc IS NOT NULL THEN json_merge_patch(__text, "
+                f"{quote_literal(nulls)}) END AS \"@rest\""]
     outer = [
         *unpack, *rest, "__text AS \"@value\"", "TRY(decode(key)) AS \"@key\"",
         "to_timestamp(timestamp_ms / 1000.0) AS \"@timestamp\"", *header_cols,
@@ -107,14 +109,6 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
     inner = (f"SELECT *, {parsed} AS __doc FROM (SELECT *, TRY(decode(value)) AS __text "
              f"FROM {table})")
     return f"(SELECT {', '.join(outer)} FROM ({inner}))", params
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def is_ce_binary(spec: MappingSpec, headers: list[str]) -> bool:
@@ -164,7 +158,6 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
     bad = [r.column for r in spec.overrides.values()
            if r.column and r.column not in columns]
     if bad:
-        from eventlab.errors import MappingError
         raise MappingError(f"mapping names {', '.join(bad)}, which these records do not have "
                            f"(keys: {', '.join(keys) or 'none'}; headers: "
                            f"{', '.join(headers) or 'none'})")

@@ -1,7 +1,8 @@
 """The newest end of the store: the latest events, and how far each topic has been read.
 
 Both are small, bounded queries meant to be polled every second or two while an ingest follows
-a topic. `topic_status` joins a cluster listing (`admin.list_topics`) with `ingest_offsets`.
+a topic. `topic_status` joins a cluster listing (`kafka.admin.list_topics`) with the stored
+positions (`ingest.offsets`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from eventlab.kafka.admin import TopicInfo
+from eventlab.kafka.positions import TP, remaining
 from eventlab.store import db
 from eventlab.store.sql import quote_ident
 
@@ -20,7 +22,6 @@ TAIL_COLUMNS: tuple[str, ...] = ("ingested_at", "ts", "entity_id", "event_type",
                                  "topic", "partition", "offset")
 _TAIL_SELECT = ", ".join(quote_ident(c) for c in TAIL_COLUMNS)
 
-TP = tuple[str, int]
 
 
 def tail_sql(topics: Sequence[str] | None = None) -> tuple[str, list[object]]:
@@ -37,16 +38,6 @@ def newest_events(con: db.Connection, topics: Sequence[str] | None = None,
     """The `limit` most recently stored events (of `topics`, when given), newest first."""
     sql, params = tail_sql(topics)
     return db.arrow(con, sql, [*params, max(1, min(int(limit), 1000))])
-
-
-def stored_positions(con: db.Connection, topics: Sequence[str] | None = None) -> dict[TP, int]:
-    """Next offset per (topic, partition) that EventLab has stored (`ingest_offsets`)."""
-    sql = 'SELECT topic, "partition", next_offset FROM ingest_offsets'
-    params: list[object] = []
-    if topics is not None:
-        sql += " WHERE list_contains(?, topic)"
-        params.append(list(topics))
-    return {(t, p): n for t, p, n in db.rows(con, sql, params)}
 
 
 @dataclass(frozen=True)
@@ -80,8 +71,7 @@ def topic_status(topics: Sequence[TopicInfo], stored: Mapping[TP, int]) -> list[
     out = []
     for info in topics:
         mine = {p: n for (t, p), n in stored.items() if t == info.name}
-        behind = sum(max(0, end - max(mine.get(p, info.earliest.get(p, 0)),
-                                      info.earliest.get(p, 0)))
+        behind = sum(remaining(end, mine.get(p), info.earliest.get(p, 0))
                      for p, end in info.end_offsets.items())
         out.append(TopicStatus(info.name, info.partitions, dict(info.earliest),
                                dict(info.end_offsets), info.records, mine, behind))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from eventlab.errors import SourceError
-from eventlab.sources.files import BadLine, FileRef, read_file
+from eventlab.ingest.exports import BadLine, FileRef, read_file
 
 Item = tuple[FileRef, pa.Table | None, list[BadLine], SourceError | None]
 _DONE = object()

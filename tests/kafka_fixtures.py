@@ -1,7 +1,7 @@
 """Kafka fixtures: a real local broker (Tansu) per session, a fresh topic per test, producers.
 
-Never a mock of kafka-python. Note: this folder must not get an `__init__.py`: with `tests/` on
-sys.path it would shadow the `kafka` package itself.
+Never a mock of kafka-python. Loaded for the whole suite by `conftest.py`. Note: no test folder
+gets an `__init__.py`: `tests/kafka/` would then shadow the `kafka` package itself.
 """
 
 from __future__ import annotations

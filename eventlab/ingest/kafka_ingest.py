@@ -1,6 +1,6 @@
 """Kafka into the store: resumable, exactly once per (topic, partition, offset).
 
-A reader process polls raw batches (`reader_proc`, so kafka-python's pure-Python parsing and
+A reader process polls raw batches (`kafka.reader_proc`, so kafka-python's pure-Python parsing and
 DuckDB never wait for one GIL) while this process decodes them inside DuckDB and writes the
 events, the quarantined records and the next offset of each partition in ONE transaction.
 A run that dies (error, cancel, SIGKILL) leaves the store at a
@@ -18,21 +18,20 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.decode import mapped_select
-from eventlab.kafka import decode
+from eventlab.ingest import kafka_mapping
+from eventlab.ingest.canonical_sql import mapped_select
+from eventlab.ingest.mapping import MappingSpec
+from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.reader import Start, Until
+from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
-from eventlab.mapping import MappingSpec
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
+from eventlab.store.schema import WRITTEN_COLUMNS
+from eventlab.store.sql import column_list
 
-TP = tuple[str, int]
 BATCH_RECORDS = 20_000
 TXN_RECORDS = 250_000
-_EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, payload, '
-               'metadata, is_delete, source, topic, "partition", "offset", key, value, headers, '
-               'kafka_ts, kafka_ts_type, ts_assumed_utc')
 
 
 @dataclass
@@ -75,21 +74,6 @@ class KafkaIngestReport:
         return "\n".join(lines)
 
 
-def stored_positions(store: EventStore, topics: list[str]) -> dict[TP, int]:
-    """Next offset per partition from `ingest_offsets` (where a previous run stopped)."""
-    cur = store.cursor()
-    try:
-        return {(t, p): n for t, p, n in db.rows(
-            cur, "SELECT topic, \"partition\", next_offset FROM ingest_offsets "
-                 "WHERE list_contains(?, topic)", [topics])}
-    finally:
-        cur.close()
-
-
-def _key(tp: TP) -> str:
-    return f"{tp[0]}/{tp[1]}"
-
-
 def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                  start: Start = "earliest", until: Until = "end",
                  spec: MappingSpec | None = None,
@@ -109,9 +93,10 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     finished = threading.Event()  # ours: the caller's `cancel` is only read, never set
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
     started = time.perf_counter()
-    store.ensure_entity_index()  # Kafka rows are not clustered by entity (schema.ENTITY_INDEX)
-    resume = stored_positions(store, topics)
-    report.resumed_from = {_key(tp): n for tp, n in resume.items()}
+    store.ensure_entity_index()  # Kafka rows are not clustered by entity (store.schema)
+    with store.reading() as cur:
+        resume = stored_positions(cur, topics)
+    report.resumed_from = {tp_text(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
     items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=16)
     child = ReaderProcess(config, list(topics), start=start, until=until, resume=resume,
@@ -193,17 +178,17 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
     """Decode one raw batch and store it with the partitions' next offsets, atomically."""
     with store.transaction() as cur:
         db.register(cur, "__kb", table)
-        headers = decode.header_names(cur, "__kb")
-        ce_binary = decode.is_ce_binary(spec, headers)
-        keys = [] if ce_binary else decode.sample_keys(cur, "__kb")
-        mapping = decode.resolve_kafka(spec, keys, headers)
-        needed = decode.doc_columns(mapping)
+        headers = kafka_mapping.header_names(cur, "__kb")
+        ce_binary = kafka_mapping.is_ce_binary(spec, headers)
+        keys = [] if ce_binary else kafka_mapping.sample_keys(cur, "__kb")
+        mapping = kafka_mapping.resolve_kafka(spec, keys, headers)
+        needed = kafka_mapping.doc_columns(mapping)
         rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
-        rel, rel_params = decode.relation("__kb", needed, decode.header_columns(mapping),
-                                          ce_binary, rest)
+        rel, rel_params = kafka_mapping.relation(
+            "__kb", needed, kafka_mapping.header_columns(mapping), ce_binary, rest)
         types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", rel_params)}
         sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=rel_params,
-                            tombstones=True, passthrough=decode.PASSTHROUGH)
+                            tombstones=True, passthrough=kafka_mapping.PASSTHROUGH)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {sel.text}", sel.params)
         seen = _already_stored(cur)
         derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
@@ -212,17 +197,14 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
         quarantined = db.rows(cur, _insert_quarantine(bool(seen)))[0][0]
         tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
                                     "__reason IS NULL")
-        for (topic, partition), nxt in positions.items():
-            cur.execute("INSERT OR REPLACE INTO ingest_offsets (topic, \"partition\", "
-                        "next_offset, updated_at) VALUES (?, ?, ?, now())",
-                        [topic, partition, nxt])
+        save_positions(cur, positions)
         cur.execute("DROP TABLE __kc")
     report.records_read += table.num_rows
     report.rows_stored += stored
     report.rows_quarantined += quarantined
     report.rows_skipped_duplicate += table.num_rows - stored - quarantined
     report.tombstones += tombstones
-    report.positions.update({_key(tp): n for tp, n in positions.items()})
+    report.positions.update({tp_text(tp): n for tp, n in positions.items()})
     if not report.mapping:
         report.mapping = mapping.to_dict()
 
@@ -247,7 +229,7 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
             "(SELECT entity_id FROM __kc) GROUP BY ALL) prev ON prev.entity_id = c.entity_id"
             if derive_seq else "")
     return (
-        f"INSERT INTO events ({_EVENT_COLS}) SELECT * FROM (SELECT "
+        f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
         "CASE WHEN c.event_id_src IS NULL THEN md5('kafka:' || c.topic || ':' || "
         "CAST(c.\"partition\" AS VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR)) "
         "ELSE c.event_id_src END AS event_id, "

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from eventlab.sources import readahead
-from eventlab.sources.files import discover
-from eventlab.sources.readahead import read_ahead
+from eventlab.ingest import readahead
+from eventlab.ingest.exports import discover
+from eventlab.ingest.readahead import read_ahead
 
 
 def _files(tmp_path: Path, n: int, bad_at: int | None = None) -> list[Path]:

@@ -10,7 +10,7 @@ import pytest
 from helpers_files import events, ingest, write_jsonl, write_parquet
 
 from eventlab.errors import MappingError
-from eventlab.mapping import (
+from eventlab.ingest.mapping import (
     FieldRef,
     MappingSpec,
     detect_preset,

@@ -15,10 +15,10 @@ import orjson
 import pytest
 
 from eventlab.errors import BrokerUnavailable
+from eventlab.ingest.kafka_ingest import ingest_kafka
+from eventlab.ingest.mapping import spec_from_dict
 from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.ingest import ingest_kafka
-from eventlab.mapping import spec_from_dict
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 

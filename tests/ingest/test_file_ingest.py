@@ -24,9 +24,9 @@ from helpers_files import (
 )
 
 from eventlab import explore
-from eventlab.ingest import ingest_paths
-from eventlab.mapping import spec_from_dict
-from eventlab.sources.files import discover, hive_values
+from eventlab.ingest.exports import discover, hive_values
+from eventlab.ingest.file_ingest import ingest_paths
+from eventlab.ingest.mapping import spec_from_dict
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
@@ -36,7 +36,7 @@ def _bump_mtime(path: Path) -> None:
     os.utime(path, (st.st_atime, st.st_mtime + 10))
 
 
-# --- schema drift (SAFETY 13) ----------------------------------------------------------------
+# --- schema drift (safety item 13) ----------------------------------------------------------------
 
 def test_columns_combine_by_name_not_position(store: EventStore, tmp_path: Path) -> None:
     a = write_parquet(tmp_path / "a.parquet", {
@@ -117,7 +117,7 @@ def test_small_chunks_give_the_same_events(store: EventStore, tmp_path: Path) ->
         ("e6", "order-0", 3), ("e7", "order-1", 3)]
 
 
-# --- corrupt files (SAFETY 12) ---------------------------------------------------------------
+# --- corrupt files (safety item 12) ---------------------------------------------------------------
 
 def test_corrupt_files_are_listed_and_the_good_ones_load(store: EventStore,
                                                           tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_zero_row_parquet_and_header_only_csv_load_as_zero_rows(store: EventStor
 
 
 def test_empty_jsonl_file_loads_as_zero_rows(store: EventStore, tmp_path: Path) -> None:
-    # SAFETY.md 16: empty files load as 0 rows.
+    # Safety item 16: empty files load as 0 rows.
     f = tmp_path / "empty.jsonl"
     f.write_bytes(b"")
     report = ingest(store, f)
@@ -252,7 +252,7 @@ def test_quarantine_rows_of_parquet_are_not_duplicated(store: EventStore,
     assert count(store, "quarantine") == 1
 
 
-# --- time zones (SAFETY 15) ------------------------------------------------------------------
+# --- time zones (safety item 15) ------------------------------------------------------------------
 
 def test_naive_parquet_timestamps_are_assumed_utc(store: EventStore, tmp_path: Path) -> None:
     f = write_parquet(tmp_path / "naive.parquet", {
@@ -348,7 +348,7 @@ def test_epoch_milliseconds_in_jsonl(store: EventStore, tmp_path: Path) -> None:
     assert ev["ts"] == datetime(2026, 11, 1, 10, tzinfo=UTC)
 
 
-# --- quarantine reasons (SAFETY 14) ----------------------------------------------------------
+# --- quarantine reasons (safety item 14) ----------------------------------------------------------
 
 def test_jsonl_quarantine_reasons_keep_exact_line_bytes(store: EventStore,
                                                         tmp_path: Path) -> None:

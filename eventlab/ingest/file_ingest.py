@@ -1,14 +1,15 @@
 """Load export files into the store: idempotent by source position, bad files isolated.
 
 Files are read into Arrow a few files ahead of the loader, in a background thread
-(`sources.readahead`; one bad file is listed and skipped), combined by column name inside
-DuckDB (`UNION ALL BY NAME`), mapped to canonical events with SQL from `eventlab.decode`, and
+(`ingest.readahead`; one bad file is listed and skipped), combined by column name inside
+DuckDB (`UNION ALL BY NAME`), mapped to canonical events with SQL from `ingest.canonical_sql`, and
 written in one transaction per chunk, sorted by (entity_id, seq) so per-entity reads touch few
 row groups. Rows lacking an entity id, type or time go to `quarantine` with their raw row.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,19 +17,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.decode import final_select, mapped_select
 from eventlab.errors import MappingError
-from eventlab.mapping import Mapping, MappingSpec, resolve
-from eventlab.sources.files import BadLine, FileRef, discover, hive_values
-from eventlab.sources.readahead import read_ahead
+from eventlab.ingest.canonical_sql import final_select, mapped_select
+from eventlab.ingest.exports import BadLine, FileRef, discover, hive_values
+from eventlab.ingest.mapping import Mapping, MappingSpec, resolve
+from eventlab.ingest.readahead import read_ahead
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-from eventlab.store.sql import quote_ident
+from eventlab.store.schema import FILE_COLUMNS
+from eventlab.store.sql import column_list, quote_ident, quote_literal
 
 CHUNK_ROWS = 3_000_000
 _INTERNAL = ("__source", "__row", "__raw", "__invalid")
-_EVENT_COLS = ('event_id, entity_type, entity_id, event_type, event_version, seq, ts, '
-               'payload, metadata, is_delete, source, "offset", ts_assumed_utc')
 
 Progress = Callable[[str, int, int], None]
 
@@ -110,13 +110,10 @@ def _drop_unchanged(store: EventStore, refs: list[FileRef],
     """Files already loaded with the same size and mtime are skipped whole."""
     if not refs:
         return refs
-    cur = store.cursor()
-    try:
+    with store.reading() as cur:
         known = {p: (s, m, n) for p, s, m, n in db.rows(
             cur, "SELECT path, size, mtime, rows_read FROM ingested_files "
                  "WHERE list_contains(?, path)", [[r.path for r in refs]])}
-    finally:
-        cur.close()
     keep = []
     for ref in refs:
         k = known.get(ref.path)
@@ -212,24 +209,15 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
              f"AND json_type(CASE WHEN json_valid(__doc) THEN __doc END) = 'OBJECT' "
              f"THEN __doc END AS d FROM ({union}))")]
     keys = [k for k in keys if not k.startswith("__")]
-    structure = "{" + ", ".join(_json_str(k) + ': "JSON"' for k in sorted(keys)) + "}"
+    structure = "{" + ", ".join(json.dumps(k) + ': "JSON"' for k in sorted(keys)) + "}"
     valid = ("coalesce(json_valid(__doc) AND json_type(CASE WHEN json_valid(__doc) "
              "THEN __doc END) = 'OBJECT', false)")
     if not keys:
         return (f"(SELECT __doc AS __raw, NOT {valid} AS __invalid, __source, __row "
                 f"FROM ({union}))")
     return (f"(SELECT unnest(json_transform(CASE WHEN {valid} THEN __doc END, "
-            f"{_sql_str(structure)})), __doc AS __raw, NOT {valid} AS __invalid, "
+            f"{quote_literal(structure)})), __doc AS __raw, NOT {valid} AS __invalid, "
             f"__source, __row FROM ({union}))")
-
-
-def _json_str(s: str) -> str:
-    import json
-    return json.dumps(s)
-
-
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
@@ -251,7 +239,7 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
               "AND e.\"offset\" = c.__row)") if prior else ""
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
             "ON prev.entity_id = c.entity_id") if join_existing else ""
-    insert = (f"INSERT INTO events ({_EVENT_COLS}) "
+    insert = (f"INSERT INTO events ({column_list(FILE_COLUMNS)}) "
               f"SELECT * FROM (SELECT {final_select(derive, join_existing)} FROM ({sel.text}) c"
               f"{join} WHERE c.__reason IS NULL{dedupe}) ORDER BY entity_id, seq")
     stored = db.rows(cur, insert, sel.params)[0][0]
