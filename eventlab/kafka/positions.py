@@ -52,6 +52,10 @@ def parse_start(value: str, topics: list[str]) -> Start:
     partition of every listed topic) / `TOPIC:P:OFFSET[,...]`."""
     if value in ("earliest", "latest"):
         return value  # type: ignore[return-value]
+    try:  # first: `2025-03-05T14:03:00` also has the shape of TOPIC:P:OFFSET
+        return parse_utc(value)
+    except ValueError:
+        pass
     if ":" in value and all(part.count(":") in (1, 2) and part.rsplit(":", 1)[1].isdigit()
                             for part in value.split(",")):
         starts: dict[TP, int] = {}
@@ -65,11 +69,8 @@ def parse_start(value: str, topics: list[str]) -> Start:
             else:
                 raise SourceError(f"--from {value!r}: use P:OFFSET or TOPIC:P:OFFSET")
         return starts
-    try:
-        return parse_utc(value)
-    except ValueError:
-        raise SourceError(f"--from {value!r}: use earliest, latest, an ISO 8601 time, or "
-                          "P:OFFSET,...") from None
+    raise SourceError(f"--from {value!r}: use earliest, latest, an ISO 8601 time, or "
+                      "P:OFFSET,...")
 
 
 def parse_until(value: str) -> Until:

@@ -39,6 +39,14 @@ def test_start_texts() -> None:
                                                                   tzinfo=UTC)
 
 
+@pytest.mark.parametrize("text", ["2025-03-05T14:03:00", "2025-03-05 14:03:00", "2025-03-05T14:03",
+                                  "2025-03-05T15:03:00+01:00"])
+def test_a_time_without_a_zone_is_a_utc_time_not_topic_partition_offset(text: str) -> None:
+    # The shape of TOPIC:P:OFFSET too; it used to become topic "2025-03-05T14", partition 3,
+    # which the reader ignored: the read silently started at the earliest offsets.
+    assert parse_start(text, ["t"]) == datetime(2025, 3, 5, 14, 3, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("text", ["soon", "x:y", "0:1,oops"])
 def test_bad_start_texts_say_what_is_accepted(text: str) -> None:
     with pytest.raises(SourceError, match="--from"):
