@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 
-from eventlab import asof, reducers, timetravel
+from eventlab import asof, timetravel
 from eventlab.errors import EventLabError
 from eventlab.replay import Fold, FoldError, diff
 from eventlab.store.eventstore import EventStore, resolve_db_path
+from eventlab.timetravel import reducer_choices
 from eventlab.timeutil import parse_utc
 
 
@@ -43,10 +44,10 @@ def _open(path: str | None) -> EventStore:
     return EventStore(resolved, read_only=True)
 
 
-def _choice(args: argparse.Namespace) -> reducers.ReducerChoice:
-    choices = reducers.configured(rules=[args.rules] if args.rules else [],
+def _choice(args: argparse.Namespace) -> reducer_choices.ReducerChoice:
+    choices = reducer_choices.configured(rules=[args.rules] if args.rules else [],
                                   reducers=[args.reducer] if args.reducer else [])
-    return reducers.default(choices)
+    return reducer_choices.default(choices)
 
 
 def _index(fold: Fold, args: argparse.Namespace) -> int:
@@ -205,10 +206,11 @@ def _print_summary(reader: Any, at: datetime, args: argparse.Namespace) -> None:
 def _app_with_reducers(run: Any) -> Any:
     """Wrap `eventlab app` so --rules / --reducer reach the app through the environment."""
     def cmd(args: argparse.Namespace) -> int:
-        for flag, env in (("rules", reducers.ENV_RULES), ("reducer", reducers.ENV_REDUCER)):
+        for flag, env in (("rules", reducer_choices.ENV_RULES),
+                          ("reducer", reducer_choices.ENV_REDUCER)):
             paths = getattr(args, flag, None)
             if paths:
-                reducers.configured(**{"rules" if flag == "rules" else "reducers": paths})
+                reducer_choices.configured(**{"rules" if flag == "rules" else "reducers": paths})
                 os.environ[env] = os.pathsep.join(os.path.abspath(p) for p in paths)
         return run(args)
     return cmd

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from eventlab import charts, explore
+from eventlab import explore
+from eventlab.charts import explore as charts
 from eventlab.errors import EventLabError
 from eventlab.ui import context
 from eventlab.ui import explore_widgets as w

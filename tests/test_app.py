@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab import explore
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture()

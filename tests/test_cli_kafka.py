@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
+from repo_paths import ROOT
 
 from eventlab import cli_kafka
 from eventlab.cli import main
 from eventlab.kafka.admin import partition_counts, ping
 from eventlab.kafka.broker import DEFAULT_PORT, BrokerHandle, free_port, pid_path, start_broker
 from eventlab.kafka.config import KafkaConfig
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

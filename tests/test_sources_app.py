@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from apptest_support import wait_for
+from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab.store.eventstore import EventStore
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/sources_page.py"
 SASL_SECRET = "sasl-Pa55-do-not-show"
 SSL_SECRET = "ssl-key-pa55-from-secrets"

@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
-from eventlab import reducers, timetravel
+from eventlab import timetravel
 from eventlab.store.eventstore import EventStore
+from eventlab.timetravel import reducer_choices
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ENTITY = "customer-00001"
 
 
 @pytest.fixture()
 def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
     monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
-    monkeypatch.delenv(reducers.ENV_RULES, raising=False)
-    monkeypatch.delenv(reducers.ENV_REDUCER, raising=False)
+    monkeypatch.delenv(reducer_choices.ENV_RULES, raising=False)
+    monkeypatch.delenv(reducer_choices.ENV_REDUCER, raising=False)
     return demo_db
 
 
@@ -118,7 +119,7 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
                       f"    if event.seq == {events[3].seq}:\n"
                       f"        raise ValueError('no street in ' + event.event_type)\n"
                       f"    return {{**(state or {{}}), **(event.payload or {{}})}}\n")
-    monkeypatch.setenv(reducers.ENV_REDUCER, str(broken))
+    monkeypatch.setenv(reducer_choices.ENV_REDUCER, str(broken))
     at = _page(entity_id=ENTITY)
     assert not at.exception
     bad = events[3]
@@ -130,7 +131,7 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
     assert f"seq {bad.seq} · event 4 of" in _header(at)
     at.button(key="tt_first").click().run()
     assert not at.exception and "seq 1 · event 1 of" in _header(at)
-    at.selectbox(key="reducer").select(reducers.MERGE.label).run()  # another reducer works
+    at.selectbox(key="reducer").select(reducer_choices.MERGE.label).run()  # another reducer works
     at.button(key="tt_last").click().run()
     assert not at.exception and not any("failed on event" in e.value for e in at.error)
     broken.write_text("def apply(state, event)\n    return state\n")  # a syntax error

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from eventlab import asof
-from eventlab import charts_timetravel as charts
 from eventlab.asof import AsOf
+from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.timeutil import as_utc, format_utc, naive_utc

@@ -10,8 +10,8 @@ import orjson
 import pandas as pd
 import streamlit as st
 
-from eventlab import charts_timetravel as charts
 from eventlab import timetravel
+from eventlab.charts import timetravel as charts
 from eventlab.replay import Fold
 from eventlab.replay.jsonvalue import MISSING
 from eventlab.timetravel import Loaded, Position

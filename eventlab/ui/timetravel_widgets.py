@@ -18,11 +18,11 @@ from typing import Any
 
 import streamlit as st
 
-from eventlab import explore, reducers, timetravel
+from eventlab import explore, timetravel
 from eventlab.errors import EventLabError, ReducerError
-from eventlab.reducers import ReducerChoice
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded
+from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
 from eventlab.timeutil import parse_utc
 from eventlab.ui import context
 from eventlab.ui.timetravel_panels import fmt
@@ -103,10 +103,10 @@ def entity_picker(cur: Any) -> str | None:
 def reducer_choices() -> list[ReducerChoice]:
     """What the operator configured (EVENTLAB_RULES / EVENTLAB_REDUCER), plus merge."""
     try:
-        return reducers.configured()
+        return configured()
     except ReducerError as exc:
         st.error(f"Reducer configuration: {exc}. Only the merge reducer is offered.")
-        return [reducers.MERGE]
+        return [MERGE]
 
 
 def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settings:
@@ -116,7 +116,7 @@ def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settin
     label = c1.selectbox("Reducer", labels, key="reducer", bind="query-params",
                          help="Configured by whoever runs EventLab: --rules / --reducer or "
                               "EVENTLAB_RULES / EVENTLAB_REDUCER. Files are never uploaded.")
-    choice = choices[labels.index(label)] if label in labels else reducers.default(choices)
+    choice = choices[labels.index(label)] if label in labels else default(choices)
     if choice.kind == "merge":
         kept = [t for t in st.session_state.get("deletes", []) if t in event_types]
         if kept != st.session_state.get("deletes", []):

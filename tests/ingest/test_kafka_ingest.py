@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from repo_paths import ROOT
 
 from eventlab.errors import BrokerUnavailable
 from eventlab.ingest.kafka_ingest import ingest_kafka
@@ -21,8 +22,6 @@ from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def envelope(i: int, entity: str, seq: int, **extra: object) -> bytes:

@@ -15,12 +15,12 @@ import orjson
 import pandas as pd
 import pytest
 from apptest_support import wait_for
+from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab.kafka.broker import BrokerHandle, start_broker
 from eventlab.store.eventstore import EventStore
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/sources_page.py"
 
 

@@ -158,7 +158,7 @@ def test_populations_in_slices_equal_one_statement(monkeypatch: pytest.MonkeyPat
         sliced += db.rows(cur, f"SELECT entity_id, state FROM ({sql}) ORDER BY 1", [at, *params])
     assert [(r["entity_id"], r["state"]) for r in whole.to_pylist()] == sliced
     assert len(sliced) == 400
-    monkeypatch.setattr(asof, "SLICE_EVENTS", 300)
+    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 300)
     assert len(asof.id_slices(cur)) == 4
     assert asof.materialize(cur, at).entities == 400  # created, then inserted slice by slice
     streamed = asof.population(cur, at)  # read slice after slice

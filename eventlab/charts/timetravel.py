@@ -1,4 +1,4 @@
-"""Charts of the time-travel and "as of" pages: small tables in, plotly figures out (pure)."""
+"""Charts of the Time travel page: one entity's events by type, and one field's history."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-_MARGIN = {"l": 10, "r": 10, "t": 36, "b": 10}
-CURRENT = "#d62728"
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin=_MARGIN, title={"text": title, "font": {"size": 14}},
-                      legend={"orientation": "h", "y": -0.2}, hovermode="closest")
-    return fig
+from eventlab.charts.style import CURRENT, layout
 
 
 def entity_timeline(rows: Sequence[dict[str, Any]], current: int, *, x_title: str,
@@ -49,7 +42,7 @@ def entity_timeline(rows: Sequence[dict[str, Any]], current: int, *, x_title: st
                         marker={"size": 16, "symbol": "x", "color": CURRENT})
     fig.update_yaxes(title=None, categoryorder="category descending")
     fig.update_xaxes(title=x_title)
-    return _layout(fig, "Events of this entity by type", 120 + 28 * max(1, len(by_type)))
+    return layout(fig, "Events of this entity by type", 120 + 28 * max(1, len(by_type)))
 
 
 def _number(value: Any) -> bool:
@@ -75,31 +68,9 @@ def field_history(rows: Sequence[dict[str, Any]], path: str, current_x: Any, *,
         fig.add_vline(x=current_x, line={"color": CURRENT, "width": 2, "dash": "dot"})
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=None, type=None if numeric else "category")
-    return _layout(fig, f"History of {path}", 320)
+    return layout(fig, f"History of {path}", 320)
 
 
 def _text(value: Any, limit: int = 40) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def population_counts(rows: Sequence[dict[str, Any]], field: str, at_label: str) -> go.Figure:
-    """Bars: how many entities have each value of a field (`rows`: value, entities)."""
-    fig = go.Figure()
-    fig.add_bar(x=[str(r["value"]) for r in rows], y=[r["entities"] for r in rows],
-                name=at_label, hovertemplate="%{x}: %{y:,} entities<extra></extra>")
-    fig.update_xaxes(title=field, type="category")
-    fig.update_yaxes(title="entities")
-    return _layout(fig, f"Entities by {field} as of {at_label}", 340)
-
-
-def compare_counts(rows: Sequence[dict[str, Any]], field: str, t1: str, t2: str) -> go.Figure:
-    """Grouped bars of the counts per value at T1 and T2 (`rows`: value, at_t1, at_t2)."""
-    fig = go.Figure()
-    xs = [str(r["value"]) for r in rows]
-    fig.add_bar(x=xs, y=[r["at_t1"] for r in rows], name=f"T1 {t1}")
-    fig.add_bar(x=xs, y=[r["at_t2"] for r in rows], name=f"T2 {t2}")
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title=field, type="category")
-    fig.update_yaxes(title="entities")
-    return _layout(fig, f"Entities by {field}: T1 vs T2", 340)

@@ -7,35 +7,37 @@ import time
 from pathlib import Path
 
 import pytest
+from repo_paths import DEMO
 
-from eventlab import reducers, timetravel
+from eventlab import timetravel
 from eventlab.errors import ReducerError
-from eventlab.reducers import MERGE, ReducerChoice
 from eventlab.replay import Fold, MergeReducer, PythonReducer, RulesReducer
 from eventlab.replay.jsonvalue import json_equal
 from eventlab.store.eventstore import EventStore
+from eventlab.timetravel import reducer_choices
+from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice
 
-DEMO = Path(__file__).resolve().parent.parent / "eventlab" / "demo"
 RULES, PYTHON = DEMO / "rules.toml", DEMO / "reducer.py"
 
 
 def test_configured_reads_the_environment_and_flags_win(tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text('unknown = "ignore"\n')
-    env = {reducers.ENV_RULES: f"{RULES}{os.pathsep}{other}", reducers.ENV_REDUCER: str(PYTHON)}
-    choices = reducers.configured(env=env)
+    env = {reducer_choices.ENV_RULES: f"{RULES}{os.pathsep}{other}",
+           reducer_choices.ENV_REDUCER: str(PYTHON)}
+    choices = reducer_choices.configured(env=env)
     assert [c.kind for c in choices] == ["rules", "rules", "python", "merge"]
-    assert reducers.default(choices).path == str(RULES.resolve())  # `make run`: demo rules
+    assert reducer_choices.default(choices).path == str(RULES.resolve())  # `make run`: demo rules
     assert choices[-1] == MERGE
-    flagged = reducers.configured(rules=[str(other)], env=env)
+    flagged = reducer_choices.configured(rules=[str(other)], env=env)
     assert [c.path for c in flagged if c.kind == "rules"] == [str(other.resolve())]
-    assert reducers.configured(env={}) == [MERGE]
-    assert reducers.default([]) == MERGE
+    assert reducer_choices.configured(env={}) == [MERGE]
+    assert reducer_choices.default([]) == MERGE
 
 
 def test_a_missing_file_is_an_error_not_a_silent_merge(tmp_path: Path) -> None:
     with pytest.raises(ReducerError, match="--reducer file .*nope.py not found"):
-        reducers.configured(env={reducers.ENV_REDUCER: str(tmp_path / "nope.py")})
+        reducer_choices.configured(env={reducer_choices.ENV_REDUCER: str(tmp_path / "nope.py")})
 
 
 def test_choices_load_label_and_key(tmp_path: Path) -> None:
@@ -47,8 +49,8 @@ def test_choices_load_label_and_key(tmp_path: Path) -> None:
     assert isinstance(merge.load(), MergeReducer) and merge.load().delete_types == {
         "OrderCancelled"}
     assert rules.with_deletes(["X"]) is rules
-    assert reducers.find([rules, MERGE], "merge") == MERGE
-    assert reducers.find([rules, MERGE], "unknown label") == rules
+    assert reducer_choices.find([rules, MERGE], "merge") == MERGE
+    assert reducer_choices.find([rules, MERGE], "unknown label") == rules
     copy = tmp_path / "r.toml"
     copy.write_text(RULES.read_text())
     before = ReducerChoice("rules", str(copy)).key
@@ -116,13 +118,14 @@ def test_app_flags_reach_the_app_through_the_environment(
     from eventlab import cli_replay
     from eventlab.cli import build_parser
 
-    monkeypatch.setenv(reducers.ENV_RULES, "")  # restored after the test
-    monkeypatch.setenv(reducers.ENV_REDUCER, "")
+    monkeypatch.setenv(reducer_choices.ENV_RULES, "")  # restored after the test
+    monkeypatch.setenv(reducer_choices.ENV_REDUCER, "")
     seen: dict[str, str] = {}
     args = build_parser().parse_args(["app", "--rules", str(RULES), "--reducer", str(PYTHON)])
     run = cli_replay._app_with_reducers(lambda _args: seen.update(os.environ) or 0)
     assert run(args) == 0
-    assert seen[reducers.ENV_RULES] == str(RULES) and seen[reducers.ENV_REDUCER] == str(PYTHON)
+    assert seen[reducer_choices.ENV_RULES] == str(RULES)
+    assert seen[reducer_choices.ENV_REDUCER] == str(PYTHON)
     bad = build_parser().parse_args(["app", "--reducer", str(tmp_path / "missing.py")])
     with pytest.raises(ReducerError, match="not found"):
         run(bad)

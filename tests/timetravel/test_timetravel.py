@@ -15,6 +15,7 @@ from timetravel_support import T0, insert, row, store_with
 
 from eventlab import timetravel
 from eventlab.cli import main
+from eventlab.errors import EventLabError
 from eventlab.replay import FunctionReducer, MergeReducer, merge_reducer
 from eventlab.store.eventstore import EventStore
 from eventlab.timetravel import FoldCache
@@ -113,7 +114,7 @@ def test_bases_blame_history_and_paths() -> None:
     assert timetravel.index_at(fold, T0 + timedelta(minutes=4), "event_time") == 2
     assert timetravel.index_at(fold, T0 + timedelta(minutes=4), "kafka_time") == 0
     assert timetravel.index_at(fold, 25, "offset") == 1
-    with pytest.raises(timetravel.EventLabError):
+    with pytest.raises(EventLabError):
         timetravel.index_at(fold, T0, "offset")
     blame = {r["path"]: (r["seq"], r["value"]) for r in timetravel.blame_rows(loaded, 2)}
     assert blame == {"s": (2, "paid"), "addr.city": (3, "Oslo")}

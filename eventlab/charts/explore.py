@@ -1,4 +1,4 @@
-"""Pure chart builders: small Arrow tables in, plotly figures out (testable without Streamlit)."""
+"""The Explore page's chart: event counts over time, stacked by type."""
 
 from __future__ import annotations
 

@@ -1,0 +1,35 @@
+"""Population "as of T": the merge-reducer state of every entity at a moment, inside DuckDB.
+
+`compute` computes it (one SQL statement, in entity-id slices when large) and materialises
+it; `queries` answers what the As of page asks of it. The names below are the package's API.
+"""
+
+from eventlab.asof.compute import (
+    SQL_BASES,
+    VARIADIC,
+    AsOf,
+    AsOfError,
+    busiest_type,
+    data_version,
+    drop,
+    id_slices,
+    materialize,
+    population,
+    population_reader,
+    population_sql,
+)
+from eventlab.asof.queries import (
+    Comparison,
+    changed_page,
+    compare,
+    counts_by,
+    field_path,
+    rows_page,
+    top_fields,
+)
+
+__all__ = [
+    "SQL_BASES", "VARIADIC", "AsOf", "AsOfError", "Comparison", "busiest_type", "changed_page",
+    "compare", "counts_by", "data_version", "drop", "field_path", "id_slices", "materialize",
+    "population", "population_reader", "population_sql", "rows_page", "top_fields",
+]

@@ -1,0 +1,31 @@
+"""Explore: filters to bound SQL (pure), the page, chart, facet and entity queries, one event in
+detail, and the quarantine. The names below are the package's API (`explore.page(...)`).
+"""
+
+from eventlab.explore.detail import (
+    EventDetail,
+    EventKey,
+    event_detail,
+    headers_for_display,
+    show_bytes,
+)
+from eventlab.explore.filters import JSON_OPS, FilterError, Filters, build_where, normalize_path
+from eventlab.explore.quarantine import quarantine_rows, quarantine_summary
+from eventlab.explore.queries import (
+    PAGE_SIZE,
+    Facets,
+    Page,
+    bucket_for,
+    counts_over_time,
+    entity_events,
+    entity_ids,
+    facets,
+    page,
+)
+
+__all__ = [
+    "JSON_OPS", "PAGE_SIZE", "EventDetail", "EventKey", "Facets", "FilterError", "Filters",
+    "Page", "bucket_for", "build_where", "counts_over_time", "entity_events", "entity_ids",
+    "event_detail", "facets", "headers_for_display", "normalize_path", "page",
+    "quarantine_rows", "quarantine_summary", "show_bytes",
+]

@@ -1,0 +1,115 @@
+"""Explore's filters as bound SQL, pure: `build_where` returns `(clauses, params)` and never
+puts a value into the SQL text; tests assert its exact SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventlab.errors import EventLabError
+from eventlab.store.sql import prefix_upper_bound
+
+JSON_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "exists", "missing")
+_PATH_RE = re.compile(r"^\$(\.[A-Za-z_][\w-]*|\.\"[^\"]+\"|\[\d+\])+$")
+
+
+class FilterError(EventLabError):
+    """A filter value cannot be used (bad JSON path, unknown operator)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user filters the events by. Empty values mean 'no filter'."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    event_types: tuple[str, ...] = ()
+    entity_type: str | None = None
+    entity_prefix: str | None = None
+    text: str | None = None
+    json_path: str | None = None
+    json_op: str = "="
+    json_value: str | None = None
+
+
+def normalize_path(path: str) -> str:
+    """Accept `a.b`, `$.a.b` or `$.a[0]`; return the `$` form or raise FilterError."""
+    p = path.strip()
+    if not p.startswith("$"):
+        p = "$." + p
+    if not _PATH_RE.match(p):
+        raise FilterError(f"JSON path {path!r} is not understood: use a.b, $.a.b or $.items[0]")
+    return p
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def build_where(f: Filters) -> tuple[list[str], list[Any]]:
+    """Filters to WHERE clauses with bound parameters (no value is ever put in the SQL)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.start is not None:
+        clauses.append("ts >= ?")
+        params.append(f.start)
+    if f.end is not None:
+        clauses.append("ts <= ?")
+        params.append(f.end)
+    if f.event_types:
+        clauses.append("list_contains(?, event_type)")
+        params.append(list(f.event_types))
+    if f.entity_type:
+        clauses.append("entity_type = ?")
+        params.append(f.entity_type)
+    if f.entity_prefix:
+        clauses.append("entity_id >= ? AND entity_id < ?")
+        params += [f.entity_prefix, prefix_upper_bound(f.entity_prefix)]
+    if f.text:
+        clauses.append("contains(lower(CAST(payload AS VARCHAR)), ?)")
+        params.append(f.text.lower())
+    if f.json_path:
+        path = normalize_path(f.json_path)
+        op = f.json_op
+        if op not in JSON_OPS:
+            raise FilterError(f"operator {op!r} is not one of {', '.join(JSON_OPS)}")
+        if op == "exists":
+            clauses.append("json_exists(payload, ?)")
+            params.append(path)
+        elif op == "missing":
+            clauses.append("NOT coalesce(json_exists(payload, ?), false)")
+            params.append(path)
+        elif op == "contains":
+            clauses.append("contains(lower(json_extract_string(payload, ?)), ?)")
+            params += [path, (f.json_value or "").lower()]
+        else:
+            value = f.json_value or ""
+            num = _number(value)
+            if num is not None and op != "=" and op != "!=":
+                clauses.append(f"TRY_CAST(json_extract_string(payload, ?) AS DOUBLE) {op} ?")
+                params += [path, num]
+            elif num is not None:
+                # Equal as text or as a number ("120" matches 120 and 120.0); != is its
+                # negation, and a missing field matches neither.
+                equal = ("(json_extract_string(payload, ?) = ? OR "
+                         "TRY_CAST(json_extract_string(payload, ?) AS DOUBLE) = ?)")
+                if op == "!=":
+                    equal = ("NOT (json_extract_string(payload, ?) = ? OR coalesce(TRY_CAST("
+                             "json_extract_string(payload, ?) AS DOUBLE) = ?, false))")
+                clauses.append(equal)
+                params += [path, value, path, num]
+            else:
+                clauses.append(f"json_extract_string(payload, ?) {op} ?")
+                params += [path, value]
+    return clauses, params
+
+
+def where_sql(clauses: list[str]) -> str:
+    """` WHERE a AND b` for the clauses of `build_where`; empty when there are none."""
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""

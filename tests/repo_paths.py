@@ -1,0 +1,9 @@
+"""Where things are in the repository, for tests in any folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+DEMO = ROOT / "eventlab" / "demo"
