@@ -2,6 +2,6 @@
 
 import sys
 
-from eventlab.cli import main
+from eventlab.cli.main import main
 
 sys.exit(main())

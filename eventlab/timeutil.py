@@ -1,4 +1,5 @@
-"""Time as EventLab handles it: every time is UTC, and a time without a zone is taken as UTC.
+"""Time as EventLab handles it: every time is UTC, a time without a zone is taken as UTC, and a
+position in a stream is measured on one of three time bases.
 
 The one definition of that rule: parsing what a person types (CLI flags, the Sources form, the
 Time travel jump box), normalising datetimes, and the zone-less UTC values Streamlit's date and
@@ -8,6 +9,14 @@ time widgets work with. The store itself runs with TimeZone=UTC (`store.db.conne
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+TIME_BASES: dict[str, str] = {
+    "event_time": "event time (ts)",
+    "kafka_time": "Kafka timestamp",
+    "offset": "offset order",
+}
+"""What a moment in an entity's history is measured by (the event's `ts`, its `kafka_ts`, or
+its source offset), with the label the pages and the CLI show."""
 
 
 def as_utc(value: datetime) -> datetime:

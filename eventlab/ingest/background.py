@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from eventlab.errors import SourceError
-from eventlab.ingest.exports import FORMATS
 from eventlab.ingest.file_ingest import IngestReport, ingest_paths
+from eventlab.ingest.formats import FORMATS
 from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.offsets import stored_positions

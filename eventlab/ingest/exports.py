@@ -17,10 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from eventlab.errors import SourceError
-
-FORMATS = ("parquet", "jsonl", "csv")
-_EXT = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
-        ".json": "jsonl", ".csv": "csv"}
+from eventlab.ingest.formats import guess_format
 
 
 @dataclass(frozen=True)
@@ -41,11 +38,6 @@ class BadLine:
     row: int
     raw: bytes
     detail: str
-
-
-def guess_format(path: str) -> str | None:
-    """The format a file name suggests, or None."""
-    return _EXT.get(Path(path).suffix.lower())
 
 
 def discover(paths: list[str], fmt: str | None = None) -> tuple[list[FileRef], list[dict]]:

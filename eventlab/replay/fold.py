@@ -33,10 +33,11 @@ from eventlab.replay.event import Event, as_utc
 from eventlab.replay.jsonvalue import copy_value
 from eventlab.replay.merge import MergeReducer
 from eventlab.replay.reducer import Reducer, ReducerLike, State, as_reducer
+from eventlab.timeutil import TIME_BASES
 
 BEFORE_FIRST = -1
 """The index meaning "before the first event"."""
-BASES: tuple[str, ...] = ("event_time", "kafka_time", "offset")
+BASES: tuple[str, ...] = tuple(TIME_BASES)
 """What `index_at_time` compares with: the event's `ts`, its `kafka_ts`, or its `offset`."""
 _NEVER: dict[str, Any] = {
     "event_time": datetime.max.replace(tzinfo=UTC),

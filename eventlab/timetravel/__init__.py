@@ -24,7 +24,6 @@ from eventlab.timetravel.load import (
     paused_gc,
 )
 from eventlab.timetravel.positions import (
-    BASIS_LABELS,
     Position,
     available_bases,
     basis_values,
@@ -39,7 +38,7 @@ from eventlab.timetravel.positions import (
 )
 
 __all__ = [
-    "BASIS_LABELS", "ORDER_COLUMNS", "SNAPSHOT_EVERY", "EntityNotFound", "FoldCache", "Loaded",
+    "ORDER_COLUMNS", "SNAPSHOT_EVERY", "EntityNotFound", "FoldCache", "Loaded",
     "Position", "available_bases", "basis_values", "blame_rows", "change_dicts",
     "creation_changes", "entity_version", "event_dict", "event_types", "events_from_arrow",
     "history", "index_at", "jsonable", "leaf_paths", "load_events", "out_of_order",

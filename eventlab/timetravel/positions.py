@@ -22,12 +22,7 @@ from eventlab.replay import (
     event_changes,
 )
 from eventlab.replay.jsonvalue import MISSING
-
-BASIS_LABELS: dict[str, str] = {
-    "event_time": "event time (ts)",
-    "kafka_time": "Kafka timestamp",
-    "offset": "offset order",
-}
+from eventlab.timeutil import TIME_BASES
 
 
 @dataclass(frozen=True)
@@ -69,7 +64,7 @@ def basis_values(fold: Fold, basis: str) -> list[Any]:
         return [e.kafka_ts for e in fold.events]
     if basis == "offset":
         return [e.offset for e in fold.events]
-    raise EventLabError(f"unknown time basis {basis!r}; use one of {', '.join(BASIS_LABELS)}")
+    raise EventLabError(f"unknown time basis {basis!r}; use one of {', '.join(TIME_BASES)}")
 
 
 def available_bases(fold: Fold) -> list[str]:

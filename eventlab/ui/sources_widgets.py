@@ -17,7 +17,7 @@ import streamlit as st
 
 from eventlab.errors import EventLabError
 from eventlab.ingest import background, tail
-from eventlab.ingest.exports import FORMATS
+from eventlab.ingest.formats import FORMATS
 from eventlab.ingest.mapping import PRESETS
 from eventlab.jobs import JobManager, JobView
 from eventlab.kafka import config_sources

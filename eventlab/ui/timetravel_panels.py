@@ -15,6 +15,7 @@ from eventlab.charts import timetravel as charts
 from eventlab.replay import Fold
 from eventlab.replay.jsonvalue import MISSING
 from eventlab.timetravel import Loaded, Position
+from eventlab.timeutil import TIME_BASES
 
 TIMELINE_WINDOW = 1_500  # events drawn around the current one in the timeline chart
 _COLORS = {"add": "#d4f7d4", "remove": "#ffd6d6", "change": "#fff1c2"}
@@ -36,7 +37,7 @@ def position_header(pos: Position, n: int, basis: str) -> None:
     st.markdown(f"#### {e.event_type} · seq {e.seq} · event {pos.index + 1} of {n:,}")
     st.caption(f"event time {fmt(e.ts)} UTC · Kafka time {fmt(e.kafka_ts)} · offset "
                f"{fmt(e.offset)} · id `{e.event_id}` · basis: "
-               f"{timetravel.BASIS_LABELS[basis]}")
+               f"{TIME_BASES[basis]}")
 
 
 def state_panel(pos: Position) -> None:

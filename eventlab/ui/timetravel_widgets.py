@@ -23,7 +23,7 @@ from eventlab.errors import EventLabError, ReducerError
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
-from eventlab.timeutil import parse_utc
+from eventlab.timeutil import TIME_BASES, parse_utc
 from eventlab.ui import context
 from eventlab.ui.timetravel_panels import fmt
 
@@ -128,7 +128,7 @@ def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settin
         choice = choice.with_deletes(deletes)
     else:
         c2.caption(f"Reducer file: `{choice.path}`")
-    basis = c3.segmented_control("Time basis", list(timetravel.BASIS_LABELS),
+    basis = c3.segmented_control("Time basis", list(TIME_BASES),
                                  format_func=_SHORT_BASIS.get, key="basis",
                                  bind="query-params", default="event_time", required=True,
                                  help="What times on the slider, in the chart and in 'jump "
@@ -155,7 +155,7 @@ def summary(loaded: Loaded, settings: Settings) -> None:
     st.caption(
         f"**{loaded.entity_id}** ({first.entity_type}) · {len(fold):,} events · "
         f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{fold.reducer.name}** · "
-        f"time basis **{timetravel.BASIS_LABELS[settings.basis]}** · "
+        f"time basis **{TIME_BASES[settings.basis]}** · "
         f"loaded and folded in {loaded.load_ms:.0f} ms")
     if settings.basis not in timetravel.available_bases(fold):
         st.warning("No event of this entity has a Kafka timestamp (it came from files): "

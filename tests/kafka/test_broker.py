@@ -1,11 +1,7 @@
-"""The local broker: starts on loopback, answers Kafka, stops; the `eventlab broker` modes."""
+"""The local broker: starts on loopback, answers Kafka, stops; a missing binary is reported."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +11,6 @@ from eventlab.errors import BrokerStartError, BrokerUnavailable
 from eventlab.kafka.admin import ping
 from eventlab.kafka.broker import (
     BrokerHandle,
-    broker_main,
-    free_port,
-    pid_path,
     port_in_use,
     start_broker,
 )
@@ -57,45 +50,3 @@ def test_a_missing_binary_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("CALF_TANSU_BIN", str(tmp_path / "no-such-tansu"))
     with pytest.raises(BrokerStartError, match="no Tansu broker binary"):
         start_broker()
-
-
-def test_detach_writes_a_pid_file_and_stop_ends_it(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(tmp_path)
-    port = free_port()
-    assert broker_main(["--port", str(port), "--detach"]) == 0
-    pidfile = tmp_path / pid_path(port)
-    pid = int(pidfile.read_text())
-    assert ping(KafkaConfig(bootstrap=f"127.0.0.1:{port}")) == 1
-    assert f"eventlab broker --stop --port {port}" in capsys.readouterr().out
-
-    assert broker_main(["--port", str(port), "--detach"]) == 1
-    assert f"already runs on port {port} (pid {pid})" in capsys.readouterr().err
-
-    assert broker_main(["--port", str(port), "--stop"]) == 0
-    assert not pidfile.exists()
-    assert not port_in_use("127.0.0.1", port)
-    assert broker_main(["--port", str(port), "--stop"]) == 1
-    assert "no detached broker" in capsys.readouterr().err
-
-
-def test_foreground_broker_stops_on_ctrl_c() -> None:
-    port = free_port()
-    code = f"import sys; from eventlab.kafka.broker import broker_main; " \
-           f"sys.exit(broker_main(['--port', '{port}']))"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
-        assert f"listening on 127.0.0.1:{port}" in lines[0]
-        assert "Ctrl-C" in lines[2]
-        assert ping(KafkaConfig(bootstrap=f"127.0.0.1:{port}")) == 1
-        os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert not port_in_use("127.0.0.1", port)

@@ -115,17 +115,15 @@ def test_demo_python_reducer_upcasts_old_versions(demo_entities: dict[str, tuple
 
 def test_app_flags_reach_the_app_through_the_environment(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from eventlab import cli_replay
     from eventlab.cli import build_parser
+    from eventlab.cli.app import app_env
 
     monkeypatch.setenv(reducer_choices.ENV_RULES, "")  # restored after the test
     monkeypatch.setenv(reducer_choices.ENV_REDUCER, "")
-    seen: dict[str, str] = {}
     args = build_parser().parse_args(["app", "--rules", str(RULES), "--reducer", str(PYTHON)])
-    run = cli_replay._app_with_reducers(lambda _args: seen.update(os.environ) or 0)
-    assert run(args) == 0
-    assert seen[reducer_choices.ENV_RULES] == str(RULES)
-    assert seen[reducer_choices.ENV_REDUCER] == str(PYTHON)
+    env = app_env(args)
+    assert env[reducer_choices.ENV_RULES] == str(RULES)
+    assert env[reducer_choices.ENV_REDUCER] == str(PYTHON)
     bad = build_parser().parse_args(["app", "--reducer", str(tmp_path / "missing.py")])
     with pytest.raises(ReducerError, match="not found"):
-        run(bad)
+        app_env(bad)

@@ -1,7 +1,4 @@
-"""`eventlab demo --kafka`, `eventlab demo-consumer` and `eventlab broker` against a real broker.
-
-tests/kafka/conftest.py is not visible here, so this module starts its own local broker.
-"""
+"""`eventlab demo --kafka` and `eventlab demo-consumer` against the real session broker."""
 
 from __future__ import annotations
 
@@ -12,24 +9,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
 from repo_paths import ROOT
 
-from eventlab import cli_kafka
 from eventlab.cli import main
-from eventlab.kafka.admin import partition_counts, ping
-from eventlab.kafka.broker import DEFAULT_PORT, BrokerHandle, free_port, pid_path, start_broker
+from eventlab.kafka.admin import partition_counts
+from eventlab.kafka.broker import BrokerHandle
 from eventlab.kafka.config import KafkaConfig
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[BrokerHandle]:
-    with start_broker() as handle:
-        yield handle
+@pytest.fixture
+def broker(kafka_broker: BrokerHandle) -> BrokerHandle:
+    return kafka_broker
 
 
 def topic_name() -> str:
@@ -66,22 +59,6 @@ def test_demo_needs_a_target_and_kafka_needs_a_topic(
     capsys.readouterr()
     assert main(["demo", "--kafka", broker.bootstrap]) == 2
     assert "--kafka needs --topic" in capsys.readouterr().err
-
-
-def test_broker_detach_then_stop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_kafka.BROKER_PORT == DEFAULT_PORT
-    monkeypatch.chdir(tmp_path)
-    port = free_port()
-    assert main(["broker", "--port", str(port), "--detach"]) == 0
-    assert f"eventlab broker --stop --port {port}" in capsys.readouterr().out
-    assert (tmp_path / pid_path(port)).exists()
-    assert ping(KafkaConfig(bootstrap=f"127.0.0.1:{port}")) == 1
-    assert main(["broker", "--port", str(port), "--stop"]) == 0
-    assert not (tmp_path / pid_path(port)).exists()
-    assert main(["broker", "--port", str(port), "--stop"]) == 1
-    with pytest.raises(SystemExit):
-        main(["broker", "--detach", "--stop"])
 
 
 def test_demo_consumer_commits_and_stops_on_sigterm(broker: BrokerHandle) -> None:

@@ -1,30 +1,66 @@
-"""`eventlab ingest-kafka`: argument parsing and output around `eventlab.ingest.kafka_ingest`."""
+"""`eventlab ingest` (export files) and `eventlab ingest-kafka` (topics, resumable)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from typing import TYPE_CHECKING
 
-from eventlab.ingest.mapping import PRESETS, MappingSpec, load_spec
+from eventlab.cli.common import Commands, add_db, kafka_config, mapping_spec, print_json
+from eventlab.ingest.formats import FORMATS
+from eventlab.ingest.mapping import PRESETS
 from eventlab.kafka.positions import parse_start, parse_until
 
-if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs, not for every command
+if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs
     from eventlab.ingest.kafka_ingest import KafkaIngestReport
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load export files into the store."""
+    from eventlab.ingest.file_ingest import ingest_paths
+    from eventlab.store.eventstore import EventStore
+
+    spec = mapping_spec(args)
+    with EventStore(args.db, memory_limit=args.memory_limit) as store:
+        report = ingest_paths(store, args.paths, fmt=args.format, spec=spec,
+                              progress=None if args.json else _Progress())
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+        if report.mapping:
+            print("mapping: " + json.dumps(report.mapping))
+    nothing = report.files_read == 0 and not report.files_skipped
+    if nothing or (args.strict and (report.files_failed or report.rows_quarantined)):
+        return 1
+    return 0
 
 
 def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     """Read topics into the store; resumable; prints a summary or one JSON object."""
     from eventlab.ingest.kafka_ingest import ingest_kafka
-    from eventlab.kafka.config import KafkaConfig
     from eventlab.store.eventstore import EventStore
 
-    config = KafkaConfig.from_env()
-    if args.bootstrap:
-        config = dataclasses.replace(config, bootstrap=args.bootstrap)
-    spec = load_spec(args.mapping) if args.mapping else MappingSpec(preset=args.preset or "auto")
+    config = kafka_config(args.bootstrap)
+    spec = mapping_spec(args)
     start = parse_start(args.from_, args.topic)
     until = parse_until(args.until)
 
@@ -47,15 +83,27 @@ def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.json:
         sys.stderr.write("\n")
     if args.json:
-        print(json.dumps(report.to_dict(), default=str))
+        print_json(report.to_dict())
     else:
         print(report.summary())
     return 1 if report.error else 0
 
 
-def add_parser(sub: argparse._SubParsersAction, with_db: object) -> None:
-    """Register `ingest-kafka` on the CLI's subparsers."""
-    sp = with_db(sub.add_parser("ingest-kafka", help="load Kafka topics (resumable)"))
+def register(commands: Commands) -> None:
+    """Add `ingest` and `ingest-kafka`."""
+    sp = add_db(commands.add_parser("ingest", help="load Parquet/JSONL/CSV exports"))
+    sp.add_argument("paths", nargs="+", help="files, folders, globs or hive folders")
+    sp.add_argument("--format", choices=FORMATS)
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--mapping", help="TOML mapping file")
+    g.add_argument("--preset", choices=PRESETS, help="mapping preset (default auto)")
+    sp.add_argument("--strict", action="store_true",
+                    help="exit non-zero if any file failed or any row was quarantined")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit for the load")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = add_db(commands.add_parser("ingest-kafka", help="load Kafka topics (resumable)"))
     sp.add_argument("--bootstrap", help="host:port[,...] (default $EVENTLAB_KAFKA_BOOTSTRAP)")
     sp.add_argument("--topic", action="append", required=True, help="repeat for more topics")
     sp.add_argument("--from", dest="from_", default="earliest",

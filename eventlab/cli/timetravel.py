@@ -1,29 +1,28 @@
 """`eventlab state` and `eventlab asof`: the Time travel and As of pages on the command line.
 
-`register(sub)` adds both commands to the main parser, and `--rules` / `--reducer` to
-`eventlab app` (they reach the app as EVENTLAB_RULES / EVENTLAB_REDUCER).
+orjson, pyarrow, DuckDB and the fold are imported inside the commands (start-up stays light).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-import pyarrow.parquet as pq
-
-from eventlab import asof, timetravel
+from eventlab.cli.common import Commands, add_db, existing_db
 from eventlab.errors import EventLabError
-from eventlab.replay import Fold, FoldError, diff
-from eventlab.store.eventstore import EventStore, resolve_db_path
-from eventlab.timetravel import reducer_choices
-from eventlab.timeutil import parse_utc
+from eventlab.timeutil import TIME_BASES, parse_utc
+
+if TYPE_CHECKING:
+    from eventlab.replay import Fold
+    from eventlab.store.eventstore import EventStore
+    from eventlab.timetravel.reducer_choices import ReducerChoice
 
 
 def _dumps(obj: Any) -> str:
+    import orjson
+
     return orjson.dumps(obj, default=str).decode()
 
 
@@ -37,20 +36,22 @@ def _when(raw: str) -> datetime:
 
 
 def _open(path: str | None) -> EventStore:
-    resolved = resolve_db_path(path)
-    if not resolved.exists():
-        raise EventLabError(f"No database at {resolved}. Load data first (`eventlab ingest "
-                            "...`) or pass --db / set EVENTLAB_DB.")
-    return EventStore(resolved, read_only=True)
+    from eventlab.store.eventstore import EventStore
+
+    return EventStore(existing_db(path), read_only=True)
 
 
-def _choice(args: argparse.Namespace) -> reducer_choices.ReducerChoice:
+def _choice(args: argparse.Namespace) -> ReducerChoice:
+    from eventlab.timetravel import reducer_choices
+
     choices = reducer_choices.configured(rules=[args.rules] if args.rules else [],
-                                  reducers=[args.reducer] if args.reducer else [])
+                                         reducers=[args.reducer] if args.reducer else [])
     return reducer_choices.default(choices)
 
 
 def _index(fold: Fold, args: argparse.Namespace) -> int:
+    from eventlab import timetravel
+
     if args.seq is not None:
         return fold.index_of_seq(args.seq)
     if args.at is not None:
@@ -61,6 +62,9 @@ def _index(fold: Fold, args: argparse.Namespace) -> int:
 
 def _history(fold: Fold, stop: int) -> list[dict[str, Any]]:
     """`{seq, ts, event_type, event_id, diff}` for the events up to `stop` (included)."""
+    from eventlab import timetravel
+    from eventlab.replay import FoldError, diff
+
     out: list[dict[str, Any]] = []
     previous = fold.state_at(-1)
     try:
@@ -76,6 +80,9 @@ def _history(fold: Fold, stop: int) -> list[dict[str, Any]]:
 
 def cmd_state(args: argparse.Namespace) -> int:
     """Rebuild one entity's state at a position or time."""
+    from eventlab import timetravel
+    from eventlab.replay import Fold
+
     choice = _choice(args)
     with _open(args.db) as store, timetravel.paused_gc():
         events = timetravel.load_events(store.cursor(), args.entity_id)
@@ -112,10 +119,12 @@ def cmd_state(args: argparse.Namespace) -> int:
 
 
 def _print_state(out: dict[str, Any]) -> None:
+    import orjson
+
     where = (f"event {out['position']} of {out['events']} · seq {out['seq']} · {out['ts']} · "
              f"{out['event_type']}" if out["seq"] is not None else "before its first event")
     print(f"{out['entity_id']} ({out['entity_type']}) · {where}")
-    print(f"reducer: {out['reducer']} · basis: {timetravel.BASIS_LABELS[out['basis']]}")
+    print(f"reducer: {out['reducer']} · basis: {TIME_BASES[out['basis']]}")
     print(orjson.dumps(out["state"], option=orjson.OPT_INDENT_2, default=str).decode())
     for item in out.get("history", []):
         changes = "; ".join(_change_text(c) for c in item["diff"]) or "(no change)"
@@ -133,6 +142,10 @@ def _change_text(change: dict[str, Any]) -> str:
 
 def cmd_asof(args: argparse.Namespace) -> int:
     """The state of every entity (of a type) as of a time, computed in DuckDB."""
+    import pyarrow.parquet as pq
+
+    from eventlab import asof
+
     at = _when(args.at)
     with _open(args.db) as store:
         cur = store.cursor()
@@ -164,6 +177,8 @@ def _rows(reader: Any) -> Any:
 
 
 def _entity(row: dict[str, Any]) -> dict[str, Any]:
+    import orjson
+
     return {"entity_id": row["entity_id"], "entity_type": row["entity_type"],
             "seq": row["seq"], "ts": row["ts"].isoformat() if row["ts"] else None,
             "event_type": row["event_type"], "event_id": row["event_id"],
@@ -198,30 +213,16 @@ def _print_summary(reader: Any, at: datetime, args: argparse.Namespace) -> None:
     total = sum(c[0] for c in by_type.values())
     if total > shown:
         print(f"... ({total - shown:,} more; use --json or --out FILE.parquet)")
-    print(f"as of {at.isoformat()} ({timetravel.BASIS_LABELS[args.basis]}):")
+    print(f"as of {at.isoformat()} ({TIME_BASES[args.basis]}):")
     for entity_type, (n, d) in sorted(by_type.items()):
         print(f"  {entity_type}: {n:,} entities, {n - d:,} existing, {d:,} deleted")
 
 
-def _app_with_reducers(run: Any) -> Any:
-    """Wrap `eventlab app` so --rules / --reducer reach the app through the environment."""
-    def cmd(args: argparse.Namespace) -> int:
-        for flag, env in (("rules", reducer_choices.ENV_RULES),
-                          ("reducer", reducer_choices.ENV_REDUCER)):
-            paths = getattr(args, flag, None)
-            if paths:
-                reducer_choices.configured(**{"rules" if flag == "rules" else "reducers": paths})
-                os.environ[env] = os.pathsep.join(os.path.abspath(p) for p in paths)
-        return run(args)
-    return cmd
-
-
-def register(sub: Any) -> None:
-    """Add `state` and `asof` (and reducer flags for `app`) to the `eventlab` parser."""
-    sp = sub.add_parser("state", help="rebuild one entity's state at a position or time")
+def register(commands: Commands) -> None:
+    """Add `state` and `asof`."""
+    sp = add_db(commands.add_parser("state", help="rebuild one entity's state at a position "
+                                                  "or time"))
     sp.add_argument("entity_id")
-    sp.add_argument("--db", help="database file (default: $EVENTLAB_DB or "
-                                 ".eventlab/eventlab.duckdb)")
     where = sp.add_mutually_exclusive_group()
     where.add_argument("--at", help="ISO 8601 time (naive = UTC): the last event at or before "
                                     "it; an offset with --basis offset")
@@ -229,30 +230,23 @@ def register(sub: Any) -> None:
     how = sp.add_mutually_exclusive_group()
     how.add_argument("--reducer", help="Python reducer file (default: $EVENTLAB_REDUCER)")
     how.add_argument("--rules", help="rules TOML file (default: $EVENTLAB_RULES, else merge)")
-    sp.add_argument("--basis", choices=list(timetravel.BASIS_LABELS), default="event_time",
+    sp.add_argument("--basis", choices=list(TIME_BASES), default="event_time",
                     help="what --at compares with (default event_time)")
     sp.add_argument("--history", action="store_true",
                     help="also each event up to there with what it changed")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_state)
 
-    sp = sub.add_parser("asof", help="the state of every entity as of a time (merge reducer, "
-                                     "in DuckDB)")
+    sp = add_db(commands.add_parser("asof", help="the state of every entity as of a time "
+                                                 "(merge reducer, in DuckDB)"))
     sp.add_argument("--at", required=True, help="ISO 8601 time (naive = UTC)")
     sp.add_argument("--entity-type", help="only entities of this type")
-    sp.add_argument("--db", help="database file (default: $EVENTLAB_DB or "
-                                 ".eventlab/eventlab.duckdb)")
-    sp.add_argument("--basis", choices=list(asof.SQL_BASES), default="event_time")
+    sp.add_argument("--basis", choices=list(TIME_BASES), default="event_time",
+                    help="what --at compares with (default event_time; as of has no offset "
+                         "basis)")
     sp.add_argument("--deletes", nargs="*", default=[], metavar="EVENT_TYPE",
                     help="event types that delete the entity (besides tombstones)")
     out = sp.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--out", metavar="FILE.parquet", help="write the entities to Parquet")
     sp.set_defaults(func=cmd_asof)
-
-    app = sub.choices.get("app")
-    if app is not None:
-        app.add_argument("--rules", action="append", help="rules TOML file(s) the page offers")
-        app.add_argument("--reducer", action="append",
-                         help="Python reducer file(s) the page offers")
-        app.set_defaults(func=_app_with_reducers(app.get_default("func")))

@@ -1,0 +1,15 @@
+"""The export formats EventLab reads, and the format a file's name suggests. Imports nothing
+heavy: the CLI offers these choices before any reader loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMATS: tuple[str, ...] = ("parquet", "jsonl", "csv")
+EXTENSIONS: dict[str, str] = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+                              ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
+def guess_format(path: str) -> str | None:
+    """The format a file name suggests, or None."""
+    return EXTENSIONS.get(Path(path).suffix.lower())
