@@ -16,10 +16,10 @@ from pathlib import Path
 from _common import CACHE
 from kafka import KafkaConsumer, TopicPartition
 
+from eventlab.demo.produce import produce_demo
 from eventlab.ingest.kafka_ingest import ingest_kafka
 from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.produce import produce_demo
 from eventlab.store.eventstore import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000

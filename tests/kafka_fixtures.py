@@ -11,17 +11,13 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import kafka.errors as kerr
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.protocol.producer import ProduceRequest
-from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka import KafkaProducer
 
 from eventlab.kafka.admin import create_topic
 from eventlab.kafka.broker import BrokerHandle, start_broker
 from eventlab.kafka.config import KafkaConfig
-
-RawRecord = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int | None]
+from eventlab.kafka.producer import RawBatchWriter, RawRecord
 
 
 @pytest.fixture(scope="session")
@@ -79,38 +75,15 @@ def raw_producer(kafka_config: KafkaConfig) -> Iterator[Callable[..., int]]:
     For what KafkaProducer will not send: null header values, and a known multi-record batch.
     Records are (key, value, headers, timestamp_ms or None).
     """
-    clients: dict[str, KafkaAdminClient] = {}
+    writers: dict[str, RawBatchWriter] = {}
 
     def send(topic: str, partition: int, records: Sequence[RawRecord],
              config: KafkaConfig | None = None) -> int:
-        bootstrap = (config or kafka_config).bootstrap
-        if bootstrap not in clients:
-            clients[bootstrap] = KafkaAdminClient(bootstrap_servers=bootstrap)
-        client = clients[bootstrap]
-        builder = DefaultRecordBatchBuilder(
-            magic=2, compression_type=0, is_transactional=False, producer_id=-1,
-            producer_epoch=-1, base_sequence=-1, batch_size=1 << 30)
-        for i, (key, value, headers, ts) in enumerate(records):
-            builder.append(i, timestamp=ts, key=key, value=value, headers=headers)
-        meta = client.describe_topics([topic])[0]
-        leader = next(p["leader_id"] for p in meta["partitions"]
-                      if p["partition_index"] == partition)
-        topic_data = ProduceRequest.TopicProduceData
-        request = ProduceRequest(
-            transactional_id=None, acks=-1, timeout_ms=5000, max_version=9,
-            topic_data=[topic_data(name=topic, partition_data=[
-                topic_data.PartitionProduceData(index=partition, records=bytes(builder.build()))
-            ])])
-
-        async def _send() -> Any:
-            return await client._manager.send(request, node_id=leader)
-
-        response = client._manager.run(_send)
-        result = response.responses[0].partition_responses[0]
-        if result.error_code:
-            raise kerr.for_code(result.error_code)()
-        return int(result.base_offset)
+        config = config or kafka_config
+        if config.bootstrap not in writers:
+            writers[config.bootstrap] = RawBatchWriter(config)
+        return writers[config.bootstrap].send(topic, partition, records)
 
     yield send
-    for client in clients.values():
-        client.close()
+    for writer in writers.values():
+        writer.close()

@@ -12,9 +12,9 @@ from browser_support import SHOTS, browser_page, serve_app, wait_for_app
 from kafka import KafkaProducer
 from playwright.sync_api import Page, expect
 
+from eventlab.demo.produce import produce_demo
 from eventlab.kafka.admin import list_topics
 from eventlab.kafka.broker import BrokerHandle, start_broker
-from eventlab.kafka.produce import produce_demo
 
 TOPIC = "shop-events"
 EVENTS = 600

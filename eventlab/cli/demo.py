@@ -25,7 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo_to_kafka(args: argparse.Namespace) -> int:
     """`eventlab demo --kafka B --topic T ...`: produce the demo and print a summary."""
-    from eventlab.kafka.produce import produce_demo
+    from eventlab.demo.produce import produce_demo
 
     if not args.topic:
         raise SourceError("--kafka needs --topic TOPIC (the topic to produce the demo to)")
@@ -48,7 +48,7 @@ def _demo_to_kafka(args: argparse.Namespace) -> int:
 
 def cmd_demo_consumer(args: argparse.Namespace) -> int:
     """Run the slow demo consumer group until Ctrl-C or SIGTERM."""
-    from eventlab.kafka.democonsumer import run_demo_consumer
+    from eventlab.demo.consumer import run_demo_consumer
 
     config = kafka_config(args.bootstrap)
     stop = threading.Event()

@@ -190,3 +190,18 @@ def delete_topic(config: KafkaConfig, name: str) -> None:
             client.delete_topics([name])
         except kerr.UnknownTopicOrPartitionError:
             raise TopicGone(f"topic {name} does not exist on {config.bootstrap}") from None
+
+
+def ensure_topic(config: KafkaConfig, name: str, partitions: int) -> int:
+    """Create topic `name` with `partitions` if it is missing; its partition count."""
+    count = partition_counts(config, [name]).get(name)
+    if count is not None:
+        return count
+    try:
+        create_topic(config, name, partitions=partitions)
+    except SourceError:
+        count = partition_counts(config, [name]).get(name)  # created meanwhile?
+        if count is None:
+            raise
+        return count
+    return partitions

@@ -7,10 +7,9 @@ and commits the offsets it processed after each batch (explicit offsets, so a st
 middle of a batch commits only what was processed). Batches hold at most one second of work,
 which keeps every poll well inside `max_poll_interval_ms`.
 
-Group timings follow KAFKA_NOTES.md, quirk 1 (max_poll_interval_ms=3000, session_timeout_ms=6000,
-heartbeat_interval_ms=1000): with the defaults the local broker delays the first records for
-minutes. This is the demo's own group; EventLab itself never joins or commits for a group
-(SAFETY.md 5).
+The group membership is `kafka.group.GroupMember` (short group timings: docs/kafka.md, quirk
+1). This is the demo's own group; EventLab itself never joins or commits for a group
+(docs/safety.md, item 5).
 """
 
 from __future__ import annotations
@@ -21,16 +20,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import kafka.errors as kerr
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
-
 from eventlab.errors import TopicGone
 from eventlab.kafka import admin
-from eventlab.kafka.config import KafkaConfig, kafka_errors
-from eventlab.kafka.positions import TP
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.group import GroupMember
+from eventlab.kafka.positions import TP, remaining
 
-GROUP_TIMINGS = {"max_poll_interval_ms": 3000, "session_timeout_ms": 6000,
-                 "heartbeat_interval_ms": 1000}
 _TYPE_HEADERS = ("event_type", "ce_type")
 MAX_BATCH = 500
 
@@ -82,66 +77,38 @@ def run_demo_consumer(config: KafkaConfig, topic: str, group: str, *, rate: floa
     stop = stop or threading.Event()
     state = ConsumerProgress()
     batch = MAX_BATCH if rate <= 0 else max(1, min(MAX_BATCH, int(rate)))
-    doing = f"consuming {topic} as group {group}"
-    with kafka_errors(config, doing):
-        consumer = KafkaConsumer(**config.client_kwargs(), group_id=group,
-                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                 allow_auto_create_topics=False,
-                                 max_poll_records=batch, **GROUP_TIMINGS)
+    member = GroupMember(config, topic, group, max_poll_records=batch)
     try:
-        with kafka_errors(config, doing):
-            consumer.subscribe([topic])
         started = last_report = time.monotonic()
         due = started
         while not stop.is_set():
-            with kafka_errors(config, doing):
-                polled = consumer.poll(timeout_ms=500, max_records=batch)
-            done: dict[TopicPartition, int] = {}
-            for ktp, records in polled.items():
-                for record in records:
-                    if stop.is_set() or (max_records is not None
-                                         and state.processed >= max_records):
-                        break
-                    state.by_type[_event_type(record.headers)] += 1
-                    state.processed += 1
-                    done[ktp] = record.offset + 1
-                    if rate > 0:
-                        due = max(due, time.monotonic() - 1.0) + 1.0 / rate
-                        if due - time.monotonic() > 0.001:
-                            stop.wait(due - time.monotonic())
-            _commit(consumer, config, doing, done, state)
+            done: dict[TP, int] = {}
+            for record in member.poll(timeout_ms=500, max_records=batch):
+                if stop.is_set() or (max_records is not None
+                                     and state.processed >= max_records):
+                    break
+                state.by_type[_event_type(record.headers)] += 1
+                state.processed += 1
+                done[record.tp] = record.offset + 1
+                if rate > 0:
+                    due = max(due, time.monotonic() - 1.0) + 1.0 / rate
+                    if due - time.monotonic() > 0.001:
+                        stop.wait(due - time.monotonic())
+            if member.commit(done):
+                if done:
+                    state.commits += 1
+                    state.committed.update(done)
+            else:
+                state.commit_failures += 1  # a rebalance moved the partitions: processed again
             now = time.monotonic()
             state.seconds = now - started
-            _update_lag(consumer, state)
+            state.lag.update({tp: remaining(hw, state.committed.get(tp))
+                              for tp, hw in member.highwaters().items()})
             if progress is not None and now - last_report >= progress_every_s:
                 last_report = now
                 progress(state)
             if max_records is not None and state.processed >= max_records:
                 break
     finally:
-        consumer.close(autocommit=False)
+        member.close()
     return state
-
-
-def _commit(consumer: KafkaConsumer, config: KafkaConfig, doing: str,
-            done: dict[TopicPartition, int], state: ConsumerProgress) -> None:
-    """Commit the next offset of every partition processed in this batch."""
-    if not done:
-        return
-    with kafka_errors(config, doing):
-        try:
-            consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in done.items()})
-        except (kerr.CommitFailedError, kerr.RebalanceInProgressError):
-            state.commit_failures += 1  # a rebalance moved the partitions: processed again
-            return
-    state.commits += 1
-    state.committed.update({(tp.topic, tp.partition): off for tp, off in done.items()})
-
-
-def _update_lag(consumer: KafkaConsumer, state: ConsumerProgress) -> None:
-    """Lag per assigned partition: the fetch highwater minus the committed offset."""
-    for ktp in consumer.assignment():
-        highwater = consumer.highwater(ktp)
-        if highwater is not None:
-            tp = (ktp.topic, ktp.partition)
-            state.lag[tp] = max(0, highwater - state.committed.get(tp, 0))

@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
+from eventlab.demo.consumer import ConsumerProgress, run_demo_consumer
 from eventlab.errors import TopicGone
 from eventlab.kafka.admin import partition_counts
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.democonsumer import ConsumerProgress, run_demo_consumer
 
 Producer = Callable[..., KafkaProducer]
 

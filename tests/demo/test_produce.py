@@ -16,20 +16,18 @@ from kafka.partitioner import murmur2
 
 from eventlab.demo import generate
 from eventlab.demo.anomalies import planned_counts
-from eventlab.errors import BrokerUnavailable
-from eventlab.kafka.admin import create_topic, offset_bounds, partition_counts
-from eventlab.kafka.broker import free_port
-from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.produce import (
+from eventlab.demo.poison import (
     HUGE_VALUE_BYTES,
     NON_UTF8_KEY,
     NOT_JSON_VALUE,
     POISON_KINDS,
-    ProduceReport,
-    demo_records,
     poison_positions,
-    produce_demo,
 )
+from eventlab.demo.produce import ProduceReport, demo_records, produce_demo
+from eventlab.errors import BrokerUnavailable
+from eventlab.kafka.admin import create_topic, offset_bounds, partition_counts
+from eventlab.kafka.broker import free_port
+from eventlab.kafka.config import KafkaConfig
 
 EVENTS = 1_000
 ENVELOPE_KEYS = {"id", "type", "schemaVersion", "aggregateType", "aggregateId", "version",

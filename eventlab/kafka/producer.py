@@ -1,0 +1,163 @@
+"""Producing to Kafka: records sent in order with every acknowledgement checked, and record
+batches written byte for byte, null header values included.
+
+`RecordSender` sends to one topic through an `acks='all'` KafkaProducer. It picks partitions
+like the Java client's default partitioner (murmur2 of the key; keyless records round-robin by
+send index, so a run is repeatable), gives every future an errback that counts failures and
+keeps the first error, and hands back a `Sent` per record that tells where it landed.
+
+kafka-python's `KafkaProducer.send` refuses a header whose value is None (a type check in
+`send`; its accumulator measures header values with len()), though the record format allows
+one (length -1 on the wire). Such a record is sent after a flush of everything before it (so
+the log order holds in every partition) through `RawBatchWriter`: a v2 record batch built with
+kafka-python's builder, sent in a bare ProduceRequest with acks=-1. That class is the one place
+that uses kafka-python 3.0 internals (the admin client's connection manager).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import kafka.errors as kerr
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.partitioner import murmur2
+from kafka.protocol.producer import ProduceRequest
+from kafka.record.default_records import DefaultRecordBatchBuilder
+
+from eventlab.kafka.config import KafkaConfig, kafka_errors
+
+Headers = list[tuple[str, bytes | None]]
+"""Record headers in order: repeated keys and null values are allowed."""
+RawRecord = tuple[bytes | None, bytes | None, Headers, int | None]
+"""key, value (None: a tombstone), headers, timestamp in epoch ms (None: the broker's time)."""
+MAX_REQUEST_BYTES = 8 << 20
+"""Produce requests up to 8 MiB: many 256 KiB batches per round trip, and room for 1 MB records."""
+
+
+class RawBatchWriter:
+    """Writes records as one v2 record batch, exactly as given; returns the batch's offset."""
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self.config = config
+        self._client: KafkaAdminClient | None = None
+
+    def send(self, topic: str, partition: int, records: Sequence[RawRecord]) -> int:
+        """Write `records` as ONE batch to the partition's leader; the first record's offset."""
+        with kafka_errors(self.config, f"writing a record batch to {topic}[{partition}]"):
+            if self._client is None:
+                self._client = KafkaAdminClient(**self.config.client_kwargs())
+            client = self._client
+            builder = DefaultRecordBatchBuilder(
+                magic=2, compression_type=0, is_transactional=False, producer_id=-1,
+                producer_epoch=-1, base_sequence=-1, batch_size=1 << 30)
+            for i, (key, value, headers, ts_ms) in enumerate(records):
+                builder.append(i, timestamp=ts_ms, key=key, value=value, headers=headers)
+            meta = client.describe_topics([topic])[0]
+            leader = next(p["leader_id"] for p in meta["partitions"]
+                          if p["partition_index"] == partition)
+            data = ProduceRequest.TopicProduceData
+            request = ProduceRequest(
+                transactional_id=None, acks=-1, timeout_ms=int(self.config.timeout_s * 1000),
+                max_version=9, topic_data=[data(name=topic, partition_data=[
+                    data.PartitionProduceData(index=partition,
+                                              records=bytes(builder.build()))])])
+
+            async def _send() -> Any:
+                return await client._manager.send(request, node_id=leader)
+
+            result = client._manager.run(_send).responses[0].partition_responses[0]
+            if result.error_code:
+                raise kerr.for_code(result.error_code)()
+        return int(result.base_offset)
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> RawBatchWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Sent:
+    """One record handed to a `RecordSender`: where it landed, once acknowledged."""
+
+    __slots__ = ("_future", "_position")
+
+    def __init__(self, future: Any = None, position: tuple[int, int] | None = None) -> None:
+        self._future = future
+        self._position = position
+
+    def position(self) -> tuple[int, int] | None:
+        """(partition, offset) once acknowledged; None before that or when it failed."""
+        if self._position is None and self._future is not None and self._future.succeeded():
+            self._position = (self._future.value.partition, self._future.value.offset)
+        return self._position
+
+
+class RecordSender:
+    """Sends records to one topic in order, acks='all', counting failures (see the module)."""
+
+    def __init__(self, config: KafkaConfig, topic: str, partitions: int,
+                 **producer_options: Any) -> None:
+        timeout_ms = int(config.timeout_s * 1000)
+        options: dict[str, Any] = {
+            "acks": "all", "linger_ms": 20, "batch_size": 262144,
+            "max_request_size": MAX_REQUEST_BYTES, "max_block_ms": max(timeout_ms, 10_000),
+            "delivery_timeout_ms": max(30_000, 3 * timeout_ms), **producer_options}
+        self.config, self.topic, self.partitions = config, topic, partitions
+        self.sent = self.failed = 0
+        self.first_error: BaseException | None = None
+        self._slots: dict[bytes, int] = {}
+        self._raw: RawBatchWriter | None = None
+        self._producer = KafkaProducer(**config.client_kwargs(), **options)
+
+    def _failure(self, exc: BaseException) -> None:
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = exc
+
+    def partition(self, key: bytes | None) -> int:
+        """murmur2 of the key like the Java client; keyless records round-robin by send index."""
+        if key is None:
+            return self.sent % self.partitions
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = (murmur2(key) & 0x7FFFFFFF) % self.partitions
+        return slot
+
+    def send(self, key: bytes | None, value: bytes | None, headers: Headers,
+             timestamp_ms: int | None) -> Sent:
+        """Send one record after all sent before it; failures are counted when they happen."""
+        partition = self.partition(key)
+        for _, header_value in headers:
+            if header_value is None:  # KafkaProducer refuses it: flush, then write it raw
+                self._producer.flush()
+                if self._raw is None:
+                    self._raw = RawBatchWriter(self.config)
+                offset = self._raw.send(self.topic, partition,
+                                        [(key, value, headers, timestamp_ms)])
+                self.sent += 1
+                return Sent(position=(partition, offset))
+        future = self._producer.send(self.topic, value=value, key=key, headers=headers,
+                                     partition=partition, timestamp_ms=timestamp_ms)
+        future.add_errback(self._failure)
+        self.sent += 1
+        return Sent(future)
+
+    def flush(self) -> None:
+        """Wait until every record sent so far is acknowledged or failed."""
+        self._producer.flush()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Close the producer (sending what is buffered first) and the raw writer."""
+        try:
+            self._producer.close(timeout=timeout_s)
+        finally:
+            if self._raw is not None:
+                self._raw.close()
