@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from eventlab.replay import merge_patch  # RFC 7396, for event types this file does not know
+
 NAME = "demo shop (Python)"
 
 State = dict[str, Any]
@@ -106,19 +108,6 @@ HANDLERS: dict[str, Callable[[State, dict[str, Any], Any], None]] = {
     "ShipmentDispatched": _status_and(("tracking_number",), "dispatched_at"),
     "ShipmentDelivered": _status_and((), "delivered_at"),
 }
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396, for event types this file does not know (like the rules' `unknown = merge`)."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def apply(state: State | None, event: Any) -> State | None:
