@@ -9,12 +9,11 @@ from eventlab.charts import explore as charts
 from eventlab.errors import EventLabError
 from eventlab.ui import context
 from eventlab.ui import explore_widgets as w
-from eventlab.ui import sources_widgets as sources
 
 st.title("Explore")
 store = context.store()
 cur = context.cursor()
-sources.live(lambda: w.stats_header(store.stats()))  # live while following Kafka
+context.live(lambda: w.stats_header(store.stats()))  # live while following Kafka
 
 facets = explore.facets(cur)
 with st.expander("Filters", expanded=True):

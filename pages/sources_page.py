@@ -13,7 +13,7 @@ st.caption("Load Kafka topics or Parquet/JSONL/CSV exports into the database. Lo
            "server as jobs: they keep going when you leave the page, and every session sees "
            "them.")
 store = context.store()
-manager = w.job_manager()
+manager = context.job_manager()
 read_only = context.read_only()
 if read_only:
     st.info("Read-only mode (EVENTLAB_READ_ONLY): loading is disabled. You can still connect "

@@ -1,11 +1,17 @@
-"""The app's store (one per process) and a DuckDB cursor per browser session."""
+"""What every page shares: the app's store (one per process), a DuckDB cursor per browser
+session, the job manager of the database, read-only mode, and live redrawing while a Kafka
+follow job runs."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
 from eventlab import settings
 from eventlab.errors import EventLabError
+from eventlab.ingest.background import FOLLOW
+from eventlab.jobs import JobManager
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore, resolve_db_path
 
@@ -38,6 +44,24 @@ def cursor() -> db.Connection:
     if key not in st.session_state:
         st.session_state[key] = store().cursor()
     return st.session_state[key]
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(db_path: str) -> JobManager:
+    return JobManager()
+
+
+def job_manager() -> JobManager:
+    """The process-wide job manager of the app's database (shared by every session)."""
+    return _manager(db_path())
+
+
+def live(render: Callable[[], None], every: str = "2s") -> None:
+    """Draw `render`; while a Kafka follow job runs, redraw it every `every` on its own."""
+    if job_manager().running(tag=FOLLOW):
+        st.fragment(run_every=every)(render)()
+    else:
+        render()
 
 
 def read_only() -> bool:

@@ -38,24 +38,6 @@ SHOWN_FINISHED = 3
 _BADGE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "orange"}
 
 
-@st.cache_resource(show_spinner=False)
-def _manager(db_path: str) -> JobManager:
-    return JobManager()
-
-
-def job_manager() -> JobManager:
-    """The process-wide job manager of the app's database (shared by every session)."""
-    return _manager(context.db_path())
-
-
-def live(render: Callable[[], None], every: str = "2s") -> None:
-    """Draw `render`; while a Kafka follow job runs, redraw it every `every` on its own."""
-    if job_manager().running(tag=background.FOLLOW):
-        st.fragment(run_every=every)(render)()
-    else:
-        render()
-
-
 def _md(text: str) -> str:
     """Text shown literally inside markdown (topic names and paths may hold _ or *)."""
     for ch in "\\`*_[]<>#|$~":
