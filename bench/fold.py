@@ -1,6 +1,6 @@
 """Timing of the fold on one entity with many events (not a test: run it by hand).
 
-    .venv/bin/python tests/replay/bench_fold.py [events] [seeks]
+    .venv/bin/python bench/fold.py [events] [seeks]
 
 Prints construction time and the median / 95th percentile time of seeking to a random index
 (the time slider), of stepping forward by one, and of blame / field history over the stream.
