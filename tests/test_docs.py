@@ -36,3 +36,23 @@ def test_every_environment_setting_is_documented() -> None:
 
 def test_the_two_commands_are_in_the_readme() -> None:
     assert "make run" in README and "make test" in README
+
+
+def test_the_docs_cite_modules_and_tests_that_exist() -> None:
+    cited = 0
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        for m in re.finditer(r"`((?:eventlab|tests|bench|pages)/[\w/.-]+\.py)(?:::(\w+))?`", text):
+            path, test = ROOT / m.group(1), m.group(2)
+            assert path.exists(), f"{doc.name} cites {m.group(1)}, which does not exist"
+            if test:
+                assert f"def {test}(" in path.read_text(encoding="utf-8"), \
+                    f"{doc.name} cites {m.group(1)}::{test}, which does not exist"
+            cited += 1
+    assert cited > 50
+
+
+def test_code_cites_only_docs_that_exist() -> None:
+    for path in [*(ROOT / "eventlab").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        for name in re.findall(r"docs/([\w-]+\.md)", path.read_text(encoding="utf-8")):
+            assert (ROOT / "docs" / name).exists(), f"{path} cites docs/{name}"

@@ -7,7 +7,7 @@ End offsets: ListOffsets(latest) is the truth on Apache Kafka (the last stable o
 read_committed). The local Tansu broker answers it with "base offset of the last batch + 1",
 short of the true end when that batch holds several records. `offset_bounds` therefore reads
 once from just before the listed end and takes the position reached, which on Kafka is the
-listed end itself and on Tansu is the true end (see KAFKA_NOTES.md, quirk 2).
+listed end itself and on Tansu is the true end (docs/kafka.md, quirk 2).
 """
 
 from __future__ import annotations
