@@ -56,3 +56,12 @@ def test_code_cites_only_docs_that_exist() -> None:
     for path in [*(ROOT / "eventlab").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
         for name in re.findall(r"docs/([\w-]+\.md)", path.read_text(encoding="utf-8")):
             assert (ROOT / "docs" / name).exists(), f"{path} cites docs/{name}"
+
+
+def test_the_readme_layout_names_every_package_and_top_level_module() -> None:
+    layout = README[README.index("### Layout"):README.index("### Tests and benchmarks")]
+    for path in sorted((ROOT / "eventlab").iterdir()):
+        if path.is_dir() and (path / "__init__.py").exists():
+            assert f"{path.name}/" in layout, f"eventlab/{path.name}/ is not in the README layout"
+        elif path.suffix == ".py" and not path.name.startswith("__"):
+            assert path.name in layout, f"eventlab/{path.name} is not in the README layout"
