@@ -50,8 +50,12 @@ demo-kafka: $(VENV)/.run-installed $(DB)
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
+# The browser tests drive headless Chromium, so before pytest the lookup they use finds one, or
+# installs it (Debian's chromium through apt-get, else Playwright's own download), or stops with
+# one line saying what to install. After the dev requirements: its fallback runs Playwright.
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/python tests/browser/chromium.py
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed

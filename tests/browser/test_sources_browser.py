@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from browser_support import SHOTS, browser_page, serve_app, wait_for_app
+from browser_support import browser_page, serve_app, shot, wait_for_app
 from kafka import KafkaProducer
 from playwright.sync_api import Page, expect
 
@@ -63,29 +63,24 @@ def page() -> Iterator[Page]:
         yield pg
 
 
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker: BrokerHandle,
                                                records: int) -> None:
     page.goto(f"{app_url}/sources")
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Sources")).to_be_visible(timeout=30_000)
     expect(page.get_by_label("Bootstrap servers")).to_have_value(broker.bootstrap)
-    _shot(page, "sources-form")
+    shot(page, "sources-form", wait=False)
     page.get_by_role("button", name="Connect").click()
     expect(page.get_by_text(f"1 topic(s) on {broker.bootstrap}")).to_be_visible(
         timeout=20_000)
     wait_for_app(page)
-    _shot(page, "sources-listed")
+    shot(page, "sources-listed", wait=False)
     page.locator('[data-testid="stMultiSelect"]').click()
     page.get_by_role("option", name=TOPIC).click()
     page.keyboard.press("Escape")
     page.get_by_text("follow (until cancelled)").click()
     wait_for_app(page)
-    _shot(page, "sources-connected")
+    shot(page, "sources-connected", wait=False)
     # A second tab, idle on Sources, notices the job started in the first without a click.
     watcher = page.context.browser.new_page(viewport={"width": 1400, "height": 900})
     watcher.goto(f"{app_url}/sources")
@@ -97,7 +92,7 @@ def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker:
     watcher.close()
     expect(page.get_by_text(f"{records:,} records read")).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1000)  # let the tail draw the last batch
-    _shot(page, "sources-following")
+    shot(page, "sources-following", wait=False)
     # Explore, opened while following, updates its header without a reload.
     explore = page.context.browser.new_page(viewport={"width": 1400, "height": 900})
     explore.goto(f"{app_url}/")  # Explore is the default page: its URL is the root
@@ -106,11 +101,11 @@ def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker:
     before = events.inner_text()
     _produce_more(broker, 20)
     expect(events).not_to_have_text(before, timeout=15_000)
-    _shot(explore, "explore-following")
+    shot(explore, "explore-following", wait=False)
     explore.close()
     assert "password" not in page.url and broker.bootstrap not in page.url
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Cancelled.")).to_be_visible(timeout=20_000)
     wait_for_app(page)
     expect(page.get_by_text("Live tail")).to_have_count(0)
-    _shot(page, "sources-cancelled")
+    shot(page, "sources-cancelled", wait=False)

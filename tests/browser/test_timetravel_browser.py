@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from browser_support import shot, wait_for_app
 from playwright.sync_api import Page, expect
-from test_browser import SHOTS, app_url, page, wait_for_app  # noqa: F401 (fixtures)
 
 from eventlab import timetravel
 from eventlab.replay import Fold
@@ -46,8 +46,7 @@ def test_time_travel_slider_in_chromium(app_url: str, page: Page, demo_db: Path)
     state_panel = page.get_by_test_id("stJson").first
     expect(state_panel).to_contain_text(f'"{city}"')
     expect(page.get_by_text("What this event changed")).to_be_visible()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "time-travel.png"), full_page=True)
+    shot(page, "time-travel", wait=False)
     # Play at 2 events/s from here, then pause: the position moves forward and stops.
     page.get_by_label("Speed").click()
     page.get_by_role("option", name="2 events/s").click()

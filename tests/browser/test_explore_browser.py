@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from browser_support import SHOTS, browser_page, serve_app, shot, wait_for_app  # noqa: F401
+from browser_support import shot
 from playwright.sync_api import Page, expect
 
 from eventlab import explore
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-
-
-@pytest.fixture(scope="module")
-def app_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on a free loopback port, on a copy of the demo database."""
-    db_copy = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    shutil.copy(demo_db, db_copy)
-    with serve_app(db_copy) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
-    with browser_page() as pg:
-        yield pg
 
 
 def test_explore_deep_link_in_chromium(app_url: str, page: Page, demo_db: Path) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from chromium import require_chromium
 from playwright.sync_api import Page, sync_playwright
 from repo_paths import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("EVENTLAB_SHOTS", ROOT / ".eventlab" / "screenshots"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -61,9 +61,10 @@ def serve_app(db: Path, env: dict[str, str] | None = None) -> Iterator[str]:
 
 @contextmanager
 def browser_page(width: int = 1400, height: int = 1800) -> Iterator[Page]:
-    """A page of headless Debian Chromium (Playwright's own browser download is not used)."""
+    """A page of headless Chromium: the one `make test` found or installed (chromium.py)."""
+    executable = require_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+        browser = p.chromium.launch(executable_path=executable, headless=True,
                                     args=CHROMIUM_ARGS)
         try:
             yield browser.new_page(viewport={"width": width, "height": height})
@@ -79,8 +80,10 @@ def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
     page.wait_for_timeout(500)
 
 
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot under SHOTS (look at them: .eventlab/screenshots/)."""
-    wait_for_app(page)
+def shot(page: Page, name: str, *, wait: bool = True) -> None:
+    """A full-page screenshot under SHOTS (look at them: .eventlab/screenshots/); first waits
+    for the script run to finish, unless `wait` is off (a page that keeps redrawing)."""
+    if wait:
+        wait_for_app(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
