@@ -20,7 +20,8 @@ _TS_NAIVE = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE",
              "TIMESTAMP WITHOUT TIME ZONE"}
 _NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
-_ZONE_SUFFIX = r"([Zz]|[+-]\d\d(:?\d\d)?)$"
+# A zone counts only after a time of day: the `-05` of `2024-03-05` is the day, not a zone.
+_ZONE_SUFFIX = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
 _EPOCH_DIGITS = r"-?\d{9,}(\.\d+)?"
 
 
