@@ -133,8 +133,8 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
         used = {r.column for r in fields.values()}
         meta = tuple(c for c in header_cols if c.startswith(HEADER_PREFIX + "ce_")
                      and c not in used)
-        mapping = Mapping(preset="cloudevents-binary", fields=fields, metadata_columns=meta,
-                          notes=("CloudEvents binary mode: attributes from ce_ headers",))
+        mapping = Mapping(preset="cloudevents-binary", fields=fields, metadata_columns=meta)
+        notes.append("CloudEvents binary mode: attributes from ce_ headers")
     else:
         fields = dict(base.fields)
         for name, candidates in _HEADER_DEFAULTS.items():
