@@ -19,7 +19,6 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.ingest import kafka_mapping
-from eventlab.ingest.canonical_sql import mapped_select
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
@@ -178,17 +177,7 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
     """Decode one raw batch and store it with the partitions' next offsets, atomically."""
     with store.transaction() as cur:
         db.register(cur, "__kb", table)
-        headers = kafka_mapping.header_names(cur, "__kb")
-        ce_binary = kafka_mapping.is_ce_binary(spec, headers)
-        keys = [] if ce_binary else kafka_mapping.sample_keys(cur, "__kb")
-        mapping = kafka_mapping.resolve_kafka(spec, keys, headers)
-        needed = kafka_mapping.doc_columns(mapping)
-        rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
-        rel, rel_params = kafka_mapping.relation(
-            "__kb", needed, kafka_mapping.header_columns(mapping), ce_binary, rest)
-        types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", rel_params)}
-        sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=rel_params,
-                            tombstones=True, passthrough=kafka_mapping.PASSTHROUGH)
+        sel, mapping = kafka_mapping.mapped_batch(cur, "__kb", spec)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {sel.text}", sel.params)
         seen = _already_stored(cur)
         derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "

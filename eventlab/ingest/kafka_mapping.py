@@ -13,6 +13,7 @@ import json
 from dataclasses import replace
 
 from eventlab.errors import MappingError
+from eventlab.ingest.canonical_sql import Sql, mapped_select
 from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
 from eventlab.store import db
 from eventlab.store.sql import quote_ident, quote_literal
@@ -162,3 +163,18 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
                            f"(keys: {', '.join(keys) or 'none'}; headers: "
                            f"{', '.join(headers) or 'none'})")
     return mapping
+
+
+def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec) -> tuple[Sql, Mapping]:
+    """The canonical-event SELECT over a registered raw batch (one row per record, with
+    `__reason` for the quarantine), and the mapping it resolved for the batch."""
+    headers = header_names(cur, table)
+    ce_binary = is_ce_binary(spec, headers)
+    keys = [] if ce_binary else sample_keys(cur, table)
+    mapping = resolve_kafka(spec, keys, headers)
+    needed = doc_columns(mapping)
+    rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
+    rel, params = relation(table, needed, header_columns(mapping), ce_binary, rest)
+    types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", params)}
+    return mapped_select(mapping, types, rel, doc_mode=True, relation_params=params,
+                         tombstones=True, passthrough=PASSTHROUGH), mapping

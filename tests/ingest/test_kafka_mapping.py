@@ -16,7 +16,6 @@ import pytest
 
 from eventlab.errors import MappingError
 from eventlab.ingest import kafka_mapping as km
-from eventlab.ingest.canonical_sql import mapped_select
 from eventlab.ingest.mapping import FieldRef, Mapping, MappingSpec
 from eventlab.kafka.reader import RAW_SCHEMA
 from eventlab.store import db
@@ -294,16 +293,7 @@ def test_binary_mode_records_have_no_document_keys_to_override() -> None:
 
 def _canonical(cur: db.Connection, spec: MappingSpec) -> list[dict[str, Any]]:
     """What `kafka_ingest` does to a registered batch, up to the mapped rows."""
-    headers = km.header_names(cur, "kb")
-    ce_binary = km.is_ce_binary(spec, headers)
-    keys = [] if ce_binary else km.sample_keys(cur, "kb")
-    mapping = km.resolve_kafka(spec, keys, headers)
-    needed = km.doc_columns(mapping)
-    rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
-    rel, params = km.relation("kb", needed, km.header_columns(mapping), ce_binary, rest)
-    types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", params)}
-    sel = mapped_select(mapping, types, rel, doc_mode=True, relation_params=params,
-                        tombstones=True, passthrough=km.PASSTHROUGH)
+    sel, _ = km.mapped_batch(cur, "kb", spec)
     return db.arrow(cur, f"SELECT * FROM ({sel.text}) ORDER BY __row", sel.params).to_pylist()
 
 
