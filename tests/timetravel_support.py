@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.errors import ReducerError
-from eventlab.replay import Event, Fold, MergeReducer
+from eventlab.replay import Event, Fold, FunctionReducer, MergeReducer, merge_reducer
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
@@ -98,3 +98,12 @@ def oracle(rows: Iterable[dict[str, Any]], at: datetime, basis: str = "event_tim
         if index >= 0:
             out[entity_id] = (items[index]["seq"], fold.state_at(index))
     return out
+
+
+def boom_on(event_type: str) -> FunctionReducer:
+    """Merge, except that events of `event_type` make the reducer raise."""
+    def apply(state: Any, event: Event) -> Any:
+        if event.event_type == event_type:
+            raise ValueError("cannot handle this")
+        return merge_reducer(state, event)
+    return FunctionReducer(apply, name="boom")

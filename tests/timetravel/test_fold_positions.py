@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from timetravel_support import boom_on
 
 from eventlab.errors import EventLabError
-from eventlab.replay import MISSING, Change, Event, Fold, FoldError, FunctionReducer, apply_diff
-from eventlab.replay.merge import merge_reducer
+from eventlab.replay import MISSING, Change, Event, Fold, FoldError, apply_diff
 from eventlab.timetravel.positions import (
     Position,
     available_bases,
@@ -47,15 +47,6 @@ def _event(seq: int, payload: Any = None, *, event_type: str = "Changed",
                  payload=payload,
                  kafka_ts=None if kafka_minute is None else _at(kafka_minute),
                  offset=offset)
-
-
-def _boom_on(event_type: str) -> FunctionReducer:
-    """Merge, except that events of `event_type` make the reducer raise."""
-    def apply(state: Any, event: Event) -> Any:
-        if event.event_type == event_type:
-            raise ValueError("cannot handle this")
-        return merge_reducer(state, event)
-    return FunctionReducer(apply, name="boom")
 
 
 def _order_fold() -> Fold:
@@ -98,7 +89,7 @@ def test_position_state_is_a_private_copy() -> None:
 def test_position_at_and_past_a_failing_reducer() -> None:
     fold = Fold([_event(1, {"s": "placed"}), _event(2, {"s": "paid"}),
                  _event(3, {"s": "sent"}, event_type="Boom"), _event(4, {"s": "done"})],
-                _boom_on("Boom"))
+                boom_on("Boom"))
     for index in (2, 3):
         pos = position(fold, index)
         assert isinstance(pos.error, FoldError) and pos.error.index == 2

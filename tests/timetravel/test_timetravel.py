@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from timetravel_support import T0, insert, row, store_with
+from timetravel_support import T0, boom_on, insert, row, store_with
 
 from eventlab import timetravel
 from eventlab.cli import main
 from eventlab.errors import EventLabError
-from eventlab.replay import FunctionReducer, MergeReducer, merge_reducer
+from eventlab.replay import MergeReducer, merge_reducer
 from eventlab.store.eventstore import EventStore
 from eventlab.timetravel import FoldCache
 
@@ -76,20 +76,12 @@ def test_states_through_snapshots_equal_the_naive_fold(patches: list[dict[str, A
     assert loaded.fold.state_at(n) == state
 
 
-def _boom_on(event_type: str) -> FunctionReducer:
-    def apply(state: Any, event: Any) -> Any:
-        if event.event_type == event_type:
-            raise ValueError("cannot handle this")
-        return merge_reducer(state, event)
-    return FunctionReducer(apply, name="boom")
-
-
 def test_position_diff_and_a_failing_reducer() -> None:
     rows = [row("o-1", 1, {"s": "placed", "n": 1}), row("o-1", 2, {"s": "paid", "n": None}),
             row("o-1", 3, {"s": "sent"}, event_type="Boom"), row("o-1", 4, {"s": "done"})]
     store = store_with(rows)
     cur = store.cursor()
-    loaded = FoldCache().get(cur, "db", "o-1", "boom", lambda: _boom_on("Boom"))
+    loaded = FoldCache().get(cur, "db", "o-1", "boom", lambda: boom_on("Boom"))
     pos = timetravel.position(loaded.fold, 1)
     assert pos.error is None and pos.state == {"s": "paid"}
     assert timetravel.change_dicts(pos.changes) == [
