@@ -6,7 +6,9 @@ import streamlit as st
 
 from eventlab.ui import context
 
-st.set_page_config(page_title="EventLab", page_icon=":material/science:", layout="wide")
+# An emoji icon: Streamlit draws it as a data: URL; a :material/...: one is fetched from
+# fonts.gstatic.com, and the app must work offline (docs/safety.md, item 30).
+st.set_page_config(page_title="EventLab", page_icon="🧪", layout="wide")
 
 # Page files are named unlike their URL paths on purpose: with a pages/ folder, Streamlit's
 # legacy router would otherwise run a deep-linked page file without this frame on first contact.
