@@ -59,8 +59,10 @@ def expected_records(topics: Sequence[TopicInfo], names: Sequence[str],
                 begin = None
             elif start == "latest":
                 begin = end
+            elif isinstance(start, Mapping) and (info.name, p) in start:
+                begin, first = start[(info.name, p)], 0  # an offset given is taken as given
             elif isinstance(start, Mapping):
-                begin = start.get((info.name, p))
+                begin = None
             else:
                 total = None
                 break
