@@ -10,7 +10,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from eventlab.ingest.mapping import MappingSpec, load_spec
 
 if TYPE_CHECKING:
     from eventlab.kafka.config import KafkaConfig
+    from eventlab.store.eventstore import EventStore
 
 Commands = argparse._SubParsersAction
 """What `register(commands)` gets: the subparsers of the `eventlab` parser."""
@@ -36,15 +36,16 @@ def print_json(obj: Any) -> None:
     print(json.dumps(obj, default=str, ensure_ascii=False))
 
 
-def existing_db(path: str | None) -> Path:
-    """The database a read command opens; a missing file is an error, not a new database."""
-    from eventlab.store.eventstore import resolve_db_path
+def open_existing(path: str | None) -> EventStore:
+    """The database a read command opens, read-only; a missing file is an error, not a new
+    database."""
+    from eventlab.store.eventstore import EventStore, resolve_db_path
 
     resolved = resolve_db_path(path)
     if not resolved.exists():
         raise StoreError(f"No database at {resolved}. Load data first (`eventlab ingest ...`) "
                          "or pass --db / set EVENTLAB_DB.")
-    return resolved
+    return EventStore(resolved, read_only=True)
 
 
 def mapping_spec(args: argparse.Namespace) -> MappingSpec:

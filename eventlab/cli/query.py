@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eventlab.cli.common import Commands, add_db, existing_db, print_json
+from eventlab.cli.common import Commands, add_db, open_existing, print_json
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run one read-only query through the console's sandbox."""
-    from eventlab.store.eventstore import EventStore
     from eventlab.store.sandbox import run_sql
 
-    with EventStore(existing_db(args.db), read_only=True) as store:
+    with open_existing(args.db) as store:
         result = run_sql(store.cursor(), args.query, timeout_s=args.timeout, max_rows=args.max_rows)
     if args.json:
         print_json(result.to_dict())
@@ -28,9 +27,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print the header numbers of a store."""
-    from eventlab.store.eventstore import EventStore
-
-    with EventStore(existing_db(args.db), read_only=True) as store:
+    with open_existing(args.db) as store:
         st = store.stats()
     data = {"events": st.events, "entities": st.entities, "event_types": st.event_types,
             "first_ts": st.first_ts, "last_ts": st.last_ts, "quarantined": st.quarantined}

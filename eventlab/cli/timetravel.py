@@ -10,13 +10,12 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from eventlab.cli.common import Commands, add_db, existing_db
+from eventlab.cli.common import Commands, add_db, open_existing
 from eventlab.errors import EventLabError
 from eventlab.timeutil import TIME_BASES, parse_utc
 
 if TYPE_CHECKING:
     from eventlab.replay import Fold
-    from eventlab.store.eventstore import EventStore
     from eventlab.timetravel.reducer_choices import ReducerChoice
 
 
@@ -33,12 +32,6 @@ def _when(raw: str) -> datetime:
     except ValueError as exc:
         raise EventLabError(f"--at {raw!r} is not an ISO 8601 time, e.g. "
                             "2025-03-05T14:03:00Z") from exc
-
-
-def _open(path: str | None) -> EventStore:
-    from eventlab.store.eventstore import EventStore
-
-    return EventStore(existing_db(path), read_only=True)
 
 
 def _choice(args: argparse.Namespace) -> ReducerChoice:
@@ -84,7 +77,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     from eventlab.replay import Fold
 
     choice = _choice(args)
-    with _open(args.db) as store, timetravel.paused_gc():
+    with open_existing(args.db) as store, timetravel.paused_gc():
         events = timetravel.load_events(store.cursor(), args.entity_id)
         if not events:
             raise timetravel.EntityNotFound(f"no events for entity {args.entity_id!r}")
@@ -147,7 +140,7 @@ def cmd_asof(args: argparse.Namespace) -> int:
     from eventlab import asof
 
     at = _when(args.at)
-    with _open(args.db) as store:
+    with open_existing(args.db) as store:
         cur = store.cursor()
         reader = asof.population_reader(cur, at, entity_type=args.entity_type,
                                         basis=args.basis, delete_types=tuple(args.deletes))
