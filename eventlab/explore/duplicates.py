@@ -1,0 +1,40 @@
+"""Which events are duplicated: the one definition every page and check uses.
+
+An event id is duplicated when it is stored more than once (at different source positions).
+The copies are *identical* when their payloads are equal (a retry, a file copy beside a Kafka
+copy) and *conflicting* when they differ (two different events under one id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from eventlab.store import db
+
+COPY = "copy"
+"""Stored more than once, every copy with the same payload."""
+CONFLICT = "conflict"
+"""Stored more than once, with payloads that differ."""
+
+DUPLICATED_IDS_SQL = ("SELECT event_id FROM events GROUP BY event_id "
+                      "HAVING count(*) > 1")
+"""The event ids stored more than once (a subquery for `event_id IN (...)`)."""
+
+
+def duplicate_marks(con: db.Connection, event_ids: Iterable[str]) -> dict[str, str]:
+    """For the given ids, the duplicated ones mapped to COPY or CONFLICT (others left out)."""
+    ids = sorted({str(i) for i in event_ids if i is not None})
+    if not ids:
+        return {}
+    rows = db.rows(con, "SELECT event_id, count(DISTINCT coalesce(payload::VARCHAR, '<null>')) "
+                        "FROM events WHERE event_id IN (SELECT unnest(?)) "
+                        "GROUP BY event_id HAVING count(*) > 1", [ids])
+    return {eid: (CONFLICT if distinct > 1 else COPY) for eid, distinct in rows}
+
+
+def duplicate_counts(con: db.Connection) -> tuple[int, int]:
+    """(ids with identical copies, ids with conflicting payloads) over the whole store."""
+    row = db.rows(con, "SELECT count(*) FILTER (WHERE np = 1), count(*) FILTER (WHERE np > 1) "
+                       "FROM (SELECT event_id, count(DISTINCT coalesce(payload::VARCHAR, "
+                       "'<null>')) AS np FROM events GROUP BY event_id HAVING count(*) > 1)")[0]
+    return int(row[0]), int(row[1])

@@ -1,0 +1,36 @@
+"""The duplicate rule: stored more than once; equal payloads are a copy, others a conflict."""
+
+from __future__ import annotations
+
+from eventlab.explore.duplicates import (
+    CONFLICT,
+    COPY,
+    DUPLICATED_IDS_SQL,
+    duplicate_counts,
+    duplicate_marks,
+)
+from eventlab.store import db
+
+
+def _add(store, event_id: str, offset: int, payload: str | None) -> None:
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts, "
+                    "payload, source, \"offset\") VALUES (?, 'order', 'o1', 'T', ?, "
+                    "TIMESTAMPTZ '2025-01-01 00:00:00+00', ?, 'f.jsonl', ?)",
+                    [event_id, offset, payload, offset])
+
+
+def test_copies_and_conflicts_are_told_apart(store) -> None:
+    _add(store, "a", 1, '{"x": 1}')
+    _add(store, "a", 2, '{"x": 1}')      # a retry: identical
+    _add(store, "b", 3, '{"x": 1}')
+    _add(store, "b", 4, '{"x": 2}')      # same id, other payload
+    _add(store, "c", 5, '{"x": 1}')      # once
+    _add(store, "d", 6, None)
+    _add(store, "d", 7, '{"x": 1}')      # a delete and an event under one id
+    with store.reading() as cur:
+        assert duplicate_marks(cur, ["a", "b", "c", "d", "zz"]) == {
+            "a": COPY, "b": CONFLICT, "d": CONFLICT}
+        assert duplicate_marks(cur, []) == {}
+        assert duplicate_counts(cur) == (1, 2)
+        assert sorted(r[0] for r in db.rows(cur, DUPLICATED_IDS_SQL)) == ["a", "b", "d"]
