@@ -48,7 +48,8 @@ class KafkaIngestReport:
     stopped_because: str = ""
     partial: bool = False
     error: str | None = None
-    mapping: dict[str, Any] = field(default_factory=dict)
+    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per topic, per content mode (`kafka_mapping.MODES`): the mapping its records used."""
     isolation_level: str = "read_committed"
     seconds: float = 0.0
 
@@ -67,6 +68,9 @@ class KafkaIngestReport:
         if self.positions:
             lines.append("read up to (next offset): " + ", ".join(
                 f"{k}={v}" for k, v in sorted(self.positions.items())))
+        for topic, modes in sorted(self.mappings.items()):
+            lines.append(f"mapping of {topic}: " + "; ".join(
+                f"{mode} records as {m['preset']}" for mode, m in modes.items()))
         if self.error:
             lines.append(f"ERROR: {self.error} — what was read before is stored; run the same "
                          "command again to resume.")
@@ -177,7 +181,7 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
     """Decode one raw batch and store it with the partitions' next offsets, atomically."""
     with store.transaction() as cur:
         db.register(cur, "__kb", table)
-        sel, mapping = kafka_mapping.mapped_batch(cur, "__kb", spec)
+        sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {sel.text}", sel.params)
         seen = _already_stored(cur)
         derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
@@ -194,8 +198,9 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
     report.rows_skipped_duplicate += table.num_rows - stored - quarantined
     report.tombstones += tombstones
     report.positions.update({tp_text(tp): n for tp, n in positions.items()})
-    if not report.mapping:
-        report.mapping = mapping.to_dict()
+    for topic, modes in mappings.items():
+        for mode, mapping in modes.items():
+            report.mappings.setdefault(topic, {}).setdefault(mode, mapping.to_dict())
 
 
 def _already_stored(cur: db.Connection) -> bool:

@@ -1,7 +1,10 @@
-"""Decode raw Kafka batches inside DuckDB: the SQL relation and the mapping for one batch.
+"""Decode raw Kafka batches inside DuckDB: the SQL relation and the mappings for one batch.
 
 A raw batch (`reader.RAW_SCHEMA`) is registered as an Arrow table. Its values are parsed as
-JSON by DuckDB in one pass per batch, never by a Python call per record. Besides the document's
+JSON by DuckDB in one pass per batch, never by a Python call per record. The mapping is
+resolved per topic and, within a topic, per content mode, which each record decides for itself
+(`MODES`): one run may read topics of different encodings, and one topic may mix CloudEvents
+binary and structured mode with plain envelope JSON. Besides the document's
 top-level keys, the mapping sees pseudo-columns: `@key` (the key as text), `@timestamp` (the
 record timestamp), `@value` (the whole value as text, for CloudEvents binary mode) and
 `@header:NAME` (each header's value as text).
@@ -28,6 +31,20 @@ _HEADER_DEFAULTS = {
     "event_version": ("event_version", "schema_version", "eventVersion"),
     "entity_type": ("entity_type", "aggregate_type", "entityType"),
 }
+MODES = ("ce-binary", "ce-structured", "json")
+"""How a record is encoded, decided per record as the CloudEvents Kafka protocol binding says:
+binary when a `ce_specversion` header is present, structured when the `content-type` header
+starts with `application/cloudevents` (or, under `auto`, when the JSON value has a top-level
+`specversion`: producers often leave the header out), else a JSON document whose preset is
+resolved per topic."""
+_CONTENT_TYPE = ("lower(TRY(decode(list_filter(headers, lambda h: lower(h.key) = "
+                 "'content-type')[1].value)))")
+_MODE_SQL = (
+    "CASE WHEN list_contains(list_transform(headers, lambda h: h.key), 'ce_specversion') "
+    f"THEN 'ce-binary' WHEN starts_with({_CONTENT_TYPE}, 'application/cloudevents') "
+    "THEN 'ce-structured' {sniff}ELSE 'json' END")
+_SNIFF = ("WHEN contains(TRY(decode(value)), '\"specversion\"') AND json_exists(TRY(decode("
+          "value)), '$.specversion') THEN 'ce-structured' ")
 PASSTHROUGH = ("topic", "partition", "offset", "key", "value", "headers", "timestamp_ms",
                "timestamp_type", "__tombstone")
 
@@ -165,9 +182,49 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
     return mapping
 
 
-def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec) -> tuple[Sql, Mapping]:
+def mode_sql(spec: MappingSpec) -> str:
+    """SQL naming each raw record's content mode (one of `MODES`) under this spec."""
+    if spec.preset not in ("auto", "cloudevents"):
+        return "'json'"  # the user chose the preset: every record is a document of it
+    return _MODE_SQL.format(sniff=_SNIFF if spec.preset == "auto" else "")
+
+
+def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec
+                  ) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
     """The canonical-event SELECT over a registered raw batch (one row per record, with
-    `__reason` for the quarantine), and the mapping it resolved for the batch."""
+    `__reason` for the quarantine), and the mapping resolved for each topic and mode.
+
+    Each (topic, mode) group gets its own mapping; a batch of one group (the usual case) is
+    mapped as a whole, with no filter in the way.
+    """
+    modes = mode_sql(spec)
+    groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
+                          f"ORDER BY ALL")
+    if len(groups) <= 1:
+        topic, mode = groups[0] if groups else ("", "json")
+        sel, mapping = mapped_batch(cur, table, _spec_for(spec, mode))
+        return sel, {topic: {mode: mapping}}
+    parts: list[Sql] = []
+    mappings: dict[str, dict[str, Mapping]] = {}
+    for topic, mode in groups:
+        sub = (f"(SELECT * FROM {table} WHERE topic = {quote_literal(topic)} AND {modes} = "
+               f"{quote_literal(mode)})")
+        sel, mapping = mapped_batch(cur, sub, _spec_for(spec, mode))
+        parts.append(sel)
+        mappings.setdefault(topic, {})[mode] = mapping
+    return Sql(" UNION ALL BY NAME ".join(f"SELECT * FROM ({p.text})" for p in parts),
+               [v for p in parts for v in p.params]), mappings
+
+
+def _spec_for(spec: MappingSpec, mode: str) -> MappingSpec:
+    if mode == "ce-structured":
+        return replace(spec, preset="cloudevents")
+    return spec
+
+
+def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec) -> tuple[Sql, Mapping]:
+    """The canonical-event SELECT over one group of a raw batch (a table name or a
+    parenthesised subquery), and the mapping it resolved for that group."""
     headers = header_names(cur, table)
     ce_binary = is_ce_binary(spec, headers)
     keys = [] if ce_binary else sample_keys(cur, table)

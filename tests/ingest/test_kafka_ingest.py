@@ -54,7 +54,7 @@ def test_envelope_records_become_events(tmp_path: Path, kafka_config: KafkaConfi
         assert store.has_entity_index()
         assert (report.records_read, report.rows_stored, report.rows_quarantined) == (30, 30, 0)
         assert report.stopped_because == "end reached"
-        assert report.mapping["preset"] == "envelope"
+        assert report.mappings[new_topic]["json"]["preset"] == "envelope"
         rows = _rows(store, "SELECT entity_id, seq, event_type, payload->>'$.status', topic, "
                             "key, kafka_ts IS NOT NULL, source FROM events "
                             "WHERE entity_id = 'order-3' ORDER BY seq")
@@ -122,7 +122,8 @@ def test_cloudevents_binary_mode(tmp_path: Path, kafka_config: KafkaConfig,
             ("ce_entitytype", b"cart"), ("ce_correlationid", b"k-1")]).get()
     with EventStore(tmp_path / "k.duckdb") as store:
         report = ingest_kafka(store, kafka_config, [topic])
-        assert report.mapping["preset"] == "cloudevents-binary"
+        assert list(report.mappings[topic]) == ["ce-binary"]
+        assert report.mappings[topic]["ce-binary"]["preset"] == "cloudevents-binary"
         rows = _rows(store, "SELECT event_id, entity_type, entity_id, event_type, seq, "
                             "payload->>'$.items', metadata->>'$.source', "
                             "metadata->>'$.correlationid' FROM events ORDER BY seq")
@@ -147,7 +148,8 @@ def test_structured_cloudevents_and_a_mapping_file(tmp_path: Path, kafka_config:
     with EventStore(tmp_path / "k2.duckdb") as store:
         report = ingest_kafka(store, kafka_config, [topic], spec=spec)
         assert _rows(store, "SELECT entity_id, event_type FROM events")[0] == ("k-1", "Seen")
-        assert report.mapping["fields"]["entity_id"] == {"column": "@key"}
+        mapping = report.mappings[topic]["json"]
+        assert mapping["fields"]["entity_id"] == {"column": "@key"}
 
 
 def test_unreachable_broker_is_a_clear_error_within_10_s(tmp_path: Path) -> None:
@@ -251,3 +253,74 @@ def test_exactly_once_under_sigkill(tmp_path: Path, kafka_config: KafkaConfig,
                                        "\"offset\")) FROM events")[0]
         assert (count, distinct) == (total, total)
         assert _rows(store, "SELECT sum(next_offset) FROM ingest_offsets")[0][0] == total
+
+
+def _ce_binary(i: int, entity: str) -> tuple[bytes, bytes, list]:
+    return (entity.encode(), orjson.dumps({"n": i}), [
+        ("ce_specversion", b"1.0"), ("ce_id", f"bin-{i}".encode()), ("ce_type", b"Binary"),
+        ("ce_source", b"/t"), ("ce_subject", entity.encode()),
+        ("ce_time", f"2026-11-01T10:00:{i:02d}Z".encode()), ("ce_entitytype", b"cart")])
+
+
+def _ce_structured(i: int, entity: str, header: bool = True) -> tuple[bytes, bytes, list]:
+    doc = {"specversion": "1.0", "id": f"str-{i}", "source": "/t", "type": "Structured",
+           "subject": entity, "time": f"2026-11-01T11:00:{i:02d}Z", "entitytype": "cart",
+           "data": {"n": i}}
+    headers = [("content-type", b"application/cloudevents+json; charset=UTF-8")] if header else []
+    return entity.encode(), orjson.dumps(doc), headers
+
+
+def test_two_topics_of_different_encodings_in_one_run(tmp_path: Path, kafka_config: KafkaConfig,
+                                                       topic_factory: Callable,
+                                                       producer: Callable) -> None:
+    binary, structured = topic_factory(1), topic_factory(1)
+    p = producer()
+    for i in range(10):
+        key, value, headers = _ce_binary(i, f"cart-{i % 3}")
+        p.send(binary, key=key, value=value, headers=headers).get()
+        key, value, headers = _ce_structured(i, f"cart-{i % 3}")
+        p.send(structured, key=key, value=value, headers=headers).get()
+    with EventStore(tmp_path / "k.duckdb") as store:
+        report = ingest_kafka(store, kafka_config, [binary, structured])
+        assert (report.records_read, report.rows_stored, report.rows_quarantined) == (20, 20, 0)
+        assert report.mappings[binary]["ce-binary"]["preset"] == "cloudevents-binary"
+        assert report.mappings[structured]["ce-structured"]["preset"] == "cloudevents"
+        rows = _rows(store, "SELECT topic, event_type, count(*), count(DISTINCT event_id), "
+                            "min(entity_type), sum(CAST(payload->>'$.n' AS INT)) FROM events "
+                            "GROUP BY ALL ORDER BY 1")
+        assert sorted(rows) == sorted([(binary, "Binary", 10, 10, "cart", 45),
+                                       (structured, "Structured", 10, 10, "cart", 45)])
+        assert f"mapping of {binary}: ce-binary records as cloudevents-binary" in report.summary()
+
+
+def test_one_topic_mixing_binary_structured_and_envelope(tmp_path: Path,
+                                                         kafka_config: KafkaConfig,
+                                                         topic_factory: Callable,
+                                                         raw_producer: Callable) -> None:
+    topic = topic_factory(2)
+    records = []
+    for i in range(12):
+        entity = f"order-{i % 4}"
+        kind = i % 4
+        if kind == 0:
+            key, value, headers = _ce_binary(i, entity)
+        elif kind == 1:
+            key, value, headers = _ce_structured(i, entity)
+        elif kind == 2:  # structured mode without the content-type header
+            key, value, headers = _ce_structured(i, entity, header=False)
+        else:
+            key, value, headers = entity.encode(), envelope(i, entity, 1), []
+        records.append((key, value, headers, None))
+    raw_producer(topic, 0, records[:6])   # one batch holding every mode
+    raw_producer(topic, 1, records[6:])
+    with EventStore(tmp_path / "k.duckdb") as store:
+        report = ingest_kafka(store, kafka_config, [topic])
+        assert report.records_read == 12
+        assert (report.rows_stored, report.rows_quarantined) == (12, 0)
+        assert sorted(report.mappings[topic]) == ["ce-binary", "ce-structured", "json"]
+        assert report.mappings[topic]["json"]["preset"] == "envelope"
+        got = _rows(store, "SELECT event_id, event_type, entity_id FROM events ORDER BY "
+                           "\"partition\", \"offset\"")
+        assert [g[1] for g in got] == ["Binary", "Structured", "Structured", "OrderPlaced"] * 3
+        assert got[0] == ("bin-0", "Binary", "order-0")
+        assert got[1] == ("str-1", "Structured", "order-1")
