@@ -12,9 +12,12 @@ st.set_page_config(page_title="EventLab", page_icon="🧪", layout="wide")
 
 # Page files are named unlike their URL paths on purpose: with a pages/ folder, Streamlit's
 # legacy router would otherwise run a deep-linked page file without this frame on first contact.
+# The default page answers at "/" only: Streamlit does not serve it under its own url_path, so
+# "/" is a hidden page that opens Explore, and /explore?... deep links work (issue 9).
 pages = st.navigation([
-    st.Page("pages/explore_page.py", title="Explore", icon=":material/search:", url_path="explore",
-            default=True),
+    st.Page(context.open_explore, title="EventLab", url_path="start", default=True,
+            visibility="hidden"),
+    st.Page("pages/explore_page.py", title="Explore", icon=":material/search:", url_path="explore"),
     st.Page("pages/timetravel_page.py", title="Time travel", icon=":material/history:",
             url_path="time-travel"),
     st.Page("pages/asof_page.py", title="As of", icon=":material/calendar_month:",

@@ -67,3 +67,9 @@ def live(render: Callable[[], None], every: str = "2s") -> None:
 def read_only() -> bool:
     """EVENTLAB_READ_ONLY=1 disables every write action (`eventlab.settings.read_only`)."""
     return settings.read_only()
+
+
+def open_explore() -> None:
+    """The app's start page ("/"): open Explore with the same query parameters."""
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    st.switch_page("pages/explore_page.py", query_params=params)

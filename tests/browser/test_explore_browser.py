@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
-from browser_support import shot
+from browser_support import shot, wait_for_app
 from playwright.sync_api import Page, expect
 
 from eventlab import explore
@@ -41,3 +43,37 @@ def test_typing_a_filter_updates_the_url(app_url: str, page: Page) -> None:
     page.wait_for_url(lambda u: "entity=customer-0001" in u, timeout=15_000)
     expect(page.get_by_text("matching events").first).to_be_visible()
     shot(page, "explore-filtered")
+
+
+def _url_paths() -> list[str]:
+    """Every visible page's url_path, as app.py declares it (new pages are covered too)."""
+    text = (Path(__file__).parents[2] / "app.py").read_text()
+    return [m for m in re.findall(r'url_path="([\w-]+)"', text) if m != "start"]
+
+
+def test_every_page_opens_by_its_url_path_with_no_dialog(app_url: str, page: Page) -> None:
+    paths = _url_paths()
+    assert {"explore", "time-travel", "sql", "sources"} <= set(paths)
+    for path in paths:
+        page.goto(f"{app_url}/{path}?probe=1")
+        wait_for_app(page)
+        expect(page.locator('[role="dialog"]')).to_have_count(0)
+        assert urlparse(page.url).path == f"/{path}", (path, page.url)
+        expect(page.locator("h1").first).to_be_visible()
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_explore_deep_link_with_a_type_filter(app_url: str, page: Page, demo_db: Path) -> None:
+    with EventStore(demo_db) as store:
+        n = db.scalar(store.cursor(), "SELECT count(*) FROM events WHERE event_type = ?",
+                      ["OrderPlaced"])
+    page.goto(f"{app_url}/explore?types=OrderPlaced")
+    wait_for_app(page)
+    expect(page.locator('[role="dialog"]')).to_have_count(0)
+    assert urlparse(page.url).path == "/explore"
+    expect(page.get_by_text(f"{n:,} matching events")).to_be_visible()
+    # The bare address opens Explore too, keeping its query parameters.
+    page.goto(f"{app_url}/?types=OrderPlaced")
+    wait_for_app(page)
+    assert urlparse(page.url).path == "/explore" and "types=OrderPlaced" in page.url
+    expect(page.get_by_text(f"{n:,} matching events")).to_be_visible()
