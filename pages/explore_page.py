@@ -16,11 +16,10 @@ cur = context.cursor()
 context.live(lambda: w.stats_header(store.stats()))  # live while following Kafka
 
 facets = explore.facets(cur)
-with st.expander("Filters", expanded=True):
-    filters = w.filter_panel(facets)
-w.reset_page_on_change(filters)
-
 try:
+    with st.expander("Filters", expanded=True):
+        filters = w.filter_panel(facets)
+    w.reset_page_on_change(filters)
     first = explore.page(cur, filters, 0)
     page_no = w.page_picker(first.pages)
     page = first if page_no == 0 else explore.page(cur, filters, page_no)
@@ -43,7 +42,8 @@ if key is not None:
     if detail is None:
         st.warning("The event in the link is not in this database.")
     else:
-        step = w.event_panel(detail)
+        marks = explore.duplicate_marks(cur, [detail.event["event_id"]])
+        step = w.event_panel(detail, marks)
         if step is not None:
             st.query_params["ev"] = step.to_param()
             st.rerun()

@@ -9,7 +9,16 @@ from eventlab.explore.detail import (
     headers_for_display,
     show_bytes,
 )
-from eventlab.explore.filters import JSON_OPS, FilterError, Filters, build_where, normalize_path
+from eventlab.explore.duplicates import duplicate_marks
+from eventlab.explore.filters import (
+    JSON_OPS,
+    UNARY_OPS,
+    FilterError,
+    Filters,
+    build_where,
+    normalize_path,
+    parse_follows,
+)
 from eventlab.explore.quarantine import quarantine_rows, quarantine_summary
 from eventlab.explore.queries import (
     PAGE_SIZE,
@@ -24,8 +33,9 @@ from eventlab.explore.queries import (
 )
 
 __all__ = [
-    "JSON_OPS", "PAGE_SIZE", "EventDetail", "EventKey", "Facets", "FilterError", "Filters",
-    "Page", "bucket_for", "build_where", "counts_over_time", "entity_events", "entity_ids",
-    "event_detail", "facets", "headers_for_display", "normalize_path", "page",
-    "quarantine_rows", "quarantine_summary", "show_bytes",
+    "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets", "FilterError",
+    "Filters", "Page", "bucket_for", "build_where", "counts_over_time", "duplicate_marks",
+    "entity_events", "entity_ids", "event_detail", "facets", "headers_for_display",
+    "normalize_path", "page", "parse_follows", "quarantine_rows", "quarantine_summary",
+    "show_bytes",
 ]

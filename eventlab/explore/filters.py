@@ -10,9 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from eventlab.errors import EventLabError
+from eventlab.explore.duplicates import DUPLICATED_IDS_SQL
+from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS, metadata_text
 from eventlab.store.sql import prefix_upper_bound
 
 JSON_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "exists", "missing")
+UNARY_OPS = ("exists", "missing")
+"""JSON-path operators that need no value; the others apply only once a value is typed."""
+START, END = "^", "$"
+"""The start and end of an entity's stream in a `follows` transition (`^>A`, `A>$`)."""
 _PATH_RE = re.compile(r"^\$(\.[A-Za-z_][\w-]*|\.\"[^\"]+\"|\[\d+\])+$")
 
 
@@ -33,6 +39,27 @@ class Filters:
     json_path: str | None = None
     json_op: str = "="
     json_value: str | None = None
+    event_id: str | None = None
+    key: str | None = None
+    duplicates_only: bool = False
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    follows: tuple[str, str] | None = None
+
+    def json_complete(self) -> bool:
+        """True when the JSON-path predicate is whole (a path, and a value unless unary)."""
+        return bool(self.json_path) and (self.json_op in UNARY_OPS
+                                         or self.json_value not in (None, ""))
+
+
+def parse_follows(text: str | None) -> tuple[str, str] | None:
+    """`A>B` (A directly followed by B), `^>A` (first events) or `A>$` (last events)."""
+    if not text:
+        return None
+    a, sep, b = text.partition(">")
+    if not sep or not a.strip() or not b.strip() or (a.strip() == START and b.strip() == END):
+        raise FilterError(f"transition {text!r} is not understood: use A>B, ^>A or A>$")
+    return a.strip(), b.strip()
 
 
 def normalize_path(path: str) -> str:
@@ -74,7 +101,26 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
     if f.text:
         clauses.append("contains(lower(CAST(payload AS VARCHAR)), ?)")
         params.append(f.text.lower())
+    if f.event_id:
+        clauses.append("event_id = ?")
+        params.append(f.event_id)
+    if f.key:
+        clauses.append("key = encode(?)")
+        params.append(f.key)
+    if f.duplicates_only:
+        clauses.append(f"event_id IN ({DUPLICATED_IDS_SQL})")
+    if f.correlation_id:
+        clauses.append(f"{metadata_text(CORRELATION_KEYS)} = ?")
+        params.append(f.correlation_id)
+    if f.causation_id:
+        clauses.append(f"{metadata_text(CAUSATION_KEYS)} = ?")
+        params.append(f.causation_id)
+    if f.follows:
+        clauses.append(_follows_clause(f.follows))
+        params += [t for t in f.follows if t not in (START, END)]
     if f.json_path:
+        normalize_path(f.json_path)  # a bad path is said at once, before a value is typed
+    if f.json_path and f.json_complete():
         path = normalize_path(f.json_path)
         op = f.json_op
         if op not in JSON_OPS:
@@ -108,6 +154,21 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
                 clauses.append(f"json_extract_string(payload, ?) {op} ?")
                 params += [path, value]
     return clauses, params
+
+
+def _follows_clause(pair: tuple[str, str]) -> str:
+    """Events of type A whose next event in the entity (by seq) is B; `^` / `$` for none."""
+    a, b = pair
+    if a == START:
+        cond = "event_type = ? AND __prev IS NULL"
+    elif b == END:
+        cond = "event_type = ? AND __next IS NULL"
+    else:
+        cond = "event_type = ? AND __next = ?"
+    order = 'PARTITION BY entity_id ORDER BY seq, ts, "offset"'
+    return ('(entity_id, seq, "offset") IN (SELECT entity_id, seq, "offset" FROM (SELECT '
+            f'entity_id, seq, "offset", event_type, lag(event_type) OVER ({order}) AS __prev, '
+            f"lead(event_type) OVER ({order}) AS __next FROM events) WHERE {cond})")
 
 
 def where_sql(clauses: list[str]) -> str:

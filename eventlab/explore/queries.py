@@ -5,18 +5,22 @@ of rows or a small summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyarrow as pa
 
+from eventlab.explore.duplicates import duplicate_marks
 from eventlab.explore.filters import FilterError, Filters, build_where, where_sql
 from eventlab.store import db
 from eventlab.store.sql import prefix_upper_bound
 
 PAGE_SIZE = 100
 _PAGE_COLUMNS = ('ts, entity_type, entity_id, seq, event_type, event_version, event_id, '
-                 'is_delete, "offset" AS "offset", topic, "partition"')
+                 "is_delete, CASE WHEN source = 'kafka' THEN 'kafka' ELSE "
+                 "regexp_extract(source, '[^/]*$') END AS source, topic, \"partition\", "
+                 '"offset" AS "offset", CASE WHEN key IS NULL THEN NULL ELSE coalesce('
+                 "TRY(decode(key)), '0x' || lower(hex(key))) END AS key")
 _BUCKETS = (("1 second", 1), ("10 seconds", 10), ("1 minute", 60), ("5 minutes", 300),
             ("15 minutes", 900), ("1 hour", 3600), ("6 hours", 21600), ("1 day", 86400),
             ("7 days", 604800), ("30 days", 2592000))
@@ -30,6 +34,8 @@ class Page:
     total: int
     page: int
     pages: int
+    duplicates: dict[str, str] = field(default_factory=dict)
+    """The page's event ids stored more than once: COPY or CONFLICT (`explore.duplicates`)."""
 
 
 def page(con: db.Connection, f: Filters, page_no: int = 0,
@@ -43,7 +49,8 @@ def page(con: db.Connection, f: Filters, page_no: int = 0,
     rows = db.arrow(con, f"SELECT {_PAGE_COLUMNS} FROM events{where} "
                          f"ORDER BY ts, entity_id, seq, \"offset\" LIMIT ? OFFSET ?",
                     [*params, page_size, page_no * page_size])
-    return Page(rows, total, page_no, pages)
+    marks = duplicate_marks(con, rows.column("event_id").to_pylist())
+    return Page(rows, total, page_no, pages, marks)
 
 
 def bucket_for(span: timedelta, target: int = 120) -> str:

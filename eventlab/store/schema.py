@@ -20,6 +20,18 @@ WRITTEN_COLUMNS: tuple[str, ...] = tuple(c for c in EVENT_COLUMNS if c != "inges
 FILE_COLUMNS: tuple[str, ...] = tuple(c for c in WRITTEN_COLUMNS if c not in KAFKA_COLUMNS)
 """What a file ingest writes."""
 
+CORRELATION_KEYS: tuple[str, ...] = ("correlation_id", "correlationid", "correlationId")
+"""Where an event's correlation id lives in `metadata` (envelope, CloudEvents extension, camel)."""
+CAUSATION_KEYS: tuple[str, ...] = ("causation_id", "causationid", "causationId")
+"""Where an event's causation id (the id of the event that caused it) lives in `metadata`."""
+
+
+def metadata_text(keys: tuple[str, ...], column: str = "metadata") -> str:
+    """SQL for the first of `keys` present in a metadata JSON column, as text."""
+    return "coalesce(" + ", ".join(f"json_extract_string({column}, '$.{k}')"
+                                   for k in keys) + ")"
+
+
 DDL: tuple[str, ...] = (
     """
     CREATE TABLE IF NOT EXISTS events (

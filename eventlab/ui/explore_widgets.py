@@ -11,8 +11,10 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
+from eventlab.explore.duplicates import CONFLICT, COPY
 from eventlab.store.eventstore import StoreStats
-from eventlab.timeutil import as_utc, naive_utc
+from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
+from eventlab.timeutil import as_utc, naive_utc, parse_utc
 
 ALL = "(all)"
 
@@ -36,20 +38,67 @@ def _span_help(stats: StoreStats) -> str:
     return f"{stats.first_ts:%Y-%m-%d %H:%M:%S} to {stats.last_ts:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def filter_panel(facets: Facets) -> Filters:
-    """The filter widgets; returns the Filters they describe."""
+def _typed_time(key: str) -> datetime | None:
+    """A typed UTC time (`2025-03-05 14:03:07`); None when empty; an error when unreadable."""
+    raw = (st.session_state.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_utc(raw)
+    except ValueError:
+        st.error(f"{raw!r} is not a time: type it as 2025-03-05 14:03:07 (UTC) or ISO 8601.")
+        return None
+
+
+def _slider_moved(lo: datetime, hi_edge: datetime) -> None:
+    # The slider is the coarse control: moving it rewrites the typed times (to the minute).
+    a, b = st.session_state["time"]
+    st.session_state["from"] = "" if a <= lo else f"{a:%Y-%m-%d %H:%M:%S}"
+    st.session_state["to"] = "" if b >= hi_edge else f"{b:%Y-%m-%d %H:%M:%S}"
+
+
+def _time_filters(facets: Facets) -> tuple[datetime | None, datetime | None]:
     lo = naive_utc(facets.first_ts) if facets.first_ts else None
     hi = naive_utc(facets.last_ts) if facets.last_ts else None
-    start = end = None
-    if lo and hi and hi > lo:
-        hi_edge = hi + timedelta(minutes=1)
-        rng = st.slider("Time range (UTC)", min_value=lo, max_value=hi_edge, value=(lo, hi_edge),
-                        step=timedelta(minutes=1), format="YYYY-MM-DD HH:mm", key="time",
-                        bind="query-params")
-        if rng[0] > lo:
-            start = as_utc(rng[0])
-        if rng[1] < hi_edge:
-            end = as_utc(rng[1])
+    if not (lo and hi and hi > lo):
+        return None, None
+    hi_edge = hi + timedelta(minutes=1)
+    c1, c2, c3 = st.columns([4, 1, 1])
+    rng = c1.slider("Time range (UTC)", min_value=lo, max_value=hi_edge, value=(lo, hi_edge),
+                    step=timedelta(minutes=1), format="YYYY-MM-DD HH:mm", key="time",
+                    bind="query-params", on_change=_slider_moved, args=(lo, hi_edge))
+    c2.text_input("From (UTC)", key="from", bind="query-params", placeholder=f"{lo:%Y-%m-%d %H:%M}",
+                  help="A time to the second, e.g. 2025-03-05 14:03:07; overrides the slider.")
+    c3.text_input("To (UTC)", key="to", bind="query-params", placeholder=f"{hi:%Y-%m-%d %H:%M}",
+                  help="A time to the second; overrides the slider.")
+    start, end = _typed_time("from"), _typed_time("to")
+    if start is None and rng[0] > lo:
+        start = as_utc(rng[0])
+    if end is None and rng[1] < hi_edge:
+        end = as_utc(rng[1])
+    return start, end
+
+
+_LINK_FILTERS = (("correlation", "correlation id"), ("causation", "causation id"),
+                 ("follows", "transition"))
+"""Filters that arrive by link (from an event, a chain, a Flow transition), shown as chips."""
+
+
+def _link_filters() -> dict[str, str]:
+    active = {k: st.query_params.get(k, "") for k, _ in _LINK_FILTERS if st.query_params.get(k)}
+    for (name, label), col in zip([f for f in _LINK_FILTERS if f[0] in active],
+                                  st.columns(max(1, len(active))), strict=False):
+        if col.button(f"{label}: {active[name]}  ✕", key=f"clear_{name}",
+                      help="Remove this filter"):
+            del st.query_params[name]
+            st.rerun()
+    return active
+
+
+def filter_panel(facets: Facets) -> Filters:
+    """The filter widgets; returns the Filters they describe (raises FilterError on a bad
+    transition in the URL)."""
+    start, end = _time_filters(facets)
     c1, c2, c3 = st.columns([3, 1, 2])
     types = c1.multiselect("Event types", facets.event_types, key="types",
                            bind="query-params", placeholder="all event types")
@@ -62,12 +111,29 @@ def filter_panel(facets: Facets) -> Filters:
     jpath = c5.text_input("JSON path in payload", key="jpath", bind="query-params",
                           placeholder="e.g. status or $.items[0].sku")
     jop = c6.selectbox("Operator", explore.JSON_OPS, key="jop", bind="query-params")
-    jval = c7.text_input("Value", key="jval", bind="query-params")
-    return Filters(start=start, end=end, event_types=tuple(types),
-                   entity_type=None if etype == ALL else etype,
-                   entity_prefix=prefix.strip() or None, text=text.strip() or None,
-                   json_path=jpath.strip() or None, json_op=jop,
-                   json_value=jval if jval != "" else None)
+    jval = c7.text_input("Value", key="jval", bind="query-params",
+                         disabled=jop in explore.UNARY_OPS,
+                         placeholder="applied once typed" if jop not in explore.UNARY_OPS
+                         else "no value needed")
+    c8, c9, c10 = st.columns([3, 2, 2])
+    event_id = c8.text_input("Event id", key="event_id", bind="query-params")
+    key = c9.text_input("Kafka key", key="key", bind="query-params",
+                        help="The record key as text (exact match)")
+    dup = c10.toggle("Only duplicated event ids", key="dup", bind="query-params",
+                     help="Event ids stored more than once: identical copies (retries, a file "
+                          "copy beside a Kafka copy) or conflicting payloads")
+    linked = _link_filters()
+    f = Filters(start=start, end=end, event_types=tuple(types),
+                entity_type=None if etype == ALL else etype,
+                entity_prefix=prefix.strip() or None, text=text.strip() or None,
+                json_path=jpath.strip() or None, json_op=jop,
+                json_value=jval if jval != "" else None, event_id=event_id.strip() or None,
+                key=key or None, duplicates_only=bool(dup),
+                correlation_id=linked.get("correlation"), causation_id=linked.get("causation"),
+                follows=explore.parse_follows(linked.get("follows")))
+    if f.json_path and not f.json_complete():
+        st.caption(f"JSON path `{f.json_path}` {f.json_op} …: type a value to apply it.")
+    return f
 
 
 def reset_page_on_change(filters: Filters) -> None:
@@ -88,21 +154,37 @@ def page_picker(total_pages: int) -> int:
     return int(n) - 1
 
 
+_MARKS = {COPY: "⧉ copy", CONFLICT: "⚠ conflict"}
+
+
 def events_table(page: explore.Page) -> EventKey | None:
-    """The page of events; selecting a row returns its key."""
+    """The page of events, duplicated ids marked; returns the key of a row the user has just
+    selected (a selection kept from an earlier run returns None, so stepping works)."""
     df = page.rows.to_pandas()
     if df.empty:
         st.info("No events match these filters.")
         return None
     df["ts"] = pd.to_datetime(df["ts"]).dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    df.insert(0, "dup", df["event_id"].map(lambda e: _MARKS.get(page.duplicates.get(e), "")))
     event = st.dataframe(df, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="events_table", height=420,
-                         column_config={"ts": "time (UTC)", "offset": "offset / row"})
+                         key="events_table", height=min(420, 35 * (len(df) + 1) + 3),
+                         column_config={
+                             "ts": "time (UTC)", "offset": "offset / row",
+                             "dup": st.column_config.TextColumn(
+                                 "dup", help="Event id stored more than once: ⧉ identical "
+                                             "copies, ⚠ conflicting payloads"),
+                             "source": st.column_config.TextColumn(
+                                 "source", help="kafka, or the file the event came from")})
     selected = event.selection.rows if event and hasattr(event, "selection") else []
-    if selected:
-        row = df.iloc[selected[0]]
-        return EventKey(str(row["entity_id"]), int(row["seq"]), int(row["offset"]))
-    return None
+    if not selected:
+        st.session_state.pop("_picked", None)
+        return None
+    row = df.iloc[selected[0]]
+    key = EventKey(str(row["entity_id"]), int(row["seq"]), int(row["offset"]))
+    if st.session_state.get("_picked") == key:
+        return None
+    st.session_state["_picked"] = key
+    return key
 
 
 def _parse_json(value: Any) -> Any:
@@ -114,7 +196,35 @@ def _parse_json(value: Any) -> Any:
         return value
 
 
-def event_panel(detail: EventDetail) -> EventKey | None:
+def _id_links(meta: dict[str, Any]) -> None:
+    """Correlation and causation ids as links to the events that share them."""
+    links = []
+    for keys, param, label in ((CORRELATION_KEYS, "correlation", "correlation"),
+                               (CAUSATION_KEYS, "causation", "caused by")):
+        value = next((meta[k] for k in keys if meta.get(k)), None)
+        if value:
+            links.append((param, label, str(value)))
+    for (param, label, value), col in zip(links, st.columns(max(1, len(links))), strict=False):
+        if param == "causation":
+            # The cause is the event whose id this is; siblings share the causation id.
+            col.page_link("pages/explore_page.py", label=f"{label} `{value}`",
+                          icon=":material/arrow_upward:", query_params={"event_id": value})
+        else:
+            col.page_link("pages/explore_page.py", label=f"{label} `{value}`",
+                          icon=":material/link:", query_params={param: value})
+
+
+def _headers_table(headers: list[dict[str, Any]] | None) -> None:
+    rows = explore.headers_for_display(headers)
+    if not rows:
+        st.caption("none")
+        return
+    st.dataframe(pd.DataFrame(rows, columns=["key", "value"]), hide_index=True,
+                 key="ev_headers", column_config={"value": st.column_config.TextColumn(
+                     "value", help="UTF-8 text, else hex (0x...); null stays empty")})
+
+
+def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> EventKey | None:
     """Payload and metadata as JSON trees, headers, position and neighbour buttons.
 
     Returns the key of a neighbour the user stepped to, if any.
@@ -124,15 +234,22 @@ def event_panel(detail: EventDetail) -> EventKey | None:
     st.caption(f"event {detail.position + 1} of {detail.count} of this entity · id "
                f"`{ev['event_id']}` · {ev['ts']:%Y-%m-%d %H:%M:%S.%f} UTC"
                + (" (time had no zone; taken as UTC)" if ev.get("ts_assumed_utc") else ""))
-    nav = st.columns(2)
+    mark = (marks or {}).get(ev["event_id"])
+    if mark:
+        st.warning(f"This event id is stored more than once ({_MARKS[mark]}).")
+        st.page_link("pages/explore_page.py", label="Show every copy",
+                     query_params={"event_id": str(ev["event_id"])})
+    nav = st.columns(3)
     go_to = None
     if nav[0].button("◀ previous in entity", disabled=detail.previous is None, key="ev_prev"):
         go_to = detail.previous
     if nav[1].button("next in entity ▶", disabled=detail.next is None, key="ev_next"):
         go_to = detail.next
-    st.page_link("pages/timetravel_page.py", label="Open in Time Travel",
-                 icon=":material/history:",
-                 query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
+    nav[2].page_link("pages/timetravel_page.py", label="Open in Time Travel",
+                     icon=":material/history:",
+                     query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
+    meta = _parse_json(ev.get("metadata"))
+    _id_links(meta if isinstance(meta, dict) else {})
     if ev.get("is_delete"):
         st.warning("This event is a delete (tombstone): the entity's state ends here.")
     c1, c2 = st.columns(2)
@@ -141,15 +258,11 @@ def event_panel(detail: EventDetail) -> EventKey | None:
         st.json(_parse_json(ev.get("payload")), expanded=2)
     with c2:
         st.markdown("**Metadata**")
-        st.json(_parse_json(ev.get("metadata")) or {}, expanded=2)
+        st.json(meta or {}, expanded=2)
     c3, c4 = st.columns(2)
     with c3:
-        st.markdown("**Headers**")
-        headers = explore.headers_for_display(ev.get("headers"))
-        if headers:
-            st.json(headers, expanded=1)
-        else:
-            st.caption("none")
+        st.markdown("**Kafka headers** (in record order)")
+        _headers_table(ev.get("headers"))
         if ev.get("key") is not None or ev.get("value") is not None:
             st.markdown("**Raw record**")
             st.json({"key": explore.show_bytes(ev.get("key")),

@@ -122,3 +122,59 @@ def test_quarantine_page_lists_reasons(app_env: Path) -> None:
     at.selectbox(key="q_reason").select("missing time").run()
     rows = at.dataframe[1].value
     assert set(rows["reason"]) == {"missing time"}
+
+
+def test_duplicates_event_id_and_source_columns(app_env: Path) -> None:
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        dup_rows = db.scalar(cur, "SELECT count(*) FROM events WHERE event_id IN (SELECT "
+                                  "event_id FROM events GROUP BY 1 HAVING count(*) > 1)")
+        some_dup = db.scalar(cur, "SELECT event_id FROM events GROUP BY 1 HAVING count(*) > 1 "
+                                  "ORDER BY 1 LIMIT 1")
+    assert dup_rows > 0
+    at = _new().run()
+    at.toggle(key="dup").set_value(True).run()
+    assert not at.exception
+    assert _matching(at) == dup_rows
+    table = at.dataframe(key="events_table").value
+    assert {"dup", "source", "topic", "partition", "offset", "key"} <= set(table.columns)
+    assert table["dup"].str.len().gt(0).all()  # every row of this set carries the marker
+    at.toggle(key="dup").set_value(False).run()
+    at.text_input(key="event_id").input(some_dup).run()
+    assert _matching(at) == 2
+    assert set(at.dataframe(key="events_table").value["event_id"]) == {some_dup}
+
+
+def test_incomplete_json_predicate_is_not_applied(app_env: Path) -> None:
+    at = _new().run()
+    total = _matching(at)
+    at.text_input(key="jpath").input("status").run()
+    assert not at.exception
+    assert _matching(at) == total  # "status =" with no value yet: not 0 events
+    at.text_input(key="jval").input("paid").run()
+    assert 0 < _matching(at) < total
+
+
+def test_links_filter_by_correlation_and_transition(app_env: Path) -> None:
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        corr, n = db.rows(cur, "SELECT metadata->>'$.correlation_id' AS c, count(*) FROM events "
+                               "WHERE c IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")[0]
+        pairs = db.scalar(cur, "SELECT count(*) FROM (SELECT event_type, lead(event_type) OVER "
+                               "(PARTITION BY entity_id ORDER BY seq, ts, \"offset\") AS nxt "
+                               "FROM events) WHERE event_type = 'OrderPlaced' AND "
+                               "nxt = 'OrderPaid'")
+    at = _new()
+    at.query_params["correlation"] = corr
+    at.run()
+    assert not at.exception
+    assert _matching(at) == n
+    at = _new()
+    at.query_params["follows"] = "OrderPlaced>OrderPaid"
+    at.run()
+    assert not at.exception
+    assert _matching(at) == pairs > 0
+    at = _new()
+    at.query_params["follows"] = "nonsense"
+    at.run()
+    assert any("transition" in e.value for e in at.error)

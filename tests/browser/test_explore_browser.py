@@ -77,3 +77,21 @@ def test_explore_deep_link_with_a_type_filter(app_url: str, page: Page, demo_db:
     wait_for_app(page)
     assert urlparse(page.url).path == "/explore" and "types=OrderPlaced" in page.url
     expect(page.get_by_text(f"{n:,} matching events")).to_be_visible()
+
+
+def test_stepping_works_after_ticking_a_row(app_url: str, page: Page, demo_db: Path) -> None:
+    with EventStore(demo_db) as store:
+        first, second = db.rows(store.cursor(), "SELECT event_type, seq FROM events WHERE "
+                                                "entity_id = 'order-000001' ORDER BY seq LIMIT 2")
+    page.goto(f"{app_url}/explore?entity=order-000001")
+    wait_for_app(page)
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's tick box
+    expect(page.get_by_text(f"{first[0]} · order-000001 · seq {first[1]}")).to_be_visible(
+        timeout=15_000)
+    page.get_by_role("button", name="next in entity ▶").click()
+    expect(page.get_by_text(f"{second[0]} · order-000001 · seq {second[1]}")).to_be_visible(
+        timeout=15_000)
+    page.get_by_role("button", name="◀ previous in entity").click()
+    expect(page.get_by_text(f"{first[0]} · order-000001 · seq {first[1]}")).to_be_visible(
+        timeout=15_000)

@@ -95,6 +95,36 @@ def test_json_path_operators(op: str, value: str | None, clause: str,
     assert build_where(f) == ([clause], params)
 
 
+def test_new_filters_exact_sql() -> None:
+    assert build_where(Filters(event_id="e1")) == (["event_id = ?"], ["e1"])
+    assert build_where(Filters(key="order-1")) == (["key = encode(?)"], ["order-1"])
+    assert build_where(Filters(duplicates_only=True)) == (
+        ["event_id IN (SELECT event_id FROM events GROUP BY event_id HAVING count(*) > 1)"], [])
+    clauses, params = build_where(Filters(correlation_id="c-1"))
+    assert clauses == ["coalesce(json_extract_string(metadata, '$.correlation_id'), "
+                       "json_extract_string(metadata, '$.correlationid'), "
+                       "json_extract_string(metadata, '$.correlationId')) = ?"]
+    assert params == ["c-1"]
+    assert build_where(Filters(follows=("A", "B")))[1] == ["A", "B"]
+    assert build_where(Filters(follows=("^", "B")))[1] == ["B"]
+    # An incomplete JSON predicate waits for its value; unary operators need none.
+    assert build_where(Filters(json_path="a", json_op="=", json_value="")) == ([], [])
+    assert build_where(Filters(json_path="a", json_op="contains")) == ([], [])
+    assert build_where(Filters(json_path="a", json_op="missing"))[1] == ["$.a"]
+
+
+@pytest.mark.parametrize(("text", "pair"), [("A>B", ("A", "B")), (" ^ > A ", ("^", "A")),
+                                            ("A>$", ("A", "$")), ("", None), (None, None)])
+def test_parse_follows(text: str | None, pair: tuple[str, str] | None) -> None:
+    assert explore.parse_follows(text) == pair
+
+
+@pytest.mark.parametrize("bad", ["A", ">B", "A>", "^>$"])
+def test_parse_follows_refuses_what_it_cannot_read(bad: str) -> None:
+    with pytest.raises(FilterError):
+        explore.parse_follows(bad)
+
+
 @pytest.mark.parametrize(("given_path", "normal"), [
     ("status", "$.status"), ("$.status", "$.status"), ("customer.name", "$.customer.name"),
     ("$.items[0].sku", "$.items[0].sku"), ('$."odd key"', '$."odd key"'),
@@ -307,6 +337,36 @@ FILTER_CASES: list[tuple[str, Filters, Callable[[Gen], bool]]] = [
     ("combined", Filters(start=START, entity_type="order", json_path="total", json_op=">",
                          json_value="200"),
      lambda g: g.ts >= START and g.entity_type == "order" and g.payload["total"] > 200),
+]
+
+
+def _next_types(data: list[Gen]) -> dict[tuple[str, int], tuple[str | None, str | None]]:
+    """(entity, offset) -> (type of the event before, type of the event after) by seq."""
+    by_entity: dict[str, list[Gen]] = {}
+    for g in data:
+        by_entity.setdefault(g.entity_id, []).append(g)
+    out = {}
+    for rows in by_entity.values():
+        rows.sort(key=lambda g: g.seq)
+        for i, g in enumerate(rows):
+            out[(g.entity_id, g.offset)] = (rows[i - 1].event_type if i else None,
+                                            rows[i + 1].event_type if i + 1 < len(rows)
+                                            else None)
+    return out
+
+
+NEXT = _next_types(_generate())
+FILTER_CASES += [
+    ("event id", Filters(event_id="ev-7"), lambda g: g.event_id == "ev-7"),
+    ("follows A>B", Filters(follows=("OrderPlaced", "OrderPaid")),
+     lambda g: g.event_type == "OrderPlaced" and NEXT[(g.entity_id, g.offset)][1] == "OrderPaid"),
+    ("follows ^>A", Filters(follows=("^", "OrderPaid")),
+     lambda g: g.event_type == "OrderPaid" and NEXT[(g.entity_id, g.offset)][0] is None),
+    ("follows A>$", Filters(follows=("ItemAdded", "$")),
+     lambda g: g.event_type == "ItemAdded" and NEXT[(g.entity_id, g.offset)][1] is None),
+    ("json path without a value is not applied yet",
+     Filters(entity_type="cart", json_path="status", json_op="=", json_value=""),
+     lambda g: g.entity_type == "cart"),
 ]
 
 
