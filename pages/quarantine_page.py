@@ -6,6 +6,7 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.ui import context
+from eventlab.ui import quarantine_widgets as w
 
 st.title("Quarantine")
 st.caption("Rows and records that could not be decoded or lack an entity id, event type or "
@@ -23,6 +24,13 @@ reason = st.selectbox("Show rows for", ["(all reasons)", *reasons], key="q_reaso
                       bind="query-params")
 rows = explore.quarantine_rows(cur, None if reason.startswith("(") else reason)
 st.subheader(f"Rows ({rows.num_rows:,} shown, newest first)")
-st.dataframe(rows.to_pandas(), hide_index=True, key="q_rows",
-             column_config={"raw_preview": st.column_config.TextColumn(
-                 "raw (text, or hex if not UTF-8)", width="large")})
+st.caption("Select a row to see it in full: the reason, its raw bytes as text or hex, the key "
+           "and the headers.")
+picked = w.rows_table(rows)
+if picked is not None:
+    row = explore.quarantine_row(cur, picked)
+    st.divider()
+    if row is None:
+        st.warning("That row is no longer in the quarantine.")
+    else:
+        w.row_detail(row)

@@ -19,7 +19,12 @@ from eventlab.explore.filters import (
     normalize_path,
     parse_follows,
 )
-from eventlab.explore.quarantine import quarantine_rows, quarantine_summary
+from eventlab.explore.quarantine import (
+    hex_dump,
+    quarantine_row,
+    quarantine_rows,
+    quarantine_summary,
+)
 from eventlab.explore.queries import (
     PAGE_SIZE,
     Facets,
@@ -35,7 +40,7 @@ from eventlab.explore.queries import (
 __all__ = [
     "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets", "FilterError",
     "Filters", "Page", "bucket_for", "build_where", "counts_over_time", "duplicate_marks",
-    "entity_events", "entity_ids", "event_detail", "facets", "headers_for_display",
-    "normalize_path", "page", "parse_follows", "quarantine_rows", "quarantine_summary",
-    "show_bytes",
+    "entity_events", "entity_ids", "event_detail", "facets", "headers_for_display", "hex_dump",
+    "normalize_path", "page", "parse_follows", "quarantine_row", "quarantine_rows",
+    "quarantine_summary", "show_bytes",
 ]

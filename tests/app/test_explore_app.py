@@ -178,3 +178,20 @@ def test_links_filter_by_correlation_and_transition(app_env: Path) -> None:
     at.query_params["follows"] = "nonsense"
     at.run()
     assert any("transition" in e.value for e in at.error)
+
+
+def test_quarantine_row_in_full(app_env: Path) -> None:
+    at = _new("pages/quarantine_page.py").run()
+    rows = at.dataframe(key="q_rows").value
+    assert "row_id" in rows.columns
+    with EventStore(app_env) as store:
+        row = explore.quarantine_row(store.cursor(), int(rows["row_id"].iloc[0]))
+    assert row is not None and row["reason"] == rows["reason"].iloc[0]
+    assert row["raw"] is not None
+
+
+def test_hex_dump() -> None:
+    assert explore.hex_dump(b"ab\x00\xff") == "00000000  61 62 00 ff" + " " * 36 + "  ab.."
+    assert explore.hex_dump(None) == "(null)"
+    long = explore.hex_dump(bytes(40), limit=16)
+    assert long.splitlines()[-1] == "… 24 more bytes (40 in all)"
