@@ -112,7 +112,7 @@ def start_kafka_ingest(manager: JobManager, store: EventStore, config: KafkaConf
                        quarantined=r.rows_quarantined, done=r.records_read,
                        rate=r.records_read / r.seconds if r.seconds else 0.0,
                        positions=dict(r.positions),
-                       stage="following" if stop == FOLLOW else "reading")
+                       stage=_stage(r, stop == FOLLOW))
 
         if not store.has_entity_index():  # ingest_kafka builds it first: say so meanwhile
             ctx.update(stage="indexing entity ids (once per database)")
@@ -131,6 +131,14 @@ def start_kafka_ingest(manager: JobManager, store: EventStore, config: KafkaConf
         params={"topics": names, "start": start, "until": until, "preset": preset,
                 "bootstrap": config.bootstrap},
         progress=JobProgress(total=expected, stage="connecting"))
+
+
+def _stage(report: KafkaIngestReport, following: bool) -> str:
+    """What a Kafka job is doing, as its progress line says it."""
+    if report.caught_up:
+        return ("caught up, waiting for new records" if following
+                else "caught up, finishing")
+    return "following" if following else "reading"
 
 
 # -- files ------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ class KafkaIngestReport:
     stopped_because: str = ""
     partial: bool = False
     error: str | None = None
+    caught_up: bool = False
+    """The reader found nothing new in its last poll (while following: waiting at the end)."""
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per topic, per content mode (`kafka_mapping.MODES`): the mapping its records used."""
     isolation_level: str = "read_committed"
@@ -113,7 +115,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                     break
                 except queue.Full:
                     continue
-            if item[0] != "batch" or cancel.is_set() or finished.is_set():
+            if item[0] not in ("batch", "idle") or cancel.is_set() or finished.is_set():
                 break
 
     thread = threading.Thread(target=feed, name="eventlab-kafka-feed", daemon=True)
@@ -143,7 +145,15 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                     report.stopped_because = "cancelled"
                     break
                 continue
+            if kind == "idle":
+                if not pending and not report.caught_up:
+                    report.caught_up = True
+                    report.seconds = round(time.perf_counter() - started, 3)
+                    if progress:
+                        progress(report)
+                continue
             if kind == "batch":
+                report.caught_up = False
                 if not pending:
                     first_at = time.perf_counter()
                 pending.append(item)

@@ -104,6 +104,8 @@ def main() -> int:
                 _write(out, b"B", sink.getvalue().to_pybytes())
                 _write(out, b"P", json.dumps(
                     [[t, p, o] for (t, p), o in reader.positions().items()]).encode())
+            else:  # connected, and nothing came within the poll: caught up (while following)
+                _write(out, b"I", b"")
         reason = "cancelled" if stop["flag"] else (reader.stopped_because or "end reached")
         _write(out, b"D", json.dumps({"reason": reason}).encode())
     except SourceError as exc:
@@ -118,7 +120,8 @@ def main() -> int:
 
 class ReaderProcess:
     """Parent side: start the child and iterate over ("batch", table, positions),
-    ("done", reason) and ("error", exception) items."""
+    ("idle", None, None) (a poll found nothing new), ("done", reason) and ("error", exception)
+    items."""
 
     def __init__(self, config: KafkaConfig, topics: list[str], *, start: Any, until: Any,
                  resume: dict[TP, int], isolation_level: str, batch_records: int) -> None:
@@ -147,6 +150,8 @@ class ReaderProcess:
                 positions = {(t, p): o for t, p, o in json.loads(payload)}
                 yield "batch", pending, positions
                 pending = None
+            elif kind == b"I":
+                yield "idle", None, None
             elif kind == b"D":
                 yield "done", json.loads(payload)["reason"], None
                 return

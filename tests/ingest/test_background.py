@@ -109,3 +109,37 @@ def test_a_partial_kafka_run_says_where_it_stopped() -> None:
         "Kafka at 127.0.0.1:1 did not answer. What was read before is kept: stored up to "
         "(next offset) orders/0=340, orders/1=1,200 per partition; start again to resume "
         "from there.")
+
+
+def _wait_for(manager: JobManager, job_id: str, ok, timeout: float = 30.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = manager.get(job_id)
+        if ok(view):
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"job never got there: {manager.get(job_id).progress}")
+
+
+def test_a_follow_job_at_the_end_says_caught_up_and_waiting(
+        manager: JobManager, tmp_path: Path, kafka_config, topic_factory, producer) -> None:
+    topic = topic_factory(1)
+    p = producer()
+    for i in range(3):
+        p.send(topic, key=b"order-1", value=b'{"id": "e%d", "type": "T", "aggregateId": '
+                                            b'"order-1", "timestamp": "2026-11-01T10:00:00Z", '
+                                            b'"data": {}}' % i).get()
+    with EventStore(tmp_path / "k.duckdb") as store:
+        view = background.start_kafka_ingest(manager, store, kafka_config, [topic],
+                                              until="follow")
+        waiting = _wait_for(manager, view.id, lambda v: v.progress.stage.startswith("caught up"))
+        assert waiting.progress.stage == "caught up, waiting for new records"
+        assert waiting.progress.records == 3
+        p.send(topic, key=b"order-1", value=b'{"id": "e9", "type": "T", "aggregateId": '
+                                            b'"order-1", "timestamp": "2026-11-01T10:00:00Z", '
+                                            b'"data": {}}').get()
+        _wait_for(manager, view.id, lambda v: v.progress.records == 4
+                  and v.progress.stage.startswith("caught up"))
+        manager.cancel(view.id)
+        assert manager.wait(view.id, 30).status in ("cancelled", "done")
