@@ -8,6 +8,7 @@ configuration, so a statement from the SQL console can neither read the disk nor
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,22 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 Connection = duckdb.DuckDBPyConnection
 DuckError = duckdb.Error
 Interrupted = duckdb.InterruptException  # raised by `Connection.interrupt()`
+
+
+def lock_holder(message: str) -> str:
+    """Which process holds a DuckDB file lock, from DuckDB's message: its PID and command line
+    (read from /proc where there is one), else what the message says."""
+    found = re.search(r"PID (\d+)", message)
+    if not found:
+        return "another `eventlab` command or the app"
+    pid = found.group(1)
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"PID {pid}"
+    words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+    command = " ".join(Path(words[0]).name if i == 0 else w for i, w in enumerate(words))
+    return f"PID {pid} (`{command[:200]}`)"
 
 
 def connect(path: str | Path, *, read_only: bool = False,
@@ -41,9 +58,10 @@ def connect(path: str | Path, *, read_only: bool = False,
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreError(
-                f"The database {target} is open in another process (another `eventlab` "
-                "command or the app). Stop that process, or use another file with --db / "
-                "EVENTLAB_DB.") from exc
+                f"The database {target} is open in another process: {lock_holder(str(exc))}. "
+                "DuckDB lets one process write a file: stop that one (Ctrl-C in its terminal, "
+                "or `kill` its PID), or give this one another file with --db / EVENTLAB_DB "
+                "(`make demo-kafka` uses .eventlab/kafka.duckdb).") from exc
         raise StoreError(f"Cannot open the database {target}: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the database {target}: {exc}") from exc
