@@ -17,6 +17,8 @@ from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
 
 ALL = "(all)"
+PAYLOAD_TREE_LIMIT = 50_000
+"""A payload longer than this (characters) is shown cut, as text, with its size."""
 
 
 def stats_header(stats: StoreStats) -> None:
@@ -255,7 +257,13 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Payload**")
-        st.json(_parse_json(ev.get("payload")), expanded=2)
+        payload = ev.get("payload")
+        if payload is not None and len(payload) > PAYLOAD_TREE_LIMIT:
+            st.caption(f"{len(payload):,} characters: the first {PAYLOAD_TREE_LIMIT:,} shown as "
+                       "text (the whole payload is stored; query it in the SQL console).")
+            st.code(payload[:PAYLOAD_TREE_LIMIT] + " …", language=None)
+        else:
+            st.json(_parse_json(payload), expanded=2)
     with c2:
         st.markdown("**Metadata**")
         st.json(meta or {}, expanded=2)

@@ -195,3 +195,34 @@ def test_hex_dump() -> None:
     assert explore.hex_dump(None) == "(null)"
     long = explore.hex_dump(bytes(40), limit=16)
     assert long.splitlines()[-1] == "… 24 more bytes (40 in all)"
+
+
+def test_typed_times_filter_to_the_second(app_env: Path) -> None:
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        lo = db.scalar(cur, "SELECT min(ts) FROM events")
+        cut = lo + (db.scalar(cur, "SELECT max(ts) FROM events") - lo) / 2
+        cut = cut.replace(microsecond=0)
+        expected = db.scalar(cur, "SELECT count(*) FROM events WHERE ts >= ?", [cut])
+    at = _new().run()
+    at.text_input(key="from").input(f"{cut:%Y-%m-%d %H:%M:%S}").run()
+    assert not at.exception
+    assert _matching(at) == expected
+    at.text_input(key="from").input("yesterday-ish").run()
+    assert any("is not a time" in e.value for e in at.error)
+
+
+def test_a_huge_payload_is_shown_cut_with_its_size(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers_files import ingest, write_jsonl
+    db_path = tmp_path / "big.duckdb"
+    with EventStore(db_path) as store:
+        ingest(store, write_jsonl(tmp_path / "big.jsonl", [
+            {"id": "big-1", "type": "Huge", "aggregateId": "doc-1", "timestamp":
+             "2026-11-01T10:00:00Z", "data": {"blob": "x" * 200_000}}]))
+    monkeypatch.setenv("EVENTLAB_DB", str(db_path))
+    at = _new()
+    at.query_params["ev"] = explore.EventKey("doc-1", 1, 0).to_param()
+    at.run()
+    assert not at.exception
+    assert any("the first 50,000 shown" in c.value for c in at.caption)
