@@ -25,6 +25,8 @@ pages = st.navigation([
     st.Page("pages/sql_page.py", title="SQL console", icon=":material/terminal:", url_path="sql"),
     st.Page("pages/quarantine_page.py", title="Quarantine", icon=":material/report:",
             url_path="quarantine"),
+    st.Page("pages/quality_page.py", title="Quality", icon=":material/fact_check:",
+            url_path="quality"),
     st.Page("pages/sources_page.py", title="Sources", icon=":material/cable:",
             url_path="sources"),
 ])

@@ -32,9 +32,17 @@ def duplicate_marks(con: db.Connection, event_ids: Iterable[str]) -> dict[str, s
     return {eid: (CONFLICT if distinct > 1 else COPY) for eid, distinct in rows}
 
 
+DUPLICATES_SQL = (
+    "WITH d AS (SELECT event_id, count(*) AS copies FROM events GROUP BY event_id "
+    "HAVING count(*) > 1) SELECT e.event_id, any_value(d.copies) AS copies, "
+    "count(DISTINCT coalesce(e.payload::VARCHAR, '<null>')) AS payloads, "
+    "min(e.entity_id) AS entity_id FROM events e JOIN d USING (event_id) GROUP BY e.event_id")
+"""Every duplicated event id with its number of copies and of distinct payloads (1 = identical
+copies). Payloads are compared only for the duplicated ids: the whole-table pass is a count."""
+
+
 def duplicate_counts(con: db.Connection) -> tuple[int, int]:
     """(ids with identical copies, ids with conflicting payloads) over the whole store."""
-    row = db.rows(con, "SELECT count(*) FILTER (WHERE np = 1), count(*) FILTER (WHERE np > 1) "
-                       "FROM (SELECT event_id, count(DISTINCT coalesce(payload::VARCHAR, "
-                       "'<null>')) AS np FROM events GROUP BY event_id HAVING count(*) > 1)")[0]
+    row = db.rows(con, f"SELECT count(*) FILTER (WHERE payloads = 1), count(*) FILTER (WHERE "
+                       f"payloads > 1) FROM ({DUPLICATES_SQL})")[0]
     return int(row[0]), int(row[1])

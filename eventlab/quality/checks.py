@@ -1,0 +1,257 @@
+"""The data-quality checks, each one query (or two) inside DuckDB, and `run_checks`.
+
+Counts, exactly:
+- `duplicate_event_id`: distinct event ids stored more than once; identical copies and
+  conflicting payloads counted apart (`details`).
+- `sequence_gap`: missing positions between an entity's stored seqs (1, 2, 4 is one); an
+  entity whose first stored seq is above 1 is counted apart (`details.late_start`), since a
+  read that started mid-topic has no earlier events to find.
+- `sequence_regression`: events whose seq is not above the previous one of their entity in
+  arrival order (source, topic, partition, offset): repeated or decreasing seq.
+- `out_of_order_time`: events whose time is before the previous event's in seq order.
+- `unknown_event_type`: event types stored that the chosen rules reducer has no rule for.
+- `schema_drift`: fields that appear, disappear or change JSON type between the versions of an
+  event type (or have two types in one version); the field table is in `details`.
+- `late_event`: events whose time is more than `late_seconds` from their Kafka timestamp;
+  Kafka timestamps that are -1 or in the future are counted apart (`details`).
+- `quarantine`: quarantined rows, by reason in `examples`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from eventlab.explore.duplicates import DUPLICATES_SQL
+from eventlab.quality import drift
+from eventlab.quality.findings import (
+    ERROR,
+    INFO,
+    MAX_EXAMPLES,
+    OK,
+    WARNING,
+    Finding,
+    severity_for,
+)
+from eventlab.store import db
+
+DEFAULT_LATE_SECONDS = 300.0
+KINDS: tuple[str, ...] = (
+    "duplicate_event_id", "sequence_gap", "sequence_regression", "out_of_order_time",
+    "unknown_event_type", "schema_drift", "late_event", "quarantine",
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every finding, in `KINDS` order, and how long the whole run took."""
+
+    findings: tuple[Finding, ...]
+    seconds: float
+    events: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """`eventlab check --json`: `findings` as `{kind, count, severity, examples, ...}`."""
+        return {"events": self.events, "seconds": self.seconds,
+                "findings": [f.to_dict() for f in self.findings]}
+
+    def get(self, kind: str) -> Finding:
+        """The finding of one kind."""
+        return next(f for f in self.findings if f.kind == kind)
+
+
+def _dicts(con: db.Connection, sql: str, params: list[Any] | None = None) -> list[dict]:
+    return db.arrow(con, sql, params).to_pylist()
+
+
+def duplicates(con: db.Connection) -> Finding:
+    rows = _dicts(con, f"SELECT * FROM ({DUPLICATES_SQL}) ORDER BY payloads > 1 DESC, event_id")
+    conflicting = sum(1 for r in rows if r["payloads"] > 1)
+    identical = len(rows) - conflicting
+    return Finding(
+        "duplicate_event_id", len(rows),
+        ERROR if conflicting else severity_for(len(rows), WARNING),
+        f"{len(rows):,} event ids are stored more than once: {identical:,} as identical copies "
+        f"(retries, or a file copy beside a Kafka copy), {conflicting:,} with conflicting "
+        "payloads (two different events under one id).",
+        tuple({"event_id": r["event_id"], "entity_id": r["entity_id"], "copies": r["copies"],
+               "conflicting": r["payloads"] > 1} for r in rows[:MAX_EXAMPLES]),
+        {"dup": "1"} if rows else {},
+        {"identical": identical, "conflicting": conflicting})
+
+
+_SEQ_SQL = """
+WITH w AS (
+  SELECT entity_id, event_id, seq, ts,
+         lag(seq) OVER (PARTITION BY entity_id ORDER BY seq, ts, "offset") AS pseq,
+         lag(ts) OVER (PARTITION BY entity_id ORDER BY seq, ts, "offset") AS pts,
+         lag(seq) OVER (PARTITION BY entity_id ORDER BY source, topic, "partition", "offset")
+           AS aseq
+  FROM events),
+f AS MATERIALIZED (
+  SELECT * FROM w WHERE seq - pseq > 1 OR (pseq IS NULL AND seq > 1) OR ts < pts
+                     OR seq <= aseq)
+SELECT
+  coalesce(sum(seq - pseq - 1) FILTER (WHERE seq - pseq > 1), 0) AS missing,
+  count(DISTINCT entity_id) FILTER (WHERE seq - pseq > 1) AS gap_entities,
+  count(*) FILTER (WHERE pseq IS NULL AND seq > 1) AS late_start,
+  count(*) FILTER (WHERE seq <= aseq) AS regressions,
+  count(*) FILTER (WHERE seq = aseq) AS repeated,
+  count(*) FILTER (WHERE ts < pts) AS out_of_order,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': pseq}
+        ORDER BY entity_id, seq) FILTER (WHERE seq - pseq > 1))[1:20] AS gap_examples,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': aseq}
+        ORDER BY entity_id, seq) FILTER (WHERE seq <= aseq))[1:20] AS regression_examples,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq,
+         'ts': strftime(ts, '%Y-%m-%d %H:%M:%S.%f'),
+         'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}
+        ORDER BY entity_id, seq) FILTER (WHERE ts < pts))[1:20] AS ooo_examples
+FROM f
+"""
+
+
+def sequences(con: db.Connection) -> list[Finding]:
+    """Gaps, regressions and out-of-order times: one pass over every entity's stream."""
+    r = _dicts(con, _SEQ_SQL)[0]
+    gaps = int(r["missing"])
+    return [
+        Finding("sequence_gap", gaps, severity_for(gaps, WARNING),
+                f"{gaps:,} positions are missing from {r['gap_entities']:,} entities' seq "
+                "(1, 2, 4 is one): lost or not yet loaded events; events they caused may "
+                "name a causation id that is not stored.",
+                tuple(r["gap_examples"] or ()), {},
+                {"entities": r["gap_entities"], "late_start": r["late_start"]}),
+        Finding("sequence_regression", int(r["regressions"]),
+                severity_for(int(r["regressions"]), WARNING),
+                f"{r['regressions']:,} events arrived with a seq not above the previous one "
+                f"of their entity ({r['repeated']:,} repeat it: a retried or duplicated "
+                "event).",
+                tuple(r["regression_examples"] or ()), {}, {"repeated": r["repeated"]}),
+        Finding("out_of_order_time", int(r["out_of_order"]),
+                severity_for(int(r["out_of_order"]), INFO),
+                f"{r['out_of_order']:,} events have a time before the previous event of their "
+                "entity (in seq order): a skewed producer clock, or a late write.",
+                tuple(r["ooo_examples"] or ()), {}),
+    ]
+
+
+def unknown_types(con: db.Connection, handled: Iterable[str] | None,
+                  reducer: str | None = None) -> Finding:
+    """Stored event types the rules reducer has no rule for (None: no reducer chosen)."""
+    types = db.rows(con, "SELECT event_type, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC")
+    if handled is None:
+        return Finding("unknown_event_type", 0, OK,
+                       "No rules reducer is configured (EVENTLAB_RULES or --rules), so no "
+                       "event type can be unknown to it.", (), {}, {"types": len(types)})
+    known = set(handled)
+    missing = [(t, n) for t, n in types if t not in known]
+    return Finding(
+        "unknown_event_type", len(missing), severity_for(len(missing), WARNING),
+        f"{len(missing):,} of {len(types):,} event types have no rule in "
+        f"{reducer or 'the rules reducer'}: their events are merged or skipped, not applied "
+        "by a rule.",
+        tuple({"event_type": t, "events": n} for t, n in missing[:MAX_EXAMPLES]),
+        {"types": ",".join(t for t, _ in missing)} if missing else {},
+        {"types": len(types)})
+
+
+def schema_drift(con: db.Connection) -> Finding:
+    seen = [drift.Seen(*row) for row in db.rows(
+        con, "SELECT event_type, event_version, json_structure(payload), count(*), min(ts), "
+             "max(ts) FROM events WHERE payload IS NOT NULL GROUP BY ALL")]
+    uses = drift.field_uses(seen)
+    found = drift.drifts(uses)
+    types = sorted({d.event_type for d in found})
+    return Finding(
+        "schema_drift", len(found), severity_for(len(found), INFO),
+        f"{len(found):,} payload fields appear, disappear or change JSON type between versions "
+        f"of {len(types):,} event types: readers and reducers must handle both shapes "
+        "(an upcaster).",
+        tuple(asdict(d) for d in found[:MAX_EXAMPLES]),
+        {"types": ",".join(types)} if types else {},
+        {"fields": [{**asdict(u), "first": _iso(u.first), "last": _iso(u.last)}
+                    for u in uses]})
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def late_events(con: db.Connection, late_seconds: float = DEFAULT_LATE_SECONDS) -> Finding:
+    r = _dicts(con, """
+        WITH k AS (SELECT event_id, entity_id, seq, ts, kafka_ts,
+                          abs(epoch(ts) - epoch(kafka_ts)) AS off_s
+                   FROM events WHERE kafka_ts IS NOT NULL)
+        SELECT count(*) AS with_kafka_ts,
+               count(*) FILTER (WHERE off_s > ?) AS late,
+               count(*) FILTER (WHERE epoch_ms(kafka_ts) < 0) AS negative,
+               count(*) FILTER (WHERE kafka_ts > now() + INTERVAL 1 DAY) AS future,
+               (list({'event_id': event_id, 'entity_id': entity_id, 'seq': seq,
+                      'seconds_apart': round(off_s, 3)} ORDER BY off_s DESC)
+                 FILTER (WHERE off_s > ?))[1:20] AS examples
+        FROM k""", [late_seconds, late_seconds])[0]
+    late, bad = int(r["late"]), int(r["negative"]) + int(r["future"])
+    if not r["with_kafka_ts"]:
+        text = "No event has a Kafka timestamp (file data), so none can be late."
+    else:
+        text = (f"{late:,} events have an event time more than {late_seconds:g} s from their "
+                f"Kafka record time (EVENTLAB_LATE_EVENT_SECONDS)")
+        text += (f"; {bad:,} Kafka timestamps are -1 or in the future." if bad else ".")
+    return Finding("late_event", late, WARNING if bad else severity_for(late, INFO), text,
+                   tuple(r["examples"] or ()), {},
+                   {"with_kafka_ts": r["with_kafka_ts"], "kafka_ts_negative": r["negative"],
+                    "kafka_ts_future": r["future"], "threshold_seconds": late_seconds})
+
+
+def quarantine(con: db.Connection) -> Finding:
+    rows = _dicts(con, "SELECT reason, count(*) AS rows FROM quarantine GROUP BY 1 "
+                       "ORDER BY 2 DESC, 1")
+    total = sum(r["rows"] for r in rows)
+    return Finding("quarantine", total, severity_for(total, ERROR),
+                   f"{total:,} input rows or records could not become events; each is kept "
+                   "with its raw bytes and reason on the Quarantine page.",
+                   tuple(rows[:MAX_EXAMPLES]), {})
+
+
+def data_version(con: db.Connection) -> tuple:
+    """What changes when data is loaded (rows, last load, quarantined rows): a cache key for
+    findings, so a page recomputes them only after a load."""
+    return tuple(db.rows(con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) "
+                              "FROM events), (SELECT count(*) FROM quarantine)")[0])
+
+
+def run_checks(con: db.Connection, *, handled_types: Iterable[str] | None = None,
+               reducer: str | None = None,
+               late_seconds: float = DEFAULT_LATE_SECONDS,
+               progress: Callable[[str], None] | None = None) -> Report:
+    """Every check, in `KINDS` order, each timed (`Finding.seconds`)."""
+    started = time.perf_counter()
+    steps: list[tuple[str, Callable[[], Finding | list[Finding]]]] = [
+        ("duplicates", lambda: duplicates(con)),
+        ("sequences", lambda: sequences(con)),
+        ("event types", lambda: unknown_types(con, handled_types, reducer)),
+        ("schema drift", lambda: schema_drift(con)),
+        ("late events", lambda: late_events(con, late_seconds)),
+        ("quarantine", lambda: quarantine(con)),
+    ]
+    found: list[Finding] = []
+    for name, step in steps:
+        if progress:
+            progress(name)
+        t0 = time.perf_counter()
+        out = step()
+        spent = round(time.perf_counter() - t0, 3)
+        for f in out if isinstance(out, list) else [out]:
+            found.append(_timed(f, spent))
+    found.sort(key=lambda f: KINDS.index(f.kind))
+    events = int(db.scalar(con, "SELECT count(*) FROM events"))
+    return Report(tuple(found), round(time.perf_counter() - started, 3), events)
+
+
+def _timed(f: Finding, seconds: float) -> Finding:
+    return Finding(**{**f.__dict__, "seconds": seconds})
+
+
+
