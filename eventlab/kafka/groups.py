@@ -1,0 +1,202 @@
+"""Consumer groups as the admin API sees them: groups with state and members, committed offsets,
+log bounds, and one bounded read of the record at a committed offset (its timestamp).
+
+For consumer lag (`eventlab.lag`). Nothing here joins, commits for or resets a group
+(docs/safety.md, items 5 and 32): offsets come from OffsetFetch (`list_group_offsets`), end
+offsets from ListOffsets, and the record read uses `assign()` with no group and no commit.
+
+End offsets are ListOffsets(latest), the truth on Apache Kafka. The local Tansu broker answers
+it with "base offset of the last batch + 1" (docs/kafka.md, quirk 2), short of the true end when
+that batch held several records: tests of lag produce one record per request. `describe_groups`
+fails on that broker (quirk 3: kafka-python cannot parse its authorized operations); the
+groups are then listed with the state `list_groups` gives and members unknown (None).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import kafka.errors as kerr
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import OffsetSpec
+
+from eventlab.kafka.admin import admin_client
+from eventlab.kafka.config import KafkaConfig, kafka_errors
+from eventlab.kafka.positions import TP
+
+READ_LIMIT_S = 3.0
+"""Longest the bounded record read waits for the records it asked for."""
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """One member of a group and the partitions assigned to it."""
+
+    member_id: str
+    client_id: str
+    host: str
+    assignment: tuple[TP, ...]
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A consumer group: state as the broker gives it, members (None: could not be described)."""
+
+    group: str
+    state: str
+    protocol_type: str
+    members: tuple[MemberInfo, ...] | None
+    describe_error: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupOffsets:
+    """Everything one lag snapshot needs from the cluster, read with one admin client."""
+
+    groups: tuple[GroupInfo, ...]
+    committed: dict[str, dict[TP, int]]
+    """Per group, the committed (next) offset of each partition it ever committed."""
+    partitions: dict[str, int]
+    """Partition count of every topic any group committed to or is assigned."""
+    bounds: dict[TP, tuple[int, int]]
+    """(earliest, end) per partition of those topics; end = ListOffsets(latest)."""
+    read_at: float
+    """time.time() when the end offsets were listed."""
+
+
+@dataclass(frozen=True)
+class RecordAt:
+    """The first record at or after an asked offset: its offset and timestamp (ms)."""
+
+    offset: int
+    timestamp_ms: int
+    timestamp_type: int
+
+
+def _members(described: Mapping) -> tuple[MemberInfo, ...]:
+    out = []
+    for m in described.get("members") or ():
+        assignment = m.get("member_assignment")
+        tps: list[TP] = []
+        try:
+            for topic in getattr(assignment, "assigned_partitions", None) or ():
+                name = getattr(topic, "topic", None) or topic[0]
+                parts = getattr(topic, "partitions", None)
+                tps.extend((name, int(p)) for p in (parts if parts is not None else topic[1]))
+        except (TypeError, IndexError, ValueError):  # an assignment we cannot read: unknown
+            tps = []
+        out.append(MemberInfo(str(m.get("member_id", "")), str(m.get("client_id", "")),
+                              str(m.get("client_host", "")), tuple(sorted(tps))))
+    return tuple(out)
+
+
+def group_offsets(config: KafkaConfig, groups: Sequence[str] | None = None, *,
+                  describe: bool = True) -> GroupOffsets:
+    """Groups (all, or the named ones), their committed offsets, and the bounds of the topics
+    they consume: ListGroups, DescribeGroups (best effort), OffsetFetch, Metadata, ListOffsets.
+    """
+    with admin_client(config, "listing consumer groups") as client:
+        with kafka_errors(config, "listing consumer groups"):
+            listed = client.list_groups()
+        known = {g["group_id"]: g for g in listed}
+        names = sorted(known) if groups is None else list(groups)
+        described: dict[str, Mapping] = {}
+        error = None
+        if describe and names:
+            try:
+                with kafka_errors(config, "describing consumer groups"):
+                    described = client.describe_groups([n for n in names if n in known])
+            except (ValueError, KeyError, TypeError) as exc:  # docs/kafka.md, quirk 3
+                error = f"the broker's group description could not be parsed ({exc})"
+        infos = []
+        for name in names:
+            g = known.get(name, {})
+            d = described.get(name)
+            state = str((d or {}).get("group_state") or g.get("group_state") or
+                        ("Dead" if name not in known else "Unknown"))
+            infos.append(GroupInfo(name, state, str(g.get("protocol_type", "")),
+                                   None if d is None else _members(d),
+                                   error if d is None and name in known else None))
+        committed: dict[str, dict[TP, int]] = {name: {} for name in names}
+        if names:
+            with kafka_errors(config, f"reading the committed offsets of {', '.join(names)}"):
+                fetched = client.list_group_offsets({name: None for name in names})
+            for name, offsets in fetched.items():
+                committed[name] = {(tp.topic, tp.partition): int(om.offset)
+                                   for tp, om in offsets.items() if om.offset >= 0}
+        topics = {t for offs in committed.values() for t, _ in offs}
+        topics |= {t for info in infos for m in info.members or () for t, _ in m.assignment}
+        partitions: dict[str, int] = {}
+        if topics:
+            with kafka_errors(config, "describing the consumed topics"):
+                try:
+                    meta = client.describe_topics(sorted(topics))
+                except ValueError as exc:  # kafka-python 3.0 cannot parse some ACL bits
+                    raise kerr.KafkaError(f"topic metadata unparsable: {exc}") from exc
+            partitions = {t["name"]: len(t.get("partitions") or []) for t in meta
+                          if t.get("error_code", 0) == 0}
+        bounds = _bounds(client, config, [(t, p) for t, n in partitions.items()
+                                          for p in range(n)])
+        read_at = time.time()
+    return GroupOffsets(tuple(infos), committed, partitions, bounds, read_at)
+
+
+def _bounds(client: object, config: KafkaConfig, tps: Iterable[TP]) -> dict[TP, tuple[int, int]]:
+    ktps = [TopicPartition(t, p) for t, p in tps]
+    if not ktps:
+        return {}
+    with kafka_errors(config, "listing the end offsets of the consumed topics"):
+        latest = client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in ktps})
+        earliest = client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in ktps})
+    return {(tp.topic, tp.partition): (int(earliest[tp].offset), int(latest[tp].offset))
+            for tp in ktps}
+
+
+def end_offsets(config: KafkaConfig, partitions: Iterable[TP]) -> dict[TP, tuple[int, int]]:
+    """(earliest, end) per partition via ListOffsets: the bare admin call (the bench baseline)."""
+    with admin_client(config, "listing end offsets") as client:
+        return _bounds(client, config, partitions)
+
+
+def read_records_at(config: KafkaConfig, wanted: Mapping[TP, int],
+                    limit_s: float = READ_LIMIT_S) -> dict[TP, RecordAt]:
+    """The first record at or after each asked offset, read with `assign()` (no group, no
+    commit), one bounded fetch. Partitions whose offset is out of range (expired), or that
+    gave nothing within `limit_s`, are left out."""
+    todo = {TopicPartition(*tp): off for tp, off in wanted.items() if off >= 0}
+    if not todo:
+        return {}
+    found: dict[TP, RecordAt] = {}
+    with kafka_errors(config, "reading the records at the committed offsets"):
+        consumer = KafkaConsumer(**config.consumer_kwargs(
+            "read_uncommitted", max_partition_fetch_bytes=64 * 1024, fetch_max_wait_ms=50))
+        try:
+            consumer.assign(list(todo))
+            for ktp, off in todo.items():
+                consumer.seek(ktp, off)
+            deadline = time.monotonic() + limit_s
+            pending = set(todo)
+            while pending and time.monotonic() < deadline:
+                try:
+                    polled = consumer.poll(timeout_ms=100, max_records=len(pending) * 16)
+                except kerr.OffsetOutOfRangeError as exc:
+                    gone = {tp for tp in (exc.args[0] if exc.args and
+                                          isinstance(exc.args[0], dict) else {})}
+                    gone = gone or set(pending)
+                    pending -= gone
+                    consumer.pause(*gone)
+                    continue
+                for ktp, records in polled.items():
+                    if ktp not in pending:
+                        continue
+                    first = next((r for r in records if r.offset >= todo[ktp]), None)
+                    if first is not None:
+                        found[(ktp.topic, ktp.partition)] = RecordAt(
+                            first.offset, int(first.timestamp), int(first.timestamp_type))
+                        pending.discard(ktp)
+                        consumer.pause(ktp)
+        finally:
+            consumer.close(autocommit=False)
+    return found
