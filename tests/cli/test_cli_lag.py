@@ -24,7 +24,7 @@ from eventlab.store.eventstore import EventStore
 def _setup(kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable) -> tuple:
     topic = topic_factory(2)
     p = producer()
-    for i in range(5):
+    for _ in range(5):
         p.send(topic, b"x", partition=0).get(timeout=10)  # one per request (quirk 2)
     group = f"cli-lag-{topic}"
     c = KafkaConsumer(**kafka_config.client_kwargs(), group_id=group, enable_auto_commit=False)
