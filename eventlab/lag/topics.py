@@ -41,3 +41,15 @@ def topic_lag_text(lag: TopicLag | None) -> str:
     parts = [f"{g} {n:,}" for g, n in sorted(lag.groups.items())]
     parts += [f"{g}: no commit on {n}" for g, n in sorted(lag.no_commit.items())]
     return f"{lag.total:,} ({', '.join(parts)})"
+
+
+def edges(snapshot: LagSnapshot) -> dict[tuple[str, str], int | None]:
+    """(topic, group) → the group's lag on that topic; None when it committed no partition."""
+    out: dict[tuple[str, str], int | None] = {}
+    for p in snapshot.rows():
+        key = (p.topic, p.group)
+        if p.lag is None:
+            out.setdefault(key, None)
+        else:
+            out[key] = (out.get(key) or 0) + p.lag
+    return out

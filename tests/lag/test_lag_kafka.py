@@ -189,3 +189,22 @@ def test_verdicts_of_a_real_slow_consumer(kafka_config: KafkaConfig, topic_facto
     (p,) = snap.rows()
     assert p.committed == end // 2 and p.status == REWIND, p.reason
     assert f"went back from {end:,} to {end // 2:,}" in p.reason
+
+
+def test_a_snapshot_neither_joins_nor_commits(kafka_config: KafkaConfig,
+                                              topic_factory: Callable,
+                                              producer: Callable) -> None:
+    """Safety items 5 and 32: lag reads offsets and one record; no group appears, no offset
+    moves."""
+    from eventlab.kafka.groups import group_offsets
+
+    topic = topic_factory(1)
+    send_one_by_one(producer, topic, [int(time.time() * 1000)] * 3)
+    group = f"still-{topic}"
+    commit_as(kafka_config, group, {(topic, 0): 1})
+    before = group_offsets(kafka_config)
+    snap = take_snapshot(kafka_config, None)
+    assert snap.group(group).partitions[0].lag_seconds_source == "read"  # the bounded read ran
+    after = group_offsets(kafka_config)
+    assert {g.group for g in after.groups} == {g.group for g in before.groups}
+    assert after.committed == before.committed
