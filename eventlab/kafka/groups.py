@@ -160,43 +160,57 @@ def end_offsets(config: KafkaConfig, partitions: Iterable[TP]) -> dict[TP, tuple
         return _bounds(client, config, partitions)
 
 
-def read_records_at(config: KafkaConfig, wanted: Mapping[TP, int],
-                    limit_s: float = READ_LIMIT_S) -> dict[TP, RecordAt]:
-    """The first record at or after each asked offset, read with `assign()` (no group, no
-    commit), one bounded fetch. Partitions whose offset is out of range (expired), or that
-    gave nothing within `limit_s`, are left out."""
-    todo = {TopicPartition(*tp): off for tp, off in wanted.items() if off >= 0}
-    if not todo:
+def read_records_at(config: KafkaConfig, wanted: Mapping[TP, Iterable[int]],
+                    limit_s: float = READ_LIMIT_S) -> dict[tuple[TP, int], RecordAt]:
+    """For each asked (partition, offset), the first record at or after that offset, read with
+    `assign()` (no group, no commit) by one consumer within `limit_s` in all. Several offsets of
+    one partition (groups at different places) are taken in order, seeking forward between
+    them. Offsets out of range (expired, or past the end) and those that gave nothing in time
+    are left out."""
+    queues = {TopicPartition(*tp): sorted({o for o in offs if o >= 0})
+              for tp, offs in wanted.items()}
+    queues = {ktp: q for ktp, q in queues.items() if q}
+    if not queues:
         return {}
-    found: dict[TP, RecordAt] = {}
+    found: dict[tuple[TP, int], RecordAt] = {}
     with kafka_errors(config, "reading the records at the committed offsets"):
         consumer = KafkaConsumer(**config.consumer_kwargs(
             "read_uncommitted", max_partition_fetch_bytes=64 * 1024, fetch_max_wait_ms=50))
         try:
-            consumer.assign(list(todo))
-            for ktp, off in todo.items():
-                consumer.seek(ktp, off)
+            consumer.assign(list(queues))
+            for ktp, q in queues.items():
+                consumer.seek(ktp, q[0])
             deadline = time.monotonic() + limit_s
-            pending = set(todo)
-            while pending and time.monotonic() < deadline:
+            while queues and time.monotonic() < deadline:
                 try:
-                    polled = consumer.poll(timeout_ms=100, max_records=len(pending) * 16)
+                    polled = consumer.poll(timeout_ms=100, max_records=len(queues) * 64)
                 except kerr.OffsetOutOfRangeError as exc:
-                    gone = {tp for tp in (exc.args[0] if exc.args and
-                                          isinstance(exc.args[0], dict) else {})}
-                    gone = gone or set(pending)
-                    pending -= gone
-                    consumer.pause(*gone)
+                    asked = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                    for ktp in set(asked) or set(queues):
+                        q = queues.get(ktp)
+                        if q is None:
+                            continue
+                        q.pop(0)  # that offset is gone: try the partition's next one
+                        if q:
+                            consumer.seek(ktp, q[0])
+                        else:
+                            del queues[ktp]
+                            consumer.pause(ktp)
                     continue
                 for ktp, records in polled.items():
-                    if ktp not in pending:
+                    q = queues.get(ktp)
+                    if not q:
                         continue
-                    first = next((r for r in records if r.offset >= todo[ktp]), None)
-                    if first is not None:
-                        found[(ktp.topic, ktp.partition)] = RecordAt(
-                            first.offset, int(first.timestamp), int(first.timestamp_type))
-                        pending.discard(ktp)
+                    tp = (ktp.topic, ktp.partition)
+                    for r in records:
+                        while q and r.offset >= q[0]:
+                            found[(tp, q.pop(0))] = RecordAt(r.offset, int(r.timestamp),
+                                                             int(r.timestamp_type))
+                    if not q:
+                        del queues[ktp]
                         consumer.pause(ktp)
+                    elif records and records[-1].offset + 1 < q[0]:
+                        consumer.seek(ktp, q[0])  # skip ahead to the next asked offset
         finally:
             consumer.close(autocommit=False)
     return found

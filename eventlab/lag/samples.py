@@ -126,16 +126,17 @@ def history(cur: db.Connection, bootstrap: str, group: str, since: float) -> pa.
                     [bootstrap, group, datetime.fromtimestamp(since, UTC)])
 
 
-def stored_timestamps(cur: db.Connection, wanted: Mapping[TP, int]) -> dict[TP, float]:
-    """Kafka timestamp (epoch s) of the stored event at each (partition, offset), if ingested."""
-    items = sorted(wanted.items())
+def stored_timestamps(cur: db.Connection,
+                      wanted: Iterable[tuple[TP, int]]) -> dict[tuple[TP, int], float]:
+    """Kafka timestamp (epoch s) of the stored event at each ((topic, partition), offset)."""
+    items = sorted(set(wanted))
     if not items:
         return {}
     values = ", ".join("(?, ?, ?)" for _ in items)
     rows = db.rows(cur, f"""
         WITH w(topic, p, o) AS (VALUES {values})
-        SELECT e.topic, e."partition", epoch(min(e.kafka_ts))
+        SELECT e.topic, e."partition", e."offset", epoch(min(e.kafka_ts))
         FROM events e JOIN w ON e.topic = w.topic AND e."partition" = w.p AND e."offset" = w.o
         WHERE e.source = 'kafka' AND e.kafka_ts IS NOT NULL
         GROUP BY ALL""", [x for (t, p), o in items for x in (t, p, o)])
-    return {(t, int(p)): float(ts) for t, p, ts in rows}
+    return {((t, int(p)), int(o)): float(ts) for t, p, o, ts in rows}

@@ -107,18 +107,22 @@ class LagSnapshot:
 
 
 def _timestamps(config: KafkaConfig, store: EventStore | None,
-                wanted: dict[TP, int]) -> tuple[dict[TP, float], dict[TP, str]]:
-    """Timestamp (epoch s) of the oldest unconsumed record per (partition, offset) asked."""
-    found: dict[TP, float] = {}
-    source: dict[TP, str] = {}
-    if store is not None and wanted:
+                wanted: dict[TP, set[int]]) -> dict[tuple[TP, int], tuple[float, str]]:
+    """Timestamp (epoch s) and where it came from, per asked (partition, offset): the oldest
+    unconsumed record of a group standing there. Stored events first, then one bounded read."""
+    found: dict[tuple[TP, int], tuple[float, str]] = {}
+    pairs = [(tp, off) for tp, offs in wanted.items() for off in offs]
+    if store is not None and pairs:
         with store.reading() as cur:
-            for tp, ts in history.stored_timestamps(cur, wanted).items():
-                found[tp], source[tp] = ts, "store"
-    rest = {tp: off for tp, off in wanted.items() if tp not in found}
-    for tp, rec in read_records_at(config, rest).items():
-        found[tp], source[tp] = rec.timestamp_ms / 1000.0, "read"
-    return found, source
+            for key, ts in history.stored_timestamps(cur, pairs).items():
+                found[key] = (ts, "store")
+    rest: dict[TP, list[int]] = {}
+    for tp, off in pairs:
+        if (tp, off) not in found:
+            rest.setdefault(tp, []).append(off)
+    for key, rec in read_records_at(config, rest).items():
+        found[key] = (rec.timestamp_ms / 1000.0, "read")
+    return found
 
 
 def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | None = None,
@@ -150,17 +154,7 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
                 if c is not None and end > c >= earliest:
                     wanted.setdefault((topic, p), set()).add(c)
         plan[info.group] = rows
-    found: dict[tuple[TP, int], tuple[float, str]] = {}
-    # One read per distinct offset; several groups at different offsets of one partition
-    # take a round each (rare).
-    while wanted:
-        ask = {tp: min(offs) for tp, offs in wanted.items()}
-        ts, src = _timestamps(config, store, ask)
-        for tp, off in ask.items():
-            if tp in ts:
-                found[(tp, off)] = (ts[tp], src[tp])
-            wanted[tp].discard(off)
-        wanted = {tp: offs for tp, offs in wanted.items() if offs}
+    found = _timestamps(config, store, wanted)
     groups = []
     for info in offsets.groups:
         active = {tp for m in info.members or () for tp in m.assignment}

@@ -70,8 +70,11 @@ def test_read_record_at_an_offset(kafka_config: KafkaConfig, topic_factory: Call
     topic = topic_factory(2)
     produce_one_by_one(producer, topic, 0, 5)
     produce_one_by_one(producer, topic, 1, 3)
-    got = read_records_at(kafka_config, {(topic, 0): 3, (topic, 1): 0})
-    assert got[(topic, 0)].offset == 3 and got[(topic, 0)].timestamp_ms == BASE_MS + 3000
-    assert got[(topic, 1)].timestamp_ms == BASE_MS
+    got = read_records_at(kafka_config, {(topic, 0): [3, 1], (topic, 1): [0]})
+    assert got[((topic, 0), 3)].offset == 3
+    assert got[((topic, 0), 3)].timestamp_ms == BASE_MS + 3000
+    assert got[((topic, 0), 1)].timestamp_ms == BASE_MS + 1000  # two groups, one partition
+    assert got[((topic, 1), 0)].timestamp_ms == BASE_MS
+    assert len(got) == 3
     # Past the end: nothing there, left out once the limit is over.
-    assert read_records_at(kafka_config, {(topic, 1): 99}, limit_s=0.5) == {}
+    assert read_records_at(kafka_config, {(topic, 1): [99]}, limit_s=0.5) == {}

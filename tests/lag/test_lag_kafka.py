@@ -70,10 +70,13 @@ def test_lag_seconds_is_the_age_of_the_record_at_the_committed_offset(
     send_one_by_one(producer, topic, stamps)
     group = f"secs-{topic}"
     commit_as(kafka_config, group, {(topic, 0): 2})
-    (p,) = take_snapshot(kafka_config, None, [group]).rows()
+    other = f"other-{topic}"  # a second group elsewhere on the same partition
+    commit_as(kafka_config, other, {(topic, 0): 4})
+    p, q = take_snapshot(kafka_config, None, [group, other]).rows()
     truth = time.time() - stamps[2] / 1000
     assert p.lag == 4 and p.lag_seconds_source == "read" and not p.lag_seconds_estimated
     assert abs(p.lag_seconds - truth) < 2.0
+    assert q.lag == 2 and abs(q.lag_seconds - (time.time() - stamps[4] / 1000)) < 2.0
     # Once ingested, the stored event's Kafka timestamp is used instead of a read.
     with store.transaction() as cur:
         cur.execute("""INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts,
