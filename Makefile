@@ -64,6 +64,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/app_memory.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/ingest_kafka.py
+	$(BIN)/python bench/lag.py
 
 demo-data: $(VENV)/.run-installed
 	rm -rf data/demo
