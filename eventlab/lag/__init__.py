@@ -14,7 +14,7 @@ from __future__ import annotations
 from eventlab.lag.rules import NO_COMMIT, OK, REWIND, STALL, STOP, WARN, Sample, Verdict, evaluate
 
 __all__ = ["NO_COMMIT", "OK", "REWIND", "STALL", "STOP", "WARN", "Sample", "Verdict",
-           "evaluate", "take_snapshot", "topic_lag", "sample_if_due", "event_at"]
+           "evaluate", "take_snapshot", "topic_lag", "lag_by_topic", "sample_if_due", "event_at"]
 
 
 def __getattr__(name: str) -> object:
@@ -25,6 +25,9 @@ def __getattr__(name: str) -> object:
     if name == "topic_lag":
         from eventlab.lag.topics import topic_lag
         return topic_lag
+    if name == "lag_by_topic":
+        from eventlab.lag.topics import lag_by_topic
+        return lag_by_topic
     if name == "sample_if_due":
         from eventlab.lag.sampler import sample_if_due
         return sample_if_due

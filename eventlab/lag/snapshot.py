@@ -127,9 +127,9 @@ def _timestamps(config: KafkaConfig, store: EventStore | None,
 
 def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | None = None,
           window: int = rules.DEFAULT_WINDOW, allowed_lag: int = rules.DEFAULT_ALLOWED_LAG,
-          now: float | None = None) -> LagSnapshot:
+          now: float | None = None, seconds: bool = True) -> LagSnapshot:
     """The snapshot from what the cluster said (`group_offsets`), the stored samples and, for
-    lagging partitions, the record timestamps."""
+    lagging partitions, the record timestamps (`seconds=False` skips them: records only)."""
     now = offsets.read_at if now is None else now
     bootstrap = config.bootstrap
     past: dict[tuple[str, str, int], list[Sample]] = {}
@@ -154,7 +154,7 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
                 if c is not None and end > c >= earliest:
                     wanted.setdefault((topic, p), set()).add(c)
         plan[info.group] = rows
-    found = _timestamps(config, store, wanted)
+    found = _timestamps(config, store, wanted) if seconds else {}
     groups = []
     for info in offsets.groups:
         active = {tp for m in info.members or () for tp in m.assignment}

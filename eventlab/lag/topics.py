@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eventlab.lag.snapshot import LagSnapshot
+from eventlab.kafka.config import KafkaConfig
+from eventlab.lag.snapshot import LagSnapshot, take_snapshot
+from eventlab.store.eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,9 @@ def edges(snapshot: LagSnapshot) -> dict[tuple[str, str], int | None]:
         else:
             out[key] = (out.get(key) or 0) + p.lag
     return out
+
+
+def lag_by_topic(config: KafkaConfig, store: EventStore | None = None) -> dict[str, TopicLag]:
+    """Per-topic lag of every group on the cluster, in records (no record reads): for the
+    Sources topic list. Raises `BrokerUnavailable` / `SourceError` like the other listings."""
+    return topic_lag(take_snapshot(config, store, seconds=False))

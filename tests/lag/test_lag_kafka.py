@@ -17,7 +17,7 @@ from eventlab.demo.consumer import run_demo_consumer
 from eventlab.kafka.config import KafkaConfig
 from eventlab.lag import NO_COMMIT, OK, REWIND, STALL, STOP, WARN, sampler
 from eventlab.lag.snapshot import LagSnapshot, take_snapshot
-from eventlab.lag.topics import topic_lag, topic_lag_text
+from eventlab.lag.topics import lag_by_topic, topic_lag, topic_lag_text
 from eventlab.lag.where import event_at
 from eventlab.store.eventstore import EventStore
 
@@ -59,6 +59,8 @@ def test_a_partition_never_committed_is_no_commit(kafka_config: KafkaConfig,
     lag = topic_lag(snap)[topic]
     assert (lag.total, lag.groups, lag.no_commit) == (3, {group: 3}, {group: 1})
     assert topic_lag_text(lag) == f"3 ({group} 3, {group}: no commit on 1)"
+    by_topic = lag_by_topic(kafka_config)  # what the Sources topic list can show
+    assert by_topic[topic].groups == {group: 3}
 
 
 def test_lag_seconds_is_the_age_of_the_record_at_the_committed_offset(
