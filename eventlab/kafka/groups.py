@@ -160,19 +160,33 @@ def end_offsets(config: KafkaConfig, partitions: Iterable[TP]) -> dict[TP, tuple
         return _bounds(client, config, partitions)
 
 
+@dataclass(frozen=True)
+class RecordsRead:
+    """What one bounded read found: the record per asked (partition, offset), and the fetch
+    highwater (the end offset the broker reported with the fetch) per partition read."""
+
+    found: dict[tuple[TP, int], RecordAt]
+    highwater: dict[TP, int]
+
+
 def read_records_at(config: KafkaConfig, wanted: Mapping[TP, Iterable[int]],
-                    limit_s: float = READ_LIMIT_S) -> dict[tuple[TP, int], RecordAt]:
+                    limit_s: float = READ_LIMIT_S) -> RecordsRead:
     """For each asked (partition, offset), the first record at or after that offset, read with
-    `assign()` (no group, no commit) by one consumer within `limit_s` in all. Several offsets of
-    one partition (groups at different places) are taken in order, seeking forward between
-    them. Offsets out of range (expired, or past the end) and those that gave nothing in time
-    are left out."""
+    `assign()` (no group, no commit) by one consumer within `limit_s` in all.
+
+    Several offsets of one partition (groups at different places) are taken in order, seeking
+    forward between them. An offset at or past the partition's fetch highwater has no record
+    yet and is settled at once; offsets out of range (expired) and those that gave nothing in
+    time are left out. The highwaters also correct the local broker's understated ListOffsets
+    (docs/kafka.md, quirk 2); on Apache Kafka they equal it, or are newer.
+    """
     queues = {TopicPartition(*tp): sorted({o for o in offs if o >= 0})
               for tp, offs in wanted.items()}
     queues = {ktp: q for ktp, q in queues.items() if q}
-    if not queues:
-        return {}
     found: dict[tuple[TP, int], RecordAt] = {}
+    highwater: dict[TP, int] = {}
+    if not queues:
+        return RecordsRead(found, highwater)
     with kafka_errors(config, "reading the records at the committed offsets"):
         consumer = KafkaConsumer(**config.consumer_kwargs(
             "read_uncommitted", max_partition_fetch_bytes=64 * 1024, fetch_max_wait_ms=50))
@@ -181,6 +195,11 @@ def read_records_at(config: KafkaConfig, wanted: Mapping[TP, Iterable[int]],
             for ktp, q in queues.items():
                 consumer.seek(ktp, q[0])
             deadline = time.monotonic() + limit_s
+
+            def settle(ktp: TopicPartition) -> None:
+                del queues[ktp]
+                consumer.pause(ktp)
+
             while queues and time.monotonic() < deadline:
                 try:
                     polled = consumer.poll(timeout_ms=100, max_records=len(queues) * 64)
@@ -194,8 +213,7 @@ def read_records_at(config: KafkaConfig, wanted: Mapping[TP, Iterable[int]],
                         if q:
                             consumer.seek(ktp, q[0])
                         else:
-                            del queues[ktp]
-                            consumer.pause(ktp)
+                            settle(ktp)
                     continue
                 for ktp, records in polled.items():
                     q = queues.get(ktp)
@@ -206,11 +224,18 @@ def read_records_at(config: KafkaConfig, wanted: Mapping[TP, Iterable[int]],
                         while q and r.offset >= q[0]:
                             found[(tp, q.pop(0))] = RecordAt(r.offset, int(r.timestamp),
                                                              int(r.timestamp_type))
-                    if not q:
-                        del queues[ktp]
-                        consumer.pause(ktp)
-                    elif records and records[-1].offset + 1 < q[0]:
+                    if q and records and records[-1].offset + 1 < q[0]:
                         consumer.seek(ktp, q[0])  # skip ahead to the next asked offset
+                for ktp in list(queues):
+                    hw = consumer.highwater(ktp)
+                    if hw is None:
+                        continue
+                    highwater[(ktp.topic, ktp.partition)] = hw
+                    q = queues[ktp]
+                    while q and q[-1] >= hw:  # nothing there (yet)
+                        q.pop()
+                    if not q:
+                        settle(ktp)
         finally:
             consumer.close(autocommit=False)
-    return found
+    return RecordsRead(found, highwater)

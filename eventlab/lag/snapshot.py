@@ -5,6 +5,11 @@ Lag in seconds is exact: now minus the timestamp of the record at the committed 
 oldest unconsumed one), from the stored events when that topic was ingested, else one bounded
 read with `assign()` (`kafka.groups.read_records_at`). Only when that record is gone (retention)
 is it estimated from sampled (end offset, time) points, and flagged `lag_seconds_estimated`.
+
+End offsets are ListOffsets(latest), raised to the fetch highwater of that read where it is
+higher: equal or newer on Apache Kafka, and the true end on the local broker, whose ListOffsets
+understates it (docs/kafka.md, quirk 2). So the read also covers partitions a group seems to
+have caught up on (one fetch each, settled by the highwater).
 """
 
 from __future__ import annotations
@@ -106,23 +111,30 @@ class LagSnapshot:
                 for p in self.rows()]
 
 
-def _timestamps(config: KafkaConfig, store: EventStore | None,
-                wanted: dict[TP, set[int]]) -> dict[tuple[TP, int], tuple[float, str]]:
+def _timestamps(config: KafkaConfig, store: EventStore | None, wanted: dict[TP, set[int]],
+                listed_end: dict[TP, int]
+                ) -> tuple[dict[tuple[TP, int], tuple[float, str]], dict[TP, int]]:
     """Timestamp (epoch s) and where it came from, per asked (partition, offset): the oldest
-    unconsumed record of a group standing there. Stored events first, then one bounded read."""
+    unconsumed record of a group standing there; and the fetch highwater per partition read.
+
+    Stored events first for offsets below the listed end; the rest, and every offset at or past
+    the listed end (caught up, or the local broker's understated end: docs/kafka.md, quirk 2),
+    in one bounded read."""
     found: dict[tuple[TP, int], tuple[float, str]] = {}
     pairs = [(tp, off) for tp, offs in wanted.items() for off in offs]
-    if store is not None and pairs:
+    lagging = [(tp, off) for tp, off in pairs if off < listed_end.get(tp, 0)]
+    if store is not None and lagging:
         with store.reading() as cur:
-            for key, ts in history.stored_timestamps(cur, pairs).items():
+            for key, ts in history.stored_timestamps(cur, lagging).items():
                 found[key] = (ts, "store")
     rest: dict[TP, list[int]] = {}
     for tp, off in pairs:
         if (tp, off) not in found:
             rest.setdefault(tp, []).append(off)
-    for key, rec in read_records_at(config, rest).items():
+    read = read_records_at(config, rest)
+    for key, rec in read.found.items():
         found[key] = (rec.timestamp_ms / 1000.0, "read")
-    return found
+    return found, read.highwater
 
 
 def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | None = None,
@@ -138,7 +150,7 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
         with store.reading() as cur:
             past = history.windows(cur, bootstrap, window, [g.group for g in offsets.groups])
             points = history.end_points(cur, bootstrap, offsets.bounds)
-    # Which (partition, offset) records we need: one per lagging partition, shared by groups.
+    # Which (partition, offset) records we need: one per committed partition, shared by groups.
     plan: dict[str, list[tuple[TP, int | None, int, int]]] = {}
     wanted: dict[TP, set[int]] = {}
     for info in offsets.groups:
@@ -151,16 +163,21 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
                 earliest, end = offsets.bounds.get((topic, p), (0, 0))
                 c = committed.get((topic, p))
                 rows.append(((topic, p), c, earliest, end))
-                if c is not None and end > c >= earliest:
+                if c is not None and c >= earliest:
                     wanted.setdefault((topic, p), set()).add(c)
         plan[info.group] = rows
-    found = _timestamps(config, store, wanted) if seconds else {}
+    found: dict[tuple[TP, int], tuple[float, str]] = {}
+    highwater: dict[TP, int] = {}
+    if seconds:
+        found, highwater = _timestamps(config, store, wanted,
+                                       {tp: b[1] for tp, b in offsets.bounds.items()})
     groups = []
     for info in offsets.groups:
         active = {tp for m in info.members or () for tp in m.assignment}
         parts = []
         verdicts: dict[TP, Verdict] = {}
-        for tp, c, earliest, end in plan[info.group]:
+        for tp, c, earliest, listed in plan[info.group]:
+            end = max(listed, highwater.get(tp, listed))
             lag = arith.lag_records(c, end)
             estimated, source = False, ""
             secs: float | None = None

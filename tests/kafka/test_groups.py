@@ -3,6 +3,7 @@ offsets, and the bounded read of the record at an offset (no group, no commit)."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -70,11 +71,28 @@ def test_read_record_at_an_offset(kafka_config: KafkaConfig, topic_factory: Call
     topic = topic_factory(2)
     produce_one_by_one(producer, topic, 0, 5)
     produce_one_by_one(producer, topic, 1, 3)
-    got = read_records_at(kafka_config, {(topic, 0): [3, 1], (topic, 1): [0]})
+    read = read_records_at(kafka_config, {(topic, 0): [3, 1], (topic, 1): [0, 3]})
+    got = read.found
     assert got[((topic, 0), 3)].offset == 3
     assert got[((topic, 0), 3)].timestamp_ms == BASE_MS + 3000
     assert got[((topic, 0), 1)].timestamp_ms == BASE_MS + 1000  # two groups, one partition
     assert got[((topic, 1), 0)].timestamp_ms == BASE_MS
-    assert len(got) == 3
-    # Past the end: nothing there, left out once the limit is over.
-    assert read_records_at(kafka_config, {(topic, 1): [99]}, limit_s=0.5) == {}
+    assert len(got) == 3  # offset 3 of partition 1 is its end: no record there yet
+    assert read.highwater == {(topic, 0): 5, (topic, 1): 3}
+    # Past the end: nothing there, settled by the highwater (not a wait for the limit).
+    began = time.monotonic()
+    past = read_records_at(kafka_config, {(topic, 1): [99]}, limit_s=2.0)
+    assert past.found == {} and time.monotonic() - began < 1.5
+
+
+def test_highwater_gives_the_true_end_where_list_offsets_understates_it(
+        kafka_config: KafkaConfig, topic_factory: Callable, raw_producer: Callable) -> None:
+    """docs/kafka.md, quirk 2: one batch of 4 records; the fetch highwater is the true end."""
+    topic = topic_factory(1)
+    raw_producer(topic, 0, [(None, b"a", [], BASE_MS), (None, b"b", [], BASE_MS + 1),
+                            (None, b"c", [], BASE_MS + 2), (None, b"d", [], BASE_MS + 3)])
+    listed = end_offsets(kafka_config, [(topic, 0)])[(topic, 0)][1]
+    read = read_records_at(kafka_config, {(topic, 0): [max(0, listed - 1), 2]})
+    assert read.highwater == {(topic, 0): 4}
+    assert listed in (1, 4)  # 1 on the local broker, 4 on Apache Kafka
+    assert read.found[((topic, 0), 2)].timestamp_ms == BASE_MS + 2
