@@ -132,10 +132,24 @@ def format_utc_epoch(at: float) -> str:
     return format_utc(datetime.fromtimestamp(at, UTC))
 
 
+def duration(seconds: float) -> str:
+    """`12.3 s`, `4 min 5 s`, `3 h 20 min`, `12 d 4 h`: a lag a person can read."""
+    s = max(0.0, seconds)
+    if s < 120:
+        return f"{s:.1f} s"
+    m = int(s // 60)
+    if m < 120:
+        return f"{m} min {int(s % 60)} s"
+    h = m // 60
+    if h < 48:
+        return f"{h} h {m % 60} min"
+    return f"{h // 24:,} d {h % 24} h"
+
+
 def _secs(value: float | None, estimated: bool = False) -> str:
     if value is None:
         return "—"
-    text = f"{value:,.1f} s"
+    text = duration(value)
     return f"{text} (estimated)" if estimated else text
 
 
