@@ -63,6 +63,8 @@ def print_table(snapshot: LagSnapshot) -> None:
     from eventlab.timeutil import format_utc
 
     print(f"# {snapshot.bootstrap} at {format_utc(datetime.fromtimestamp(snapshot.taken_at, UTC))}")
+    for note in snapshot.notes:
+        print(f"# note: {note}")
     if not snapshot.groups:
         print("no consumer groups")
     for g in snapshot.groups:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.groups import GroupInfo, GroupOffsets, group_offsets, read_records_at
 from eventlab.kafka.positions import TP
@@ -95,6 +96,8 @@ class LagSnapshot:
     bootstrap: str
     taken_at: float
     groups: tuple[GroupLag, ...]
+    notes: tuple[str, ...] = ()
+    """What could not be done (e.g. the record read was refused): shown beside the numbers."""
 
     def rows(self) -> list[PartitionLag]:
         return [p for g in self.groups for p in g.partitions]
@@ -112,14 +115,15 @@ class LagSnapshot:
 
 
 def _timestamps(config: KafkaConfig, store: EventStore | None, wanted: dict[TP, set[int]],
-                listed_end: dict[TP, int]
+                listed_end: dict[TP, int], notes: list[str]
                 ) -> tuple[dict[tuple[TP, int], tuple[float, str]], dict[TP, int]]:
     """Timestamp (epoch s) and where it came from, per asked (partition, offset): the oldest
     unconsumed record of a group standing there; and the fetch highwater per partition read.
 
     Stored events first for offsets below the listed end; the rest, and every offset at or past
     the listed end (caught up, or the local broker's understated end: docs/kafka.md, quirk 2),
-    in one bounded read."""
+    in one bounded read. A read that fails (no READ permission on a topic, say) leaves the
+    seconds unknown and says why in `notes`: the offsets are still shown."""
     found: dict[tuple[TP, int], tuple[float, str]] = {}
     pairs = [(tp, off) for tp, offs in wanted.items() for off in offs]
     lagging = [(tp, off) for tp, off in pairs if off < listed_end.get(tp, 0)]
@@ -131,7 +135,11 @@ def _timestamps(config: KafkaConfig, store: EventStore | None, wanted: dict[TP, 
     for tp, off in pairs:
         if (tp, off) not in found:
             rest.setdefault(tp, []).append(off)
-    read = read_records_at(config, rest)
+    try:
+        read = read_records_at(config, rest)
+    except SourceError as exc:
+        notes.append(f"lag in seconds unknown where not stored: {exc}")
+        return found, {}
     for key, rec in read.found.items():
         found[key] = (rec.timestamp_ms / 1000.0, "read")
     return found, read.highwater
@@ -168,9 +176,10 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
         plan[info.group] = rows
     found: dict[tuple[TP, int], tuple[float, str]] = {}
     highwater: dict[TP, int] = {}
+    notes: list[str] = []
     if seconds:
         found, highwater = _timestamps(config, store, wanted,
-                                       {tp: b[1] for tp, b in offsets.bounds.items()})
+                                       {tp: b[1] for tp, b in offsets.bounds.items()}, notes)
     groups = []
     for info in offsets.groups:
         active = {tp for m in info.members or () for tp in m.assignment}
@@ -202,7 +211,7 @@ def build(config: KafkaConfig, offsets: GroupOffsets, *, store: EventStore | Non
                 verdict.reason, verdict.samples))
         status, reason = rules.worst(verdicts)
         groups.append(GroupLag(info, tuple(parts), status, reason))
-    return LagSnapshot(bootstrap, now, tuple(groups))
+    return LagSnapshot(bootstrap, now, tuple(groups), tuple(notes))
 
 
 def take_snapshot(config: KafkaConfig, store: EventStore | None = None,

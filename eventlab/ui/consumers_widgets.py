@@ -110,6 +110,8 @@ def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: 
             f"a sample is stored every {interval:g} s while this page is open"
             + (" (one was just written)" if wrote else ""))
     st.caption(f"As of {format_utc_epoch(snapshot.taken_at)}, refreshed every 5 s; {note}.")
+    for note in snapshot.notes:
+        st.warning(note)
     if not snapshot.groups:
         st.info("No consumer groups on this cluster yet.")
         return
