@@ -75,17 +75,22 @@ class RecordAt:
     timestamp_type: int
 
 
-def _members(described: Mapping) -> tuple[MemberInfo, ...]:
+def _field(obj: object, name: str) -> object:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def parse_members(described: Mapping) -> tuple[MemberInfo, ...]:
+    """The members of one `describe_groups` entry, with their assigned partitions. The
+    assignment comes decoded (an object with `assigned_partitions`) or as its dict; one that
+    cannot be read counts as no assignment."""
     out = []
     for m in described.get("members") or ():
-        assignment = m.get("member_assignment")
         tps: list[TP] = []
         try:
-            for topic in getattr(assignment, "assigned_partitions", None) or ():
-                name = getattr(topic, "topic", None) or topic[0]
-                parts = getattr(topic, "partitions", None)
-                tps.extend((name, int(p)) for p in (parts if parts is not None else topic[1]))
-        except (TypeError, IndexError, ValueError):  # an assignment we cannot read: unknown
+            for topic in _field(m.get("member_assignment"), "assigned_partitions") or ():
+                name = _field(topic, "topic")
+                tps.extend((str(name), int(p)) for p in _field(topic, "partitions") or ())
+        except (TypeError, ValueError):
             tps = []
         out.append(MemberInfo(str(m.get("member_id", "")), str(m.get("client_id", "")),
                               str(m.get("client_host", "")), tuple(sorted(tps))))
@@ -117,7 +122,7 @@ def group_offsets(config: KafkaConfig, groups: Sequence[str] | None = None, *,
             state = str((d or {}).get("group_state") or g.get("group_state") or
                         ("Dead" if name not in known else "Unknown"))
             infos.append(GroupInfo(name, state, str(g.get("protocol_type", "")),
-                                   None if d is None else _members(d),
+                                   None if d is None else parse_members(d),
                                    error if d is None and name in known else None))
         committed: dict[str, dict[TP, int]] = {name: {} for name in names}
         if names:

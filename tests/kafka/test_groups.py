@@ -96,3 +96,24 @@ def test_highwater_gives_the_true_end_where_list_offsets_understates_it(
     assert read.highwater == {(topic, 0): 4}
     assert listed in (1, 4)  # 1 on the local broker, 4 on Apache Kafka
     assert read.found[((topic, 0), 2)].timestamp_ms == BASE_MS + 2
+
+
+def test_members_and_their_assignment_are_parsed_in_both_forms() -> None:
+    from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
+
+    from eventlab.kafka.groups import parse_members
+
+    raw = ConsumerProtocolAssignment(
+        version=3, assigned_partitions=[ConsumerProtocolAssignment.TopicPartition(
+            topic="orders", partitions=[2, 0])], user_data=None).encode()
+    decoded = ConsumerProtocolAssignment.decode(raw)
+    described = {"members": [
+        {"member_id": "m-1", "client_id": "billing-1", "client_host": "/10.0.0.7",
+         "member_assignment": decoded},
+        {"member_id": "m-2", "client_id": "billing-2", "client_host": "/10.0.0.8",
+         "member_assignment": decoded.to_dict()},
+        {"member_id": "m-3", "client_id": "x", "client_host": "h", "member_assignment": b"?"}]}
+    m1, m2, m3 = parse_members(described)
+    assert (m1.member_id, m1.client_id, m1.host) == ("m-1", "billing-1", "/10.0.0.7")
+    assert m1.assignment == m2.assignment == (("orders", 0), ("orders", 2))
+    assert m3.assignment == ()
