@@ -114,3 +114,23 @@ def test_broker_down_is_a_clear_error_and_the_app_goes_on(
     assert at.button(key="c_retry")
     at.switch_page("pages/sql_page.py").run()
     assert not at.exception and at.text_area(key="sql")
+
+
+def test_read_only_mode_shows_lag_but_writes_no_sample(
+        page_db: Path, monkeypatch: pytest.MonkeyPatch, kafka_broker: BrokerHandle,
+        kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable) -> None:
+    monkeypatch.setenv("EVENTLAB_KAFKA_BOOTSTRAP", kafka_broker.bootstrap)
+    monkeypatch.setenv("EVENTLAB_READ_ONLY", "1")
+    topic = topic_factory(1)
+    producer().send(topic, b"x", partition=0).get(10)
+    group = f"ro-{topic}"
+    c = KafkaConsumer(**kafka_config.client_kwargs(), group_id=group, enable_auto_commit=False)
+    c.commit({TopicPartition(topic, 0): OffsetAndMetadata(0, "", -1)})
+    c.close(autocommit=False)
+    at = consumers_page()
+    assert not at.exception, at.exception
+    groups = frame(at, "no commit")
+    assert groups[groups["group"] == group].iloc[0]["lag (records)"] == 1
+    assert any("sampling is off in read-only mode" in c.value for c in at.caption)
+    with EventStore(page_db) as store, store.reading() as cur:
+        assert cur.execute("SELECT count(*) FROM lag_samples").fetchall()[0][0] == 0
