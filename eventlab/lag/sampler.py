@@ -20,12 +20,10 @@ def sample_if_due(store: EventStore, snapshot: LagSnapshot, interval_s: float | 
     """Write the snapshot's rows if the cluster's newest sample is `interval_s` old or more
     (default EVENTLAB_LAG_SAMPLE_S); prune old ones. True when written."""
     interval = settings.sample_interval_s() if interval_s is None else interval_s
-    with store.reading() as cur:
-        last = samples.last_sampled(cur, snapshot.bootstrap)
     # A small tolerance: a page refreshing every 5 s samples every 10 s, not every 15 s.
-    if last is not None and snapshot.taken_at - last < interval - 0.25:
+    since = snapshot.taken_at - interval + 0.25
+    if not samples.write(store, snapshot.sample_rows(), unless_sampled_since=since):
         return False
-    samples.write(store, snapshot.sample_rows())
     days = settings.retention_days() if retention_days is None else retention_days
     samples.prune(store, days, snapshot.taken_at)
     return True

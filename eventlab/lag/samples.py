@@ -34,8 +34,12 @@ def has_table(cur: db.Connection) -> bool:
                                "WHERE table_name = 'lag_samples'"))
 
 
-def write(store: EventStore, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Append sample rows (keys as `lag_samples` columns; `sampled_at` epoch seconds)."""
+def write(store: EventStore, rows: Sequence[Mapping[str, Any]], *,
+          unless_sampled_since: float | None = None) -> int:
+    """Append sample rows (keys as `lag_samples` columns; `sampled_at` epoch seconds); the
+    number written. With `unless_sampled_since`, nothing is written when the cluster already
+    has a sample at or after that time: checked inside the write transaction, so two sessions
+    that find a sample due at the same moment write it once."""
     if not rows:
         return 0
     data = {c: [r.get(c) for r in rows] for c in _COLUMNS}
@@ -44,6 +48,10 @@ def write(store: EventStore, rows: Sequence[Mapping[str, Any]]) -> int:
     table = pa.table(data, schema=_SCHEMA)
     cols = ", ".join(f'"{c}"' for c in _COLUMNS)
     with store.transaction() as cur:
+        if unless_sampled_since is not None and db.scalar(
+                cur, "SELECT count(*) FROM lag_samples WHERE bootstrap = ? AND sampled_at >= ?",
+                [rows[0]["bootstrap"], datetime.fromtimestamp(unless_sampled_since, UTC)]):
+            return 0
         db.register(cur, "_lag_rows", table)
         try:
             cur.execute(f"INSERT INTO lag_samples ({cols}) SELECT {cols} FROM _lag_rows")
