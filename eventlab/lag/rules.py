@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from eventlab.kafka.positions import TP, tp_text
 
-OK, WARN, STOP, STALL, REWIND, NO_COMMIT = "OK", "WARN", "STOP", "STALL", "REWIND", "NO COMMIT"
+OK, WARN, STOP, STALL, REWIND, NO_COMMIT = "OK", "WARN", "STOP", "STALL", "REWIND", "NO_COMMIT"
 SEVERITY: dict[str, int] = {NO_COMMIT: 0, OK: 1, WARN: 2, STOP: 4, STALL: 5, REWIND: 6}
 """Burrow's status constants; "no commit" (nothing to judge) ranks below OK."""
 DEFAULT_WINDOW = 10

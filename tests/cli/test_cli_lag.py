@@ -51,7 +51,7 @@ def test_lag_json_lists_every_partition(kafka_config: KafkaConfig, topic_factory
     for key in ("group", "lag_seconds", "lag_seconds_estimated", "rate_per_s", "eta_seconds",
                 "status"):
         assert key in rows[0]
-    assert rows[1]["status"] == "NO COMMIT" and rows[0]["lag_seconds"] >= 0
+    assert rows[1]["status"] == "NO_COMMIT" and rows[0]["lag_seconds"] >= 0
     assert main(["lag", "--bootstrap", kafka_config.bootstrap, "--group", group]) == 0
     out = capsys.readouterr().out
     assert f"{topic}/1  committed=no commit" in out and "lag=3 " in out
