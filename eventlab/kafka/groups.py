@@ -22,6 +22,7 @@ import kafka.errors as kerr
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import OffsetSpec
 
+from eventlab.errors import BrokerUnavailable, SourceError
 from eventlab.kafka.admin import admin_client
 from eventlab.kafka.config import KafkaConfig, kafka_errors
 from eventlab.kafka.positions import TP
@@ -112,9 +113,14 @@ def group_offsets(config: KafkaConfig, groups: Sequence[str] | None = None, *,
         if describe and names:
             try:
                 with kafka_errors(config, "describing consumer groups"):
-                    described = client.describe_groups([n for n in names if n in known])
-            except (ValueError, KeyError, TypeError) as exc:  # docs/kafka.md, quirk 3
-                error = f"the broker's group description could not be parsed ({exc})"
+                    try:
+                        described = client.describe_groups([n for n in names if n in known])
+                    except (ValueError, KeyError, TypeError) as exc:  # docs/kafka.md, quirk 3
+                        error = f"the broker's group description could not be parsed ({exc})"
+            except BrokerUnavailable:
+                raise
+            except SourceError as exc:  # refused (no DESCRIBE on the group, say): best effort
+                error = f"the groups could not be described: {exc}"
         infos = []
         for name in names:
             g = known.get(name, {})
