@@ -78,20 +78,26 @@ def cluster_config() -> KafkaConfig | None:
 
 
 def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
-    """The refreshing part: snapshot, sample when due, and everything drawn from it."""
-    failed = st.session_state.get("c_failed") == config.bootstrap
+    """The refreshing part: snapshot, sample when due, and everything drawn from it.
+
+    When the cluster does not answer, the error stays on the page with "Try again" and the
+    refreshing stops (a dead broker would otherwise hold the session every 5 s for the
+    timeout); the rest of the app is untouched."""
+    failed = st.session_state.get("c_failed")
+    if failed is not None and failed[0] == config.bootstrap:
+        st.error(f"Consumer groups could not be read: {failed[1]}")
+        st.button("Try again", key="c_retry", on_click=st.session_state.pop,
+                  args=("c_failed", None))
+        return
+    st.session_state.pop("c_failed", None)
 
     def draw() -> None:
         try:
             snapshot = take_snapshot(config, store)
         except EventLabError as exc:
-            st.session_state["c_failed"] = config.bootstrap
-            st.error(f"Consumer groups could not be read: {exc}")
-            st.button("Try again", key="c_retry", on_click=st.session_state.pop,
-                      args=("c_failed", None))
+            st.session_state["c_failed"] = (config.bootstrap, str(exc))
+            st.rerun(scope="app")
             return
-        if st.session_state.pop("c_failed", None) is not None:
-            st.rerun(scope="app")  # back: restart the refreshing fragment
         wrote = False
         if not read_only:
             try:
@@ -100,7 +106,7 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
                 st.warning(f"Lag sample not written: {exc}")
         render(snapshot, store, wrote=wrote, read_only=read_only)
 
-    st.fragment(run_every=None if failed else REFRESH)(draw)()
+    st.fragment(run_every=REFRESH)(draw)()
 
 
 def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool) -> None:
