@@ -65,6 +65,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/ingest_kafka.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/lag.py
 
 demo-data: $(VENV)/.run-installed
 	rm -rf data/demo

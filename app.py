@@ -29,6 +29,8 @@ pages = st.navigation([
             url_path="quality"),
     st.Page("pages/sources_page.py", title="Sources", icon=":material/cable:",
             url_path="sources"),
+    st.Page("pages/consumers_page.py", title="Consumers", icon=":material/speed:",
+            url_path="consumers"),
 ])
 
 with st.sidebar:

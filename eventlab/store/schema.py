@@ -90,6 +90,22 @@ DDL: tuple[str, ...] = (
         ingested_at  TIMESTAMPTZ NOT NULL DEFAULT now()
     )
     """,
+    # Consumer lag history (eventlab.lag.samples): one row per group, partition and sample.
+    """
+    CREATE TABLE IF NOT EXISTS lag_samples (
+        sampled_at   TIMESTAMPTZ NOT NULL,
+        bootstrap    VARCHAR NOT NULL,     -- which cluster
+        group_id     VARCHAR NOT NULL,
+        topic        VARCHAR NOT NULL,
+        "partition"  INTEGER NOT NULL,
+        committed    BIGINT,               -- NULL: the group never committed this partition
+        end_offset   BIGINT NOT NULL,
+        lag          BIGINT,               -- NULL without a commit (never 0)
+        lag_seconds  DOUBLE,
+        lag_seconds_estimated BOOLEAN NOT NULL DEFAULT false,
+        status       VARCHAR
+    )
+    """,
 )
 
 # Kafka loads append rows in offset order, so one entity's rows are spread over the whole

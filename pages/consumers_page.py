@@ -1,0 +1,16 @@
+"""Consumers: Kafka consumer groups, their lag in records and seconds, verdicts and history."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab.ui import consumers_widgets as w
+from eventlab.ui import context
+
+st.title("Consumers")
+st.caption("Consumer groups of a Kafka cluster: committed and end offsets, lag in records and "
+           "in seconds (the age of the oldest unconsumed record), consumption rate, time to "
+           "catch up, and Burrow's verdict over the last samples.")
+config = w.cluster_config()
+if config is not None:
+    w.live(config, context.store(), read_only=context.read_only())

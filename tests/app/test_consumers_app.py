@@ -1,0 +1,142 @@
+"""AppTest of the Consumers page: a real group with lag and a partition it never committed,
+where it stands (the stored event and its links), samples written while open, and a broker
+that is down (a clear error, the app goes on)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from repo_paths import APP
+from streamlit.testing.v1 import AppTest
+
+from eventlab.kafka.broker import BrokerHandle
+from eventlab.kafka.config import KafkaConfig
+from eventlab.store.eventstore import EventStore
+
+PAGE = "pages/consumers_page.py"
+
+
+@pytest.fixture()
+def page_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "consumers.duckdb"
+    monkeypatch.setenv("EVENTLAB_DB", str(path))
+    monkeypatch.setenv("EVENTLAB_LAG_SAMPLE_S", "0.1")
+    monkeypatch.delenv("EVENTLAB_READ_ONLY", raising=False)
+    return path
+
+
+def consumers_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def frame(at: AppTest, column: str):  # noqa: ANN201 - a pandas DataFrame
+    """The first table with this column (a non-selectable dataframe has no key here)."""
+    return next(f.value for f in at.dataframe if column in f.value.columns)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest.MonkeyPatch,
+                                             kafka_broker: BrokerHandle,
+                                             kafka_config: KafkaConfig,
+                                             topic_factory: Callable,
+                                             producer: Callable) -> None:
+    monkeypatch.setenv("EVENTLAB_KAFKA_BOOTSTRAP", kafka_broker.bootstrap)
+    topic = topic_factory(2)
+    base = int(time.time() * 1000) - 60_000
+    p = producer()
+    for i in range(4):  # one per request (docs/kafka.md, quirk 2)
+        p.send(topic, f"v{i}".encode(), partition=0, timestamp_ms=base + i * 1000).get(10)
+    group = f"app-{topic}"
+    c = KafkaConsumer(**kafka_config.client_kwargs(), group_id=group, enable_auto_commit=False)
+    c.commit({TopicPartition(topic, 0): OffsetAndMetadata(1, "", -1)})
+    c.close(autocommit=False)
+    with EventStore(page_db) as store, store.transaction() as cur:
+        at_1 = datetime.fromtimestamp((base + 1000) / 1000, UTC)
+        cur.execute("""INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts,
+                       source, topic, "partition", "offset", kafka_ts, payload)
+                       VALUES ('ev-1', 'order', 'order-42', 'OrderPaid', 2, ?, 'kafka', ?, 0, 1,
+                       ?, '{"paid": true}')""", [at_1, topic, at_1])
+
+    at = consumers_page()
+    assert not at.exception, at.exception
+    assert at.text_input(key="c_bootstrap").value == kafka_broker.bootstrap
+    groups = frame(at, "no commit")
+    row = groups[groups["group"] == group].iloc[0]
+    assert (row["lag (records)"], row["no commit"]) == (3, 1)
+    at.selectbox(key="c_group").select(group).run()
+    assert not at.exception, at.exception
+    parts = frame(at, "partition")
+    assert list(parts["committed"]) == ["1", "no commit"]
+    assert list(parts["lag"].fillna(-1)) == [3, -1]
+    assert parts["from"].iloc[0] == "store" and parts["lag seconds"].iloc[0].endswith(" s")
+    shown = parts["lag seconds"].iloc[0]  # about 59 s: "59.x s"
+    secs = float(shown.removesuffix(" s"))
+    assert abs(secs - (time.time() - (base + 1000) / 1000)) < 5
+    text = " ".join(m.value for m in at.markdown)
+    assert "OrderPaid" in text and "order-42" in text
+    links = {link.proto.label: link.proto.page for link in at.get("page_link")}
+    assert set(links) == {"Open in Explore", "Open in Time travel at this event"}
+    # Samples were written while the page was open; the charts show them.
+    time.sleep(0.2)
+    at.run()
+    assert not at.exception
+    with EventStore(page_db) as store, store.reading() as cur:  # the app's instance
+        n = cur.execute("SELECT count(*) FROM lag_samples WHERE group_id = ?",
+                        [group]).fetchall()[0][0]
+    assert n >= 4  # 2 partitions x at least 2 samples
+    assert at.get("plotly_chart")
+
+
+def test_broker_down_is_a_clear_error_and_the_app_goes_on(
+        page_db: Path, monkeypatch: pytest.MonkeyPatch, kafka_broker: BrokerHandle) -> None:
+    bootstrap = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("EVENTLAB_KAFKA_BOOTSTRAP", bootstrap)
+    monkeypatch.setenv("EVENTLAB_KAFKA_TIMEOUT_S", "2")
+    began = time.monotonic()
+    at = consumers_page()
+    assert time.monotonic() - began < 8  # one timeout (2 s), not one per refresh
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(bootstrap in e and "check that the broker runs" in e for e in errors), errors
+    began = time.monotonic()
+    at.run()  # a rerun shows the error again without waiting for the broker
+    assert time.monotonic() - began < 1.5 and any(bootstrap in e.value for e in at.error)
+    at.button(key="c_retry").click().run()  # Try again: tries, and says it again
+    assert not at.exception and any(bootstrap in e.value for e in at.error)
+    at.text_input(key="c_bootstrap").input(kafka_broker.bootstrap).run()  # the right address
+    assert not at.exception and not at.error
+    at.switch_page("pages/sql_page.py").run()
+    assert not at.exception and at.text_area(key="sql")
+
+
+def test_read_only_mode_shows_lag_but_writes_no_sample(
+        page_db: Path, monkeypatch: pytest.MonkeyPatch, kafka_broker: BrokerHandle,
+        kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable) -> None:
+    monkeypatch.setenv("EVENTLAB_KAFKA_BOOTSTRAP", kafka_broker.bootstrap)
+    monkeypatch.setenv("EVENTLAB_READ_ONLY", "1")
+    topic = topic_factory(1)
+    producer().send(topic, b"x", partition=0).get(10)
+    group = f"ro-{topic}"
+    c = KafkaConsumer(**kafka_config.client_kwargs(), group_id=group, enable_auto_commit=False)
+    c.commit({TopicPartition(topic, 0): OffsetAndMetadata(0, "", -1)})
+    c.close(autocommit=False)
+    at = consumers_page()
+    assert not at.exception, at.exception
+    groups = frame(at, "no commit")
+    assert groups[groups["group"] == group].iloc[0]["lag (records)"] == 1
+    assert any("sampling is off in read-only mode" in c.value for c in at.caption)
+    with EventStore(page_db) as store, store.reading() as cur:
+        assert cur.execute("SELECT count(*) FROM lag_samples").fetchall()[0][0] == 0
