@@ -24,6 +24,7 @@ from eventlab.kafka import config_sources
 from eventlab.kafka.admin import TopicInfo, list_topics
 from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS, KafkaConfig
 from eventlab.kafka.positions import TP, tp_order
+from eventlab.lag.topics import TopicLag, lag_by_topic, topic_lag_text
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import context
@@ -129,9 +130,31 @@ def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
         st.info("The cluster has no topics yet.")
         return
     rows = tail.status_rows(tail.topic_status(conn.topics, stored))
+    lags = _topic_lags(conn)
+    for row in rows:
+        row["consumer lag"] = (topic_lag_text(lags.get(row["topic"])) if lags is not None
+                               else "unavailable")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="k_topics_table",
                  column_config={"behind": st.column_config.NumberColumn(
-                     "behind the end", help="records on the cluster after what EventLab stored")})
+                     "behind the end", help="records on the cluster after what EventLab stored"),
+                     "consumer lag": st.column_config.TextColumn(
+                         "consumer lag", help="records behind per consumer group (admin API; "
+                                              "EventLab never joins a group). Consumers page: "
+                                              "lag in seconds, history, verdicts")})
+    if any(lags or {}):
+        st.page_link("pages/consumers_page.py", label="Consumer groups and their lag",
+                     icon=":material/speed:")
+
+
+def _topic_lags(conn: Connected) -> dict[str, TopicLag] | None:
+    """Lag per topic as of this listing (taken once per Connect), None when unavailable."""
+    key = f"_topic_lags::{conn.config.bootstrap}::{conn.listed_at.isoformat()}"
+    if key not in st.session_state:
+        try:
+            st.session_state[key] = lag_by_topic(conn.config)
+        except EventLabError:
+            st.session_state[key] = None
+    return st.session_state[key]
 
 
 def _start_value(kind: str, key: str) -> str:

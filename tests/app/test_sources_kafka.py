@@ -195,3 +195,21 @@ def test_unreachable_or_dead_broker_is_a_clear_error(page_env: Path,
         at.error[0].value
     at.switch_page("pages/explore_page.py").run()
     assert not at.exception
+
+
+def test_topic_list_shows_each_groups_lag(page_env: Path, topic_factory: Callable,
+                                          producer: Callable, kafka_config) -> None:
+    from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+    topic = topic_factory(2)
+    per = produce(producer, topic, 0, 20)
+    c = KafkaConsumer(**kafka_config.client_kwargs(), group_id="billing",
+                      enable_auto_commit=False)  # a test-only client: EventLab never commits
+    try:
+        c.commit({TopicPartition(topic, 0): OffsetAndMetadata(per[0] - 3, "", -1)})
+    finally:
+        c.close(autocommit=False)
+    at = connect(sources_page())
+    assert not at.exception
+    # Partition 0 is 3 behind; partition 1 was never committed: said so, not counted as 0.
+    assert topic_row(at, topic)["consumer lag"] == "3 (billing 3, billing: no commit on 1)"
