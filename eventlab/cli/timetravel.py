@@ -6,8 +6,10 @@ orjson, pyarrow, DuckDB and the fold are imported inside the commands (start-up 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eventlab.cli.common import Commands, add_db, open_existing
@@ -82,6 +84,8 @@ def cmd_state(args: argparse.Namespace) -> int:
         if not events:
             raise timetravel.EntityNotFound(f"no events for entity {args.entity_id!r}")
         fold = Fold(events, choice.load(), snapshot_every=timetravel.SNAPSHOT_EVERY)
+    if args.skip or args.insert_at is not None:
+        return _what_if(args, events, fold)
     index = _index(fold, args)
     pos = timetravel.position(fold, index) if index >= 0 else None
     event = pos.event if pos else None
@@ -109,6 +113,58 @@ def cmd_state(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     return 0
+
+
+def _what_if(args: argparse.Namespace, events: Any, real: Any) -> int:
+    """`state ID --skip ... --insert-at SEQ --event FILE.json`: the state with those changes,
+    beside the real one; nothing is written."""
+    from eventlab import timetravel
+    from eventlab.replay import Fold
+    from eventlab.timetravel import whatif
+
+    changes: list[Any] = whatif.changes_from_ids(events, args.skip or [])
+    inserted = None
+    if args.insert_at is not None:
+        if not args.event:
+            raise whatif.WhatIfError("--insert-at needs --event FILE.json "
+                                     '({"event_type": ..., "payload": {...}})')
+        inserted = _hypothetical(args.event)
+        changes.append(whatif.Insert(whatif.index_of_seq(events, args.insert_at),
+                                     inserted["event_type"], inserted.get("payload")))
+    new = whatif.rewrite(events, changes)
+    fold = Fold(new.events, real.reducer, snapshot_every=timetravel.SNAPSHOT_EVERY)
+    k = _index(fold, args) if (args.seq is not None or args.at is not None) else len(fold) - 1
+    side = whatif.beside(real, fold, new.origin, k)
+    out: dict[str, Any] = {
+        "entity_id": args.entity_id, "reducer": real.reducer.name, "events": len(fold),
+        "real_events": len(real), "position": k + 1, "real_position": side.real_index + 1,
+        "skipped": [events[c.index].event_id for c in changes if isinstance(c, whatif.Skip)],
+        "inserted": inserted, "state": timetravel.jsonable(side.whatif),
+        "real_state": timetravel.jsonable(side.real),
+        "differences": timetravel.change_dicts(list(side.differences)),
+    }
+    if args.json:
+        print(_dumps(out))
+    else:
+        print(f"what if, after {k + 1} of {len(fold)} events (real: {side.real_index + 1} of "
+              f"{len(real)}), reducer {out['reducer']}:")
+        print(json.dumps(out["state"], indent=2, default=str))
+        print(f"{len(side.differences)} difference(s) from the real state:")
+        for d in out["differences"]:
+            print(f"  {d}")
+    return 0
+
+
+def _hypothetical(path: str) -> dict[str, Any]:
+    from eventlab.timetravel.whatif import WhatIfError
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WhatIfError(f"--event {path}: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("event_type"), str):
+        raise WhatIfError(f'--event {path}: expected {{"event_type": "...", "payload": {{...}}}}')
+    return doc
 
 
 def _print_state(out: dict[str, Any]) -> None:
@@ -227,6 +283,13 @@ def register(commands: Commands) -> None:
                     help="what --at compares with (default event_time)")
     sp.add_argument("--history", action="store_true",
                     help="also each event up to there with what it changed")
+    sp.add_argument("--skip", nargs="+", metavar="EVENT_ID",
+                    help="what if: replay without these events (EVENT_ID:K skips only the K-th "
+                         "stored copy of an id)")
+    sp.add_argument("--insert-at", type=int, metavar="SEQ",
+                    help="what if: replay a hypothetical event just before seq SEQ")
+    sp.add_argument("--event", metavar="FILE.json",
+                    help='the hypothetical event: {"event_type": "...", "payload": {...}}')
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_state)
 
