@@ -1,0 +1,21 @@
+"""Tour: event sourcing explained on the live data, step by step, each opening the real view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from eventlab import tour
+from eventlab.errors import EventLabError
+from eventlab.ui import context
+from eventlab.ui import tour_widgets as w
+
+st.title("Tour")
+st.caption("Event sourcing on this data, for a class or a first visit: each step opens the "
+           "real page in the right state and says what to look at. No terminal needed.")
+try:
+    steps = tour.load_steps()
+except EventLabError as exc:
+    st.error(f"{exc}")
+    st.stop()
+n = w.pick(steps)
+w.show(tour.fill(context.cursor(), steps[n]), n + 1, len(steps))
