@@ -1,4 +1,4 @@
-"""AppTest: the Time travel and As of pages, and the way in from Explore."""
+"""AppTest: the Time travel page, and the way in from Explore."""
 
 from __future__ import annotations
 
@@ -138,24 +138,6 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
     at = _page(entity_id=ENTITY)
     assert not at.exception
     assert any("could not be loaded" in e.value and "syntax" in e.value for e in at.error)
-
-
-def test_as_of_page_counts_and_compares(app_env: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/asof_page.py")
-    at.run()
-    assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["order entities with events by then"].replace(",", "")) > 0
-    assert at.selectbox(key="by").value == "status"
-    assert len(_frame(at, "time travel")) > 0
-    at.toggle(key="compare").set_value(True).run()
-    assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert {"Created", "Changed", "Unchanged", "Deleted"} <= set(metrics)
-    assert int(metrics["Changed"].replace(",", "")) > 0  # T1 starts mid-way, T2 at the end
-    moves = _frame(at, "delta")
-    assert set(moves.columns) >= {"value", "at_t1", "at_t2", "delta"}
 
 
 def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> None:
