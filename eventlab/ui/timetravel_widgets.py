@@ -109,8 +109,10 @@ def reducer_choices() -> list[ReducerChoice]:
         return [MERGE]
 
 
-def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settings:
-    """Reducer, deletes (merge only) and time basis; all kept in the URL."""
+def settings_bar(choices: list[ReducerChoice],
+                 event_types: list[str]) -> tuple[ReducerChoice, Any]:
+    """Reducer and deletes (merge only), kept in the URL; returns the choice and the slot
+    where `time_basis` puts the basis control once the entity is loaded."""
     c1, c2, c3 = st.columns([2, 2, 2])
     labels = [c.label for c in choices]
     label = c1.selectbox("Reducer", labels, key="reducer", bind="query-params",
@@ -128,12 +130,29 @@ def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settin
         choice = choice.with_deletes(deletes)
     else:
         c2.caption(f"Reducer file: `{choice.path}`")
-    basis = c3.segmented_control("Time basis", list(TIME_BASES),
-                                 format_func=_SHORT_BASIS.get, key="basis",
-                                 bind="query-params", default="event_time", required=True,
-                                 help="What times on the slider, in the chart and in 'jump "
-                                      "to' mean. Positions always follow the stream (seq).")
-    return Settings(choice, basis or "event_time")
+    return choice, c3.container()
+
+
+def time_basis(slot: Any, loaded: Loaded, choice: ReducerChoice) -> Settings:
+    """The time basis, offering only the bases this entity's events have (kept in the URL).
+
+    Events loaded from files have no Kafka timestamp: offering Kafka time for them would give
+    empty labels and a timeline without times, so it is left out and the page says why.
+    """
+    offered = timetravel.available_bases(loaded.fold)
+    if st.session_state.get("basis") not in (None, *offered):
+        del st.session_state["basis"]  # the previous entity's basis, which this one lacks
+    with slot:
+        basis = st.segmented_control("Time basis", offered, format_func=_SHORT_BASIS.get,
+                                     key="basis", bind="query-params", default="event_time",
+                                     required=True,
+                                     help="What times on the slider, in the chart and in "
+                                          "'jump to' mean. Positions always follow the "
+                                          "stream (seq).")
+        if "kafka_time" not in offered:
+            st.caption("Kafka time is not offered: no event of this entity has a Kafka "
+                       "timestamp (it was loaded from files).")
+    return Settings(choice, basis if basis in offered else "event_time")
 
 
 def load(cur: Any, entity_id: str, choice: ReducerChoice) -> Loaded | None:
@@ -157,9 +176,6 @@ def summary(loaded: Loaded, settings: Settings) -> None:
         f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{fold.reducer.name}** · "
         f"time basis **{TIME_BASES[settings.basis]}** · "
         f"loaded and folded in {loaded.load_ms:.0f} ms")
-    if settings.basis not in timetravel.available_bases(fold):
-        st.warning("No event of this entity has a Kafka timestamp (it came from files): "
-                   "times below are empty on this basis. Use event time or offset order.")
     back = timetravel.out_of_order(fold, settings.basis)
     if back:
         st.info(f"On this basis the times go back {back} time(s) in stream order. 'At time "
@@ -217,11 +233,13 @@ def _jump_to(fold: Fold, basis: str, raw: str) -> None:
         index = timetravel.index_at(fold, target, basis)
     except (ValueError, EventLabError) as exc:
         st.session_state["_tt_jump_error"] = f"Cannot jump to {raw!r}: {exc}"
+        st.session_state["_tt_jumped_to"] = st.session_state.get("tt_index")  # keep the text
         return
     if index < 0:
         st.session_state["_tt_jump_error"] = (f"No event at or before {raw} on this basis: "
                                               "showing the first event.")
     st.session_state["tt_index"] = max(0, index)
+    st.session_state["_tt_jumped_to"] = max(0, index)
     st.session_state["tt_playing"] = False
 
 
@@ -330,6 +348,8 @@ def controls(loaded: Loaded, settings: Settings) -> int:
     cols[3].button("Last", key="tt_last", icon=":material/last_page:",
                    on_click=_move, args=(n - 1, n), disabled=index >= n - 1)
     what = "offset" if settings.basis == "offset" else "date-time (UTC)"
+    if st.session_state.get("_tt_jumped_to") != index and st.session_state.get("tt_jump"):
+        st.session_state["tt_jump"] = ""  # the position moved on: the typed time is stale
     cols[4].text_input(f"Jump to {what}", key="tt_jump", on_change=_jumped,
                        args=(fold, settings.basis),
                        placeholder="12345" if settings.basis == "offset"

@@ -153,3 +153,27 @@ def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> 
     assert "Time Travel" in link.label and "time-travel" in link.page
     assert f"entity_id={ENTITY}" in link.query_string and f"seq={events[2].seq}" in (
         link.query_string)
+
+
+def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY, basis="kafka_time")  # a link asking for a basis it lacks
+    assert not at.exception
+    assert at.segmented_control(key="basis").options == ["event time", "offset"]
+    assert any("Kafka time is not offered" in c.value and "files" in c.value
+               for c in at.caption)
+    # heading, slider label and the timeline all use event time
+    assert any("basis: event time (ts)" in c.value for c in at.caption)
+    label = at.select_slider(key="tt_slider").format_func(len(events) - 1)
+    assert events[-1].ts.strftime("%Y-%m-%d %H:%M:%S") in label
+
+
+def test_the_jump_box_empties_when_the_position_moves_elsewhere(app_env: Path,
+                                                                events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[0].seq))
+    typed = events[6].ts.isoformat()
+    at.text_input(key="tt_jump").input(typed).run()
+    assert f"seq {events[6].seq} · event 7 of" in _header(at)
+    assert at.text_input(key="tt_jump").value == typed  # still true here
+    at.button(key="tt_next").click().run()
+    assert f"seq {events[7].seq} · event 8 of" in _header(at)
+    assert at.text_input(key="tt_jump").value == ""  # no longer where the box says
