@@ -38,7 +38,9 @@ def view() -> None:
     pos = timetravel.position(loaded.fold, index)
     panels.position_header(pos, len(loaded.fold), settings.basis)
     panels.timeline_panel(loaded, pos, settings.basis)
-    left, right = st.columns(2)
+    events, left, right = st.columns([1.6, 2, 1.8])
+    with events:
+        w.event_list(cur, loaded, index, settings.basis)
     with left:
         panels.state_panel(pos)
     with right:

@@ -13,13 +13,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
 from eventlab import explore, timetravel
 from eventlab.errors import EventLabError, ReducerError
+from eventlab.explore.duplicates import CONFLICT, COPY, duplicate_marks
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
@@ -27,6 +28,19 @@ from eventlab.timeutil import TIME_BASES, parse_utc
 from eventlab.ui import context
 from eventlab.ui.timetravel_panels import fmt
 
+LIST_WINDOW = 15  # events listed around the current one
+_MARK_ICONS = {COPY: ":material/content_copy:", CONFLICT: ":material/warning:"}
+_MARK_HELP = {COPY: "This event id is stored more than once, every copy with the same payload",
+              CONFLICT: "This event id is stored more than once with different payloads"}
+# The list's buttons read as rows: left-aligned, low, one line (a local style, nothing loaded).
+_LIST_CSS = """<style>
+.st-key-tt_events button {justify-content: flex-start; min-height: 1.9rem;
+  padding: 0.1rem 0.5rem; border-radius: 0.3rem;}
+.st-key-tt_events button > div {width: 100%; justify-content: flex-start;}
+.st-key-tt_events button * {text-align: left;}
+.st-key-tt_events button p {font-size: 0.85rem; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis;}
+</style>"""
 SELECT_SLIDER_MAX = 2_000  # above this, a numeric slider (labels would weigh too much)
 URL_MEMORY = 64  # values of a URL parameter this session wrote (not deep links)
 SPEEDS: dict[str, float | None] = {"1 event/s": 1.0, "2 events/s": 2.0, "5 events/s": 5.0,
@@ -243,6 +257,44 @@ def _jump_to(fold: Fold, basis: str, raw: str) -> None:
     st.session_state["tt_playing"] = False
 
 
+def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
+    """The entity's events around the current one, like Redux DevTools' action list: type,
+    seq and time on the basis; a click moves there; the current one highlighted; events whose
+    id is stored more than once marked (identical copy or conflicting payload)."""
+    fold = loaded.fold
+    n = len(fold)
+    lo = max(0, min(index - LIST_WINDOW // 2, n - LIST_WINDOW))
+    hi = min(n, lo + LIST_WINDOW)
+    marks: dict[str, str] = loaded.memo(
+        ("duplicate_marks",),
+        lambda: duplicate_marks(cur, [e.event_id for e in fold.events]))
+    values = timetravel.basis_values(fold, basis)
+    st.markdown("**Events**")
+    st.caption(f"{lo + 1:,}–{hi:,} of {n:,} · click one to go there · ← → step")
+    st.html(_LIST_CSS)
+    with st.container(key="tt_events", gap="xxsmall"):
+        for i in range(lo, hi):
+            e = fold.events[i]
+            mark = marks.get(e.event_id)
+            st.button(f"seq {e.seq} · {e.event_type} · {_list_time(values[i])}",
+                      key=f"tt_event_{i}", type="primary" if i == index else "tertiary",
+                      width="stretch", on_click=_move, args=(i, n),
+                      icon=_MARK_ICONS.get(mark or ""),
+                      help=f"Go to event {i + 1}: {fmt(values[i])} · id {e.event_id}"
+                           + (f". {_MARK_HELP[mark]}." if mark else ""))
+    duplicated = sum(1 for e in fold.events if e.event_id in marks)
+    if duplicated:
+        st.caption(f"{duplicated:,} event(s) of this entity have an id stored more than once: "
+                   ":material/content_copy: identical copies, :material/warning: conflicting "
+                   "payloads.")
+
+
+def _list_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%m-%d %H:%M:%S")
+    return "—" if value is None else f"offset {value}"
+
+
 def _move(to: int, n: int) -> None:
     st.session_state["tt_index"] = min(max(0, to), n - 1)
     st.session_state["tt_playing"] = False
@@ -338,13 +390,17 @@ def controls(loaded: Loaded, settings: Settings) -> int:
         st.slider("Event (position in the stream)", 1, n, key="tt_slider_n",
                   on_change=_slid_n, args=(n,), disabled=playing)
         st.caption(label(index))
-    cols = st.columns([1, 1, 1, 1, 4], vertical_alignment="bottom")
+    cols = st.columns([1, 1.2, 1.4, 1, 3.4], vertical_alignment="bottom")
     cols[0].button("First", key="tt_first", icon=":material/first_page:",
                    on_click=_move, args=(0, n), disabled=index == 0)
-    cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:",
-                   on_click=_move, args=(index - 1, n), disabled=index == 0)
+    # The arrow keys step (Streamlit's button shortcuts; they stay quiet while the focus is
+    # in a text box, and the slider takes them itself while it has the focus).
+    cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:", shortcut="Left",
+                   on_click=_move, args=(index - 1, n), disabled=index == 0,
+                   help="Step back one event (← key)")
     cols[2].button("Forward", key="tt_next", icon=":material/chevron_right:",
-                   on_click=_move, args=(index + 1, n), disabled=index >= n - 1)
+                   shortcut="Right", on_click=_move, args=(index + 1, n),
+                   disabled=index >= n - 1, help="Step forward one event (→ key)")
     cols[3].button("Last", key="tt_last", icon=":material/last_page:",
                    on_click=_move, args=(n - 1, n), disabled=index >= n - 1)
     what = "offset" if settings.basis == "offset" else "date-time (UTC)"

@@ -177,3 +177,34 @@ def test_the_jump_box_empties_when_the_position_moves_elsewhere(app_env: Path,
     at.button(key="tt_next").click().run()
     assert f"seq {events[7].seq} · event 8 of" in _header(at)
     assert at.text_input(key="tt_jump").value == ""  # no longer where the box says
+
+
+def test_the_event_list_moves_there_and_marks_duplicated_ids(app_env: Path,
+                                                             events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[0].seq))
+    first = at.button(key="tt_event_0")
+    assert first.proto.type == "primary"  # the current event is highlighted
+    assert first.label == (f"seq {events[0].seq} · {events[0].event_type} · "
+                           f"{events[0].ts:%m-%d %H:%M:%S}")
+    assert at.button(key="tt_event_4").proto.type == "tertiary"
+    at.button(key="tt_event_4").click().run()
+    assert f"seq {events[4].seq} · event 5 of" in _header(at)
+    assert at.button(key="tt_event_4").proto.type == "primary"
+    assert at.button(key="tt_prev").proto.shortcut == "left"  # the arrow keys step
+    assert at.button(key="tt_next").proto.shortcut == "right"
+    # An entity with an event id stored twice (payloads differ: a conflict).
+    with EventStore(app_env) as store:
+        entity, event_id = store.cursor().execute(
+            "SELECT entity_id, event_id FROM events WHERE event_id IN (SELECT event_id FROM "
+            "events GROUP BY 1 HAVING count(DISTINCT payload::VARCHAR) > 1) "
+            "ORDER BY entity_id LIMIT 1").fetchone()
+        dup = timetravel.load_events(store.cursor(), entity)
+    at = _page(entity_id=entity)
+    marked = [i for i, e in enumerate(dup) if e.event_id == event_id]
+    assert len(marked) >= 1
+    listed = range(max(0, len(dup) - 15), len(dup))  # the list around the last event
+    assert set(marked) <= set(listed)
+    for i in listed:
+        icon = at.button(key=f"tt_event_{i}").proto.icon
+        assert icon == (":material/warning:" if i in marked else ""), (i, icon)
+    assert any("stored more than once" in c.value for c in at.caption)
