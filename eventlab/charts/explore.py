@@ -25,8 +25,9 @@ def counts_over_time(table: pa.Table, bucket: str) -> go.Figure:
         xs.append(b)
         ys.append(n)
     colors = type_colors(by_type)
+    span_ms = _width(bucket).total_seconds() * 1000 * 0.9  # a bar covers its bucket
     for t, (xs, ys) in sorted(by_type.items()):
-        fig.add_bar(x=xs, y=ys, name=t, marker_color=colors[t])
+        fig.add_bar(x=xs, y=ys, name=t, marker_color=colors[t], width=span_ms, offset=0)
     one = single_value_range(data["bucket"], pad=_width(bucket) * 2)
     if one is not None:
         fig.update_xaxes(range=one)

@@ -345,6 +345,9 @@ def test_explore_bars_use_the_type_colours_and_say_when_nothing_matches() -> Non
     fig = counts_over_time(_counts([(at, "OrderPlaced", 2), (at, "OrderPaid", 1)]), "1 hour")
     assert _trace(fig, "OrderPlaced").marker.color == color_for("OrderPlaced")
     assert _trace(fig, "OrderPaid").marker.color == color_for("OrderPaid")
+    # each bar covers (90% of) its bucket, from the bucket's start, whatever the gaps between
+    assert _trace(fig, "OrderPaid").width == 3_600_000 * 0.9
+    assert _trace(fig, "OrderPaid").offset == 0
     # one bucket: a range of two buckets each side, not a sliver
     assert tuple(fig.layout.xaxis.range) == (at - timedelta(hours=2), at + timedelta(hours=2))
     assert _empty_message(counts_over_time(_counts([]), "1 day")) == (
