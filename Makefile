@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 DB     ?= .eventlab/eventlab.duckdb
+# `make demo-kafka` has its own database, emptied on every start (the broker starts empty too):
+# loading the topic into the Parquet demo's database would store every event twice.
+KAFKA_DB ?= .eventlab/kafka.duckdb
 # The Time travel page offers these reducers for the demo shop (rules first: the default).
 EVENTLAB_RULES   ?= eventlab/demo/rules.toml
 EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
@@ -36,8 +39,10 @@ run: $(VENV)/.run-installed $(DB)
 # Kafka in one command: a local broker (Tansu, in memory, 127.0.0.1:$(KAFKA_PORT)), the demo shop
 # on topic shop-events (50,000 events at 5,000/s), a slow consumer group shop-projector (100
 # records/s, so its lag shows; log in .eventlab/demo-consumer.log), and the app pointed at the
-# broker. Ctrl-C stops the app, the consumer and the broker.
-demo-kafka: $(VENV)/.run-installed $(DB)
+# broker, on its own empty database $(KAFKA_DB). Ctrl-C stops the app, the consumer and the broker.
+demo-kafka: $(VENV)/.run-installed
+	@mkdir -p .eventlab
+	rm -f $(KAFKA_DB) $(KAFKA_DB).wal
 	@$(BIN)/eventlab broker --stop --port $(KAFKA_PORT) >/dev/null 2>&1 || true
 	$(BIN)/eventlab broker --port $(KAFKA_PORT) --detach
 	$(BIN)/eventlab demo --kafka $(KAFKA) --topic shop-events --events 50000 --rate 5000 --seed 42
@@ -46,7 +51,7 @@ demo-kafka: $(VENV)/.run-installed $(DB)
 	trap 'kill $$consumer 2>/dev/null; $(BIN)/eventlab broker --stop --port $(KAFKA_PORT)' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo "consumer group shop-projector running (pid $$consumer, log .eventlab/demo-consumer.log)"; \
-	EVENTLAB_KAFKA_BOOTSTRAP=$(KAFKA) EVENTLAB_DB=$(DB) $(BIN)/python -m eventlab.ui.serve \
+	EVENTLAB_KAFKA_BOOTSTRAP=$(KAFKA) EVENTLAB_DB=$(KAFKA_DB) $(BIN)/python -m eventlab.ui.serve \
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 

@@ -14,7 +14,7 @@ st.caption("Every entity of a type folded with the default reducer (JSON merge p
            "between two times.")
 cur = context.cursor()
 facets = explore.facets(cur)
-q = w.question(facets, lambda: asof.busiest_type(cur) or facets.entity_types[0])
+q = w.question(facets, lambda: asof.busiest_type(cur) or facets.entity_types[0], cur)
 if q is None:
     st.stop()
 
@@ -24,7 +24,7 @@ if first is None:
     st.stop()
 second = w.compute(cur, q, q.at2, version) if q.at2 is not None else None
 
-w.headline(second or first)
+w.headline(second or first, first if second is not None else None)
 field = w.field_picker(cur, second or first)
 if second is not None and field is not None:
     w.comparison(cur, first, second, field)

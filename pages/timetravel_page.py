@@ -19,11 +19,12 @@ entity = w.entity_picker(cur)
 if entity is None:
     st.stop()
 
-settings = w.settings_bar(choices, timetravel.event_types(cur, entity))
+choice, basis_slot = w.settings_bar(choices, timetravel.event_types(cur, entity))
 with st.spinner("Loading and folding the entity's events…"):
-    loaded = w.load(cur, entity, settings.choice)
+    loaded = w.load(cur, entity, choice)
 if loaded is None:
     st.stop()
+settings = w.time_basis(basis_slot, loaded, choice)
 w.summary(loaded, settings)
 w.sync_position(loaded, settings)
 interval = w.player(loaded)
@@ -37,7 +38,9 @@ def view() -> None:
     pos = timetravel.position(loaded.fold, index)
     panels.position_header(pos, len(loaded.fold), settings.basis)
     panels.timeline_panel(loaded, pos, settings.basis)
-    left, right = st.columns(2)
+    events, left, right = st.columns([1.6, 2, 1.8])
+    with events:
+        w.event_list(cur, loaded, index, settings.basis)
     with left:
         panels.state_panel(pos)
     with right:

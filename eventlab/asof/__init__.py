@@ -9,6 +9,7 @@ from eventlab.asof.compute import (
     VARIADIC,
     AsOf,
     AsOfError,
+    basis_span,
     busiest_type,
     data_version,
     drop,
@@ -29,7 +30,8 @@ from eventlab.asof.queries import (
 )
 
 __all__ = [
-    "SQL_BASES", "VARIADIC", "AsOf", "AsOfError", "Comparison", "busiest_type", "changed_page",
+    "SQL_BASES", "VARIADIC", "AsOf", "AsOfError", "Comparison", "basis_span", "busiest_type",
+    "changed_page",
     "compare", "counts_by", "data_version", "drop", "field_path", "id_slices", "materialize",
     "population", "population_reader", "population_sql", "rows_page", "top_fields",
 ]

@@ -258,6 +258,18 @@ def data_version(con: db.Connection) -> tuple[int, Any]:
     return int(n), last
 
 
+def basis_span(con: db.Connection, entity_type: str,
+               basis: str) -> tuple[datetime, datetime] | None:
+    """The first and last time of a type's events on a basis; None when none has one (file
+    data has no Kafka timestamp, so "as of" on Kafka time would count nothing)."""
+    if basis not in SQL_BASES:
+        raise AsOfError(f"as of supports the bases {', '.join(SQL_BASES)}, not {basis!r}")
+    column = quote_ident(SQL_BASES[basis])
+    lo, hi = db.rows(con, f"SELECT min({column}), max({column}) FROM events "
+                          f"WHERE entity_type = ?", [entity_type])[0]
+    return None if lo is None else (lo, hi)
+
+
 def busiest_type(con: db.Connection) -> str | None:
     """The entity type with the most events (the page's default)."""
     return db.scalar(con, "SELECT entity_type FROM events GROUP BY 1 "

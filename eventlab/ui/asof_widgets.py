@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -41,49 +42,104 @@ def label(ts: datetime) -> str:
     return format_utc(ts)
 
 
-def _compare_toggled(mid: datetime, hi: datetime) -> None:
-    """Comparing starts from T1 half-way and T2 at the end, unless T2 was set already."""
+def _minute_floor(ts: datetime) -> datetime:
+    return naive_utc(ts).replace(second=0)
+
+
+def _minute_ceil(ts: datetime) -> datetime:
+    """The first whole minute at or after `ts`: the time widgets count in minutes, and the
+    default "as of" must include the last event, not stop up to a minute before it."""
+    exact = as_utc(ts).replace(tzinfo=None)
+    floor = exact.replace(second=0, microsecond=0)
+    return floor if floor == exact else floor + timedelta(minutes=1)
+
+
+def _seed(key: str, value: object) -> None:
+    """A widget's first value, unless the URL brings one (`bind="query-params"`).
+
+    The widgets get no `value=`: a widget with both a default and a Session State value makes
+    Streamlit warn, and its value would depend on which one wins.
+    """
+    if key not in st.session_state and key not in st.query_params:
+        st.session_state[key] = value
+
+
+def _compare_toggled(lo: datetime) -> None:
+    """Comparing keeps the chosen time as T2 and starts T1 half-way from the first event."""
     if st.session_state.get("compare"):
-        st.session_state["at"] = mid
-        st.session_state.setdefault("at2", hi)
+        at = st.session_state.get("at")
+        if isinstance(at, datetime) and "t1" not in st.session_state:
+            st.session_state["t1"] = (lo + (at - lo) / 2).replace(second=0, microsecond=0)
 
 
-def question(facets: Facets, default_type: Callable[[], str]) -> Question | None:
-    """The controls; None when the store has no events."""
+_BASIS_LABELS = {"event_time": "event time", "kafka_time": "Kafka time"}
+
+
+def _basis(cur: object, c: Any, entity_type: str) -> tuple[str, tuple[datetime, datetime]] | None:
+    """The time basis control, offering only the bases this type's events have times on."""
+    spans = {b: asof.basis_span(cur, entity_type, b) for b in asof.SQL_BASES}
+    offered = [b for b, span in spans.items() if span is not None]
+    if not offered:
+        st.info(f"No {entity_type} event has a time.")
+        return None
+    basis = c.segmented_control("Time basis", offered, key="asof_basis",
+                                format_func=_BASIS_LABELS.get, default=offered[0],
+                                required=True, bind="query-params",
+                                help="T is compared with each event's time (ts) or its Kafka "
+                                     "timestamp.") or offered[0]
+    if spans["kafka_time"] is None:
+        c.caption(f"Kafka time is not offered: no {entity_type} event has a Kafka timestamp "
+                  "(they were loaded from files).")
+    span = spans[basis]
+    assert span is not None
+    return basis, span
+
+
+def question(facets: Facets, default_type: Callable[[], str], cur: object) -> Question | None:
+    """The controls; None when the store has no events (or no time is picked)."""
     if not facets.entity_types or facets.first_ts is None or facets.last_ts is None:
         st.info("The database has no events yet.")
         return None
-    lo, hi = naive_utc(facets.first_ts), naive_utc(facets.last_ts) + timedelta(seconds=1)
     c1, c2, c3 = st.columns([1, 2, 1])
-    if st.session_state.get("type") not in facets.entity_types:
+    if st.session_state.get("type") not in facets.entity_types and \
+            st.query_params.get("type") not in facets.entity_types:
         st.session_state["type"] = default_type()
     entity_type = c1.selectbox("Entity type", facets.entity_types, key="type",
                                bind="query-params")
-    mid = (lo + (hi - lo) / 2).replace(second=0)
-    compare = c3.toggle("Compare two times", key="compare", bind="query-params",
-                        on_change=_compare_toggled, args=(mid, hi))
-    at = c2.datetime_input("As of (UTC)" if not compare else "T1 (UTC)", value=hi,
-                           min_value=lo,
-                           max_value=hi, key="at", bind="query-params", step=60,
-                           format="YYYY-MM-DD")
-    at2 = None
-    if compare:
-        at2 = c2.datetime_input("T2 (UTC)", value=hi, min_value=lo, max_value=hi, key="at2",
-                                bind="query-params", step=60, format="YYYY-MM-DD")
-    c4, c5 = st.columns([1, 3])
-    basis = c4.segmented_control("Time basis", list(asof.SQL_BASES), key="asof_basis",
-                                 format_func={"event_time": "event time",
-                                              "kafka_time": "Kafka time"}.get,
-                                 default="event_time", required=True, bind="query-params",
-                                 help="T is compared with each event's time (ts) or its Kafka "
-                                      "timestamp (events without one never count).")
-    deletes = c5.multiselect("Event types that delete the entity", facets.event_types,
-                             key="asof_deletes", bind="query-params",
-                             help="Besides tombstones (is_delete), these make the state None.")
-    if at is None:
+    picked = _basis(cur, c2, entity_type)
+    if picked is None:
         return None
-    return Question(entity_type, as_utc(at), None if at2 is None else as_utc(at2),
-                    basis or "event_time", tuple(deletes))
+    basis, (first, last) = picked
+    lo, hi = _minute_floor(first), _minute_ceil(last)
+    compare = c3.toggle("Compare two times", key="compare", bind="query-params",
+                        on_change=_compare_toggled, args=(lo,))
+    for key in ("at", "t1"):  # another type or basis: times outside its span start over
+        value = st.session_state.get(key)
+        if isinstance(value, datetime) and not lo <= value <= hi:
+            del st.session_state[key]
+    _seed("at", hi)
+    t_cols = st.columns([1, 1, 2])
+    t1 = None
+    if compare:
+        _seed("t1", (lo + (hi - lo) / 2).replace(second=0, microsecond=0))
+        t1 = t_cols[0].datetime_input("T1 (UTC)", value=None, min_value=lo, max_value=hi,
+                                      key="t1", bind="query-params", step=60,
+                                      format="YYYY-MM-DD")
+    at = t_cols[1 if compare else 0].datetime_input(
+        "T2 (UTC)" if compare else "As of (UTC)", value=None, min_value=lo, max_value=hi,
+        key="at", bind="query-params", step=60, format="YYYY-MM-DD",
+        help=f"Counts every event at or before this minute. The last event is at "
+             f"{label(last)}; the default is the minute after it, so it counts.")
+    deletes = t_cols[2].multiselect("Event types that delete the entity", facets.event_types,
+                                    key="asof_deletes", bind="query-params",
+                                    help="Besides tombstones (is_delete), these make the state "
+                                         "None.")
+    if at is None or (compare and t1 is None):
+        st.info("Pick a time (UTC) above.")
+        return None
+    if t1 is None:
+        return Question(entity_type, as_utc(at), None, basis, tuple(deletes))
+    return Question(entity_type, as_utc(t1), as_utc(at), basis, tuple(deletes))
 
 
 def compute(cur: object, q: Question, at: datetime, version: object) -> AsOf | None:
@@ -107,12 +163,28 @@ def compute(cur: object, q: Question, at: datetime, version: object) -> AsOf | N
     return result
 
 
-def headline(result: AsOf) -> None:
-    """Entities, existing and deleted at T, and how long DuckDB took."""
+def headline(result: AsOf, before: AsOf | None = None) -> None:
+    """Entities, existing and deleted at T (at T2, with the change since T1, when comparing),
+    and how long DuckDB took. The heading says which time the numbers count."""
+    if before is None:
+        st.markdown(f"##### As of {label(result.at)}")
+        when = "by then"
+    else:
+        st.markdown(f"##### At T2 = {label(result.at)} (changes since T1 = "
+                    f"{label(before.at)})")
+        when = "by T2"
+
+    def delta(now: int, then: int) -> str | None:
+        return None if before is None else f"{now - then:+,} since T1"
+
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"{result.entity_type} entities with events by then", f"{result.entities:,}")
-    c2.metric("Existing (state not None)", f"{result.existing:,}")
-    c3.metric("Deleted", f"{result.deleted:,}")
+    c1.metric(f"{result.entity_type} entities with events {when}", f"{result.entities:,}",
+              delta(result.entities, before.entities if before else 0))
+    c2.metric(f"Existing (state not None) {'at T2' if before else ''}".strip(),
+              f"{result.existing:,}",
+              delta(result.existing, before.existing if before else 0))
+    c3.metric(f"Deleted {'at T2' if before else ''}".strip(), f"{result.deleted:,}",
+              delta(result.deleted, before.deleted if before else 0), delta_color="inverse")
     ms = st.session_state.get(f"_asof_ms_{result.table}")
     if ms is not None:
         st.caption(f"Computed inside DuckDB with the merge reducer in {ms / 1000:.2f} s.")

@@ -13,13 +13,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
 from eventlab import explore, timetravel
 from eventlab.errors import EventLabError, ReducerError
+from eventlab.explore.duplicates import CONFLICT, COPY, duplicate_marks
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
@@ -27,6 +28,19 @@ from eventlab.timeutil import TIME_BASES, parse_utc
 from eventlab.ui import context
 from eventlab.ui.timetravel_panels import fmt
 
+LIST_WINDOW = 15  # events listed around the current one
+_MARK_ICONS = {COPY: ":material/content_copy:", CONFLICT: ":material/warning:"}
+_MARK_HELP = {COPY: "This event id is stored more than once, every copy with the same payload",
+              CONFLICT: "This event id is stored more than once with different payloads"}
+# The list's buttons read as rows: left-aligned, low, one line (a local style, nothing loaded).
+_LIST_CSS = """<style>
+.st-key-tt_events button {justify-content: flex-start; min-height: 1.9rem;
+  padding: 0.1rem 0.5rem; border-radius: 0.3rem;}
+.st-key-tt_events button > div {width: 100%; justify-content: flex-start;}
+.st-key-tt_events button * {text-align: left;}
+.st-key-tt_events button p {font-size: 0.85rem; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis;}
+</style>"""
 SELECT_SLIDER_MAX = 2_000  # above this, a numeric slider (labels would weigh too much)
 URL_MEMORY = 64  # values of a URL parameter this session wrote (not deep links)
 SPEEDS: dict[str, float | None] = {"1 event/s": 1.0, "2 events/s": 2.0, "5 events/s": 5.0,
@@ -109,8 +123,10 @@ def reducer_choices() -> list[ReducerChoice]:
         return [MERGE]
 
 
-def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settings:
-    """Reducer, deletes (merge only) and time basis; all kept in the URL."""
+def settings_bar(choices: list[ReducerChoice],
+                 event_types: list[str]) -> tuple[ReducerChoice, Any]:
+    """Reducer and deletes (merge only), kept in the URL; returns the choice and the slot
+    where `time_basis` puts the basis control once the entity is loaded."""
     c1, c2, c3 = st.columns([2, 2, 2])
     labels = [c.label for c in choices]
     label = c1.selectbox("Reducer", labels, key="reducer", bind="query-params",
@@ -128,12 +144,29 @@ def settings_bar(choices: list[ReducerChoice], event_types: list[str]) -> Settin
         choice = choice.with_deletes(deletes)
     else:
         c2.caption(f"Reducer file: `{choice.path}`")
-    basis = c3.segmented_control("Time basis", list(TIME_BASES),
-                                 format_func=_SHORT_BASIS.get, key="basis",
-                                 bind="query-params", default="event_time", required=True,
-                                 help="What times on the slider, in the chart and in 'jump "
-                                      "to' mean. Positions always follow the stream (seq).")
-    return Settings(choice, basis or "event_time")
+    return choice, c3.container()
+
+
+def time_basis(slot: Any, loaded: Loaded, choice: ReducerChoice) -> Settings:
+    """The time basis, offering only the bases this entity's events have (kept in the URL).
+
+    Events loaded from files have no Kafka timestamp: offering Kafka time for them would give
+    empty labels and a timeline without times, so it is left out and the page says why.
+    """
+    offered = timetravel.available_bases(loaded.fold)
+    if st.session_state.get("basis") not in (None, *offered):
+        del st.session_state["basis"]  # the previous entity's basis, which this one lacks
+    with slot:
+        basis = st.segmented_control("Time basis", offered, format_func=_SHORT_BASIS.get,
+                                     key="basis", bind="query-params", default="event_time",
+                                     required=True,
+                                     help="What times on the slider, in the chart and in "
+                                          "'jump to' mean. Positions always follow the "
+                                          "stream (seq).")
+        if "kafka_time" not in offered:
+            st.caption("Kafka time is not offered: no event of this entity has a Kafka "
+                       "timestamp (it was loaded from files).")
+    return Settings(choice, basis if basis in offered else "event_time")
 
 
 def load(cur: Any, entity_id: str, choice: ReducerChoice) -> Loaded | None:
@@ -157,9 +190,6 @@ def summary(loaded: Loaded, settings: Settings) -> None:
         f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{fold.reducer.name}** · "
         f"time basis **{TIME_BASES[settings.basis]}** · "
         f"loaded and folded in {loaded.load_ms:.0f} ms")
-    if settings.basis not in timetravel.available_bases(fold):
-        st.warning("No event of this entity has a Kafka timestamp (it came from files): "
-                   "times below are empty on this basis. Use event time or offset order.")
     back = timetravel.out_of_order(fold, settings.basis)
     if back:
         st.info(f"On this basis the times go back {back} time(s) in stream order. 'At time "
@@ -217,12 +247,52 @@ def _jump_to(fold: Fold, basis: str, raw: str) -> None:
         index = timetravel.index_at(fold, target, basis)
     except (ValueError, EventLabError) as exc:
         st.session_state["_tt_jump_error"] = f"Cannot jump to {raw!r}: {exc}"
+        st.session_state["_tt_jumped_to"] = st.session_state.get("tt_index")  # keep the text
         return
     if index < 0:
         st.session_state["_tt_jump_error"] = (f"No event at or before {raw} on this basis: "
                                               "showing the first event.")
     st.session_state["tt_index"] = max(0, index)
+    st.session_state["_tt_jumped_to"] = max(0, index)
     st.session_state["tt_playing"] = False
+
+
+def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
+    """The entity's events around the current one, like Redux DevTools' action list: type,
+    seq and time on the basis; a click moves there; the current one highlighted; events whose
+    id is stored more than once marked (identical copy or conflicting payload)."""
+    fold = loaded.fold
+    n = len(fold)
+    lo = max(0, min(index - LIST_WINDOW // 2, n - LIST_WINDOW))
+    hi = min(n, lo + LIST_WINDOW)
+    marks: dict[str, str] = loaded.memo(
+        ("duplicate_marks",),
+        lambda: duplicate_marks(cur, [e.event_id for e in fold.events]))
+    values = timetravel.basis_values(fold, basis)
+    st.markdown("**Events**")
+    st.caption(f"{lo + 1:,}–{hi:,} of {n:,} · click one to go there · ← → step")
+    st.html(_LIST_CSS)
+    with st.container(key="tt_events", gap="xxsmall"):
+        for i in range(lo, hi):
+            e = fold.events[i]
+            mark = marks.get(e.event_id)
+            st.button(f"seq {e.seq} · {e.event_type} · {_list_time(values[i])}",
+                      key=f"tt_event_{i}", type="primary" if i == index else "tertiary",
+                      width="stretch", on_click=_move, args=(i, n),
+                      icon=_MARK_ICONS.get(mark or ""),
+                      help=f"Go to event {i + 1}: {fmt(values[i])} · id {e.event_id}"
+                           + (f". {_MARK_HELP[mark]}." if mark else ""))
+    duplicated = sum(1 for e in fold.events if e.event_id in marks)
+    if duplicated:
+        st.caption(f"{duplicated:,} event(s) of this entity have an id stored more than once: "
+                   ":material/content_copy: identical copies, :material/warning: conflicting "
+                   "payloads.")
+
+
+def _list_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%m-%d %H:%M:%S")
+    return "—" if value is None else f"offset {value}"
 
 
 def _move(to: int, n: int) -> None:
@@ -320,16 +390,22 @@ def controls(loaded: Loaded, settings: Settings) -> int:
         st.slider("Event (position in the stream)", 1, n, key="tt_slider_n",
                   on_change=_slid_n, args=(n,), disabled=playing)
         st.caption(label(index))
-    cols = st.columns([1, 1, 1, 1, 4], vertical_alignment="bottom")
+    cols = st.columns([1, 1.2, 1.4, 1, 3.4], vertical_alignment="bottom")
     cols[0].button("First", key="tt_first", icon=":material/first_page:",
                    on_click=_move, args=(0, n), disabled=index == 0)
-    cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:",
-                   on_click=_move, args=(index - 1, n), disabled=index == 0)
+    # The arrow keys step (Streamlit's button shortcuts; they stay quiet while the focus is
+    # in a text box, and the slider takes them itself while it has the focus).
+    cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:", shortcut="Left",
+                   on_click=_move, args=(index - 1, n), disabled=index == 0,
+                   help="Step back one event (← key)")
     cols[2].button("Forward", key="tt_next", icon=":material/chevron_right:",
-                   on_click=_move, args=(index + 1, n), disabled=index >= n - 1)
+                   shortcut="Right", on_click=_move, args=(index + 1, n),
+                   disabled=index >= n - 1, help="Step forward one event (→ key)")
     cols[3].button("Last", key="tt_last", icon=":material/last_page:",
                    on_click=_move, args=(n - 1, n), disabled=index >= n - 1)
     what = "offset" if settings.basis == "offset" else "date-time (UTC)"
+    if st.session_state.get("_tt_jumped_to") != index and st.session_state.get("tt_jump"):
+        st.session_state["tt_jump"] = ""  # the position moved on: the typed time is stale
     cols[4].text_input(f"Jump to {what}", key="tt_jump", on_change=_jumped,
                        args=(fold, settings.basis),
                        placeholder="12345" if settings.basis == "offset"

@@ -103,11 +103,11 @@ def test_deep_link_restores_filters_and_event(app_env: Path) -> None:
 def test_sql_console_runs_and_refuses(app_env: Path) -> None:
     at = _new("pages/sql_page.py").run()
     assert not at.exception
-    at.text_area(key="sql").input("SELECT count(*) AS n FROM events").run()
+    at.text_area(key="sql").input("SELECT count(*) AS n FROM events")  # a form: Run submits
     at.button(key="sql_run").click().run()
     assert not at.exception
     assert at.dataframe[0].value["n"].iloc[0] > 0
-    at.text_area(key="sql").input("DROP TABLE events").run()
+    at.text_area(key="sql").input("DROP TABLE events")
     at.button(key="sql_run").click().run()
     assert any("Only SELECT" in e.value for e in at.error)
     with EventStore(app_env) as store:

@@ -1,4 +1,4 @@
-"""AppTest: the Time travel and As of pages, and the way in from Explore."""
+"""AppTest: the Time travel page, and the way in from Explore."""
 
 from __future__ import annotations
 
@@ -140,24 +140,6 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
     assert any("could not be loaded" in e.value and "syntax" in e.value for e in at.error)
 
 
-def test_as_of_page_counts_and_compares(app_env: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/asof_page.py")
-    at.run()
-    assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["order entities with events by then"].replace(",", "")) > 0
-    assert at.selectbox(key="by").value == "status"
-    assert len(_frame(at, "time travel")) > 0
-    at.toggle(key="compare").set_value(True).run()
-    assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert {"Created", "Changed", "Unchanged", "Deleted"} <= set(metrics)
-    assert int(metrics["Changed"].replace(",", "")) > 0  # T1 starts mid-way, T2 at the end
-    moves = _frame(at, "delta")
-    assert set(moves.columns) >= {"value", "at_t1", "at_t2", "delta"}
-
-
 def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> None:
     from eventlab.explore import EventKey
 
@@ -171,3 +153,58 @@ def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> 
     assert "Time Travel" in link.label and "time-travel" in link.page
     assert f"entity_id={ENTITY}" in link.query_string and f"seq={events[2].seq}" in (
         link.query_string)
+
+
+def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY, basis="kafka_time")  # a link asking for a basis it lacks
+    assert not at.exception
+    assert at.segmented_control(key="basis").options == ["event time", "offset"]
+    assert any("Kafka time is not offered" in c.value and "files" in c.value
+               for c in at.caption)
+    # heading, slider label and the timeline all use event time
+    assert any("basis: event time (ts)" in c.value for c in at.caption)
+    label = at.select_slider(key="tt_slider").format_func(len(events) - 1)
+    assert events[-1].ts.strftime("%Y-%m-%d %H:%M:%S") in label
+
+
+def test_the_jump_box_empties_when_the_position_moves_elsewhere(app_env: Path,
+                                                                events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[0].seq))
+    typed = events[6].ts.isoformat()
+    at.text_input(key="tt_jump").input(typed).run()
+    assert f"seq {events[6].seq} · event 7 of" in _header(at)
+    assert at.text_input(key="tt_jump").value == typed  # still true here
+    at.button(key="tt_next").click().run()
+    assert f"seq {events[7].seq} · event 8 of" in _header(at)
+    assert at.text_input(key="tt_jump").value == ""  # no longer where the box says
+
+
+def test_the_event_list_moves_there_and_marks_duplicated_ids(app_env: Path,
+                                                             events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq=str(events[0].seq))
+    first = at.button(key="tt_event_0")
+    assert first.proto.type == "primary"  # the current event is highlighted
+    assert first.label == (f"seq {events[0].seq} · {events[0].event_type} · "
+                           f"{events[0].ts:%m-%d %H:%M:%S}")
+    assert at.button(key="tt_event_4").proto.type == "tertiary"
+    at.button(key="tt_event_4").click().run()
+    assert f"seq {events[4].seq} · event 5 of" in _header(at)
+    assert at.button(key="tt_event_4").proto.type == "primary"
+    assert at.button(key="tt_prev").proto.shortcut == "left"  # the arrow keys step
+    assert at.button(key="tt_next").proto.shortcut == "right"
+    # An entity with an event id stored twice (payloads differ: a conflict).
+    with EventStore(app_env) as store:
+        entity, event_id = store.cursor().execute(
+            "SELECT entity_id, event_id FROM events WHERE event_id IN (SELECT event_id FROM "
+            "events GROUP BY 1 HAVING count(DISTINCT payload::VARCHAR) > 1) "
+            "ORDER BY entity_id LIMIT 1").fetchone()
+        dup = timetravel.load_events(store.cursor(), entity)
+    at = _page(entity_id=entity)
+    marked = [i for i, e in enumerate(dup) if e.event_id == event_id]
+    assert len(marked) >= 1
+    listed = range(max(0, len(dup) - 15), len(dup))  # the list around the last event
+    assert set(marked) <= set(listed)
+    for i in listed:
+        icon = at.button(key=f"tt_event_{i}").proto.icon
+        assert icon == (":material/warning:" if i in marked else ""), (i, icon)
+    assert any("stored more than once" in c.value for c in at.caption)

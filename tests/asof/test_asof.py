@@ -120,6 +120,22 @@ def test_kafka_time_basis_skips_events_without_one() -> None:
         asof.population_sql(basis="offset")
 
 
+def test_basis_span_is_per_type_and_none_without_kafka_timestamps() -> None:
+    rows = [row("k-1", 1, {"a": 1}, kafka_minute=40), row("k-1", 2, {"b": 2}, kafka_minute=5),
+            row("k-1", 3, {"c": 3}), row("f-1", 1, {"a": 1}), row("f-1", 9, {"a": 2})]
+    cur = store_with(rows).cursor()
+    assert asof.basis_span(cur, "k", "kafka_time") == (T0 + timedelta(minutes=5),
+                                                       T0 + timedelta(minutes=40))
+    assert asof.basis_span(cur, "k", "event_time") == (T0 + timedelta(minutes=1),
+                                                       T0 + timedelta(minutes=3))
+    assert asof.basis_span(cur, "f", "kafka_time") is None  # file data: no Kafka time
+    assert asof.basis_span(cur, "f", "event_time") == (T0 + timedelta(minutes=1),
+                                                       T0 + timedelta(minutes=9))
+    assert asof.basis_span(cur, "nobody", "event_time") is None
+    with pytest.raises(asof.AsOfError, match="offset"):
+        asof.basis_span(cur, "k", "offset")
+
+
 @pytest.mark.parametrize("n", [asof.VARIADIC - 1, asof.VARIADIC, asof.VARIADIC + 1, 45])
 def test_long_streams_merge_in_chunks(n: int) -> None:
     patches = [{"k": i % 5, f"f{i % 7}": {"v": i, "w": None if i % 3 else i}, "gone": None}

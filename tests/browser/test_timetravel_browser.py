@@ -60,3 +60,42 @@ def test_time_travel_slider_in_chromium(app_url: str, page: Page, demo_db: Path)
     assert _header(page) == stopped
     moved = int(stopped.split("event ")[1].split(" of")[0])
     assert 4 < moved <= n
+
+
+def test_arrow_keys_step_and_the_event_list_moves_there(app_url: str, page: Page,
+                                                        demo_db: Path) -> None:
+    with EventStore(demo_db) as store:
+        events = timetravel.load_events(store.cursor(), ENTITY)
+    n = len(events)
+    page.goto(f"{app_url}/time-travel?entity_id={ENTITY}&seq={events[0].seq}")
+    heading = page.locator("h4").filter(has_text=" · seq ")
+    expect(heading).to_contain_text(f"seq {events[0].seq} · event 1 of {n}", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_text("State after this event").click()  # the focus on the page, not a widget
+    page.keyboard.press("ArrowRight")
+    expect(heading).to_contain_text(f"seq {events[1].seq} · event 2 of {n}", timeout=15_000)
+    wait_for_app(page)
+    page.keyboard.press("ArrowRight")
+    expect(heading).to_contain_text(f"seq {events[2].seq} · event 3 of {n}", timeout=15_000)
+    wait_for_app(page)
+    page.keyboard.press("ArrowLeft")
+    expect(heading).to_contain_text(f"seq {events[1].seq} · event 2 of {n}", timeout=15_000)
+    wait_for_app(page)
+    # The list beside the state: the current event highlighted, a click moves there.
+    current = page.locator(".st-key-tt_events button[kind='primary']:visible")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text(f"seq {events[1].seq} · {events[1].event_type}")
+    target = events[5]
+    page.locator(".st-key-tt_events button:visible").filter(
+        has_text=f"seq {target.seq} · {target.event_type}").first.click()
+    expect(heading).to_contain_text(f"seq {target.seq} · event 6 of {n}", timeout=15_000)
+    wait_for_app(page)
+    expect(current).to_contain_text(f"seq {target.seq} · {target.event_type}")
+    # Typing in the jump box does not step: the keys stay in the box.
+    box = page.get_by_role("textbox", name="Jump to date-time (UTC)")
+    box.click()
+    box.type("2025")
+    box.press("ArrowLeft")
+    page.wait_for_timeout(800)
+    expect(heading).to_contain_text(f"seq {target.seq} · event 6 of {n}")
+    shot(page, "time-travel-event-list")

@@ -6,6 +6,7 @@ checking what the docstrings promise (trace per type, stacking, rings, axis type
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,8 +14,18 @@ import pyarrow as pa
 
 from eventlab.charts.asof import compare_counts, population_counts
 from eventlab.charts.explore import counts_over_time
-from eventlab.charts.style import CURRENT, MARGIN, layout
+from eventlab.charts.style import (
+    CURRENT,
+    MARGIN,
+    PALETTE,
+    color_for,
+    layout,
+    type_colors,
+)
 from eventlab.charts.timetravel import entity_timeline, field_history
+from eventlab.demo.domain import EVENT_TYPES
+
+DEMO_TYPES = sorted(EVENT_TYPES)
 
 
 def _counts(rows: list[tuple[str, str, int]]) -> pa.Table:
@@ -33,6 +44,12 @@ def _history(*values: Any) -> list[dict[str, Any]]:
     """Field-history rows with the given values at x = 1, 2, 3, ..."""
     return [{"x": i + 1, "value": v, "seq": i + 1, "event_type": "Changed"}
             for i, v in enumerate(values)]
+
+
+def _empty_message(fig: go.Figure) -> str:
+    """The text of an empty chart's one annotation."""
+    (note,) = fig.layout.annotations
+    return note.text
 
 
 def _trace(fig: go.Figure, name: str) -> Any:
@@ -69,6 +86,7 @@ def test_counts_of_an_empty_table_is_an_empty_stacked_figure() -> None:
     assert fig.data == ()
     assert fig.layout.barmode == "stack"
     assert fig.layout.title.text == "Events per minute (UTC)"
+    assert fig.layout.xaxis.visible is False
     fig.to_json()  # a figure plotly can serialise, as Streamlit does
 
 
@@ -129,6 +147,34 @@ def test_timeline_of_no_events_is_an_empty_figure_of_the_minimum_height() -> Non
     assert fig.data == () and fig.layout.shapes == ()
     assert fig.layout.height == 148
     assert fig.layout.title.text == "Events of this entity by type"
+    assert _empty_message(fig) == "No event here has a value on this basis (t)."
+
+
+def test_timeline_without_times_on_the_basis_says_so_instead_of_plotting_indexes() -> None:
+    rows = [{**_event(0, "Created"), "x": None}, {**_event(1, "Paid"), "x": None}]  # no kafka_ts
+    fig = entity_timeline(rows, current=1, x_title="Kafka time (UTC)")
+    assert fig.data == ()
+    assert _empty_message(fig) == ("No event here has a value on this basis "
+                                   "(Kafka time (UTC)).")
+    assert fig.layout.xaxis.visible is False
+
+
+def test_timeline_of_one_event_shows_an_hour_either_side() -> None:
+    at = datetime(2025, 3, 5, 14, 3, tzinfo=UTC)
+    fig = entity_timeline([_event(0, "Created", x=at)], current=0, x_title="t")
+    assert tuple(fig.layout.xaxis.range) == (at - timedelta(hours=1), at + timedelta(hours=1))
+    fig = entity_timeline([_event(0, "Created", x=7)], current=0, x_title="offset")
+    assert tuple(fig.layout.xaxis.range) == (6, 8)
+    many = entity_timeline([_event(0, "A"), _event(1, "B")], current=0, x_title="t")
+    assert many.layout.xaxis.range is None  # plotly's own range when the times differ
+
+
+def test_timeline_colours_each_type_as_every_chart_does_and_names_types_on_the_axis() -> None:
+    rows = [_event(0, "OrderPlaced"), _event(1, "OrderPaid"), _event(2, "OrderPlaced")]
+    fig = entity_timeline(rows, current=-1, x_title="t")
+    assert _trace(fig, "OrderPlaced").marker.color == color_for("OrderPlaced")
+    assert _trace(fig, "OrderPaid").marker.color == color_for("OrderPaid")
+    assert fig.layout.showlegend is False  # the y axis already names the types
 
 
 # --- Time travel: one field's history ------------------------------------------------------
@@ -179,10 +225,14 @@ def test_history_keeps_seq_and_type_for_the_hover() -> None:
 
 def test_history_of_no_rows_is_a_valid_empty_figure() -> None:
     fig = field_history([], "n", None, x_title="t")
-    (line,) = fig.data
-    assert line.x == () and line.y == ()
-    assert fig.layout.shapes == ()
+    assert fig.data == () and fig.layout.shapes == ()
+    assert _empty_message(fig) == "No change of n has a value on this basis (t)."
     fig.to_json()
+
+
+def test_history_of_one_change_shows_a_range_around_it() -> None:
+    fig = field_history(_history(5), "n", 1, x_title="offset")
+    assert tuple(fig.layout.xaxis.range) == (0, 2)
 
 
 # --- As of: population counts -------------------------------------------------------------
@@ -212,10 +262,11 @@ def test_compare_counts_groups_the_two_times_side_by_side() -> None:
     assert fig.layout.title.text == "Entities by status: T1 vs T2"
 
 
-def test_as_of_charts_of_no_rows_have_empty_bars() -> None:
-    assert population_counts([], "status", "now").data[0].x == ()
+def test_as_of_charts_of_no_rows_say_there_is_nothing() -> None:
+    fig = population_counts([], "status", "now")
+    assert fig.data == () and _empty_message(fig) == "No entity has events by now."
     fig = compare_counts([], "status", "a", "b")
-    assert [t.x for t in fig.data] == [(), ()]
+    assert fig.data == () and _empty_message(fig) == "No entity has events by a or by b."
 
 
 # --- The shared style ------------------------------------------------------------------------
@@ -228,5 +279,76 @@ def test_layout_sets_title_height_margins_legend_and_hover() -> None:
     assert fig.layout.height == 222
     margin = fig.layout.margin
     assert {"l": margin.l, "r": margin.r, "t": margin.t, "b": margin.b} == MARGIN
-    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y == -0.2
     assert fig.layout.hovermode == "closest"
+
+
+def _outside_the_plot(fig: go.Figure) -> bool:
+    """The legend sits above the plot area or right of it (never over the x axis's labels,
+    which lie below it), or there is none."""
+    legend = fig.layout.legend
+    if fig.layout.showlegend is False:
+        return True
+    above = legend.y is not None and legend.y >= 1 and legend.yanchor == "bottom"
+    beside = legend.x is not None and legend.x >= 1 and legend.xanchor == "left"
+    return above or beside
+
+
+def test_no_legend_covers_the_x_axis() -> None:
+    at = datetime(2025, 3, 5, tzinfo=UTC)
+    figures = [
+        layout(go.Figure(), "t", 200),
+        layout(go.Figure(), "t", 200, legend="right"),
+        counts_over_time(_counts([(at, "A", 1), (at + timedelta(days=1), "B", 2)]), "1 day"),
+        entity_timeline([_event(0, "A", at), _event(1, "B", at)], current=0, x_title="t"),
+        field_history(_history(1, 2), "n", None, x_title="t"),
+        population_counts([{"value": "paid", "entities": 7}], "status", "now"),
+        compare_counts([{"value": "paid", "at_t1": 3, "at_t2": 5}], "status", "a", "b"),
+    ]
+    for fig in figures:
+        assert _outside_the_plot(fig), fig.layout.legend
+    assert layout(go.Figure(), "t", 200).layout.legend.y == 1.02
+    assert counts_over_time(_counts([(at, "A", 1)]), "1 day").layout.legend.x == 1.01
+
+
+# --- Event-type colours ------------------------------------------------------------------------
+
+
+def test_the_palette_has_a_distinct_colour_for_each_of_the_demo_types() -> None:
+    assert len(DEMO_TYPES) == 17
+    assert len(set(PALETTE)) == len(PALETTE) >= 17
+    assert CURRENT not in PALETTE  # red stays for "current" and "failed"
+    colours = {t: color_for(t) for t in DEMO_TYPES}
+    assert len(set(colours.values())) == 17  # every demo type its own colour
+    assert type_colors(DEMO_TYPES) == colours  # so a chart never has to move one
+
+
+def test_a_type_keeps_its_colour_whatever_else_is_on_the_chart() -> None:
+    alone = type_colors(["OrderPaid"])
+    with_others = type_colors(["OrderPaid", "OrderPlaced", "PaymentFailed"])
+    assert alone["OrderPaid"] == with_others["OrderPaid"] == color_for("OrderPaid")
+    assert color_for("OrderPaid") == color_for("OrderPaid")  # deterministic, no state
+
+
+def test_types_of_one_chart_that_hash_alike_still_get_different_colours() -> None:
+    names = [f"T{i}" for i in range(200)]
+    clash = next((a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                 if color_for(a) == color_for(b))
+    colours = type_colors(clash)
+    assert len(set(colours.values())) == 2
+    assert colours[min(clash)] == color_for(min(clash))  # the first by name keeps its own
+    many = type_colors(names[: len(PALETTE)])
+    assert len(set(many.values())) == len(PALETTE)
+
+
+def test_explore_bars_use_the_type_colours_and_say_when_nothing_matches() -> None:
+    at = datetime(2025, 3, 5, tzinfo=UTC)
+    fig = counts_over_time(_counts([(at, "OrderPlaced", 2), (at, "OrderPaid", 1)]), "1 hour")
+    assert _trace(fig, "OrderPlaced").marker.color == color_for("OrderPlaced")
+    assert _trace(fig, "OrderPaid").marker.color == color_for("OrderPaid")
+    # each bar covers (90% of) its bucket, from the bucket's start, whatever the gaps between
+    assert _trace(fig, "OrderPaid").width == 3_600_000 * 0.9
+    assert _trace(fig, "OrderPaid").offset == 0
+    # one bucket: a range of two buckets each side, not a sliver
+    assert tuple(fig.layout.xaxis.range) == (at - timedelta(hours=2), at + timedelta(hours=2))
+    assert _empty_message(counts_over_time(_counts([]), "1 day")) == (
+        "No events match these filters.")

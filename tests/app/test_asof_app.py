@@ -1,0 +1,97 @@
+"""AppTest: the As of page: its default time, comparing two times, and the time bases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from repo_paths import APP
+from streamlit.testing.v1 import AppTest
+
+from eventlab.store.eventstore import EventStore
+
+
+@pytest.fixture()
+def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
+    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
+    return demo_db
+
+
+@pytest.fixture(scope="module")
+def orders(demo_db: Path) -> tuple[int, datetime]:
+    """(order entities, the last order event's time), straight from the store."""
+    with EventStore(demo_db) as store:
+        n, last = store.cursor().execute(
+            "SELECT count(DISTINCT entity_id), max(ts) FROM events "
+            "WHERE entity_type = 'order'").fetchone()
+    return n, last.astimezone(UTC)
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/asof_page.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _metrics(at: AppTest) -> dict[str, int]:
+    return {m.label: int(m.value.replace(",", "")) for m in at.metric}
+
+
+def _frame(at: AppTest, column: str) -> object:
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no dataframe with a {column!r} column")
+
+
+def test_the_default_time_counts_the_last_event(app_env: Path,
+                                                orders: tuple[int, datetime]) -> None:
+    entities, last = orders
+    at = _page()
+    assert not at.exception
+    value = at.datetime_input(key="at").value
+    last_naive = last.replace(tzinfo=None)
+    assert last_naive <= value < last_naive + timedelta(minutes=1), (value, last)
+    assert _metrics(at)["order entities with events by then"] == entities
+    assert at.selectbox(key="by").value == "status"
+    assert len(_frame(at, "time travel")) > 0
+    heading = [m.value for m in at.markdown if m.value.startswith("##### ")]
+    assert heading == [f"##### As of {value:%Y-%m-%d %H:%M:%S} UTC"]
+
+
+def test_comparing_keeps_the_chosen_time_as_t2_and_says_so(
+        app_env: Path, orders: tuple[int, datetime]) -> None:
+    _, last = orders
+    chosen = last.replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=2)
+    at = _page()
+    at.datetime_input(key="at").set_value(chosen).run()
+    single = _metrics(at)["order entities with events by then"]
+    at.toggle(key="compare").set_value(True).run()
+    assert not at.exception
+    assert at.datetime_input(key="at").value == chosen  # the chosen time is kept
+    t1 = at.datetime_input(key="t1").value
+    assert t1 < chosen
+    heading = [m.value for m in at.markdown if m.value.startswith("##### ")]
+    assert heading == [f"##### At T2 = {chosen:%Y-%m-%d %H:%M:%S} UTC (changes since T1 = "
+                       f"{t1:%Y-%m-%d %H:%M:%S} UTC)"]
+    metrics = _metrics(at)
+    assert metrics["order entities with events by T2"] == single  # T2's count, named so
+    assert {"Created", "Changed", "Unchanged", "Deleted"} <= set(metrics)
+    assert metrics["Changed"] > 0
+    moves = _frame(at, "delta")
+    assert set(moves.columns) >= {"value", "at_t1", "at_t2", "delta"}
+    at.toggle(key="compare").set_value(False).run()
+    assert at.datetime_input(key="at").value == chosen
+
+
+def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path,
+                                                     orders: tuple[int, datetime]) -> None:
+    at = _page(asof_basis="kafka_time")  # a link asking for a basis the data does not have
+    assert not at.exception
+    assert at.segmented_control(key="asof_basis").options == ["event time"]
+    assert any("Kafka time is not offered" in c.value and "files" in c.value
+               for c in at.caption)
+    assert _metrics(at)["order entities with events by then"] == orders[0]
