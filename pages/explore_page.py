@@ -31,7 +31,8 @@ except EventLabError as exc:
 st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
            f"{explore.PAGE_SIZE} per page, sorted by time")
-picked = w.events_table(page)
+marks = context.duplicates()
+picked = w.events_table(page, marks)
 if picked is not None:
     st.query_params["ev"] = picked.to_param()
 
@@ -42,7 +43,6 @@ if key is not None:
     if detail is None:
         st.warning("The event in the link is not in this database.")
     else:
-        marks = explore.duplicate_marks(cur, [detail.event["event_id"]])
         step = w.event_panel(detail, marks)
         if step is not None:
             st.query_params["ev"] = step.to_param()

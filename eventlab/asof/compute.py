@@ -39,6 +39,7 @@ import pyarrow as pa
 
 from eventlab.errors import EventLabError
 from eventlab.store import db
+from eventlab.store.eventstore import data_version  # noqa: F401  (the asof API names it)
 from eventlab.store.sql import quote_ident
 
 SQL_BASES: dict[str, str] = {"event_time": "ts", "kafka_time": "kafka_ts"}
@@ -250,12 +251,6 @@ def materialize(con: db.Connection, at: datetime, *, entity_type: str | None = N
     n, deleted = db.rows(con, f"SELECT count(*), count(*) FILTER (WHERE state IS NULL) "
                               f"FROM {quote_ident(name)}")[0]
     return AsOf(name, at, entity_type, basis, n, deleted)
-
-
-def data_version(con: db.Connection) -> tuple[int, Any]:
-    """A cheap fingerprint of the events table: row count and last ingest time."""
-    n, last = db.rows(con, "SELECT count(*), max(ingested_at) FROM events")[0]
-    return int(n), last
 
 
 def basis_span(con: db.Connection, entity_type: str,

@@ -5,12 +5,11 @@ of rows or a small summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyarrow as pa
 
-from eventlab.explore.duplicates import duplicate_marks
 from eventlab.explore.filters import FilterError, Filters, build_where, where_sql
 from eventlab.store import db
 from eventlab.store.sql import prefix_upper_bound
@@ -34,8 +33,6 @@ class Page:
     total: int
     page: int
     pages: int
-    duplicates: dict[str, str] = field(default_factory=dict)
-    """The page's event ids stored more than once: COPY or CONFLICT (`explore.duplicates`)."""
 
 
 def page(con: db.Connection, f: Filters, page_no: int = 0,
@@ -49,8 +46,7 @@ def page(con: db.Connection, f: Filters, page_no: int = 0,
     rows = db.arrow(con, f"SELECT {_PAGE_COLUMNS} FROM events{where} "
                          f"ORDER BY ts, entity_id, seq, \"offset\" LIMIT ? OFFSET ?",
                     [*params, page_size, page_no * page_size])
-    marks = duplicate_marks(con, rows.column("event_id").to_pylist())
-    return Page(rows, total, page_no, pages, marks)
+    return Page(rows, total, page_no, pages)
 
 
 def bucket_for(span: timedelta, target: int = 120) -> str:

@@ -3,8 +3,8 @@ event types, schema drift, late events and the quarantine, each computed in Duck
 as frozen records with exact counts and examples. The names below are the package's API.
 """
 
-from eventlab.quality.checks import DEFAULT_LATE_SECONDS, KINDS, Report, data_version, run_checks
+from eventlab.quality.checks import DEFAULT_LATE_SECONDS, KINDS, Report, run_checks
 from eventlab.quality.findings import SEVERITIES, Finding, worst
 
-__all__ = ["DEFAULT_LATE_SECONDS", "KINDS", "SEVERITIES", "Finding", "Report", "data_version",
-           "run_checks", "worst"]
+__all__ = ["DEFAULT_LATE_SECONDS", "KINDS", "SEVERITIES", "Finding", "Report", "run_checks",
+           "worst"]

@@ -215,13 +215,6 @@ def quarantine(con: db.Connection) -> Finding:
                    tuple(rows[:MAX_EXAMPLES]), {})
 
 
-def data_version(con: db.Connection) -> tuple:
-    """What changes when data is loaded (rows, last load, quarantined rows): a cache key for
-    findings, so a page recomputes them only after a load."""
-    return tuple(db.rows(con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) "
-                              "FROM events), (SELECT count(*) FROM quarantine)")[0])
-
-
 def run_checks(con: db.Connection, *, handled_types: Iterable[str] | None = None,
                reducer: str | None = None,
                late_seconds: float = DEFAULT_LATE_SECONDS,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eventlab.errors import StoreError
 from eventlab.store import db
@@ -110,3 +111,12 @@ class EventStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def data_version(con: db.Connection) -> tuple[int, Any, int]:
+    """A cheap fingerprint of the store: event rows, the last ingest time, quarantined rows.
+    It changes whenever data is loaded: the key of every cache of results over the store."""
+    n, last, quarantined = db.rows(
+        con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) FROM events), "
+             "(SELECT count(*) FROM quarantine)")[0]
+    return int(n), last, int(quarantined)

@@ -10,10 +10,11 @@ import streamlit as st
 
 from eventlab import settings
 from eventlab.errors import EventLabError
+from eventlab.explore.duplicates import duplicate_map
 from eventlab.ingest.background import FOLLOW
 from eventlab.jobs import JobManager
 from eventlab.store import db
-from eventlab.store.eventstore import EventStore, resolve_db_path
+from eventlab.store.eventstore import EventStore, data_version, resolve_db_path
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,3 +74,15 @@ def open_explore() -> None:
     """The app's start page ("/"): open Explore with the same query parameters."""
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     st.switch_page("pages/explore_page.py", query_params=params)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _duplicates(db_path: str, version: tuple) -> dict[str, str]:
+    with store().reading() as cur:
+        return duplicate_map(cur)
+
+
+def duplicates() -> dict[str, str]:
+    """Every duplicated event id -> "copy" or "conflict", computed once per data change and
+    shared by every session and page (`explore.duplicates`)."""
+    return _duplicates(db_path(), data_version(cursor()))

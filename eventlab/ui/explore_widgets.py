@@ -159,7 +159,7 @@ def page_picker(total_pages: int) -> int:
 _MARKS = {COPY: "⧉ copy", CONFLICT: "⚠ conflict"}
 
 
-def events_table(page: explore.Page) -> EventKey | None:
+def events_table(page: explore.Page, marks: dict[str, str]) -> EventKey | None:
     """The page of events, duplicated ids marked; returns the key of a row the user has just
     selected (a selection kept from an earlier run returns None, so stepping works)."""
     df = page.rows.to_pandas()
@@ -167,7 +167,7 @@ def events_table(page: explore.Page) -> EventKey | None:
         st.info("No events match these filters.")
         return None
     df["ts"] = pd.to_datetime(df["ts"]).dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    df.insert(0, "dup", df["event_id"].map(lambda e: _MARKS.get(page.duplicates.get(e), "")))
+    df.insert(0, "dup", df["event_id"].map(lambda e: _MARKS.get(marks.get(e), "")))
     event = st.dataframe(df, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key="events_table", height=min(420, 35 * (len(df) + 1) + 3),
                          column_config={

@@ -11,6 +11,7 @@ import streamlit as st
 from eventlab import quality, settings
 from eventlab.errors import EventLabError
 from eventlab.quality.rules import handled_types, rules_file
+from eventlab.store.eventstore import data_version
 from eventlab.ui import context
 
 # Material icons: Streamlit serves their font itself (emoji need a font the machine may lack).
@@ -31,7 +32,7 @@ def report() -> dict[str, Any] | None:
     try:
         late = settings.late_event_seconds()
         rules = rules_file()
-        return _report(context.db_path(), quality.data_version(context.cursor()), rules, late)
+        return _report(context.db_path(), data_version(context.cursor()), rules, late)
     except EventLabError as exc:
         st.error(f"{exc}")
         return None

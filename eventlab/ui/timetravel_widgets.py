@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import streamlit as st
 
 from eventlab import explore, timetravel
 from eventlab.errors import EventLabError, ReducerError
-from eventlab.explore.duplicates import CONFLICT, COPY, duplicate_marks
+from eventlab.explore.duplicates import CONFLICT, COPY
 from eventlab.replay import Fold
-from eventlab.timetravel import Loaded
+from eventlab.timetravel import Loaded, whatif
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
 from eventlab.timeutil import TIME_BASES, parse_utc
 from eventlab.ui import context
@@ -265,9 +266,7 @@ def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
     n = len(fold)
     lo = max(0, min(index - LIST_WINDOW // 2, n - LIST_WINDOW))
     hi = min(n, lo + LIST_WINDOW)
-    marks: dict[str, str] = loaded.memo(
-        ("duplicate_marks",),
-        lambda: duplicate_marks(cur, [e.event_id for e in fold.events]))
+    marks = context.duplicates()
     values = timetravel.basis_values(fold, basis)
     st.markdown("**Events**")
     st.caption(f"{lo + 1:,}–{hi:,} of {n:,} · click one to go there · ← → step")
@@ -416,3 +415,65 @@ def controls(loaded: Loaded, settings: Settings) -> int:
         st.warning(error)
     _to_url("seq", str(fold.events[index].seq))
     return index
+
+
+WHATIF_LIST_MAX = 2_000  # entities up to this many events get a pick list; larger, typed ids
+
+
+def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
+    """What to change, Redux DevTools style: skip events, move one, add a hypothetical one."""
+    fold = loaded.fold
+    n = len(fold)
+    marks = context.duplicates()
+    changes: list[whatif.Change_] = []
+
+    def label(i: int) -> str:
+        e = fold.events[i]
+        mark = {COPY: " ⧉ copy", CONFLICT: " ⚠ conflict"}.get(marks.get(e.event_id, ""), "")
+        return f"#{i + 1} · seq {e.seq} · {e.event_type}{mark}"
+
+    if n <= WHATIF_LIST_MAX:
+        skipped = st.multiselect("Skip these events", list(range(n)), format_func=label,
+                                 key="wi_skip", placeholder="e.g. a planted duplicate (⚠)")
+        changes += [whatif.Skip(i) for i in skipped]
+    else:
+        typed = st.text_input("Skip these event ids (comma-separated; ID:K for the K-th copy)",
+                              key="wi_skip_ids")
+        ids = [t.strip() for t in typed.split(",") if t.strip()]
+        try:
+            changes += whatif.changes_from_ids(fold.events, ids)
+        except EventLabError as exc:
+            st.error(f"{exc}")
+    c1, c2 = st.columns(2)
+    with c1.expander("Move an event"):
+        if st.toggle("Move", key="wi_move_on"):
+            src = st.number_input("Event #", 1, n, 1, key="wi_move_from")
+            dst = st.number_input("to just before event # (n + 1 = last)", 1, n + 1, n + 1,
+                                  key="wi_move_to")
+            changes.append(whatif.Move(int(src) - 1, int(dst) - 1))
+    with c2.expander("Add a hypothetical event"):
+        if st.toggle("Add", key="wi_add_on"):
+            etype = st.text_input("Event type", key="wi_add_type", value="Hypothetical")
+            raw = st.text_area("Payload (JSON)", key="wi_add_payload", value="{}")
+            at = st.number_input("just before event # (n + 1 = at the end)", 1, n + 1, n + 1,
+                                 key="wi_add_at")
+            try:
+                payload = orjson.loads(raw or "null")
+            except orjson.JSONDecodeError as exc:
+                st.error(f"The payload is not JSON: {exc}")
+            else:
+                changes.append(whatif.Insert(int(at) - 1, etype or "Hypothetical", payload))
+    return changes
+
+
+def whatif_fold(loaded: Loaded, changes: list[whatif.Change_]) -> tuple[Fold, whatif.Rewritten]:
+    """The what-if fold for these changes (cached with the real fold), same reducer."""
+    key = ("whatif", orjson.dumps([[type(c).__name__, *c.__dict__.values()] for c in changes],
+                                  default=str))
+
+    def build() -> tuple[Fold, whatif.Rewritten]:
+        new = whatif.rewrite(loaded.fold.events, changes)
+        return Fold(new.events, loaded.fold.reducer,
+                    snapshot_every=timetravel.SNAPSHOT_EVERY), new
+
+    return loaded.memo(key, build)

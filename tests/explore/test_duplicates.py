@@ -34,3 +34,14 @@ def test_copies_and_conflicts_are_told_apart(store) -> None:
         assert duplicate_marks(cur, []) == {}
         assert duplicate_counts(cur) == (1, 2)
         assert sorted(r[0] for r in db.rows(cur, DUPLICATED_IDS_SQL)) == ["a", "b", "d"]
+
+
+def test_the_map_of_every_duplicated_id(store) -> None:
+    from eventlab.explore.duplicates import duplicate_map
+    _add(store, "a", 1, '{"x": 1}')
+    _add(store, "a", 2, '{"x": 1}')
+    _add(store, "b", 3, '{"x": 1}')
+    _add(store, "b", 4, '{"x": 2}')
+    _add(store, "c", 5, '{"x": 1}')
+    with store.reading() as cur:
+        assert duplicate_map(cur) == {"a": COPY, "b": CONFLICT}
