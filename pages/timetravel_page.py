@@ -45,8 +45,9 @@ def view() -> None:
         panels.state_panel(pos)
     with right:
         panels.diff_panel(pos, loaded.fold)
-    event_tab, blame_tab, history_tab = st.tabs(
-        ["The event", "Field blame", "Field history"], key="panel", bind="query-params")
+    event_tab, blame_tab, history_tab, whatif_tab = st.tabs(
+        ["The event", "Field blame", "Field history", "What if"], key="panel",
+        bind="query-params")
     with event_tab:
         if event_tab.open:
             panels.event_panel(pos)
@@ -56,6 +57,11 @@ def view() -> None:
     with history_tab:
         if history_tab.open:
             panels.history_panel(loaded, pos, settings.basis)
+    with whatif_tab:
+        if whatif_tab.open:
+            changes = w.whatif_controls(loaded)
+            alt, rewritten = w.whatif_fold(loaded, changes)
+            panels.whatif_panel(loaded.fold, alt, rewritten, index, len(changes))
 
 
 view()

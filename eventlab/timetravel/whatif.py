@@ -147,3 +147,23 @@ def beside(real: Fold, whatif: Fold, origin: Sequence[int | None], k: int) -> Si
     real_index = max(done) if done else -1
     a, b = real.state_at(real_index), whatif.state_at(k)
     return Side(real_index, k, a, b, tuple(diff(a, b)))
+
+
+def position_for(origin: Sequence[int | None], index: int) -> int:
+    """The what-if position matching real position `index`: the last one before any real
+    event after `index` is replayed (-1 when none; inserted events before it count)."""
+    k, furthest = -1, -1
+    for i, o in enumerate(origin):
+        if o is not None:
+            furthest = max(furthest, o)
+        if furthest > index:
+            break
+        k = i
+    return k
+
+
+def compare(real: Fold, whatif: Fold, origin: Sequence[int | None], index: int) -> Side:
+    """Real position `index` beside the what-if state after the same real events."""
+    k = position_for(origin, index)
+    a, b = real.state_at(index), whatif.state_at(k)
+    return Side(index, k, a, b, tuple(diff(a, b)))

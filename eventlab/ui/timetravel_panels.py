@@ -12,9 +12,9 @@ import streamlit as st
 
 from eventlab import timetravel
 from eventlab.charts import timetravel as charts
-from eventlab.replay import Fold
+from eventlab.replay import Fold, FoldError
 from eventlab.replay.jsonvalue import MISSING
-from eventlab.timetravel import Loaded, Position
+from eventlab.timetravel import Loaded, Position, whatif
 from eventlab.timeutil import TIME_BASES
 
 TIMELINE_WINDOW = 1_500  # events drawn around the current one in the timeline chart
@@ -165,3 +165,40 @@ def history_panel(loaded: Loaded, pos: Position, basis: str) -> None:
                                 "event_type": h.event_type,
                                 "value": _short(h.value) or "(absent)"} for h in entries]),
                  hide_index=True, key="tt_history", width="stretch")
+
+
+def whatif_panel(real: Fold, alt: Fold, rewritten: whatif.Rewritten, index: int,
+                 n_changes: int) -> None:
+    """At the current position: the real state beside the what-if one, differences coloured.
+    Moving the slider moves both; the store is never changed."""
+    if not n_changes:
+        st.caption("Choose events to skip, move one, or add a hypothetical event: the state is "
+                   "replayed with the change and shown beside the real one at every position.")
+        return
+    try:
+        side = whatif.compare(real, alt, rewritten.origin, index)
+    except FoldError as exc:
+        st.error(f"The what-if replay fails at event {exc.event_id} (seq {exc.seq}, "
+                 f"{exc.event_type}): {exc}")
+        return
+    st.caption(f"Real: after event {index + 1} of {len(real):,} · what if: after "
+               f"{side.whatif_index + 1} of {len(alt):,} events · {n_changes} change(s)")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Real state**")
+        st.json(timetravel.jsonable(side.real), expanded=2)
+    with c2:
+        st.markdown("**What-if state**")
+        st.json(timetravel.jsonable(side.whatif), expanded=2)
+    if not side.differences:
+        st.success("Here the what-if state equals the real one.")
+        return
+    df = pd.DataFrame([{"path": c.dotted or "(whole state)",
+                        "real": "" if c.op == "add" else _short(c.old),
+                        "what if": "" if c.op == "remove" else _short(c.new), "op": c.op}
+                       for c in side.differences])
+    styled = df.style.apply(
+        lambda row: [f"background-color: {_COLORS[row['op']]}"] * len(row), axis=1)
+    st.markdown(f"**{len(side.differences)} difference(s)**")
+    st.dataframe(styled, hide_index=True, column_order=["path", "real", "what if"],
+                 key="tt_whatif_diff", width="stretch")

@@ -208,3 +208,28 @@ def test_the_event_list_moves_there_and_marks_duplicated_ids(app_env: Path,
         icon = at.button(key=f"tt_event_{i}").proto.icon
         assert icon == (":material/warning:" if i in marked else ""), (i, icon)
     assert any("stored more than once" in c.value for c in at.caption)
+
+
+def test_what_if_skipping_the_planted_conflicting_copy(app_env: Path) -> None:
+    from eventlab.explore.duplicates import duplicate_map
+    from eventlab.store import db
+
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        conflict = next(e for e, m in sorted(duplicate_map(cur).items()) if m == "conflict")
+        entity = db.scalar(cur, "SELECT entity_id FROM events WHERE event_id = ?", [conflict])
+        events = timetravel.load_events(cur, entity)
+    copies = [i for i, e in enumerate(events) if e.event_id == conflict]
+    assert len(copies) == 2
+    at = _page(entity_id=entity, panel="What if")
+    assert not at.exception
+    assert any("Choose events to skip" in c.value for c in at.caption)
+    at.multiselect(key="wi_skip").select(copies[1]).run()  # the later, conflicting copy
+    assert not at.exception
+    assert any("1 change(s)" in c.value for c in at.caption)
+    diffs = [d.value for d in at.dataframe if "what if" in d.value.columns]
+    assert diffs and len(diffs[0]) > 0  # its payload differed, so skipping it shows
+    # A hypothetical event on top, with bad JSON first: a clear error, no exception.
+    at.toggle(key="wi_add_on").set_value(True).run()
+    at.text_area(key="wi_add_payload").input("{nope").run()
+    assert not at.exception and any("not JSON" in e.value for e in at.error)

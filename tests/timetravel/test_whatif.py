@@ -4,6 +4,7 @@ CLI skipping the demo's planted duplicate."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -71,7 +72,9 @@ def test_bad_changes_are_clear_errors() -> None:
 
 
 def test_cli_skips_the_planted_duplicate(demo_db: Path, tmp_path: Path) -> None:
-    with EventStore(demo_db, read_only=True) as store:
+    # The CLI is another process: it gets its own copy (this one may hold demo_db open).
+    demo_db = Path(shutil.copy(demo_db, tmp_path / "demo.duckdb"))
+    with EventStore(demo_db) as store:
         entity, eid = db.rows(store.cursor(), """
             SELECT entity_id, event_id FROM events WHERE event_id IN (SELECT event_id FROM events
             GROUP BY 1 HAVING count(*) > 1 AND count(DISTINCT payload::VARCHAR) > 1)
@@ -90,3 +93,16 @@ def test_cli_skips_the_planted_duplicate(demo_db: Path, tmp_path: Path) -> None:
     assert ins["state"]["what_if_note"] == "hi" and "what_if_note" not in (real["state"] or {})
     bad = subprocess.run([*run, "--skip", "no-such-id"], capture_output=True, text=True)
     assert bad.returncode == 2 and "is not an event of this entity" in bad.stderr
+
+
+def test_position_for_and_compare() -> None:
+    # skip position 1: real 0 -> k 0, real 1 (skipped) -> k 0, real 2 -> k 1
+    origin = (0, 2, 3)
+    assert [whatif.position_for(origin, i) for i in range(4)] == [0, 0, 1, 2]
+    # an insert before real 2: it belongs to real 1's view
+    assert [whatif.position_for((0, 1, None, 2, 3), i) for i in range(4)] == [0, 2, 3, 4]
+    assert whatif.position_for((1, 0), 0) == -1  # a move put real 1 first
+    new = whatif.rewrite(EVENTS, [Skip(1)])
+    side = whatif.compare(_fold(EVENTS), _fold(new.events), new.origin, 1)
+    assert side.real == {"balance": 20, "note": "x"} and side.whatif == {"balance": 10}
+    assert {c.dotted for c in side.differences} == {"balance", "note"}
