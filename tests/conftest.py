@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from repo_paths import DEMO_EVENTS
 
 from eventlab.demo import write_export
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.jobs import JobManager
 from eventlab.store.eventstore import EventStore
-
-DEMO_EVENTS = 3_000
 
 pytest_plugins = ["kafka_fixtures"]
 

@@ -7,3 +7,5 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 DEMO = ROOT / "eventlab" / "demo"
+DEMO_EVENTS = 3_000
+"""Events in the tests' demo export (`conftest.demo_export`): the planted counts follow it."""

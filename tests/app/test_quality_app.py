@@ -16,7 +16,7 @@ def test_quality_page_shows_every_finding(monkeypatch: pytest.MonkeyPatch,
                                           demo_db: Path) -> None:
     monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
     monkeypatch.setenv("EVENTLAB_RULES", str(Path(APP).parent / "eventlab/demo/rules.toml"))
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:
         expected = quality.run_checks(cur)
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/quality_page.py")

@@ -4,13 +4,14 @@ found with the count the demo planted."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_EVENTS
+from repo_paths import DEMO_EVENTS
 
 from eventlab import quality
 from eventlab.demo.anomalies import planned_counts
@@ -110,7 +111,7 @@ def test_unknown_event_types_against_a_rules_file(store: EventStore, tmp_path: P
 def test_every_anomaly_the_demo_plants_is_found(demo_db: Path) -> None:
     planted = planned_counts(DEMO_EVENTS)
     types = load_rules(DEMO_RULES).handled_types
-    with EventStore(demo_db, read_only=True) as store:
+    with EventStore(demo_db) as store:
         rep = _run(store, handled_types=types, reducer="rules.toml")
     dup = rep.get("duplicate_event_id")
     assert dup.count == planted["exact_duplicates"] + planted["conflicting_duplicates"]
@@ -129,7 +130,9 @@ def test_every_anomaly_the_demo_plants_is_found(demo_db: Path) -> None:
     assert rep.get("late_event").count == 0  # file data: no Kafka timestamps
 
 
-def test_check_cli_json(demo_db: Path) -> None:
+def test_check_cli_json(demo_db: Path, tmp_path: Path) -> None:
+    # The CLI is another process: it gets its own copy (this one may hold demo_db open).
+    demo_db = Path(shutil.copy(demo_db, tmp_path / "demo.duckdb"))
     out = subprocess.run([sys.executable, "-m", "eventlab", "check", "--db", str(demo_db),
                           "--rules", str(DEMO_RULES), "--json"],
                          capture_output=True, text=True, check=True)

@@ -30,7 +30,7 @@ def test_every_step_opens_a_page_of_the_app() -> None:
 
 
 def test_every_example_is_found_in_the_demo(demo_db: Path) -> None:
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:
         for s in tour.load_steps():
             filled = tour.fill(cur, s)
             assert not filled.missing, (s.title, filled.missing)
