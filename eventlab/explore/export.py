@@ -60,6 +60,11 @@ class ExportQuery:
     params: tuple[Any, ...] = ()
     name: str = "events"
     user_sql: bool = False
+    capped: tuple[str, str] | None = None
+    """For a large set sorted by `ts` first: (SQL giving the `ts` at row `OFFSET ?` of the set,
+    the same query as `sql` with one more bound `ts <= ?` whose value follows `params`). A
+    capped export first looks up the cap's `ts`, then sorts only the rows up to it: on 5M
+    events, 5 s instead of 38 s for the first 1,000,000 (docs/duckdb.md)."""
 
     @property
     def signature(self) -> tuple[Any, ...]:
@@ -90,9 +95,11 @@ Source = ExportQuery | TableSource
 def filtered_events(f: Filters) -> ExportQuery:
     """Explore's filtered set (`build_where`), every event column, in the page's order."""
     clauses, params = build_where(f)
-    return ExportQuery(f"SELECT {column_list(EVENT_EXPORT_COLUMNS)} FROM events"
-                       f"{where_sql(clauses)} ORDER BY {_EVENT_ORDER}", tuple(params),
-                       "events")
+    cols = column_list(EVENT_EXPORT_COLUMNS)
+    cut = f"SELECT ts FROM events{where_sql(clauses)} ORDER BY ts LIMIT 1 OFFSET ?"
+    bounded = f"SELECT {cols} FROM events{where_sql([*clauses, 'ts <= ?'])} ORDER BY {_EVENT_ORDER}"
+    return ExportQuery(f"SELECT {cols} FROM events{where_sql(clauses)} ORDER BY {_EVENT_ORDER}",
+                       tuple(params), "events", capped=(cut, bounded))
 
 
 def sql_result(sql: str) -> ExportQuery:
@@ -162,7 +169,13 @@ def export(con: db.Connection, source: Source, path: str | Path, fmt: str, *,
     if isinstance(source, TableSource):
         return filewriter.write_table(source.build(), path, fmt,
                                       json_columns=source.json_columns, max_rows=max_rows)
-    return filewriter.write_query(con, source.sql, path, fmt, source.params, max_rows=max_rows,
+    sql, params = source.sql, source.params
+    if source.capped is not None and max_rows is not None:
+        cut, bounded = source.capped
+        bound = db.scalar(con, cut, [*params, max_rows])  # the ts of row cap + 1, if any
+        if bound is not None:
+            sql, params = bounded, (*params, bound)
+    return filewriter.write_query(con, sql, path, fmt, params, max_rows=max_rows,
                                   user_sql=source.user_sql, timeout_s=timeout_s)
 
 

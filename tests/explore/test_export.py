@@ -24,6 +24,11 @@ def test_filtered_events_is_explores_where_in_page_order() -> None:
     assert q.sql == (f"SELECT {COLS} FROM events WHERE ts >= ? AND list_contains(?, "
                      f'event_type) ORDER BY ts, entity_id, seq, "offset"')
     assert q.params == (t, ["A", "B"]) and not q.user_sql and q.name == "events"
+    assert q.capped == (
+        "SELECT ts FROM events WHERE ts >= ? AND list_contains(?, event_type) ORDER BY ts "
+        "LIMIT 1 OFFSET ?",
+        f"SELECT {COLS} FROM events WHERE ts >= ? AND list_contains(?, event_type) AND "
+        f'ts <= ? ORDER BY ts, entity_id, seq, "offset"')
     assert export.filtered_events(Filters()).sql == (
         f'SELECT {COLS} FROM events ORDER BY ts, entity_id, seq, "offset"')
 

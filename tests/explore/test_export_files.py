@@ -124,7 +124,13 @@ def test_the_cap_cuts_and_says_so(cur, tmp_path: Path, monkeypatch: pytest.Monke
     query = export.filtered_events(Filters())
     cut = export.export(cur, query, tmp_path / "a.csv", "csv", max_rows=3)
     assert (cut.rows, cut.truncated, cut.max_rows) == (3, True, 3)
-    assert len(list(csv.DictReader((tmp_path / "a.csv").open()))) == 3
+    # only the rows up to the cap's time are sorted: still the first 3 in page order
+    assert [r["event_id"] for r in csv.DictReader((tmp_path / "a.csv").open())] == [
+        "f-1", "k-1", "k-2"]
+    one = export.export(cur, export.filtered_events(Filters(entity_prefix="order")),
+                        tmp_path / "o.csv", "csv", max_rows=1)
+    assert (one.rows, one.truncated) == (1, True)
+    assert [r["event_id"] for r in csv.DictReader((tmp_path / "o.csv").open())] == ["k-1"]
     whole = export.export(cur, query, tmp_path / "b.csv", "csv", max_rows=4)
     assert (whole.rows, whole.truncated) == (4, False)
     assert not export.export(cur, query, tmp_path / "c.jsonl", "jsonl", max_rows=5).truncated
