@@ -33,7 +33,7 @@ def cmd_peek(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     print(f"{len(result.rows)} record(s) of {result.topic}: {result.decoded} decode "
-          f"({result.mapping.get('preset', 'no')} mapping), {result.quarantined} would be "
+          f"({result.presets} mapping), {result.quarantined} would be "
           "quarantined. Nothing was stored.")
     print("\t".join(("partition", "offset", "timestamp", "key", "entity_id / reason",
                      "event_type", "headers", "value")))

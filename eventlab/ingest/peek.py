@@ -2,7 +2,7 @@
 stored.
 
 `peek` reads up to 500 raw records (`kafka.sample.read_sample`: `assign()`, no group, no
-commit), decodes them exactly as an ingest would (`kafka_mapping.mapped_batch`, inside a
+commit), decodes them exactly as an ingest would (`kafka_mapping`, inside a
 throw-away in-memory DuckDB), and returns one row per record: partition, offset, timestamp,
 key, headers and value (text, or hex when not UTF-8, cut with its size shown), and the decoded
 entity and event type or the reason the record would be quarantined. `load_from` is where an
@@ -70,12 +70,18 @@ class PeekResult:
 
     topic: str
     rows: list[dict[str, Any]]
-    mapping: dict[str, Any]
+    mappings: list[dict[str, Any]]
     start_offsets: dict[TP, int]
     load_from: dict[TP, int]
     end_offsets: dict[TP, int]
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def presets(self) -> str:
+        """The presets the records were decoded with, e.g. `envelope` or
+        `cloudevents-binary, envelope` (a topic may mix content modes)."""
+        return ", ".join(dict.fromkeys(m.get("preset", "?") for m in self.mappings)) or "no"
 
     @property
     def decoded(self) -> int:
@@ -98,7 +104,7 @@ class PeekResult:
             return {tp_text(tp): n for tp, n in sorted(d.items())}
         return {"topic": self.topic, "records": len(self.rows), "decoded": self.decoded,
                 "quarantined": self.quarantined, "partial": self.partial,
-                "mapping": self.mapping, "start_offsets": pos(self.start_offsets),
+                "mappings": self.mappings, "start_offsets": pos(self.start_offsets),
                 "load_from": pos(self.load_from), "load_from_text": self.load_from_text,
                 "end_offsets": pos(self.end_offsets), "notes": self.notes,
                 "rows": [{k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -109,17 +115,33 @@ def _timestamp(ms: int) -> datetime | None:
     return None if ms is None or ms < 0 else _EPOCH + timedelta(milliseconds=ms)
 
 
-def decode_rows(raw: Any, spec: MappingSpec) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _decoded(con: Any, table: str, spec: MappingSpec) -> tuple[Any, list[dict[str, Any]]]:
+    """The ingest's decoding SELECT over a registered raw table, and the mappings it used.
+
+    `decoded_batch` resolves a mapping per topic and per record content mode (issue 9, part 1);
+    before it existed, `mapped_batch` resolved one mapping for the batch. (Once both branches
+    are merged, the fallback can go.)
+    """
+    decoded_batch = getattr(kafka_mapping, "decoded_batch", None)
+    if decoded_batch is not None:
+        sql, by_topic = decoded_batch(con, table, spec)
+        return sql, [{"mode": mode, **m.to_dict()} for modes in by_topic.values()
+                     for mode, m in modes.items()]
+    sql, mapping = kafka_mapping.mapped_batch(con, table, spec)
+    return sql, [mapping.to_dict()]
+
+
+def decode_rows(raw: Any, spec: MappingSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Decode a raw table (`reader.RAW_SCHEMA`) with the mapping, in an in-memory DuckDB
-    that is closed afterwards; rows in the table's order, and the mapping resolved."""
+    that is closed afterwards; rows in the table's order, and the mappings resolved."""
     from eventlab.store import db
 
     if raw.num_rows == 0:
-        return [], {}
+        return [], []
     con = db.connect(":memory:", memory_limit="256MB", threads=1)
     try:
         db.register(con, "__peek", raw)
-        sql, mapping = kafka_mapping.mapped_batch(con, "__peek", spec)
+        sql, mappings = _decoded(con, "__peek", spec)
         decoded = db.arrow(con, f"SELECT \"partition\", \"offset\", entity_type_src, entity_id, "
                                 f"event_type, event_id_src, ts, __tombstone, __reason, __detail "
                                 f"FROM ({sql.text})", sql.params).to_pylist()
@@ -147,7 +169,7 @@ def decode_rows(raw: Any, spec: MappingSpec) -> tuple[list[dict[str, Any]], dict
             "reason": reason,
             "detail": d.get("__detail") if reason else None,
         })
-    return rows, mapping.to_dict()
+    return rows, mappings
 
 
 def load_positions(rows: list[dict[str, Any]], topic: str,
@@ -172,13 +194,13 @@ def peek(config: Any, topic: str, start: SampleStart | str = "newest",
         start = parse_peek_start(start, topic)
     sample = read_sample(config, topic, start, int(max_records),  # type: ignore[arg-type]
                          isolation_level=isolation_level, time_limit_s=time_limit_s)
-    rows, mapping = decode_rows(sample.rows, spec or MappingSpec())
+    rows, mappings = decode_rows(sample.rows, spec or MappingSpec())
     notes = []
     if sample.partial:
         notes.append(f"stopped after {time_limit_s:g} s with {len(rows)} record(s)")
     if not rows:
         notes.append("no records at that start (the partitions hold nothing from there to "
                      "their end)")
-    return PeekResult(topic, rows, mapping, sample.start_offsets,
+    return PeekResult(topic, rows, mappings, sample.start_offsets,
                       load_positions(rows, topic, sample.next_offsets), sample.end_offsets,
                       sample.partial, notes)

@@ -120,7 +120,7 @@ def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,
     result = peeked.result
     st.caption(
         f"{len(result.rows)} record(s) of **{result.topic}** from {peeked.start}, read at "
-        f"{peeked.at:%H:%M:%S} UTC: {result.decoded} decode ({result.mapping.get('preset', '-')}"
+        f"{peeked.at:%H:%M:%S} UTC: {result.decoded} decode ({result.presets}"
         f" mapping, preset {peeked.preset}), {result.quarantined} would be quarantined. "
         "Nothing was stored.")
     for note in result.notes:

@@ -57,7 +57,8 @@ def test_newest_reads_the_last_records_newest_first(
     assert result.load_from == {(topic, 0): 10, (topic, 1): 10}
     assert result.load_from_text == f"{topic}:0:10,{topic}:1:10"
     assert result.end_offsets == {(topic, 0): 15, (topic, 1): 15}
-    assert result.mapping["preset"] == "envelope"
+    assert [m["preset"] for m in result.mappings] == ["envelope"]
+    assert result.presets == "envelope"
 
 
 def test_offsets_read_only_the_listed_partition(
@@ -130,7 +131,7 @@ def test_records_decode_or_say_why_not(kafka_config: KafkaConfig, topic_factory:
     assert big["value"].endswith(f"… ({len(huge):,} bytes)") and len(big["value"]) < 260
     assert result.decoded == 3 and result.quarantined == 1
     flat = peek(kafka_config, topic, "earliest", 1, spec=MappingSpec(preset="flat"))
-    assert flat.mapping["preset"] == "flat"
+    assert [m["preset"] for m in flat.mappings] == ["flat"]
     assert flat.rows[0]["status"] == "decoded"  # key -> entity, type field, record time
 
 
