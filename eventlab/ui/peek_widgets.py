@@ -59,10 +59,10 @@ def _table(result: PeekResult) -> pd.DataFrame:
         "timestamp": r["timestamp"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if r["timestamp"]
         else None,
         "key": r["key"],
-        "headers": "; ".join(f"{h['key']}={h['value']}" for h in r["headers"]) or None,
-        "value": r["value"], "bytes": r["value_bytes"],
-        "entity_id": r["entity_id"], "event_type": r["event_type"],
         "decoded": r["status"] if r["reason"] is None else f"quarantine: {r['reason']}",
+        "entity_id": r["entity_id"], "event_type": r["event_type"],
+        "value": r["value"], "bytes": r["value_bytes"],
+        "headers": "; ".join(f"{h['key']}={h['value']}" for h in r["headers"]) or None,
     } for r in result.rows]
     return pd.DataFrame(rows)
 
@@ -128,6 +128,7 @@ def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,
     if result.rows:
         st.dataframe(_table(result), hide_index=True, key="pk_table", column_config={
             "value": st.column_config.TextColumn("value (text, or hex)", width="large"),
+            "headers": st.column_config.TextColumn("headers", width="medium"),
             "bytes": st.column_config.NumberColumn("value bytes"),
             "timestamp": "timestamp (UTC)"})
     st.caption("Load from here: " + ", ".join(
