@@ -83,6 +83,8 @@ def _has_binary(t: pa.DataType) -> bool:
         return _has_binary(t.value_type)
     if pa.types.is_struct(t):
         return any(_has_binary(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_map(t):
+        return _has_binary(t.key_type) or _has_binary(t.item_type)
     return False
 
 
@@ -90,6 +92,12 @@ def _hexed(expr: str, t: pa.DataType, depth: int = 0) -> str:
     """`expr` with every binary value inside it replaced by its lowercase hex text."""
     if not _has_binary(t):
         return expr
+    if pa.types.is_map(t):
+        var = f"x{depth}"
+        key = _hexed(f"struct_extract({var}, 'key')", t.key_type, depth + 1)
+        value = _hexed(f"struct_extract({var}, 'value')", t.item_type, depth + 1)
+        return (f"map_from_entries(list_transform(map_entries({expr}), lambda {var}: "
+                f"struct_pack(\"key\" := {key}, \"value\" := {value})))")
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         var = f"x{depth}"
         return f"list_transform({expr}, lambda {var}: {_hexed(var, t.value_type, depth + 1)})"
@@ -129,6 +137,20 @@ def select_list(schema: pa.Schema, fmt: str, json_columns: Sequence[str] = ()) -
     return ", ".join(out) or "*"
 
 
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Column names made unique (`a`, `a_2`, ...): a query may return two columns `a`."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, n = name, 1
+        while new in seen:
+            n += 1
+            new = f"{name}_{n}"
+        seen.add(new)
+        out.append(new)
+    return out
+
+
 # -- streaming ------------------------------------------------------------------------------
 
 class _Capped:
@@ -136,6 +158,9 @@ class _Capped:
 
     def __init__(self, reader: pa.RecordBatchReader, max_rows: int | None) -> None:
         self.reader = reader
+        self.names = unique_names(reader.schema.names)
+        self.schema = pa.schema([f.with_name(n) for f, n in zip(reader.schema, self.names,
+                                                                strict=True)])
         self.max_rows = max_rows
         self.rows = 0
         self.truncated = False
@@ -144,6 +169,7 @@ class _Capped:
         """The batches, the last one cut at the cap; one batch past the cap is read to know
         whether more followed."""
         for batch in self.reader:
+            batch = batch.rename_columns(self.names)
             if self.max_rows is not None and batch.num_rows > self.max_rows - self.rows:
                 room = self.max_rows - self.rows
                 if room:
@@ -179,14 +205,14 @@ def _target(path: str | Path) -> Path:
 def _write(reader: pa.RecordBatchReader, path: str | Path, fmt: str,
            json_columns: Sequence[str], max_rows: int | None) -> WriteResult:
     started = time.perf_counter()
-    columns = select_list(reader.schema, fmt, json_columns)
+    capped = _Capped(reader, max_rows)
+    columns = select_list(capped.schema, fmt, json_columns)
     target = _target(path)
     try:
         folder = tempfile.mkdtemp(prefix=".eventlab-export-", dir=target.parent)
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    capped = _Capped(reader, max_rows)
-    stream = pa.RecordBatchReader.from_batches(reader.schema, capped.batches())
+    stream = pa.RecordBatchReader.from_batches(capped.schema, capped.batches())
     tmp = os.path.join(folder, "out" + EXTENSIONS[fmt])
     try:
         writer = _writer_instance(folder)
@@ -233,7 +259,8 @@ def write_query(con: db.Connection, sql: str, path: str | Path, fmt: str,
             sandbox.check(cur, sql)
         try:
             rel = cur.sql(sql, params=list(params))
-            json_columns = [name for name, t in zip(rel.columns, rel.types, strict=True)
+            json_columns = [name for name, t in zip(unique_names(rel.columns), rel.types,
+                                                    strict=True)
                             if str(t).upper() == "JSON"]
             if timer:
                 timer.start()

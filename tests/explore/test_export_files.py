@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from export_support import CANONICAL, HEADERS, KEY, VALUE, make_store
 
-from eventlab.errors import SqlRefused
+from eventlab.errors import SqlRefused, SqlTimeout
 from eventlab.explore import export
 from eventlab.explore.filters import Filters
 from eventlab.ingest.file_ingest import ingest_paths
@@ -209,3 +209,17 @@ def test_state_history_is_the_state_after_each_event(cur, tmp_path: Path) -> Non
     assert export.file_name(source, "csv") == "entity-order-1-states.csv"
     table = pq.read_table(export.export(cur, source, tmp_path / "s.parquet", "parquet").path)
     assert json.loads(table.column("state")[1].as_py())["paid"] is True
+
+
+def test_odd_results_columns_twice_nested_bytes_and_a_time_limit(cur, tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    export.export(cur, export.sql_result("SELECT 1 AS a, 2 AS a, '{\"x\":1}'::JSON AS a"), out,
+                  "jsonl")
+    assert orjson.loads(out.read_bytes()) == {"a": 1, "a_2": 2, "a_3": {"x": 1}}
+    export.export(cur, export.sql_result("SELECT {'k': '\\xff'::BLOB, 'n': [1, 2]} AS s, "
+                                         "MAP {'\\x00'::BLOB: '\\xffb'::BLOB} AS m"), out, "jsonl")
+    assert orjson.loads(out.read_bytes()) == {"s": {"k": "ff", "n": [1, 2]}, "m": {"00": "ff62"}}
+    with pytest.raises(SqlTimeout, match="longer than 0.3 s"):
+        export.export(cur, export.sql_result("SELECT sum(i) FROM range(100000000000) t(i)"),
+                      tmp_path / "slow.csv", "csv", timeout_s=0.3)
+    assert not (tmp_path / "slow.csv").exists()
