@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +40,14 @@ __all__ = [
     "BROWSER_MAX_ROWS", "EVENT_EXPORT_COLUMNS", "EXTENSIONS", "FORMATS", "MIME", "ExportError",
     "ExportQuery", "TableSource", "WriteResult", "discard", "entity_events", "export",
     "export_to_temp", "file_name", "filtered_events", "quarantine", "sql_result",
-    "state_history",
+    "state_history", "sweep_downloads",
 ]
 
 BROWSER_MAX_ROWS = 1_000_000
 """A download from the browser holds at most this many rows (with a notice when cut)."""
+DOWNLOAD_MAX_AGE_S = 6 * 3600
+"""Prepared downloads older than this are deleted by the next export (their session ended)."""
+_DOWNLOAD_PREFIX = "eventlab-download-"
 EVENT_EXPORT_COLUMNS: tuple[str, ...] = EVENT_COLUMNS
 """Every column of the canonical event, raw Kafka bytes included."""
 QUARANTINE_COLUMNS: tuple[str, ...] = ("source", "topic", "partition", "offset", "reason",
@@ -185,7 +189,8 @@ def export_to_temp(con: db.Connection, source: Source, fmt: str, *,
     `max_rows` rows (default `BROWSER_MAX_ROWS`); remove it with `discard` when it is no
     longer offered."""
     max_rows = BROWSER_MAX_ROWS if max_rows is None else max_rows
-    folder = tempfile.mkdtemp(prefix="eventlab-download-")
+    sweep_downloads()
+    folder = tempfile.mkdtemp(prefix=_DOWNLOAD_PREFIX)
     try:
         return export(con, source, Path(folder) / file_name(source, fmt), fmt,
                       max_rows=max_rows, timeout_s=timeout_s)
@@ -196,6 +201,21 @@ def export_to_temp(con: db.Connection, source: Source, fmt: str, *,
 
 def discard(result: WriteResult | None) -> None:
     """Delete a file written by `export_to_temp`, with its folder."""
-    if result is not None and Path(result.path).parent.name.startswith("eventlab-download-"):
+    if result is not None and Path(result.path).parent.name.startswith(_DOWNLOAD_PREFIX):
         shutil.rmtree(Path(result.path).parent, ignore_errors=True)
+
+
+def sweep_downloads(max_age_s: float = DOWNLOAD_MAX_AGE_S) -> int:
+    """Delete download folders older than `max_age_s` (left by sessions that ended); returns
+    how many went."""
+    gone = 0
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(_DOWNLOAD_PREFIX + "*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                gone += 1
+        except OSError:
+            continue
+    return gone
 

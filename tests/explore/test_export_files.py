@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
 
 import orjson
@@ -16,6 +18,7 @@ from export_support import CANONICAL, HEADERS, KEY, VALUE, make_store
 from eventlab.errors import SqlRefused, SqlTimeout
 from eventlab.explore import export
 from eventlab.explore.filters import Filters
+from eventlab.ingest.exports import discover, read_file
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.replay import Fold
 from eventlab.store import db, filewriter
@@ -223,3 +226,18 @@ def test_odd_results_columns_twice_nested_bytes_and_a_time_limit(cur, tmp_path: 
         export.export(cur, export.sql_result("SELECT sum(i) FROM range(100000000000) t(i)"),
                       tmp_path / "slow.csv", "csv", timeout_s=0.3)
     assert not (tmp_path / "slow.csv").exists()
+
+
+def test_old_download_folders_are_swept(cur) -> None:
+    temp = export.export_to_temp(cur, export.quarantine(), "csv")
+    folder = Path(temp.path).parent
+    assert export.sweep_downloads(max_age_s=3600) == 0 and folder.exists()
+    os.utime(folder, (time.time() - 7200, time.time() - 7200))
+    assert export.sweep_downloads(max_age_s=3600) >= 1 and not folder.exists()
+
+
+def test_csv_empty_cells_read_back_as_null_and_quoted_ones_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "n.csv"
+    path.write_text('a,b,c\nx,,""\n')
+    table, _ = read_file(discover([str(path)])[0][0])
+    assert table.select(["a", "b", "c"]).to_pylist() == [{"a": "x", "b": None, "c": ""}]
