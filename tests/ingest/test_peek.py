@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from eventlab.errors import OffsetOutOfRange, SourceError, TopicGone
 from eventlab.ingest.mapping import MappingSpec
@@ -34,12 +34,28 @@ def fill(make_producer: Callable, topic: str, count: int, partitions: int = 1) -
                timestamp_ms=T0_MS + i * 1000).get(timeout=10)
 
 
-def groups(config: KafkaConfig) -> list:
+def group_offsets(config: KafkaConfig, topic: str) -> dict[str, dict[int, int]]:
+    """Every group the broker lists, with its committed offsets on `topic`."""
     admin = KafkaAdminClient(**config.client_kwargs())
     try:
-        return admin.list_groups()
+        names = sorted(g["group_id"] if isinstance(g, dict) else g[0]
+                       for g in admin.list_groups())
+        out = {}
+        for name in names:
+            offsets = admin.list_group_offsets(name).get(name, {})
+            out[name] = {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
+        return out
     finally:
         admin.close()
+
+
+def commit_as(config: KafkaConfig, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """A separate test-only client committing for `group` (EventLab itself never does)."""
+    c = KafkaConsumer(**config.client_kwargs(), group_id=group, enable_auto_commit=False)
+    try:
+        c.commit({TopicPartition(*tp): OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+    finally:
+        c.close(autocommit=False)
 
 
 def test_newest_reads_the_last_records_newest_first(
@@ -139,18 +155,13 @@ def test_no_group_is_created_and_nothing_is_committed(
         kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable) -> None:
     topic = topic_factory(2)
     fill(producer, topic, 10, partitions=2)
-    before = groups(kafka_config)
+    witness = f"witness-{topic}"  # someone else's group, committed on this topic
+    commit_as(kafka_config, witness, {(topic, 0): 3})
+    before = group_offsets(kafka_config, topic)
+    assert before[witness] == {0: 3}
     for start in ("newest", "earliest", "0:1", T0.isoformat()):
         assert peek(kafka_config, topic, start, 5).rows
-    assert groups(kafka_config) == before
-    admin = KafkaAdminClient(**kafka_config.client_kwargs())
-    try:
-        for g in before:
-            name = g[0] if isinstance(g, tuple) else getattr(g, "group_id", g)
-            offsets = admin.list_group_offsets(name).get(name, {})
-            assert not [tp for tp in offsets if tp.topic == topic]
-    finally:
-        admin.close()
+    assert group_offsets(kafka_config, topic) == before  # no new group, no new commit
 
 
 def test_pure_parts() -> None:
