@@ -66,6 +66,7 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/ingest_parquet.py
 	$(BIN)/python bench/explore_query.py
+	$(BIN)/python bench/export.py
 	$(BIN)/python bench/app_memory.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/ingest_kafka.py

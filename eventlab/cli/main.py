@@ -5,11 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eventlab.cli import app, broker, demo, ingest, lag, quality, query, timetravel
+from eventlab.cli import (
+    app,
+    broker,
+    demo,
+    export,
+    ingest,
+    lag,
+    peek,
+    quality,
+    query,
+    timetravel,
+)
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, query, timetravel, quality, lag, demo, broker, app)
+GROUPS = (ingest, peek, query, export, timetravel, quality, lag, demo, broker, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -19,6 +19,11 @@ import pyarrow.parquet as pq
 from eventlab.errors import SourceError
 from eventlab.ingest.formats import guess_format
 
+# An unquoted empty CSV cell is NULL, a quoted one ("") the empty string: what DuckDB's CSV
+# writer produces, so a CSV from `eventlab export` loads back with its NULLs (payload,
+# metadata) as NULLs.
+_CSV_NULLS = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+
 
 @dataclass(frozen=True)
 class FileRef:
@@ -108,7 +113,7 @@ def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
             table = pq.read_table(ref.path)
             bad: list[BadLine] = []
         elif ref.fmt == "csv":
-            table = pacsv.read_csv(ref.path)
+            table = pacsv.read_csv(ref.path, convert_options=_CSV_NULLS)
             bad = []
         elif ref.fmt == "jsonl":
             table, bad = _read_jsonl(ref)

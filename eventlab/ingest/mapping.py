@@ -7,9 +7,10 @@ actually has:
 - `cloudevents`: `id`, `source`, `type`, `subject`, `time`, `data`; every other attribute
   (extensions, `specversion`, `datacontenttype`, ...) goes into metadata.
 - `envelope`: `{id|event_id|eventId, type|event_type|eventType,
-  aggregateId|aggregate_id|entity_id|streamId, timestamp|time|occurred_at, version,
-  data|payload, metadata}`. `version` is the stream position (seq); the schema version is
-  `schemaVersion|schema_version|event_version`.
+  aggregateId|aggregate_id|entity_id|streamId, timestamp|time|occurred_at|ts, version,
+  data|payload, metadata, is_delete}`. `version` is the stream position (seq); the schema
+  version is `schemaVersion|schema_version|event_version`. EventLab's own exports
+  (`eventlab export`) are envelopes too: they load back as the same events.
 - `flat`: one column per canonical field; payload = every column not mapped to a field.
 - `auto`: picks one of the above from the columns present.
 
@@ -52,12 +53,14 @@ _ENVELOPE: dict[str, tuple[str, ...]] = {
                   "stream_id"),
     "entity_type": ("aggregateType", "aggregate_type", "entity_type", "entityType",
                     "streamType", "stream_type"),
-    "ts": ("timestamp", "time", "occurred_at", "occurredAt"),
+    "ts": ("timestamp", "time", "occurred_at", "occurredAt", "ts"),
     "seq": ("version", "seq", "sequence", "stream_version", "streamVersion"),
     "event_version": ("schemaVersion", "schema_version", "event_version", "eventVersion"),
     "payload": ("data", "payload"),
     "metadata": ("metadata", "meta"),
+    "is_delete": ("is_delete",),
 }
+"""`ts` and `is_delete` make EventLab's own exports (`eventlab export`) load back as they were."""
 _FLAT: dict[str, tuple[str, ...]] = {
     "event_id": ("event_id", "eventId", "id"),
     "event_type": ("event_type", "eventType", "type", "event"),
