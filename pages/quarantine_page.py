@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab import explore
-from eventlab.ui import context
+from eventlab.explore import export
+from eventlab.ui import context, export_widgets
 from eventlab.ui import quarantine_widgets as w
 
 st.title("Quarantine")
@@ -27,6 +28,8 @@ st.subheader(f"Rows ({rows.num_rows:,} shown, newest first)")
 st.caption("Select a row to see it in full: the reason, its raw bytes as text or hex, the key "
            "and the headers.")
 picked = w.rows_table(rows)
+export_widgets.download_buttons(
+    cur, export.quarantine(None if reason.startswith("(") else reason), key="q_export")
 if picked is not None:
     row = explore.quarantine_row(cur, picked)
     st.divider()

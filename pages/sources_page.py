@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ingest import offsets
-from eventlab.ui import context
+from eventlab.ui import context, peek_widgets
 from eventlab.ui import sources_widgets as w
 
 st.title("Sources")
@@ -28,6 +28,7 @@ with kafka_tab:
     if conn is not None:
         w.topic_table(conn, offsets.stored_positions(context.cursor()))
         w.kafka_ingest_form(conn, manager, store, read_only=read_only)
+        peek_widgets.peek_panel(conn, manager, store, read_only=read_only)
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)
     w.upload_form(manager, store, read_only=read_only)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab import timetravel
-from eventlab.ui import context
+from eventlab.explore import export
+from eventlab.ui import context, export_widgets
 from eventlab.ui import timetravel_panels as panels
 from eventlab.ui import timetravel_widgets as w
 
@@ -26,6 +27,11 @@ if loaded is None:
     st.stop()
 settings = w.time_basis(basis_slot, loaded, choice)
 w.summary(loaded, settings)
+with st.expander("Export"):
+    export_widgets.download_buttons(cur, export.entity_events(entity), key="tt_export_events",
+                                    label="The entity's events")
+    export_widgets.download_buttons(cur, export.state_history(loaded.fold, entity),
+                                    key="tt_export_states", label="Its state after each event")
 w.sync_position(loaded, settings)
 interval = w.player(loaded)
 

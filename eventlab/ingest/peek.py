@@ -116,19 +116,11 @@ def _timestamp(ms: int) -> datetime | None:
 
 
 def _decoded(con: Any, table: str, spec: MappingSpec) -> tuple[Any, list[dict[str, Any]]]:
-    """The ingest's decoding SELECT over a registered raw table, and the mappings it used.
-
-    `decoded_batch` resolves a mapping per topic and per record content mode (issue 9, part 1);
-    before it existed, `mapped_batch` resolved one mapping for the batch. (Once both branches
-    are merged, the fallback can go.)
-    """
-    decoded_batch = getattr(kafka_mapping, "decoded_batch", None)
-    if decoded_batch is not None:
-        sql, by_topic = decoded_batch(con, table, spec)
-        return sql, [{"mode": mode, **m.to_dict()} for modes in by_topic.values()
-                     for mode, m in modes.items()]
-    sql, mapping = kafka_mapping.mapped_batch(con, table, spec)
-    return sql, [mapping.to_dict()]
+    """The ingest's decoding SELECT over a registered raw table (a mapping per topic and per
+    record content mode, as ingest resolves it), and the mappings it used."""
+    sql, by_topic = kafka_mapping.decoded_batch(con, table, spec)
+    return sql, [{"mode": mode, **m.to_dict()} for modes in by_topic.values()
+                 for mode, m in modes.items()]
 
 
 def decode_rows(raw: Any, spec: MappingSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

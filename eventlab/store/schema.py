@@ -114,3 +114,11 @@ DDL: tuple[str, ...] = (
 # ingest about a tenth of its write speed, so it is created by the first Kafka load only.
 # DuckDB uses it for a bare `entity_id = ?` (docs/duckdb.md): keep entity reads so.
 ENTITY_INDEX = "CREATE INDEX IF NOT EXISTS events_entity_id ON events (entity_id)"
+
+
+def table_names() -> tuple[str, ...]:
+    """The store's tables, in DDL order (the SQL console lists them)."""
+    import re
+
+    return tuple(m.group(1) for ddl in DDL
+                 for m in [re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", ddl)] if m)

@@ -16,7 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from eventlab.errors import EventLabError
+from eventlab.explore import export
 from eventlab.store import sandbox
+from eventlab.ui import export_widgets
 
 DEFAULT_QUERY = ("SELECT event_type, count(*) AS events\nFROM events\n"
                  "GROUP BY ALL\nORDER BY events DESC")
@@ -88,3 +90,4 @@ def result(cur: Any, query: str, timeout: float) -> None:
                    "Add a LIMIT or aggregate.")
     frame, config = linked_frame(res.table.to_pandas())
     st.dataframe(frame, hide_index=True, key="sql_result", column_config=config)
+    export_widgets.download_buttons(cur, export.sql_result(query), key="sql_export")
