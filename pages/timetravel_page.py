@@ -6,7 +6,7 @@ import streamlit as st
 
 from eventlab import timetravel
 from eventlab.explore import export
-from eventlab.ui import context, export_widgets
+from eventlab.ui import context, export_widgets, investigations_widgets
 from eventlab.ui import timetravel_panels as panels
 from eventlab.ui import timetravel_widgets as w
 
@@ -27,6 +27,8 @@ if loaded is None:
     st.stop()
 settings = w.time_basis(basis_slot, loaded, choice)
 w.summary(loaded, settings)
+investigations_widgets.add_popover(entity=entity, position={"entity_id": entity},
+                                   key="tt_inv")
 with st.expander("Export"):
     export_widgets.download_buttons(cur, export.entity_events(entity), key="tt_export_events",
                                     label="The entity's events")

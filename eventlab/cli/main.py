@@ -11,6 +11,7 @@ from eventlab.cli import (
     demo,
     export,
     ingest,
+    investigations,
     lag,
     peek,
     quality,
@@ -20,7 +21,8 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, peek, query, export, timetravel, quality, lag, demo, broker, app)
+GROUPS = (ingest, peek, query, export, timetravel, quality, investigations, lag, demo, broker,
+          app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

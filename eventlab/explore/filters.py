@@ -5,6 +5,7 @@ puts a value into the SQL text; tests assert its exact SQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from eventlab.errors import EventLabError
 from eventlab.explore.duplicates import DUPLICATED_IDS_SQL
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS, metadata_text
 from eventlab.store.sql import prefix_upper_bound
+from eventlab.timeutil import parse_utc
 
 JSON_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "exists", "missing")
 UNARY_OPS = ("exists", "missing")
@@ -174,3 +176,38 @@ def _follows_clause(pair: tuple[str, str]) -> str:
 def where_sql(clauses: list[str]) -> str:
     """` WHERE a AND b` for the clauses of `build_where`; empty when there are none."""
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def from_params(params: Mapping[str, Any]) -> Filters:
+    """Explore's URL query parameters as Filters: what a saved link means, without the page.
+
+    Values are strings or lists of strings (a query string parsed with `parse_qs`; the event
+    types repeat: `types=A&types=B`). Unknown parameters are ignored."""
+    def every(name: str) -> list[str]:
+        value = params.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+    def text(name: str) -> str | None:
+        values = every(name)
+        return (values[-1].strip() or None) if values else None
+
+    def when(name: str) -> datetime | None:
+        raw = text(name)
+        if raw is None:
+            return None
+        try:
+            return parse_utc(raw)
+        except ValueError:
+            raise FilterError(f"{name}={raw!r} is not a time (ISO 8601, UTC)") from None
+
+    etype = text("etype")
+    return Filters(start=when("from"), end=when("to"), event_types=tuple(every("types")),
+                   entity_type=None if etype in (None, "(all)") else etype,
+                   entity_prefix=text("entity"), text=text("text"), json_path=text("jpath"),
+                   json_op=text("jop") or "=", json_value=text("jval"),
+                   event_id=text("event_id"), key=text("key"),
+                   duplicates_only=(text("dup") or "").lower() in ("1", "true"),
+                   correlation_id=text("correlation"), causation_id=text("causation"),
+                   follows=parse_follows(text("follows")))

@@ -92,6 +92,16 @@ DDL: tuple[str, ...] = (
     """,
     # Consumer lag history (eventlab.lag.samples): one row per group, partition and sample.
     """
+    CREATE TABLE IF NOT EXISTS investigations (
+        id          VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        author      VARCHAR NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL,
+        doc         JSON NOT NULL        -- notes, filters, entities, bookmarks, findings
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS lag_samples (
         sampled_at   TIMESTAMPTZ NOT NULL,
         bootstrap    VARCHAR NOT NULL,     -- which cluster

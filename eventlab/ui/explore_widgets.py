@@ -15,6 +15,7 @@ from eventlab.explore.duplicates import CONFLICT, COPY
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
+from eventlab.ui import investigations_widgets
 
 ALL = "(all)"
 PAYLOAD_TREE_LIMIT = 50_000
@@ -252,6 +253,8 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
                      query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
     meta = _parse_json(ev.get("metadata"))
     _id_links(meta if isinstance(meta, dict) else {})
+    investigations_widgets.add_popover(bookmark=str(ev["event_id"]), entity=str(ev["entity_id"]),
+                                       key="ex_inv_event")
     if ev.get("is_delete"):
         st.warning("This event is a delete (tombstone): the entity's state ends here.")
     c1, c2 = st.columns(2)

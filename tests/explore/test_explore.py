@@ -490,3 +490,17 @@ def test_entity_events_in_stream_order(loaded: Loaded, con: db.Connection) -> No
     assert table.column("event_id").to_pylist() == [g.event_id for g in expected]
     assert [json.loads(p) for p in table.column("payload").to_pylist()] == \
         [g.payload for g in expected]
+
+
+def test_filters_from_url_params() -> None:
+    from urllib.parse import parse_qs
+    f = explore.filters.from_params(parse_qs(
+        "types=A&types=B&etype=order&entity=order-1&dup=1&from=2026-11-01T10:00:00Z"
+        "&follows=A>B&jpath=status&jop=%3D&jval=paid&correlation=c1"))
+    assert f == Filters(start=T0 + timedelta(hours=10), event_types=("A", "B"),
+                        entity_type="order", entity_prefix="order-1", duplicates_only=True,
+                        follows=("A", "B"), json_path="status", json_op="=",
+                        json_value="paid", correlation_id="c1")
+    assert explore.filters.from_params({"etype": "(all)"}) == Filters()
+    with pytest.raises(FilterError, match="is not a time"):
+        explore.filters.from_params({"from": "soon"})

@@ -1,0 +1,97 @@
+"""A saved investigation, pure: what someone found and wants to come back to or hand over."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from eventlab.errors import EventLabError
+
+
+class InvestigationError(EventLabError):
+    """An investigation cannot be saved or found."""
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """Filters (Explore's query string), entities and a position, bookmarked events, the kinds
+    of quality findings that matter, and notes; who made it and when."""
+
+    id: str
+    name: str
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    notes: str = ""
+    filters: str = ""
+    """Explore's query string, as its URL has it (`types=OrderPlaced&dup=1`)."""
+    entities: tuple[str, ...] = ()
+    position: dict[str, str] = field(default_factory=dict)
+    """Time travel's query parameters (`entity_id`, `seq`)."""
+    bookmarks: tuple[str, ...] = ()
+    """Event ids."""
+    findings: tuple[str, ...] = ()
+    """Quality finding kinds (`duplicate_event_id`, ...)."""
+
+    def doc(self) -> dict[str, Any]:
+        """The editable part, as stored in the `doc` JSON column."""
+        return {"notes": self.notes, "filters": self.filters, "entities": list(self.entities),
+                "position": dict(self.position), "bookmarks": list(self.bookmarks),
+                "findings": list(self.findings)}
+
+    def filter_params(self) -> dict[str, list[str]]:
+        """The filters as parsed query parameters (for `explore.filters.from_params`)."""
+        return parse_qs(self.filters.lstrip("?"), keep_blank_values=False)
+
+    def explore_params(self) -> dict[str, list[str] | str]:
+        """Query parameters that open Explore on these filters."""
+        return dict(self.filter_params())
+
+    def with_doc(self, doc: dict[str, Any], now: datetime) -> Investigation:
+        """A copy with the editable fields from `doc` (unknown keys ignored)."""
+        return replace(self, notes=str(doc.get("notes", self.notes)),
+                       filters=clean_query(str(doc.get("filters", self.filters))),
+                       entities=_strings(doc.get("entities", self.entities)),
+                       position={k: str(v) for k, v in (doc.get("position") or {}).items()},
+                       bookmarks=_strings(doc.get("bookmarks", self.bookmarks)),
+                       findings=_strings(doc.get("findings", self.findings)), updated_at=now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for `--json` and the bundle."""
+        return {"id": self.id, "name": self.name, "author": self.author,
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat(), **self.doc()}
+
+
+def _strings(values: Any) -> tuple[str, ...]:
+    items = values.split(",") if isinstance(values, str) else list(values or ())
+    return tuple(dict.fromkeys(s for s in (str(v).strip() for v in items) if s))
+
+
+def clean_query(text: str) -> str:
+    """A query string as pasted (a whole Explore URL, or `?a=b&c=d`): just `a=b&c=d`."""
+    text = text.strip()
+    if "?" in text:
+        text = text.split("?", 1)[1]
+    parsed = parse_qs(text, keep_blank_values=False)
+    parsed.pop("ev", None)
+    parsed.pop("page", None)
+    return urlencode(parsed, doseq=True)
+
+
+def new_id(name: str) -> str:
+    """A readable, unique id: `dup-in-orders-3f2a9c`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "investigation"
+    return f"{slug}-{uuid.uuid4().hex[:6]}"
+
+
+def new(name: str, author: str, now: datetime) -> Investigation:
+    """A fresh investigation (nothing in it yet)."""
+    name, author = name.strip(), author.strip()
+    if not name:
+        raise InvestigationError("give the investigation a name")
+    return Investigation(new_id(name), name, author or "unknown", now, now)

@@ -1,0 +1,66 @@
+"""The incident report: one HTML file, pure text building. Every value is escaped; figures come
+as HTML from `eventlab.charts.report` with plotly.js inline, so the file opens offline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from eventlab.investigations.model import Investigation
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{margin-bottom:.2rem}.meta{color:#666}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+td,th{border:1px solid #ddd;padding:.25rem .5rem;font-size:.9rem;text-align:left;
+vertical-align:top}th{background:#f5f5f5}pre{background:#f8f8f8;padding:.75rem;
+white-space:pre-wrap}.sev-error{color:#b00020}.sev-warning{color:#a15c00}"""
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """An HTML table of `rows` (dicts), every cell escaped."""
+    if not rows:
+        return "<p><em>none</em></p>"
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(_cell(r.get(c)))}</td>" for c in columns)
+                   + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]],
+           bookmarks: Sequence[dict[str, Any]], states: dict[str, Any],
+           figures: Sequence[str], plotly_js: str) -> str:
+    """The whole report: what was investigated, by whom, the notes, findings, bookmarked
+    events, the entities' final states and the figures."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{escape(inv.name)} · EventLab</title><style>{_CSS}</style>{plotly_js}",
+        "</head><body>",
+        f"<h1>{escape(inv.name)}</h1>",
+        f"<p class='meta'>Investigation <code>{escape(inv.id)}</code> by {escape(inv.author)},"
+        f" created {escape(inv.created_at.isoformat())}, updated "
+        f"{escape(inv.updated_at.isoformat())}. {events:,} selected events are in "
+        "<code>events.parquet</code> and <code>events.jsonl</code>.</p>",
+        "<h2>Notes</h2>", f"<pre>{escape(inv.notes or '(none)')}</pre>",
+        "<h2>Filters</h2>", f"<p><code>{escape(inv.filters or '(none)')}</code></p>",
+        "<h2>Findings</h2>",
+        table([{**f, "severity": f["severity"]} for f in findings],
+              ["severity", "kind", "count", "explanation"]),
+        "<h2>Bookmarked events</h2>",
+        table(bookmarks, ["event_id", "entity_id", "seq", "event_type", "ts"]),
+        "<h2>Figures</h2>", *figures,
+        "<h2>Entities</h2>",
+    ]
+    for entity, timeline in states.items():
+        last = timeline[-1]["state"] if timeline else None
+        parts += [f"<h3>{escape(entity)}</h3>",
+                  f"<p>{len(timeline):,} events; the state after the last one:</p>",
+                  f"<pre>{escape(str(last))}</pre>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,157 @@
+"""Widgets of the Investigations page, and the "add to an investigation" popover that Explore
+and Time travel show."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from eventlab import investigations as inv_api
+from eventlab import quality
+from eventlab.errors import EventLabError
+from eventlab.investigations import Investigation
+from eventlab.ui import context
+
+
+def _save(inv: Investigation) -> bool:
+    try:
+        inv_api.save(context.store(), inv)
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        return False
+    return True
+
+
+def new_form() -> Investigation | None:
+    """Name and author; returns the investigation once saved."""
+    with st.form("inv_new", clear_on_submit=True):
+        c1, c2 = st.columns([3, 2])
+        name = c1.text_input("Name", placeholder="e.g. order-4711 charged twice")
+        author = c2.text_input("Your name", value=inv_api.default_author())
+        if st.form_submit_button("Start an investigation", disabled=context.read_only()):
+            try:
+                inv = inv_api.new(name, author, inv_api.now())
+            except EventLabError as exc:
+                st.error(f"{exc}")
+                return None
+            if _save(inv):
+                return inv
+    return None
+
+
+def listing(found: list[Investigation]) -> None:
+    """The saved investigations: who and when, each a link that opens it."""
+    if not found:
+        st.info("No investigation is saved yet: start one above, then add events to it from "
+                "Explore and Time travel.")
+        return
+    df = pd.DataFrame([{"open": f"/investigations?{urlencode({'id': i.id})}", "name": i.name,
+                        "by": i.author, "created (UTC)": f"{i.created_at:%Y-%m-%d %H:%M}",
+                        "updated (UTC)": f"{i.updated_at:%Y-%m-%d %H:%M}",
+                        "bookmarks": len(i.bookmarks), "entities": len(i.entities)}
+                       for i in found])
+    st.dataframe(df, hide_index=True, key="inv_list", column_config={
+        "open": st.column_config.LinkColumn("open", display_text="open")})
+
+
+def editor(inv: Investigation) -> Investigation:
+    """Edit notes, filters, entities, bookmarks and findings; Save writes them."""
+    st.subheader(inv.name)
+    st.caption(f"`{inv.id}` · by {inv.author} · created {inv.created_at:%Y-%m-%d %H:%M} UTC · "
+               f"updated {inv.updated_at:%Y-%m-%d %H:%M} UTC · this page's address opens it")
+    links = st.columns(3)
+    if inv.filters:
+        links[0].page_link("pages/explore_page.py", label="Its events in Explore",
+                           icon=":material/search:", query_params=inv.explore_params())
+    if inv.position.get("entity_id"):
+        links[1].page_link("pages/timetravel_page.py", label="Its position in Time travel",
+                           icon=":material/history:", query_params=inv.position)
+    with st.form(f"inv_edit_{inv.id}"):
+        notes = st.text_area("Notes", value=inv.notes, height=160)
+        filters = st.text_input("Explore filters (a query string, or paste an Explore address)",
+                                value=inv.filters)
+        entities = st.text_input("Entities (comma-separated): their state timelines go into "
+                                 "the bundle", value=", ".join(inv.entities))
+        bookmarks = st.text_area("Bookmarked event ids (one per line)",
+                                 value="\n".join(inv.bookmarks))
+        findings = st.multiselect("Findings that matter (Quality)", list(quality.KINDS),
+                                  default=[f for f in inv.findings if f in quality.KINDS])
+        if st.form_submit_button("Save", disabled=context.read_only()):
+            updated = inv.with_doc({"notes": notes, "filters": filters,
+                                    "entities": entities, "position": inv.position,
+                                    "bookmarks": bookmarks.splitlines(),
+                                    "findings": findings}, inv_api.now())
+            if _save(updated):
+                st.success("Saved.")
+                return updated
+    return inv
+
+
+def bundle(inv: Investigation) -> None:
+    """Write the incident bundle on the server and offer its zip."""
+    st.markdown("**Incident bundle**: the selected events (Parquet and JSON lines), the "
+                "entities' state timelines, the findings, the notes and one HTML report that "
+                "opens offline.")
+    if st.button("Build the bundle", key="inv_bundle"):
+        import tempfile
+
+        with st.spinner("Writing the bundle…"), context.store().reading() as cur:
+            try:
+                made = inv_api.write_bundle(cur, inv, tempfile.mkdtemp(prefix="eventlab-bundle-"))
+            except EventLabError as exc:
+                st.error(f"{exc}")
+                return
+        st.session_state[f"_bundle::{inv.id}"] = made
+    made = st.session_state.get(f"_bundle::{inv.id}")
+    if made is not None:
+        cut = " (cut at the limit)" if made.truncated else ""
+        st.caption(f"{made.events:,} events{cut} · {len(made.files)} files")
+        st.download_button("Download the bundle (zip)", data=made.zip_path.read_bytes(),
+                           file_name=made.zip_path.name, mime="application/zip",
+                           key="inv_bundle_zip")
+
+
+def add_popover(*, bookmark: str | None = None, entity: str | None = None,
+                filters: str | None = None, position: dict[str, str] | None = None,
+                key: str) -> None:
+    """'Add to an investigation': pick one and add this event / entity / filters / position."""
+    with st.popover("Add to an investigation", icon=":material/bookmark_add:"):
+        with context.store().reading() as cur:
+            found = inv_api.listing(cur)
+        if not found:
+            st.caption("No investigation yet.")
+            st.page_link("pages/investigations_page.py", label="Start one")
+            return
+        names = {f"{i.name} ({i.id})": i for i in found}
+        chosen = names[st.selectbox("Investigation", list(names), key=f"{key}_pick")]
+        what = []
+        if bookmark:
+            what.append("this event")
+        if entity:
+            what.append("its entity")
+        if filters is not None:
+            what.append("these filters")
+        if position:
+            what.append("this position")
+        if st.button("Add " + " and ".join(what), key=f"{key}_add",
+                     disabled=context.read_only()):
+            doc: dict[str, Any] = chosen.doc()
+            if bookmark:
+                doc["bookmarks"] = [*doc["bookmarks"], bookmark]
+            if entity:
+                doc["entities"] = [*doc["entities"], entity]
+            if filters is not None:
+                doc["filters"] = filters
+            if position:
+                doc["position"] = position
+            if _save(chosen.with_doc(doc, inv_api.now())):
+                st.success(f"Added to {chosen.name}.")
+
+
+def url_filters() -> str:
+    """This page's query string without the selected event and page (Explore's filters)."""
+    return inv_api.clean_query(urlencode({k: st.query_params.get_all(k) for k in st.query_params},
+                                         doseq=True))
