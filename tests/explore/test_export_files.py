@@ -38,7 +38,7 @@ def cur(db_path: Path):
 
 
 def canonical(path: Path) -> list[tuple]:
-    with EventStore(path, read_only=True) as store, store.reading() as c:
+    with EventStore(path) as store, store.reading() as c:
         return sorted(db.rows(c, f"SELECT {CANONICAL} FROM events"), key=repr)
 
 
@@ -114,7 +114,7 @@ def test_exported_events_load_back_as_the_same_events(db_path: Path, cur, tmp_pa
 def test_the_demo_loads_back_as_the_same_events(demo_db: Path, tmp_path: Path,
                                                 fmt: str) -> None:
     out = tmp_path / f"demo.{fmt}"
-    with EventStore(demo_db, read_only=True) as store, store.reading() as c:
+    with EventStore(demo_db) as store, store.reading() as c:
         result = export.export(c, export.sql_result("SELECT * FROM events"), out, fmt)
     target = tmp_path / "back.duckdb"
     with EventStore(target) as store:
