@@ -1,0 +1,66 @@
+"""Directly-follows transitions within an entity, as pm4py's `discover_dfg` defines them.
+
+An entity's events in stream order (seq; equal seqs by event type), each paired with the next
+event of the same entity. A transition A -> B counts those pairs; its time is the next event's
+time minus this event's, summarised as the median and the 95th percentile (`quantile_cont`,
+i.e. linear interpolation: numpy's and pandas' default). Out-of-order times give a negative
+gap: it counts as 0 in the median and p95, and the pairs are counted in `negative_gaps`.
+Start and end of streams are the nodes START ("^") and END ("$"): ^ -> A counts entities whose
+first event is A, A -> $ those whose last is A (pm4py's start and end activities).
+
+One window pass inside DuckDB; the starts come from the same aggregate (an event type's
+occurrences minus its incoming pairs), so no second window is needed.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from eventlab.flow.scope import Scope, where
+from eventlab.store import db
+
+START = "^"
+"""The node before each entity's first event."""
+END = "$"
+"""The node after each entity's last event."""
+
+STREAM_ORDER = "seq, event_type"
+"""How one entity's events are ordered (variants use the same order)."""
+
+
+def transitions_sql(scope: Scope) -> tuple[str, list]:
+    """The query: `from_type, to_type, count, median_seconds, p95_seconds, negative_gaps`."""
+    sql, params = where(scope)
+    text = f"""
+WITH p AS (
+    SELECT event_type AS a, lead(event_type) OVER w AS b,
+           epoch_us(lead(ts) OVER w) - epoch_us(ts) AS gap
+    FROM events{sql}
+    WINDOW w AS (PARTITION BY entity_id ORDER BY {STREAM_ORDER})),
+g AS (
+    SELECT a, b, count(*) AS n,
+           quantile_cont(CASE WHEN gap < 0 THEN 0 ELSE gap END, [0.5, 0.95]) AS q,
+           count(*) FILTER (WHERE gap < 0) AS neg
+    FROM p GROUP BY a, b),
+s AS (
+    SELECT o.a, o.n - coalesce(i.n, 0) AS n
+    FROM (SELECT a, sum(n) AS n FROM g GROUP BY a) o
+    LEFT JOIN (SELECT b, sum(n) AS n FROM g WHERE b IS NOT NULL GROUP BY b) i ON o.a = i.b)
+SELECT * FROM (
+    SELECT a AS from_type, coalesce(b, '{END}') AS to_type, n AS "count",
+           q[1] / 1e6 AS median_seconds, q[2] / 1e6 AS p95_seconds, neg AS negative_gaps
+    FROM g
+    UNION ALL
+    SELECT '{START}', a, n, NULL, NULL, 0 FROM s WHERE n > 0)
+ORDER BY "count" DESC, from_type, to_type"""
+    return text, params
+
+
+def transitions(con: db.Connection, scope: Scope | None = None) -> pa.Table:
+    """Every directly-follows transition in the scope, most frequent first."""
+    text, params = transitions_sql(scope or Scope())
+    table = db.arrow(con, text, params)
+    return table.cast(pa.schema([
+        ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
+        ("median_seconds", pa.float64()), ("p95_seconds", pa.float64()),
+        ("negative_gaps", pa.int64())]))

@@ -1,0 +1,68 @@
+"""Variants: each entity's complete sequence of event types in stream order, counted per
+entity type (the process-mining "variant" of a case), and the entities that follow one.
+
+Inside DuckDB: event types become small integer codes (alphabetical), each entity's events
+are collected unordered and sorted as a list of (seq, code) (several times cheaper than an
+ordered aggregate), and the code lists are grouped. Equal seqs order by event type, as in
+`transitions.STREAM_ORDER`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from eventlab.flow.scope import Scope, where
+from eventlab.store import db
+
+TOP = 20
+
+
+def variants_sql(scope: Scope, top: int = TOP) -> tuple[str, list]:
+    """The query: `entity_type, variant (list of event types), length, entities, share`,
+    the `top` most common variants of each entity type."""
+    sql, params = where(scope)
+    text = f"""
+WITH e AS (SELECT entity_type, entity_id, seq, event_type FROM events{sql}),
+t AS (SELECT event_type, CAST(row_number() OVER (ORDER BY event_type) AS UINTEGER) AS c
+      FROM (SELECT DISTINCT event_type FROM e)),
+v AS (SELECT e.entity_type, e.entity_id,
+             list_transform(list_sort(list({{'s': e.seq, 'c': t.c}})), lambda x: x.c) AS codes
+      FROM e JOIN t USING (event_type) GROUP BY e.entity_type, e.entity_id),
+n AS (SELECT entity_type, codes, count(*) AS entities FROM v GROUP BY entity_type, codes),
+r AS (SELECT entity_type, codes, entities,
+             entities / sum(entities) OVER (PARTITION BY entity_type) AS share
+      FROM n
+      QUALIFY row_number() OVER (PARTITION BY entity_type ORDER BY entities DESC, codes) <= ?)
+SELECT r.entity_type, list_transform(r.codes, lambda c: names.names[c]) AS variant,
+       len(r.codes) AS length, r.entities, r.share
+FROM r, (SELECT list(event_type ORDER BY c) AS names FROM t) AS names
+ORDER BY r.entity_type, r.entities DESC, r.codes"""
+    return text, [*params, top]
+
+
+def variants(con: db.Connection, scope: Scope | None = None, top: int = TOP) -> pa.Table:
+    """The `top` most common variants per entity type, with counts and share of entities."""
+    if top < 1:
+        raise ValueError("top must be >= 1")
+    text, params = variants_sql(scope or Scope(), top)
+    table = db.arrow(con, text, params)
+    return table.cast(pa.schema([
+        ("entity_type", pa.string()), ("variant", pa.list_(pa.string())),
+        ("length", pa.int64()), ("entities", pa.int64()), ("share", pa.float64())]))
+
+
+def variant_entities(con: db.Connection, entity_type: str, variant: Sequence[str],
+                     scope: Scope | None = None, limit: int = 50) -> list[str]:
+    """Ids of entities of `entity_type` whose sequence in the scope is exactly `variant`
+    (first `limit`, by id)."""
+    base = Scope(entity_type, *(scope.start, scope.end) if scope else (None, None))
+    sql, params = where(base)
+    rows = db.rows(con, f"""
+SELECT entity_id FROM (
+    SELECT entity_id,
+           list_transform(list_sort(list({{'s': seq, 'n': event_type}})), lambda x: x.n) AS v
+    FROM events{sql} GROUP BY entity_id HAVING count(*) = ?)
+WHERE v = ? ORDER BY entity_id LIMIT ?""", [*params, len(variant), list(variant), limit])
+    return [r[0] for r in rows]
