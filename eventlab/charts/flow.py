@@ -12,7 +12,7 @@ import pyarrow as pa
 from plotly.colors import qualitative
 
 from eventlab.charts import style
-from eventlab.flow import END, START, Chain
+from eventlab.flow import END, START, Chain, duration
 
 _PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Dark24  # all "#rrggbb"
 MISSING_LANE = "(missing parent)"
@@ -52,21 +52,6 @@ def rates(table: pa.Table, bucket: str, seconds: int) -> go.Figure:
 
 def _node_label(node: str) -> str:
     return {START: "▶ start", END: "■ end"}.get(node, node)
-
-
-def duration(seconds: float | None) -> str:
-    """A time between events as people read it: 850 ms, 12.3 s, 4.5 min, 2.0 h, 1.5 d."""
-    if seconds is None or seconds != seconds:  # None or NaN
-        return "—"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 def sankey(edges: Sequence[Mapping[str, Any]], node_counts: Mapping[str, int],

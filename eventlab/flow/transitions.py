@@ -64,3 +64,18 @@ def transitions(con: db.Connection, scope: Scope | None = None) -> pa.Table:
         ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
         ("median_seconds", pa.float64()), ("p95_seconds", pa.float64()),
         ("negative_gaps", pa.int64())]))
+
+
+def duration(seconds: float | None) -> str:
+    """A time between events as people read it: 850 ms, 12.3 s, 4.5 min, 2.0 h, 1.5 d."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

@@ -149,8 +149,8 @@ def transitions_section(cur: Any, scope: Scope) -> None:
                f"pairs. ▶ start and ■ end are the beginning and end of each entity's stream "
                f"(`{START}` and `{END}` in the table, the CLI and Explore links).")
     df = pd.DataFrame(shown)
-    df["median"] = [charts.duration(_seconds(v)) for v in df["median_seconds"]]
-    df["p95"] = [charts.duration(_seconds(v)) for v in df["p95_seconds"]]
+    df["median"] = [flow.duration(_seconds(v)) for v in df["median_seconds"]]
+    df["p95"] = [flow.duration(_seconds(v)) for v in df["p95_seconds"]]
     df["events"] = ["./explore?" + urlencode(explore_params(e, scope)) for e in shown]
     df = df[["from_type", "to_type", "count", "median", "p95", "negative_gaps", "events",
              "median_seconds", "p95_seconds"]]
