@@ -63,6 +63,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/explore_query.py
 	$(BIN)/python bench/app_memory.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/flow.py
 	$(BIN)/python bench/ingest_kafka.py
 
 demo-data: $(VENV)/.run-installed
