@@ -16,6 +16,8 @@ from eventlab.flow import END, START, Chain, duration
 
 _PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Dark24  # all "#rrggbb"
 MISSING_LANE = "(missing parent)"
+ARROWS = 150
+"""Up to this many cause -> effect links are drawn as arrows; more as plain lines."""
 
 
 def type_colour(event_type: str) -> str:
@@ -50,7 +52,8 @@ def rates(table: pa.Table, bucket: str, seconds: int) -> go.Figure:
     return style.layout(fig, f"Events per {bucket} (UTC), by type", 320)
 
 
-def _node_label(node: str) -> str:
+def node_label(node: str) -> str:
+    """How START and END read on the page (other nodes are their event type)."""
     return {START: "▶ start", END: "■ end"}.get(node, node)
 
 
@@ -64,14 +67,14 @@ def sankey(edges: Sequence[Mapping[str, Any]], node_counts: Mapping[str, int],
     colours = ["#444444" if n in (START, END) else type_colour(n) for n in nodes]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node={"label": [f"{_node_label(n)} ({node_counts.get(n, 0):,})" for n in nodes],
+        node={"label": [f"{node_label(n)} ({node_counts.get(n, 0):,})" for n in nodes],
               "color": colours, "pad": 14, "thickness": 14,
               "hovertemplate": "%{label}<extra></extra>"},
         link={"source": [index[e["from_type"]] for e in edges],
               "target": [index[e["to_type"]] for e in edges],
               "value": [e["count"] for e in edges],
               "color": [_rgba(colours[index[e["from_type"]]], 0.35) for e in edges],
-              "customdata": [[_node_label(e["from_type"]), _node_label(e["to_type"]),
+              "customdata": [[node_label(e["from_type"]), node_label(e["to_type"]),
                               duration(e.get("median_seconds")),
                               duration(e.get("p95_seconds"))] for e in edges],
               "hovertemplate": "%{customdata[0]} → %{customdata[1]}<br>%{value:,} pairs<br>"
@@ -95,23 +98,32 @@ def swimlane(chain: Chain) -> go.Figure:
         lanes.append(MISSING_LANE)
         for mid, ts in missing_at.items():
             where[mid] = (ts, MISSING_LANE)
-    xs: list[Any] = []
-    ys: list[Any] = []
-    for e in chain.events:
-        if e.causation_id in where:
-            (t0, l0), (t1, l1) = where[e.causation_id], where[e.event_id]
-            xs += [t0, t1, None]
-            ys += [l0, l1, None]
-    if xs:
+    links = [(where[e.causation_id], where[e.event_id]) for e in chain.events
+             if e.causation_id in where]
+    if len(links) <= ARROWS:
+        for (t0, l0), (t1, l1) in links:
+            fig.add_annotation(x=t1, y=l1, ax=t0, ay=l0, xref="x", yref="y", axref="x",
+                               ayref="y", showarrow=True, arrowhead=2, arrowsize=1,
+                               arrowwidth=1, arrowcolor="#999999", standoff=7, text="")
+    elif links:
+        xs = [t for (t0, _), (t1, _) in links for t in (t0, t1, None)]
+        ys = [lane for (_, l0), (_, l1) in links for lane in (l0, l1, None)]
         fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": "#999999", "width": 1},
                         hoverinfo="skip", showlegend=False, name="caused")
+    # Labels alternate above and below along each lane, so neighbours do not overprint.
+    place: dict[str, str] = {}
+    per_lane: dict[str, int] = {}
+    for e in sorted(chain.events, key=lambda e: (e.ts, e.seq)):
+        n = per_lane.get(e.entity_id, 0)
+        per_lane[e.entity_id] = n + 1
+        place[e.event_id] = "top center" if n % 2 == 0 else "bottom center"
     by_type: dict[str, list] = {}
     for e in chain.events:
         by_type.setdefault(e.event_type, []).append(e)
     for t, evs in sorted(by_type.items()):
         fig.add_scatter(
             x=[e.ts for e in evs], y=[e.entity_id for e in evs], mode="markers+text",
-            name=t, text=[t for _ in evs], textposition="top center",
+            name=t, text=[t for _ in evs], textposition=[place[e.event_id] for e in evs],
             marker={"color": type_colour(t), "size": 12,
                     "symbol": ["circle" if e.in_correlation else "circle-open" for e in evs]},
             customdata=[[e.event_id, e.seq, e.topic or "—"] for e in evs],
@@ -123,7 +135,8 @@ def swimlane(chain: Chain) -> go.Figure:
                         marker={"color": "#d62728", "size": 12, "symbol": "x"},
                         customdata=list(missing_at), hovertemplate="missing parent "
                         "%{customdata}<br>(not in the store)<extra></extra>")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None,
+                     range=[-0.7, len(lanes) - 0.3])
     fig.update_xaxes(title=None)
     return style.layout(fig, f"Chain {chain.correlation_id}: {len(chain.events)} events on "
                              f"{len(chain.lanes)} entities", 140 + 60 * len(lanes))

@@ -167,8 +167,8 @@ def transitions_section(cur: Any, scope: Scope) -> None:
     if rows:
         edge = shown[rows[0]]
         st.page_link("pages/explore_page.py", icon=":material/search:",
-                     label=f"Open the {edge['count']:,} {edge['from_type']} → "
-                           f"{edge['to_type']} events in Explore",
+                     label=f"Open the {edge['count']:,} {charts.node_label(edge['from_type'])} → "
+                           f"{charts.node_label(edge['to_type'])} events in Explore",
                      query_params=explore_params(edge, scope))
 
 
