@@ -8,6 +8,8 @@ should stay at or under 1000 ms.
 
 from __future__ import annotations
 
+import os
+
 from _common import CACHE, EVENTS, demo_db, median_ms
 
 from eventlab import flow
@@ -28,7 +30,8 @@ def main() -> None:
         edges = flow.transitions(cur, scope)
         top = flow.variants(cur, scope, 10)
         print(f"# {n:,} events; {edges.num_rows} transitions; "
-              f"{top.num_rows} variants shown (10 per entity type)")
+              f"{top.num_rows} variants shown (10 per entity type); "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         raw = median_ms(lambda: db.rows(cur, "SELECT count(*), min(entity_id), "
                                              "max(event_type), max(ts), max(seq) FROM events"),
                         repeat=REPEAT)
@@ -39,6 +42,8 @@ def main() -> None:
     print(f"rates_ms={rates:.1f}")
     print(f"transitions_ms={transitions:.1f}")
     print(f"variants_ms={variants:.1f}")
+    print(f"# load average {os.getloadavg()[0]:.1f} at the end (other processes share the "
+          "cores: compare with raw_scan_ms of the same run)")
 
 
 if __name__ == "__main__":

@@ -8,15 +8,19 @@ gap: it counts as 0 in the median and p95, and the pairs are counted in `negativ
 Start and end of streams are the nodes START ("^") and END ("$"): ^ -> A counts entities whose
 first event is A, A -> $ those whose last is A (pm4py's start and end activities).
 
-One window pass inside DuckDB; the starts come from the same aggregate (an event type's
-occurrences minus its incoming pairs), so no second window is needed.
+One window pass inside DuckDB over integer codes of the event types (`typecodes`); the starts
+come from the same aggregate (an event type's occurrences minus its incoming pairs), so no
+second window is needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 
 from eventlab.flow.scope import Scope, where
+from eventlab.flow.typecodes import type_codes
 from eventlab.store import db
 
 START = "^"
@@ -27,16 +31,26 @@ END = "$"
 STREAM_ORDER = "seq, event_type"
 """How one entity's events are ordered (variants use the same order)."""
 
+SCHEMA = pa.schema([
+    ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
+    ("median_seconds", pa.float64()), ("p95_seconds", pa.float64()),
+    ("negative_gaps", pa.int64())])
 
-def transitions_sql(scope: Scope) -> tuple[str, list]:
-    """The query: `from_type, to_type, count, median_seconds, p95_seconds, negative_gaps`."""
+
+def transitions_sql(scope: Scope, names: Sequence[str]) -> tuple[str, list]:
+    """The query: `from_type, to_type, count, median_seconds, p95_seconds, negative_gaps`.
+
+    `names` are the scope's event types in alphabetical order (`typecodes`): the window
+    sorts and carries their codes, so equal seqs order by event type (STREAM_ORDER)."""
     sql, params = where(scope)
     text = f"""
-WITH p AS (
-    SELECT event_type AS a, lead(event_type) OVER w AS b,
-           epoch_us(lead(ts) OVER w) - epoch_us(ts) AS gap
-    FROM events{sql}
-    WINDOW w AS (PARTITION BY entity_id ORDER BY {STREAM_ORDER})),
+WITH e AS (
+    SELECT entity_id, seq, epoch_us(ts) AS us,
+           CAST(list_position(?, event_type) AS UINTEGER) AS c
+    FROM events{sql}),
+p AS (
+    SELECT c AS a, lead(c) OVER w AS b, lead(us) OVER w - us AS gap
+    FROM e WINDOW w AS (PARTITION BY entity_id ORDER BY seq, c)),
 g AS (
     SELECT a, b, count(*) AS n,
            quantile_cont(CASE WHEN gap < 0 THEN 0 ELSE gap END, [0.5, 0.95]) AS q,
@@ -45,25 +59,27 @@ g AS (
 s AS (
     SELECT o.a, o.n - coalesce(i.n, 0) AS n
     FROM (SELECT a, sum(n) AS n FROM g GROUP BY a) o
-    LEFT JOIN (SELECT b, sum(n) AS n FROM g WHERE b IS NOT NULL GROUP BY b) i ON o.a = i.b)
-SELECT * FROM (
-    SELECT a AS from_type, coalesce(b, '{END}') AS to_type, n AS "count",
-           q[1] / 1e6 AS median_seconds, q[2] / 1e6 AS p95_seconds, neg AS negative_gaps
-    FROM g
+    LEFT JOIN (SELECT b, sum(n) AS n FROM g WHERE b IS NOT NULL GROUP BY b) i ON o.a = i.b),
+r AS (
+    SELECT a, b, n, q[1] / 1e6 AS median_seconds, q[2] / 1e6 AS p95_seconds, neg FROM g
     UNION ALL
-    SELECT '{START}', a, n, NULL, NULL, 0 FROM s WHERE n > 0)
+    SELECT NULL, a, n, NULL, NULL, 0 FROM s WHERE n > 0)
+SELECT coalesce(list_extract(names.v, r.a), '{START}') AS from_type,
+       coalesce(list_extract(names.v, r.b), '{END}') AS to_type, r.n AS "count",
+       r.median_seconds, r.p95_seconds, r.neg AS negative_gaps
+FROM r, (SELECT ? AS v) AS names
 ORDER BY "count" DESC, from_type, to_type"""
-    return text, params
+    return text, [list(names), *params, list(names)]
 
 
 def transitions(con: db.Connection, scope: Scope | None = None) -> pa.Table:
     """Every directly-follows transition in the scope, most frequent first."""
-    text, params = transitions_sql(scope or Scope())
-    table = db.arrow(con, text, params)
-    return table.cast(pa.schema([
-        ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
-        ("median_seconds", pa.float64()), ("p95_seconds", pa.float64()),
-        ("negative_gaps", pa.int64())]))
+    scope = scope or Scope()
+    codes = type_codes(con, scope)
+    if not codes.names:
+        return SCHEMA.empty_table()
+    text, params = transitions_sql(scope, codes.names)
+    return db.arrow(con, text, params).cast(SCHEMA)
 
 
 def duration(seconds: float | None) -> str:

@@ -11,6 +11,7 @@ from flow_support import CHAIN_ORDER, CHAIN_ROWS, FLOW_ROWS, T0, ev, flow_db
 
 from eventlab import flow
 from eventlab.flow import END, START, Scope
+from eventlab.flow.typecodes import TypeCodes, type_codes
 from eventlab.store.eventstore import EventStore
 
 
@@ -172,3 +173,24 @@ def _quantile(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(values) - 1)
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def test_variants_without_packable_seqs_take_the_struct_path(tmp_path: Path) -> None:
+    rows = [ev("order1", -5, "B", 0), ev("order1", 2 ** 61, "A", 1), ev("order1", 3, "C", 2),
+            ev("order2", 7, "C", 0), ev("order2", 7, "A", 1)]  # equal seqs: by event type
+    path = flow_db(tmp_path / "odd.duckdb", rows)
+    with EventStore(path, read_only=True) as store, store.reading() as c:
+        codes = type_codes(c, Scope())
+        assert (codes.names, codes.bits, codes.packable()) == (("A", "B", "C"), 2, False)
+        got = [(r["variant"], r["entities"]) for r in flow.variants(c).to_pylist()]
+        assert got == [(["A", "C"], 1), (["B", "C", "A"], 1)]
+        edges = _edges(flow.transitions(c))
+        assert set(edges) == {(START, "B"), ("B", "C"), ("C", "A"), ("A", END), (START, "A"),
+                              ("A", "C"), ("C", END)}
+
+
+def test_seq_packing_fits_a_bigint_only_in_range() -> None:
+    assert TypeCodes(("A",) * 17, 1, 996).bits == 5
+    assert TypeCodes(("A",) * 17, 0, 2 ** 57 - 1).packable()
+    assert not TypeCodes(("A",) * 17, 0, 2 ** 57).packable()
+    assert not TypeCodes((), None, None).packable()
