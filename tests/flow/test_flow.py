@@ -11,7 +11,9 @@ from flow_support import CHAIN_ORDER, CHAIN_ROWS, FLOW_ROWS, T0, ev, flow_db
 
 from eventlab import flow
 from eventlab.flow import END, START, Scope
+from eventlab.flow.transitions import sorted_stream_sql, transitions_sql
 from eventlab.flow.typecodes import TypeCodes, type_codes
+from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
 
@@ -194,3 +196,23 @@ def test_seq_packing_fits_a_bigint_only_in_range() -> None:
     assert TypeCodes(("A",) * 17, 0, 2 ** 57 - 1).packable()
     assert not TypeCodes(("A",) * 17, 0, 2 ** 57).packable()
     assert not TypeCodes((), None, None).packable()
+
+
+@pytest.mark.parametrize("entity_type", [None, "order", "customer"])
+def test_the_sorted_stream_and_the_window_forms_agree(demo_db: Path,
+                                                      entity_type: str | None) -> None:
+    scope = Scope(entity_type)
+    with EventStore(demo_db, read_only=True) as store, store.reading() as c:
+        names = type_codes(c, scope).names
+        stream = db.arrow(c, *sorted_stream_sql(scope, names))
+        window = db.arrow(c, *transitions_sql(scope, names))
+    assert set(stream.column("disorder").to_pylist()) == {0}  # arrived sorted: no fallback
+    got, want = stream.drop_columns(["disorder"]).to_pylist(), window.to_pylist()
+    assert [_key(r) for r in got] == [_key(r) for r in want]
+    for a, b in zip(got, want, strict=True):
+        for k in ("median_seconds", "p95_seconds"):
+            assert a[k] == b[k] or a[k] == pytest.approx(b[k])
+
+
+def _key(r: dict) -> tuple:
+    return (r["from_type"], r["to_type"], r["count"], r["negative_gaps"])
