@@ -73,11 +73,18 @@ def variant_entities(con: db.Connection, entity_type: str, variant: Sequence[str
     """Ids of entities of `entity_type` whose sequence in the scope is exactly `variant`
     (first `limit`, by id)."""
     base = Scope(entity_type, *(scope.start, scope.end) if scope else (None, None))
+    codes = type_codes(con, base)
+    index = {name: i + 1 for i, name in enumerate(codes.names)}
+    if not variant or any(name not in index for name in variant):
+        return []
     sql, params = where(base)
     rows = db.rows(con, f"""
+WITH e AS (SELECT entity_id, seq, CAST(list_position(?, event_type) AS BIGINT) AS c
+           FROM events{sql})
 SELECT entity_id FROM (
-    SELECT entity_id,
-           list_transform(list_sort(list({{'s': seq, 'n': event_type}})), lambda x: x.n) AS v
-    FROM events{sql} GROUP BY entity_id HAVING count(*) = ?)
-WHERE v = ? ORDER BY entity_id LIMIT ?""", [*params, len(variant), list(variant), limit])
+    SELECT entity_id, {_sorted_codes(codes)} AS codes FROM e
+    GROUP BY entity_id HAVING count(*) = ?)
+WHERE codes = ? ORDER BY entity_id LIMIT ?""",
+                   [list(codes.names), *params, len(variant), [index[n] for n in variant],
+                    limit])
     return [r[0] for r in rows]

@@ -71,9 +71,15 @@ def _scope_text(scope: Scope) -> str:
     return what
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _rates(db: str, version: tuple, scope: Scope) -> flow.Rates:
+    with context.store().reading() as cur:
+        return flow.rates(cur, scope)
+
+
 def rates_section(cur: Any, scope: Scope) -> None:
     """The stacked rate chart of the scope."""
-    result = flow.rates(cur, scope)
+    result = _rates(context.db_path(), data_version(cur), scope)
     if not result.table.num_rows:
         st.info(f"No events in this scope ({_scope_text(scope)}). Widen the time range or "
                 "pick another entity type.")

@@ -186,6 +186,8 @@ def test_variants_without_packable_seqs_take_the_struct_path(tmp_path: Path) -> 
         assert (codes.names, codes.bits, codes.packable()) == (("A", "B", "C"), 2, False)
         got = [(r["variant"], r["entities"]) for r in flow.variants(c).to_pylist()]
         assert got == [(["A", "C"], 1), (["B", "C", "A"], 1)]
+        assert flow.variant_entities(c, "order", ["B", "C", "A"]) == ["order1"]
+        assert flow.variant_entities(c, "order", ["A", "C", "Z"]) == []
         edges = _edges(flow.transitions(c))
         assert set(edges) == {(START, "B"), ("B", "C"), ("C", "A"), ("A", END), (START, "A"),
                               ("A", "C"), ("C", END)}
