@@ -48,8 +48,10 @@ def rates(table: pa.Table, bucket: str, seconds: int) -> go.Figure:
                     customdata=[n / seconds for n in ys],
                     hovertemplate=f"{t}<br>%{{x}}<br>%{{y:,}} events "
                                   "(%{customdata:.3g}/s)<extra></extra>")
-    fig.update_layout(barmode="stack", xaxis_title=None, yaxis_title=f"events per {bucket}")
-    return style.layout(fig, f"Events per {bucket} (UTC), by type", 320)
+    fig = style.layout(fig, f"Events per {bucket} (UTC), by type", 320)
+    fig.update_layout(barmode="stack", xaxis_title=None, yaxis_title=f"events per {bucket}",
+                      legend_traceorder="normal")
+    return fig
 
 
 def node_label(node: str) -> str:

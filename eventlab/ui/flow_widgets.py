@@ -163,7 +163,8 @@ def transitions_section(cur: Any, scope: Scope) -> None:
     event = st.dataframe(
         df, hide_index=True, key="flow_transitions", on_select="rerun",
         selection_mode="single-row", width="stretch",
-        column_config={"from_type": "from", "to_type": "to", "count": "pairs",
+        column_config={"from_type": "from", "to_type": "to",
+                       "count": st.column_config.NumberColumn("pairs", format="localized"),
                        "negative_gaps": st.column_config.NumberColumn(
                            "negative gaps", help="pairs whose next event has an earlier "
                            "time (counted as 0 in median and p95)"),
@@ -199,6 +200,7 @@ def variants_section(cur: Any, scope: Scope) -> None:
         df, hide_index=True, key="flow_variants", on_select="rerun",
         selection_mode="single-row", width="stretch",
         column_config={"entity_type": "entity type",
+                       "entities": st.column_config.NumberColumn(format="localized"),
                        "share": st.column_config.ProgressColumn(
                            "share of entities", format="%.1f%%", min_value=0,
                            max_value=100)})
@@ -261,7 +263,8 @@ def chain_section(cur: Any) -> None:
                 st.page_link("pages/flow_page.py", label=cid, icon=":material/account_tree:",
                              query_params={"view": "Chain", "correlation": cid})
             return
-        chain = flow.chain(cur, corr)
+        with st.spinner("Looking for every event with this correlation id…"):
+            chain = flow.chain(cur, corr)
     except EventLabError as exc:
         st.warning(f"{exc}")
         return
