@@ -1,10 +1,11 @@
 """Directly-follows transitions within an entity, as pm4py's `discover_dfg` defines them.
 
-An entity's events in stream order (seq; equal seqs by event type), each paired with the next
-event of the same entity. A transition A -> B counts those pairs; its time is the next event's
-time minus this event's, summarised as the median and the 95th percentile (`quantile_cont`,
-i.e. linear interpolation: numpy's and pandas' default). Out-of-order times give a negative
-gap: it counts as 0 in the median and p95, and the pairs are counted in `negative_gaps`.
+An entity's events in stream order (`STREAM_ORDER`: seq; equal seqs by type, then time),
+each paired with the next event of the same entity. A transition A -> B counts those pairs;
+its time is the next event's time minus this event's, summarised as the median and the 95th
+percentile (`quantile_cont`, i.e. linear interpolation: numpy's and pandas' default).
+Out-of-order times give a negative gap: it counts as 0 in the median and p95, and the pairs
+are counted in `negative_gaps`.
 Start and end of streams are the nodes START ("^") and END ("$"): ^ -> A counts entities whose
 first event is A, A -> $ those whose last is A (pm4py's start and end activities).
 
@@ -29,8 +30,9 @@ START = "^"
 END = "$"
 """The node after each entity's last event."""
 
-STREAM_ORDER = "seq, event_type"
-"""How one entity's events are ordered (variants use the same order)."""
+STREAM_ORDER = ("seq", "event_type", "ts")
+"""How one entity's events are ordered: by seq; equal seqs (duplicates) by event type, then
+time, so the result is deterministic. Variants order by the first two as well."""
 
 SCHEMA = pa.schema([
     ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
@@ -58,7 +60,7 @@ def transitions_sql(scope: Scope, names: Sequence[str]) -> tuple[str, list]:
     as a windowed `lead()` per entity.
 
     `names` are the scope's event types in alphabetical order (`typecodes`): the window
-    sorts and carries their codes, so equal seqs order by event type (STREAM_ORDER)."""
+    sorts and carries their codes, in STREAM_ORDER."""
     sql, params = where(scope)
     text = f"""
 WITH e AS (
