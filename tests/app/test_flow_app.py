@@ -118,3 +118,16 @@ def test_an_empty_store_and_an_empty_range_say_so(monkeypatch: pytest.MonkeyPatc
     infos = [i.value for i in at.info]
     assert any("No events in this scope" in i for i in infos)
     assert any("No transitions in this scope" in i for i in infos)
+
+
+def test_the_explore_link_of_a_transition_carries_the_scope() -> None:
+    from datetime import UTC
+
+    from eventlab.ui.flow_widgets import explore_params
+
+    scope = flow.Scope("order", datetime(2025, 3, 3, 10, tzinfo=UTC), None)
+    assert explore_params({"from_type": "^", "to_type": "OrderPlaced"}, scope) == {
+        "follows": "^>OrderPlaced", "entity_type": "order",
+        "from": "2025-03-03T10:00:00+00:00"}
+    assert explore_params({"from_type": "A", "to_type": "$"}, flow.Scope()) == {
+        "follows": "A>$"}
