@@ -30,8 +30,8 @@ def _sorted_codes(codes: TypeCodes) -> str:
     event `seq << bits | code` when that fits, else a (seq, code) struct (slower)."""
     if codes.packable():
         mask = (1 << codes.bits) - 1
-        return (f"list_transform(list_sort(list((seq << {codes.bits}) | c)), "
-                f"lambda x: x & {mask})")
+        packed = f"CAST((seq << {codes.bits}) | c AS {codes.packed_type()})"
+        return f"list_transform(list_sort(list({packed})), lambda x: x & {mask})"
     return "list_transform(list_sort(list({'s': seq, 'c': c})), lambda x: x.c)"
 
 

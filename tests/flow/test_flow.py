@@ -198,6 +198,9 @@ def test_seq_packing_fits_a_bigint_only_in_range() -> None:
     assert TypeCodes(("A",) * 17, 0, 2 ** 57 - 1).packable()
     assert not TypeCodes(("A",) * 17, 0, 2 ** 57).packable()
     assert not TypeCodes((), None, None).packable()
+    assert TypeCodes(("A",) * 17, 1, 996).packed_type() == "USMALLINT"  # 996 << 5 | 31
+    assert TypeCodes(("A",) * 17, 1, 2 ** 11).packed_type() == "UINTEGER"
+    assert TypeCodes(("A",) * 17, 1, 2 ** 27).packed_type() == "BIGINT"
 
 
 @pytest.mark.parametrize("entity_type", [None, "order", "customer"])
