@@ -69,6 +69,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/app_memory.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/flow.py
 	$(BIN)/python bench/ingest_kafka.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/lag.py

@@ -22,6 +22,7 @@ pages = st.navigation([
             url_path="time-travel"),
     st.Page("pages/asof_page.py", title="As of", icon=":material/calendar_month:",
             url_path="as-of"),
+    st.Page("pages/flow_page.py", title="Flow", icon=":material/account_tree:", url_path="flow"),
     st.Page("pages/sql_page.py", title="SQL console", icon=":material/terminal:", url_path="sql"),
     st.Page("pages/quarantine_page.py", title="Quarantine", icon=":material/report:",
             url_path="quarantine"),

@@ -10,6 +10,7 @@ from eventlab.cli import (
     broker,
     demo,
     export,
+    flow,
     ingest,
     investigations,
     lag,
@@ -21,8 +22,8 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, peek, query, export, timetravel, quality, investigations, lag, demo, broker,
-          app)
+GROUPS = (ingest, peek, query, export, timetravel, flow, quality, investigations, lag, demo,
+          broker, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

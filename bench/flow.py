@@ -1,0 +1,73 @@
+"""The Flow page's queries on the 5M-event database (opened read-only): the rate chart, the
+directly-follows transitions and the variants, over every entity and the whole time range.
+
+Prints `raw_scan_ms` (DuckDB's bare scan of the columns the three read: entity_id, event_type,
+ts, seq), then `rates_ms`, `transitions_ms` and `variants_ms` (medians of several runs). Each
+should stay at or under 1000 ms. Wall time depends on what else runs on the machine's cores,
+so each is also given as `*_cpu_ms`, the process's CPU time (both DuckDB threads) per query.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+from _common import CACHE, EVENTS, demo_db, median_ms
+
+from eventlab import flow
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+REPEAT = 5
+
+
+def median_cpu_ms(fn: Callable[[], object], repeat: int = REPEAT) -> float:
+    """Median CPU time of this process (DuckDB's threads included) while `fn` runs: what
+    the query costs however busy the machine's cores are with other work."""
+    times = []
+    for _ in range(repeat):
+        t = time.process_time()
+        fn()
+        times.append((time.process_time() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    path = CACHE / f"demo-{EVENTS}.duckdb"
+    if not (CACHE / f"demo-{EVENTS}.duckdb.complete2").exists():
+        path = demo_db()  # builds it once (read-write); every measurement below is read-only
+    with EventStore(path, read_only=True) as store:
+        cur = store.cursor()
+        scope = flow.Scope()
+        n = db.scalar(cur, "SELECT count(*) FROM events")
+        edges = flow.transitions(cur, scope)
+        top = flow.variants(cur, scope, 10)
+        print(f"# {n:,} events; {edges.num_rows} transitions; "
+              f"{top.num_rows} variants shown (10 per entity type); "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        raw = median_ms(lambda: db.rows(cur, "SELECT count(*), min(entity_id), "
+                                             "max(event_type), max(ts), max(seq) FROM events"),
+                        repeat=REPEAT)
+        rates = median_ms(lambda: flow.rates(cur, scope), repeat=REPEAT)
+        transitions = median_ms(lambda: flow.transitions(cur, scope), repeat=REPEAT)
+        variants = median_ms(lambda: flow.variants(cur, scope, 10), repeat=REPEAT)
+        cpu = {name: median_cpu_ms(fn) for name, fn in (
+            ("raw_scan", lambda: db.rows(cur, "SELECT count(*), min(entity_id), "
+                                              "max(event_type), max(ts), max(seq) FROM events")),
+            ("rates", lambda: flow.rates(cur, scope)),
+            ("transitions", lambda: flow.transitions(cur, scope)),
+            ("variants", lambda: flow.variants(cur, scope, 10)))}
+    print(f"raw_scan_ms={raw:.1f}")
+    print(f"rates_ms={rates:.1f}")
+    print(f"transitions_ms={transitions:.1f}")
+    print(f"variants_ms={variants:.1f}")
+    for name, ms in cpu.items():
+        print(f"{name}_cpu_ms={ms:.1f}")
+    print(f"# load average {os.getloadavg()[0]:.1f} at the end (other processes share the "
+          "cores: compare with raw_scan_ms of the same run)")
+
+
+if __name__ == "__main__":
+    main()
