@@ -23,5 +23,7 @@ if view == "Transitions":
     w.transitions_section(cur, scope)
 elif view == "Variants":
     w.variants_section(cur, scope)
-else:
+elif view == "Chain":
     w.chain_section(cur)
+else:
+    w.topics_section(context.store())

@@ -27,7 +27,7 @@ from eventlab.timeutil import as_utc, format_utc, naive_utc
 from eventlab.ui import context
 
 ALL = "(all)"
-VIEWS = ("Transitions", "Variants", "Chain")
+VIEWS = ("Transitions", "Variants", "Chain", "Topics → groups")
 
 
 def has_events(facets: Facets) -> bool:
@@ -122,7 +122,7 @@ def explore_params(edge: dict[str, Any], scope: Scope) -> dict[str, str]:
     """Explore's query parameters for the events of one transition (urls: `follows=A>B`)."""
     params = {"follows": f"{edge['from_type']}>{edge['to_type']}"}
     if scope.entity_type:
-        params["entity_type"] = scope.entity_type
+        params["etype"] = scope.entity_type  # Explore's entity type filter
     return {**params, **_iso(scope)}
 
 
@@ -286,3 +286,28 @@ def chain_section(cur: Any) -> None:
                      "explore", display_text="event"),
                      "time travel": st.column_config.LinkColumn(
                          "time travel", display_text="open")})
+
+
+def topics_section(store: Any) -> None:
+    """For Kafka: which consumer group reads which topic, each edge labelled with the group's
+    lag on it (one admin snapshot, no record read; the Consumers page has the details)."""
+    from eventlab.charts import lag as lag_charts
+    from eventlab.lag import topics
+    from eventlab.lag.snapshot import take_snapshot
+    from eventlab.ui.consumers_widgets import cluster_config
+
+    config = cluster_config()
+    if config is None:
+        return
+    try:
+        snapshot = take_snapshot(config, store, seconds=False)
+    except EventLabError as exc:
+        st.error(f"Consumer groups could not be read: {exc}")
+        return
+    if not snapshot.groups:
+        st.info("No consumer groups on this cluster yet.")
+        return
+    st.plotly_chart(lag_charts.topic_group_graph(topics.edges(snapshot)), key="flow_topics",
+                    config={"displayModeBar": False})
+    st.page_link("pages/consumers_page.py", label="Lag in seconds, history and verdicts",
+                 icon=":material/speed:")

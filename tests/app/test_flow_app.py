@@ -3,6 +3,7 @@ empty stores."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -58,7 +59,7 @@ def test_transitions_table_sankey_and_threshold(monkeypatch: pytest.MonkeyPatch,
     first = demo["order"][0]
     assert link.startswith("./explore?")
     assert parse_qs(link.split("?", 1)[1]) == {
-        "follows": [f"{first['from_type']}>{first['to_type']}"], "entity_type": ["order"]}
+        "follows": [f"{first['from_type']}>{first['to_type']}"], "etype": ["order"]}
     counts = sorted({e["count"] for e in demo["order"]})
     at.select_slider(key="min_pairs").set_value(counts[-2]).run()
     assert not at.exception
@@ -127,7 +128,32 @@ def test_the_explore_link_of_a_transition_carries_the_scope() -> None:
 
     scope = flow.Scope("order", datetime(2025, 3, 3, 10, tzinfo=UTC), None)
     assert explore_params({"from_type": "^", "to_type": "OrderPlaced"}, scope) == {
-        "follows": "^>OrderPlaced", "entity_type": "order",
+        "follows": "^>OrderPlaced", "etype": "order",
         "from": "2025-03-03T10:00:00+00:00"}
     assert explore_params({"from_type": "A", "to_type": "$"}, flow.Scope()) == {
         "follows": "A>$"}
+
+
+def test_topics_to_groups_graph_with_lag_on_the_edges(monkeypatch: pytest.MonkeyPatch,
+                                                      demo_db: Path, kafka_config,
+                                                      topic_factory, producer) -> None:
+    from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+    topic = topic_factory(1)
+    p = producer()
+    for _ in range(5):
+        p.send(topic, key=b"k", value=b"{}").get()
+    c = KafkaConsumer(**kafka_config.client_kwargs(), group_id="projector",
+                      enable_auto_commit=False)  # a test-only client: EventLab never commits
+    try:
+        c.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
+    finally:
+        c.close(autocommit=False)
+    monkeypatch.setenv("EVENTLAB_KAFKA_BOOTSTRAP", kafka_config.bootstrap)
+    at = _page(monkeypatch, demo_db, view="Topics → groups")
+    [chart] = at.get("plotly_chart")[1:]
+    data = json.loads(chart.proto.spec)["data"]
+    labels = " ".join(str(t.get("text", "")) + " " + str(t.get("hovertext", "")) for t in data)
+    assert "projector" in labels and topic in labels
+    notes = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    assert "lag 3" in notes  # 5 records, committed up to 2
