@@ -37,19 +37,23 @@ run: $(VENV)/.run-installed $(DB)
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # Kafka in one command: a local broker (Tansu, in memory, 127.0.0.1:$(KAFKA_PORT)), the demo shop
-# on topic shop-events (50,000 events at 5,000/s), a slow consumer group shop-projector (100
-# records/s, so its lag shows; log in .eventlab/demo-consumer.log), and the app pointed at the
-# broker, on its own empty database $(KAFKA_DB). Ctrl-C stops the app, the consumer and the broker.
+# produced to topic shop-events in the background (50,000 events at 500/s, so it runs for
+# about 100 s; log in .eventlab/demo-producer.log), a slow consumer group shop-projector (100
+# records/s: its lag grows while the shop produces; log in .eventlab/demo-consumer.log), and
+# the app pointed at the broker, on its own empty database $(KAFKA_DB). Ctrl-C stops the app,
+# the producer, the consumer and the broker.
 demo-kafka: $(VENV)/.run-installed
 	@mkdir -p .eventlab
 	rm -f $(KAFKA_DB) $(KAFKA_DB).wal
 	@$(BIN)/eventlab broker --stop --port $(KAFKA_PORT) >/dev/null 2>&1 || true
 	$(BIN)/eventlab broker --port $(KAFKA_PORT) --detach
-	$(BIN)/eventlab demo --kafka $(KAFKA) --topic shop-events --events 50000 --rate 5000 --seed 42
-	@$(BIN)/eventlab demo-consumer --bootstrap $(KAFKA) --topic shop-events \
+	@$(BIN)/eventlab demo --kafka $(KAFKA) --topic shop-events --events 50000 --rate 500 \
+		--seed 42 > .eventlab/demo-producer.log 2>&1 & producer=$$!; \
+	$(BIN)/eventlab demo-consumer --bootstrap $(KAFKA) --topic shop-events \
 		--group shop-projector --rate 100 > .eventlab/demo-consumer.log 2>&1 & consumer=$$!; \
-	trap 'kill $$consumer 2>/dev/null; $(BIN)/eventlab broker --stop --port $(KAFKA_PORT)' EXIT; \
+	trap 'kill $$producer $$consumer 2>/dev/null; $(BIN)/eventlab broker --stop --port $(KAFKA_PORT)' EXIT; \
 	trap 'exit 130' INT TERM; \
+	echo "producing the demo shop to shop-events (pid $$producer, log .eventlab/demo-producer.log)"; \
 	echo "consumer group shop-projector running (pid $$consumer, log .eventlab/demo-consumer.log)"; \
 	EVENTLAB_KAFKA_BOOTSTRAP=$(KAFKA) EVENTLAB_DB=$(KAFKA_DB) $(BIN)/python -m eventlab.ui.serve \
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \

@@ -32,3 +32,11 @@ def test_demo_kafka_serves_its_own_empty_database() -> None:
 def test_make_run_keeps_the_parquet_demo_database() -> None:
     text = "\n".join(_dry_run("run"))
     assert "EVENTLAB_DB=.eventlab/eventlab.duckdb" in text and "kafka.duckdb" not in text
+
+
+def test_demo_kafka_produces_while_the_slow_group_consumes() -> None:
+    text = "\n".join(_dry_run("demo-kafka"))
+    produce = next(line for line in text.split(";") if "eventlab demo --kafka" in line)
+    assert "--rate 500" in produce and "2>&1 & producer=$!" in produce  # in the background
+    assert "--group shop-projector --rate 100" in text  # slower than the shop: lag grows
+    assert "kill $producer $consumer" in text
