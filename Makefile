@@ -50,7 +50,7 @@ demo-kafka: $(VENV)/.run-installed
 	@$(BIN)/eventlab demo --kafka $(KAFKA) --topic shop-events --events 50000 --rate 500 \
 		--seed 42 > .eventlab/demo-producer.log 2>&1 & producer=$$!; \
 	$(BIN)/eventlab demo-consumer --bootstrap $(KAFKA) --topic shop-events \
-		--group shop-projector --rate 100 > .eventlab/demo-consumer.log 2>&1 & consumer=$$!; \
+		--group shop-projector --rate 100 --wait 60 > .eventlab/demo-consumer.log 2>&1 & consumer=$$!; \
 	trap 'kill $$producer $$consumer 2>/dev/null; $(BIN)/eventlab broker --stop --port $(KAFKA_PORT)' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo "producing the demo shop to shop-events (pid $$producer, log .eventlab/demo-producer.log)"; \

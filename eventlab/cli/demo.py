@@ -62,7 +62,8 @@ def cmd_demo_consumer(args: argparse.Namespace) -> int:
     with stop_on_signals(stop):
         state = run_demo_consumer(config, args.topic, args.group, rate=args.rate, stop=stop,
                                   progress=progress, progress_every_s=args.progress_every,
-                                  max_records=args.max_records)
+                                  max_records=args.max_records,
+                                  wait_for_topic_s=args.wait)
     print(f"stopped: {state.line()}", flush=True)
     return 0
 
@@ -100,4 +101,6 @@ def register(commands: Commands) -> None:
                     help="stop after this many records (default: run until stopped)")
     sp.add_argument("--progress-every", type=float, default=2.0, metavar="SECONDS",
                     help="seconds between progress lines (default 2)")
+    sp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="wait up to this long for the topic to appear (default 0)")
     sp.set_defaults(func=cmd_demo_consumer)

@@ -65,12 +65,18 @@ def run_demo_consumer(config: KafkaConfig, topic: str, group: str, *, rate: floa
                       stop: threading.Event | None = None,
                       progress: Callable[[ConsumerProgress], None] | None = None,
                       progress_every_s: float = 2.0,
-                      max_records: int | None = None) -> ConsumerProgress:
+                      max_records: int | None = None,
+                      wait_for_topic_s: float = 0.0) -> ConsumerProgress:
     """Consume `topic` as group `group` at <= `rate` records/s (0: no limit) until `stop` is
     set or `max_records` were processed; commit after each batch; close cleanly.
 
-    Starts at the group's committed offsets, or at the earliest offset for a new group.
+    Starts at the group's committed offsets, or at the earliest offset for a new group. Waits
+    up to `wait_for_topic_s` for the topic to appear (a producer started beside it).
     """
+    deadline = time.monotonic() + wait_for_topic_s
+    while (admin.partition_counts(config, [topic]).get(topic) is None
+           and time.monotonic() < deadline):
+        time.sleep(0.5)
     if admin.partition_counts(config, [topic]).get(topic) is None:
         raise TopicGone(f"topic {topic} does not exist on {config.bootstrap}: produce the demo "
                         f"first (eventlab demo --kafka {config.bootstrap} --topic {topic})")
