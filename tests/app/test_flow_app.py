@@ -37,7 +37,7 @@ def _frame(at: AppTest, column: str):
 
 @pytest.fixture(scope="module")
 def demo(demo_db: Path) -> dict:
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:
         corr = cur.execute("SELECT metadata->>'$.correlation_id' FROM events "
                            "WHERE event_type = 'OrderShipped' ORDER BY ts LIMIT 1"
                            ).fetchall()[0][0]

@@ -3,12 +3,15 @@ the favicon and plotly.js are served locally), page after page."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from browser_support import wait_for_app
 from playwright.sync_api import Page, Request
+from repo_paths import APP
 
-PAGES = ("explore", "time-travel", "as-of", "sql", "quarantine", "sources")
+PAGES = tuple(p for p in re.findall(r'url_path="([\w-]+)"', open(APP).read()) if p != "start")
+"""Every page app.py declares (a new page is covered without editing this list)."""
 
 
 def test_every_page_loads_only_from_the_app(app_url: str, page: Page) -> None:

@@ -144,7 +144,7 @@ def test_a_correlation_id_with_json_special_characters_is_found(tmp_path: Path) 
 
 def test_the_transitions_match_a_python_dfg_on_the_demo_shop(demo_db: Path) -> None:
     """An independent oracle: pm4py's definition in plain Python over every event."""
-    with EventStore(demo_db, read_only=True) as store, store.reading() as c:
+    with EventStore(demo_db) as store, store.reading() as c:
         rows = c.execute("SELECT entity_id, seq, event_type, epoch_us(ts) FROM events "
                          "WHERE entity_type = 'order'").fetchall()
         got = _edges(flow.transitions(c, Scope("order")))
@@ -207,7 +207,7 @@ def test_seq_packing_fits_a_bigint_only_in_range() -> None:
 def test_the_sorted_stream_and_the_window_forms_agree(demo_db: Path,
                                                       entity_type: str | None) -> None:
     scope = Scope(entity_type)
-    with EventStore(demo_db, read_only=True) as store, store.reading() as c:
+    with EventStore(demo_db) as store, store.reading() as c:
         names = type_codes(c, scope).names
         stream = db.arrow(c, *sorted_stream_sql(scope, names))
         window = db.arrow(c, *transitions_sql(scope, names))

@@ -1,0 +1,154 @@
+"""One walk through every page in headless Chromium, as a user would take it: Explore by URL, a
+filter, an event, on to Time travel, the slider, a what-if skip, As of, SQL console,
+Quarantine, Flow, Consumers (with the local broker and a slow demo group), Quality, an
+investigation and the Tour. No page shows an exception, the browser asks no other host for
+anything, and each page leaves a screenshot (.eventlab/screenshots/walk-*.png)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from browser_support import serve_app, shot, wait_for_app
+from playwright.sync_api import Page, Request, expect
+
+from eventlab.demo.consumer import run_demo_consumer
+from eventlab.demo.produce import produce_demo
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+GROUP = "walk-projector"
+TOPIC = "walk-shop"
+
+
+@pytest.fixture(scope="module")
+def slow_group(kafka_broker) -> Iterator[None]:
+    """The demo shop on a topic and a slow consumer group reading it (20 records/s)."""
+    config = kafka_broker.config(timeout_s=5.0)
+    produce_demo(config, TOPIC, events=600, partitions=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_demo_consumer, args=(config, TOPIC, GROUP),
+                              kwargs={"rate": 20, "stop": stop}, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory, kafka_broker,
+            slow_group: None) -> Iterator[str]:
+    db_copy = tmp_path_factory.mktemp("walk") / "demo.duckdb"
+    shutil.copy(demo_db, db_copy)
+    env = {"EVENTLAB_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "EVENTLAB_USER": "walker",
+           "EVENTLAB_RULES": str(Path(__file__).parents[2] / "eventlab/demo/rules.toml")}
+    with serve_app(db_copy, env=env) as url:
+        yield url
+
+
+def _no_exception(page: Page) -> None:
+    wait_for_app(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def _matching(page: Page) -> str:
+    return page.get_by_text(re.compile(r"[\d,]+ matching events")).first.inner_text()
+
+
+def test_walk_through_every_page(app_url: str, page: Page, demo_db: Path) -> None:
+    own = urlparse(app_url).netloc
+    elsewhere: list[str] = []
+
+    def seen(request: Request) -> None:
+        url = urlparse(request.url)
+        if url.scheme not in ("data", "blob", "about") and url.netloc != own:
+            elsewhere.append(request.url)
+
+    errors: list[str] = []
+    page.on("request", seen)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    with EventStore(demo_db) as store:
+        cur = store.cursor()
+        placed = db.scalar(cur, "SELECT count(*) FROM events WHERE event_type = 'OrderPlaced'")
+        entity = "customer-00001"
+        n_entity = db.scalar(cur, "SELECT count(*) FROM events WHERE entity_id = ?", [entity])
+
+    # Explore by URL, then a filter.
+    page.goto(f"{app_url}/explore?types=OrderPlaced")
+    _no_exception(page)
+    assert _matching(page).startswith(f"{placed:,} matching events")
+    shot(page, "walk-explore")
+    page.goto(f"{app_url}/explore?entity={entity}")
+    _no_exception(page)
+    assert _matching(page).startswith(f"{n_entity:,} matching events")
+    # Open an event (tick the first row), then follow it to Time travel.
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    expect(page.get_by_text(f"· {entity} · seq ").first).to_be_visible(timeout=15_000)
+    shot(page, "walk-explore-event")
+    page.get_by_role("link", name="Open in Time Travel").first.click()
+    page.wait_for_url(re.compile(r"/time-travel\?.*entity_id="), timeout=15_000)
+    _no_exception(page)
+    heading = page.locator("h4").filter(has_text=" · seq ")
+    expect(heading).to_contain_text("event 1 of", timeout=30_000)
+    state_before = page.get_by_test_id("stJson").first.inner_text()
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    thumb.press("End")  # the slider to the last event: the state panel changes
+    expect(heading).to_contain_text(f"event {n_entity} of {n_entity}", timeout=15_000)
+    _no_exception(page)
+    assert page.get_by_test_id("stJson").first.inner_text() != state_before
+    shot(page, "walk-time-travel")
+    # What if: skip the entity's first event.
+    page.get_by_role("tab", name="What if").click()
+    page.get_by_text("Skip these events").wait_for(timeout=15_000)
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text="Skip these events") \
+        .locator("input").first.click()
+    page.keyboard.press("ArrowDown")  # the first event of the list
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 change(s)").first).to_be_visible(timeout=15_000)
+    _no_exception(page)
+    shot(page, "walk-what-if")
+    # The other pages, each with what it must show.
+    for path, text, name in [
+        ("as-of", "As of", "walk-as-of"),
+        ("quarantine", "By reason", "walk-quarantine"),
+        ("flow", "Flow", "walk-flow"),
+        ("quality", "duplicate_event_id", "walk-quality"),
+        ("tour", "1 of ", "walk-tour"),
+    ]:
+        page.goto(f"{app_url}/{path}")
+        _no_exception(page)
+        expect(page.get_by_text(text).first).to_be_visible(timeout=30_000)
+        shot(page, name)
+    # SQL console: Ctrl+Enter runs the query.
+    page.goto(f"{app_url}/sql")
+    _no_exception(page)
+    box = page.get_by_role("textbox", name="Query")
+    box.fill("SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC")
+    box.press("Control+Enter")
+    expect(page.get_by_text(re.compile(r"\d+ row\(s\) in"))).to_be_visible(timeout=30_000)
+    shot(page, "walk-sql")
+    # Consumers: the slow demo group with its lag.
+    page.goto(f"{app_url}/consumers")
+    expect(page.get_by_text(GROUP).first).to_be_visible(timeout=45_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    shot(page, "walk-consumers", wait=False)
+    # An investigation: start one, it opens by its address.
+    page.goto(f"{app_url}/investigations")
+    _no_exception(page)
+    page.get_by_role("textbox", name="Name", exact=True).fill("walk: the planted duplicate")
+    page.get_by_role("button", name="Start an investigation").click()
+    page.wait_for_url(re.compile(r"/investigations\?id=walk-the-planted-duplicate-"),
+                      timeout=15_000)
+    _no_exception(page)
+    expect(page.get_by_role("heading", name="walk: the planted duplicate")).to_be_visible()
+    shot(page, "walk-investigation")
+    page.remove_listener("request", seen)
+    assert not elsewhere, f"requests to other hosts: {sorted(set(elsewhere))[:10]}"
+    assert not errors, errors[:3]
