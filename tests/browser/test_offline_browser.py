@@ -4,13 +4,14 @@ the favicon and plotly.js are served locally), page after page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 from browser_support import wait_for_app
 from playwright.sync_api import Page, Request
 from repo_paths import APP
 
-PAGES = tuple(p for p in re.findall(r'url_path="([\w-]+)"', open(APP).read()) if p != "start")
+PAGES = tuple(p for p in re.findall(r'url_path="([\w-]+)"', Path(APP).read_text()) if p != "start")
 """Every page app.py declares (a new page is covered without editing this list)."""
 
 
