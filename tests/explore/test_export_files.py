@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def cur(db_path: Path):
 
 
 def canonical(path: Path) -> list[tuple]:
-    with EventStore(path) as store, store.reading() as c:
+    with EventStore(path, read_only=True) as store, store.reading() as c:
         return sorted(db.rows(c, f"SELECT {CANONICAL} FROM events"), key=repr)
 
 
@@ -113,6 +114,8 @@ def test_exported_events_load_back_as_the_same_events(db_path: Path, cur, tmp_pa
 @pytest.mark.parametrize("fmt", export.FORMATS)
 def test_the_demo_loads_back_as_the_same_events(demo_db: Path, tmp_path: Path,
                                                 fmt: str) -> None:
+    # A copy: this process may hold the session's demo database open with other settings.
+    demo_db = Path(shutil.copy(demo_db, tmp_path / "demo.duckdb"))
     out = tmp_path / f"demo.{fmt}"
     with EventStore(demo_db) as store, store.reading() as c:
         result = export.export(c, export.sql_result("SELECT * FROM events"), out, fmt)
