@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventlab.store import db
+from eventlab.store.blobs import show_bytes
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,6 @@ def event_detail(con: db.Connection, key: EventKey) -> EventDetail | None:
            if row["__nseq"] is not None else None)
     event = {k: v for k, v in row.items() if not k.startswith("__")}
     return EventDetail(event, prev, nxt, row["__pos"], row["__n"])
-
-
-def show_bytes(value: bytes | None, limit: int = 200) -> str | None:
-    """Bytes as text when they are UTF-8, else as hex; long values cut with their size."""
-    if value is None:
-        return None
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "0x" + value.hex()
-    if len(text) > limit:
-        return f"{text[:limit]}… ({len(value):,} bytes)"
-    return text
 
 
 def headers_for_display(headers: list[dict[str, Any]] | None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from eventlab.ingest import kafka_mapping
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.kafka.positions import TP, parse_start, tp_text
 from eventlab.kafka.sample import MAX_RECORDS, SampleStart, read_sample
+from eventlab.store.blobs import show_bytes
 
 PREVIEW_CHARS = 200
 DEFAULT_RECORDS = 50
@@ -46,17 +47,8 @@ def parse_peek_start(text: str, topic: str) -> SampleStart:
 
 
 def preview(value: bytes | None, limit: int = PREVIEW_CHARS) -> str | None:
-    """Bytes as UTF-8 text, else as `0x` hex; longer than `limit` characters: cut, with the
-    size in bytes. None stays None (a null key, a tombstone's value)."""
-    if value is None:
-        return None
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "0x" + value.hex()
-    if len(text) > limit:
-        return f"{text[:limit]}… ({len(value):,} bytes)"
-    return text
+    """A raw value as the table shows it (`store.blobs.show_bytes`, cut at `limit`)."""
+    return show_bytes(value, limit)
 
 
 def start_text(positions: Mapping[TP, int]) -> str:

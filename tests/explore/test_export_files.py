@@ -234,7 +234,8 @@ def test_odd_results_columns_twice_nested_bytes_and_a_time_limit(cur, tmp_path: 
 def test_old_download_folders_are_swept(cur) -> None:
     temp = export.export_to_temp(cur, export.quarantine(), "csv")
     folder = Path(temp.path).parent
-    assert export.sweep_downloads(max_age_s=3600) == 0 and folder.exists()
+    export.sweep_downloads(max_age_s=3600)  # other old folders (other runs) may be swept
+    assert folder.exists()  # a fresh one is kept
     os.utime(folder, (time.time() - 7200, time.time() - 7200))
     assert export.sweep_downloads(max_age_s=3600) >= 1 and not folder.exists()
 
