@@ -48,12 +48,19 @@ class Drift:
     detail: str
 
 
+_JSON_TYPES = {"VARCHAR": "string", "UBIGINT": "number", "BIGINT": "number",
+               "HUGEINT": "number", "UHUGEINT": "number", "DOUBLE": "number",
+               "BOOLEAN": "boolean", "OBJECT": "object", "ARRAY": "array", "NULL": "NULL"}
+
+
 def _type_name(value: Any) -> str:
+    """A JSON type (string, number, boolean, object, array; NULL for null) from DuckDB's
+    `json_type` / `json_structure` names: 10 and 10.5 are both numbers, not a type change."""
     if isinstance(value, dict):
-        return "OBJECT"
+        return "object"
     if isinstance(value, list):
-        return "ARRAY"
-    return str(value)
+        return "array"
+    return _JSON_TYPES.get(str(value).upper(), str(value).lower())
 
 
 def field_uses(seen: Iterable[Seen]) -> list[FieldUse]:
