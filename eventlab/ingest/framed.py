@@ -77,7 +77,7 @@ def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
                 out.reason[row] = (reason, f"{what}: {exc}")
             continue
         kind = decoder.schema.schema_type
-        results = decoder.decode([d[HEADER_BYTES:] for _, d in members], as_key=as_key)
+        results = decoder.decode([d[HEADER_BYTES:] for _, d in members], as_key)
         for (row, _), result in zip(members, results, strict=True):
             out.schema_type[row] = kind
             if isinstance(result, Exception):
