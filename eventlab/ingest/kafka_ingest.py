@@ -28,7 +28,7 @@ from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
-from eventlab.schemas.catalog import SchemaCatalog
+from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.store.schema import WRITTEN_COLUMNS
@@ -107,10 +107,11 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     offset out of range); after that, a source error ends the run with `error` and `partial`
     set in the report and everything read before it stored. Batches are written in
     transactions of about `txn_records` records (or what arrived within a second).
-    `schemas` finds the schemas of framed records (default: the store's `schemas` table only).
+    `schemas` finds the schemas of framed records (default: the store's `schemas` table and
+    the registry of EVENTLAB_SCHEMA_REGISTRY_URL, if set).
     """
     spec = spec or MappingSpec()
-    catalog = schemas or SchemaCatalog(store)
+    catalog = schemas or build_catalog(store)
     cancel = cancel or threading.Event()
     finished = threading.Event()  # ours: the caller's `cancel` is only read, never set
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
