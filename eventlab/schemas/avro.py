@@ -20,6 +20,7 @@ from typing import Any
 import fastavro
 import orjson
 
+from eventlab.schemas.decoders import Decoded
 from eventlab.schemas.model import SchemaText, SchemaUnusable
 
 JSON_MARKS = ({"logicalType": "json"}, {"connect.name": "io.debezium.data.Json"})
@@ -71,14 +72,15 @@ class AvroDecoder:
                                   if _is_json_text(f.get("type"))) \
             if isinstance(raw, dict) and raw.get("type") == "record" else ()
 
-    def decode(self, payloads: list[bytes], as_key: bool = False
-               ) -> list[bytes | ValueError]:
-        """JSON text per payload (a key that decodes to a string: that string), or the error."""
+    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded:
+        """JSON text per payload (a key that decodes to a string: that string), and the
+        payloads that do not match the schema."""
         read, parsed, marks = fastavro.schemaless_reader, self._parsed, self._json_fields
-        dumps, frag = orjson.dumps, orjson.Fragment
-        out: list[bytes | ValueError] = []
-        for payload in payloads:
-            fo = io.BytesIO(payload)
+        dumps, frag, bio = orjson.dumps, orjson.Fragment, io.BytesIO
+        out: list[bytes | None] = []
+        errors: dict[int, str] = {}
+        for i, payload in enumerate(payloads):
+            fo = bio(payload)
             try:
                 value = read(fo, parsed, None)
                 if fo.tell() != len(payload):
@@ -86,16 +88,18 @@ class AvroDecoder:
                 if as_key and isinstance(value, str):
                     out.append(value.encode())
                     continue
-                if marks and isinstance(value, dict):
+                if marks:
                     for name in marks:
-                        if isinstance(value.get(name), str):
-                            value[name] = frag(value[name])
+                        field = value.get(name)
+                        if field.__class__ is str:
+                            value[name] = frag(field)
                 out.append(dumps(value, default=_default))
             except (ValueError, EOFError, IndexError, TypeError, KeyError, OverflowError,
-                    UnicodeDecodeError, orjson.JSONEncodeError) as exc:
-                out.append(ValueError(f"Avro payload does not match schema id "
-                                      f"{self.schema.id}: {type(exc).__name__}: {exc}"))
-        return out
+                    AttributeError, UnicodeDecodeError, orjson.JSONEncodeError) as exc:
+                out.append(None)
+                errors[i] = (f"Avro payload does not match schema id {self.schema.id}: "
+                             f"{type(exc).__name__}: {exc}")
+        return out, errors
 
 
 def encode(parsed: Any, record: Any) -> bytes:

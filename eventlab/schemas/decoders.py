@@ -3,9 +3,13 @@ validated as JSON by the mapping like any JSON value)."""
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from eventlab.schemas.model import SchemaText
+
+Decoded = tuple[list[bytes | None], dict[int, str]]
+"""JSON text per payload (None where it failed), and the failures: index -> why."""
 
 
 class Decoder(Protocol):
@@ -13,8 +17,7 @@ class Decoder(Protocol):
 
     schema: SchemaText
 
-    def decode(self, payloads: list[bytes], as_key: bool = False
-               ) -> list[bytes | ValueError]: ...
+    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded: ...
 
 
 class JsonSchemaDecoder:
@@ -23,10 +26,19 @@ class JsonSchemaDecoder:
     def __init__(self, schema: SchemaText) -> None:
         self.schema = schema
 
-    def decode(self, payloads: list[bytes], as_key: bool = False
-               ) -> list[bytes | ValueError]:
-        """The payloads themselves (the mapping checks they are JSON)."""
-        return list(payloads)
+    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded:
+        """The payloads themselves (the mapping checks they are JSON); a key that is a JSON
+        string becomes that string."""
+        if not as_key:
+            return list(payloads), {}
+        out: list[bytes | None] = []
+        for p in payloads:
+            try:
+                value = json.loads(p) if p[:1] == b'"' else None
+            except ValueError:
+                value = None
+            out.append(value.encode() if isinstance(value, str) else p)
+        return out, {}
 
 
 def decoder_for(schema: SchemaText) -> Decoder:

@@ -18,6 +18,7 @@ import orjson
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError
 
+from eventlab.schemas.decoders import Decoded
 from eventlab.schemas.model import SchemaText, SchemaUnusable
 from eventlab.schemas.wire import FrameError, message_indexes
 
@@ -90,18 +91,19 @@ class ProtobufDecoder:
             cls = self._classes[indexes] = message_factory.GetMessageClass(desc)
         return cls
 
-    def decode(self, payloads: list[bytes], as_key: bool = False
-               ) -> list[bytes | ValueError]:
-        """JSON text per payload, or the error."""
-        out: list[bytes | ValueError] = []
+    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded:
+        """JSON text per payload, and the payloads that do not match the schema."""
+        out: list[bytes | None] = []
+        errors: dict[int, str] = {}
         to_dict, dumps = json_format.MessageToDict, orjson.dumps
-        for payload in payloads:
+        for i, payload in enumerate(payloads):
             try:
                 indexes, data = message_indexes(payload)
                 message = self.message_class(indexes).FromString(data)
                 out.append(dumps(to_dict(message, preserving_proto_field_name=True,
                                          always_print_fields_with_no_presence=True)))
             except (DecodeError, FrameError, KeyError, ValueError, TypeError) as exc:
-                out.append(ValueError(f"Protobuf payload does not match schema id "
-                                      f"{self.schema.id}: {type(exc).__name__}: {exc}"))
-        return out
+                out.append(None)
+                errors[i] = (f"Protobuf payload does not match schema id {self.schema.id}: "
+                             f"{type(exc).__name__}: {exc}")
+        return out, errors
