@@ -3,10 +3,16 @@ bundled in grpcio-tools (imports from the references, Google's well-known types 
 bundle), the message chosen by the frame's message-index list, rendered by `json_format` with
 the field names of the .proto file (int64 as text and enums by name, as the Protobuf JSON
 mapping says; fields at their default value are shown too).
+
+A schema given as a base64 serialized FileDescriptorProto (what Confluent's Python serializer
+registers, and what a registry returns with `?format=serialized`) is used as it is, no protoc.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import importlib
 import importlib.resources
 import subprocess
 import sys
@@ -26,9 +32,69 @@ _BUNDLED = "google/protobuf/"
 COMPILE_TIMEOUT_S = 60
 
 
+def _serialized(text: str) -> bytes | None:
+    """The bytes of a base64 serialized descriptor, or None for .proto text."""
+    t = text.strip()
+    if not t or any(c in t for c in "{;\n ") or "syntax" in t:
+        return None
+    try:
+        return base64.b64decode(t, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _well_known(name: str) -> descriptor_pb2.FileDescriptorProto:
+    module = importlib.import_module(name.removesuffix(".proto").replace("/", ".") + "_pb2")
+    proto = descriptor_pb2.FileDescriptorProto()
+    module.DESCRIPTOR.CopyToProto(proto)
+    return proto
+
+
+def _from_descriptors(schema: SchemaText, raw: bytes
+                      ) -> tuple[descriptor_pool.DescriptorPool,
+                                 descriptor_pb2.FileDescriptorProto]:
+    try:
+        main = descriptor_pb2.FileDescriptorProto.FromString(raw)
+        files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+        for name, dep in schema.dependencies.items():
+            data = _serialized(dep.text)
+            if data is None:
+                raise SchemaUnusable(f"Protobuf schema id {schema.id} is serialized but its "
+                                     f"reference {name} is .proto text")
+            proto = descriptor_pb2.FileDescriptorProto.FromString(data)
+            files[proto.name or name] = proto
+        pool = descriptor_pool.DescriptorPool()
+        added: set[str] = set()
+
+        def add(proto: descriptor_pb2.FileDescriptorProto) -> None:
+            for dep in proto.dependency:
+                if dep not in added:
+                    if dep in files:
+                        add(files[dep])
+                    elif dep.startswith(_BUNDLED):
+                        add(_well_known(dep))
+                    else:
+                        raise SchemaUnusable(f"Protobuf schema id {schema.id} imports {dep}, "
+                                             "which is not among its references")
+            if proto.name not in added:
+                pool.Add(proto)
+                added.add(proto.name)
+
+        add(main)
+    except (DecodeError, TypeError, ValueError, ImportError) as exc:
+        if isinstance(exc, SchemaUnusable):
+            raise
+        raise SchemaUnusable(f"Protobuf schema id {schema.id}: the serialized descriptor does "
+                             f"not load ({type(exc).__name__}: {exc})") from None
+    return pool, main
+
+
 def compile_schema(schema: SchemaText) -> tuple[descriptor_pool.DescriptorPool,
                                                 descriptor_pb2.FileDescriptorProto]:
     """A descriptor pool holding the schema's file and its imports, and the file itself."""
+    raw = _serialized(schema.text)
+    if raw is not None:
+        return _from_descriptors(schema, raw)
     include = str(importlib.resources.files("grpc_tools") / "_proto")
     main = f"eventlab_schema_{schema.id}.proto"
     with tempfile.TemporaryDirectory(prefix="eventlab-proto-") as tmp:

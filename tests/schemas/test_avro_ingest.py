@@ -165,3 +165,28 @@ def test_registry_down_quarantines_with_a_clear_error_and_loses_nothing(
         with store.reading() as cur:
             assert db.rows(cur, "SELECT entity_id, value FROM events") == [
                 ("order-1", sent[0][1])]
+
+
+def test_avro_references_are_resolved_through_the_registry(registry) -> None:
+    import pyarrow as pa
+    from confluent_kafka.schema_registry import Schema, SchemaReference
+
+    from eventlab.ingest import framed
+
+    address = {"type": "record", "name": "Address", "namespace": "shop",
+               "fields": [{"name": "city", "type": "string"}]}
+    registry.client.register_schema("shop.Address", Schema(json.dumps(address), "AVRO"))
+    customer = {"type": "record", "name": "Customer", "namespace": "shop", "fields": [
+        {"name": "name", "type": "string"}, {"name": "home", "type": "shop.Address"}]}
+    schema = Schema(json.dumps(customer), "AVRO",
+                    [SchemaReference("shop.Address", "shop.Address", 1)])
+    ser = AvroSerializer(registry.client, schema, conf={"auto.register.schemas": True})
+    value = ser({"name": "Ada", "home": {"city": "Bonn"}},
+                SerializationContext("customers", MessageField.VALUE))
+    with serve(registry) as url:
+        catalog = SchemaCatalog(registry=RegistryClient(RegistryConfig(url)))
+        out = framed.decode_table(pa.table({"value": pa.array([value], pa.binary()),
+                                            "key": pa.array([None], pa.binary())}), catalog)
+    assert json.loads(out["decoded"][0].as_py()) == {"name": "Ada", "home": {"city": "Bonn"}}
+    used = catalog.decoder(int.from_bytes(value[1:5], "big")).schema
+    assert list(used.dependencies) == ["shop.Address"]

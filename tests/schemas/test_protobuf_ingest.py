@@ -132,3 +132,21 @@ def test_a_nested_message_index_and_a_folder_of_proto_files(pb, tmp_path: Path) 
                                                    None]
     assert "message index [4]" in out["__schema_detail"][2].as_py()
     assert out["schema_id"].to_pylist() == [5, 5, 5, None]
+
+
+def test_a_serialized_descriptor_from_the_registry_needs_no_protoc(pb) -> None:
+    import pyarrow as pa
+
+    client = SchemaRegistryClient.new_client({"url": f"mock://{uuid.uuid4().hex}"})
+    ser = ProtobufSerializer(pb.OrderEvent, client, {"use.deprecated.format": False})
+    value = ser(order_event(pb, 3, "card"), SerializationContext("t", MessageField.VALUE))
+    registry = Registry(client)  # served as registered: base64 FileDescriptorProtos
+    with serve(registry) as url:
+        catalog = SchemaCatalog(registry=RegistryClient(RegistryConfig(url)))
+        assert "syntax" not in catalog.decoder(int.from_bytes(value[1:5], "big")).schema.text
+        table = pa.table({"value": pa.array([value], pa.binary()),
+                          "key": pa.array([None], pa.binary())})
+        out = framed.decode_table(table, catalog)
+    doc = json.loads(out["decoded"][0].as_py())
+    assert (doc["id"], doc["version"], doc["data"]["card"]) == ("e-3", "3", "visa")
+    assert doc["timestamp"] == "2025-03-03T10:03:00Z"
