@@ -73,6 +73,9 @@ def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
     id_bytes = pc.if_else(good, pc.binary_slice(column, 1, HEADER_BYTES), None)
     ids = np.frombuffer(pc.cast(id_bytes, pa.binary(4)).buffers()[1], dtype=">u4")[:n]
     good_np = good.to_numpy(zero_copy_only=False)
+    for row in np.flatnonzero(good_np & (ids > 0x7FFFFFFF)).tolist():  # registry ids are int32
+        out.reason[row] = ("broken frame", f"{what}: schema id {int(ids[row])} is out of range")
+    good_np = good_np & (ids <= 0x7FFFFFFF)
     payloads = pc.binary_slice(column, HEADER_BYTES, max(HEADER_BYTES, pc.max(lengths).as_py()))
     id_col = np.zeros(n, dtype=np.int32)
     kinds: dict[int, str] = {}

@@ -120,18 +120,23 @@ def test_a_nested_message_index_and_a_folder_of_proto_files(pb, tmp_path: Path) 
     line = pb.OrderEvent.Line(sku="SKU-9", qty=3).SerializeToString()
     note = pb.Note(text="hi").SerializeToString()
     values = [frame(5, encode_indexes((1, 0)) + line), frame(5, b"\x00" + note),
-              frame(5, encode_indexes((4,)) + note), b'{"plain": "json"}']
+              frame(5, encode_indexes((4,)) + note), b'{"plain": "json"}', b"\x00\x01",
+              b"\x00\xff\xff\xff\xff\x00", frame(6, b"\x00")]
     table = pa.table({"value": pa.array(values, pa.binary()),
-                      "key": pa.array([None] * 4, pa.binary())})
+                      "key": pa.array([None] * len(values), pa.binary())})
     out = framed.decode_table(table, SchemaCatalog(folder=FolderSource(folder)))
     decoded = out["decoded"].to_pylist()
     assert json.loads(decoded[0]) == {"sku": "SKU-9", "qty": 3}
     assert json.loads(decoded[1]) == {"text": "hi"}
-    assert decoded[2] is None and decoded[3] is None
-    assert out["__schema_reason"].to_pylist() == [None, None, "payload does not match schema",
-                                                   None]
+    assert decoded[2:] == [None] * 5
+    assert out["__schema_reason"].to_pylist() == [
+        None, None, "payload does not match schema", None, "broken frame", "broken frame",
+        "unknown schema id"]
     assert "message index [4]" in out["__schema_detail"][2].as_py()
-    assert out["schema_id"].to_pylist() == [5, 5, 5, None]
+    assert "value of 2 bytes" in out["__schema_detail"][4].as_py()
+    assert "schema id 4294967295 is out of range" in out["__schema_detail"][5].as_py()
+    assert out["schema_id"].to_pylist() == [5, 5, 5, None, None, None, 6]
+    assert out["schema_type"].to_pylist() == ["PROTOBUF"] * 3 + [None] * 4
 
 
 def test_a_serialized_descriptor_from_the_registry_needs_no_protoc(pb) -> None:
