@@ -66,3 +66,11 @@ class RecordTooLarge(SourceError):
 
 class BrokerStartError(SourceError):
     """The local broker (`eventlab broker`) could not be started or stopped."""
+
+
+class SchemaRegistryUnavailable(SourceError):
+    """The schema registry did not answer, refused the login, or failed (named by its URL)."""
+
+
+class SchemaNotFound(SourceError):
+    """No schema with this id in the registry, the folder or the store."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ingest import offsets
-from eventlab.ui import context, peek_widgets
+from eventlab.ui import context, peek_widgets, schema_widgets
 from eventlab.ui import sources_widgets as w
 
 st.title("Sources")
@@ -29,6 +29,7 @@ with kafka_tab:
         w.topic_table(conn, offsets.stored_positions(context.cursor()))
         w.kafka_ingest_form(conn, manager, store, read_only=read_only)
         peek_widgets.peek_panel(conn, manager, store, read_only=read_only)
+    schema_widgets.registry_panel(context.cursor())
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)
     w.upload_form(manager, store, read_only=read_only)

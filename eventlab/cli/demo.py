@@ -37,12 +37,19 @@ def _demo_to_kafka(args: argparse.Namespace) -> int:
             sys.stderr.write(f"\r{sent:,} records in {seconds:.0f} s ({sent / seconds:,.0f}/s)")
             sys.stderr.flush()
 
+    fmt = getattr(args, "format", None) or "json"
     report = produce_demo(config, args.topic, events=args.events, seed=args.seed,
                           mode=args.cloudevents or "envelope", rate=args.rate,
-                          partitions=args.partitions, progress=progress)
+                          partitions=args.partitions, progress=progress, fmt=fmt)
     if tty:
         sys.stderr.write("\n")
     print(report.summary())
+    if fmt == "avro":
+        from eventlab.demo.avro import SCHEMA_ID, write_schema
+
+        path = write_schema(args.schemas)
+        print(f"Avro schema id {SCHEMA_ID} written to {path}: load with `eventlab ingest-kafka "
+              f"--topic {args.topic} --schemas {args.schemas}`")
     return 0
 
 
@@ -84,6 +91,11 @@ def register(commands: Commands) -> None:
     sp.add_argument("--cloudevents", choices=["binary", "structured"],
                     help="CloudEvents 1.0 instead of the JSON envelope: binary (ce_ headers, "
                          "value = data) or structured (one JSON document)")
+    sp.add_argument("--format", choices=["json", "avro"], default="json",
+                    help="value format on Kafka: json (default) or Confluent-framed avro "
+                         "(with --kafka; its schema goes to --schemas DIR)")
+    sp.add_argument("--schemas", metavar="DIR", default=".eventlab/schemas",
+                    help="where --format avro writes its schema (default .eventlab/schemas)")
     sp.add_argument("--partitions", type=positive, default=3,
                     help="partitions when the topic is created (default 3)")
     sp.set_defaults(func=cmd_demo)

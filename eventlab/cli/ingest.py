@@ -57,6 +57,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ingest_kafka(args: argparse.Namespace) -> int:
     """Read topics into the store; resumable; prints a summary or one JSON object."""
     from eventlab.ingest.kafka_ingest import ingest_kafka
+    from eventlab.schemas.catalog import build_catalog
     from eventlab.store.eventstore import EventStore
 
     config = kafka_config(args.bootstrap)
@@ -79,14 +80,15 @@ def cmd_ingest_kafka(args: argparse.Namespace) -> int:
         report = ingest_kafka(store, config, list(args.topic), start=start, until=until,
                               spec=spec, progress=progress, batch_records=args.batch_records,
                               txn_records=args.txn_records,
-                              isolation_level=args.isolation_level)
+                              isolation_level=args.isolation_level,
+                              schemas=build_catalog(store, args.schemas))
     if sys.stderr.isatty() and not args.json:
         sys.stderr.write("\n")
     if args.json:
         print_json(report.to_dict())
     else:
         print(report.summary())
-    return 1 if report.error else 0
+    return 1 if report.error or report.schema_error else 0
 
 
 def register(commands: Commands) -> None:
@@ -120,5 +122,8 @@ def register(commands: Commands) -> None:
     sp.add_argument("--txn-records", type=int, default=250_000,
                     help="records per database transaction (also committed every second)")
     sp.add_argument("--memory-limit", default="4GB")
+    sp.add_argument("--schemas", metavar="DIR",
+                    help="folder of <id>.avsc / <id>.proto / <id>.json schemas for "
+                         "schema-registry records (also: $EVENTLAB_SCHEMA_REGISTRY_URL)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_ingest_kafka)

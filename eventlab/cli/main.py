@@ -17,13 +17,14 @@ from eventlab.cli import (
     peek,
     quality,
     query,
+    schemas,
     timetravel,
 )
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, peek, query, export, timetravel, flow, quality, investigations, lag, demo,
-          broker, app)
+GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
+          demo, broker, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -33,15 +33,19 @@ if TYPE_CHECKING:
     from eventlab.demo.encodings import Record
 
 CHUNK_ROWS = 50_000
+FORMATS = ("json", "avro")
+"""Value formats of the demo on Kafka: JSON text, or Confluent-framed Avro (`demo.avro`)."""
 
 
 # -- the record stream ---------------------------------------------------------------------------
 
-def demo_chunks(events: int, seed: int = 42,
-                mode: str = "envelope") -> Iterator[tuple[list[Record], int]]:
+def demo_chunks(events: int, seed: int = 42, mode: str = "envelope",
+                fmt: str = "json") -> Iterator[tuple[list[Record], int]]:
     """The demo on Kafka in send order, as (records, bytes) chunks of `CHUNK_ROWS` events.
 
-    Records are demo events with the poison records planted between them.
+    Records are demo events with the poison records planted between them. `fmt="avro"`:
+    the events' values are Confluent-framed Avro (`demo.avro`; envelope mode only), the
+    poison records stay as they are.
     """
     table, arrival = generate_with_arrival(events, seed)
     event_us = pc.cast(table["timestamp"], pa.int64())
@@ -57,7 +61,12 @@ def demo_chunks(events: int, seed: int = 42,
         planted[pos] = poison_record(kind, seed, ts_list[pos - 1], order_id, mode)
     for start in range(0, table.num_rows, CHUNK_ROWS):
         chunk = table.slice(start, CHUNK_ROWS)
-        records, size = chunk_records(chunk, ts_list[start:start + chunk.num_rows], mode)
+        if fmt == "avro":
+            from eventlab.demo import avro
+
+            records, size = avro.chunk_records(chunk, ts_list[start:start + chunk.num_rows])
+        else:
+            records, size = chunk_records(chunk, ts_list[start:start + chunk.num_rows], mode)
         for pos in sorted((p for p in planted if start <= p < start + chunk.num_rows),
                           reverse=True):
             record = planted[pos]
@@ -117,7 +126,8 @@ def _rare_gc() -> Iterator[None]:
 
 def produce_demo(config: KafkaConfig, topic: str, *, events: int = 50_000, seed: int = 42,
                  mode: str = "envelope", rate: float = 0.0, partitions: int = 3,
-                 progress: Callable[[int, float], None] | None = None) -> ProduceReport:
+                 progress: Callable[[int, float], None] | None = None,
+                 fmt: str = "json") -> ProduceReport:
     """Produce the demo to `topic` (created with `partitions` if missing); `rate` caps records/s.
 
     Every record's future is checked; the first failure stops the run and raises `SourceError`
@@ -126,6 +136,11 @@ def produce_demo(config: KafkaConfig, topic: str, *, events: int = 50_000, seed:
     """
     if mode not in MODES:
         raise SourceError(f"unknown demo mode {mode!r}: use one of {', '.join(MODES)}")
+    if fmt not in FORMATS:
+        raise SourceError(f"unknown demo format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "avro" and mode != "envelope":
+        raise SourceError("--format avro writes the envelope; it does not combine with "
+                          "--cloudevents")
     count = ensure_topic(config, topic, partitions)
     size = 0
     poison: dict[str, Sent] = {}
@@ -133,7 +148,7 @@ def produce_demo(config: KafkaConfig, topic: str, *, events: int = 50_000, seed:
         sender = RecordSender(config, topic, count)
         try:
             started = last_report = time.monotonic()
-            for records, chunk_size in demo_chunks(events, seed, mode):
+            for records, chunk_size in demo_chunks(events, seed, mode, fmt):
                 size += chunk_size
                 for key, value, headers, ts_ms, kind in records:
                     sent = sender.send(key, value, headers, ts_ms)

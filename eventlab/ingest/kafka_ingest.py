@@ -5,6 +5,10 @@ DuckDB never wait for one GIL) while this process decodes them inside DuckDB and
 events, the quarantined records and the next offset of each partition in ONE transaction.
 A run that dies (error, cancel, SIGKILL) leaves the store at a
 batch boundary; the next run resumes from `ingest_offsets`: no gap, no duplicate.
+
+Schema-registry framed records (Avro, Protobuf, JSON Schema) are decoded by the thread that
+receives the batches (`ingest.framed`, while DuckDB writes the batch before), with schemas
+from a `SchemaCatalog`; the schemas fetched are saved in the same transaction as the events.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.ingest import kafka_mapping
+from eventlab.ingest import framed, kafka_mapping
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
+from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.store.schema import WRITTEN_COLUMNS
@@ -54,6 +59,10 @@ class KafkaIngestReport:
     """Per topic, per content mode (`kafka_mapping.MODES`): the mapping its records used."""
     isolation_level: str = "read_committed"
     seconds: float = 0.0
+    schema_records: dict[int, int] = field(default_factory=dict)
+    """Schema-registry records per schema id (values and keys)."""
+    schema_error: str | None = None
+    """Why the schema registry could not be used (its records wait in the quarantine)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
@@ -73,6 +82,11 @@ class KafkaIngestReport:
         for topic, modes in sorted(self.mappings.items()):
             lines.append(f"mapping of {topic}: " + "; ".join(
                 f"{mode} records as {m['preset']}" for mode, m in modes.items()))
+        if self.schema_records:
+            lines.append("schema-registry records per schema id: " + ", ".join(
+                f"{k}={v:,}" for k, v in sorted(self.schema_records.items())))
+        if self.schema_error:
+            lines.append(f"SCHEMA REGISTRY: {self.schema_error}")
         if self.error:
             lines.append(f"ERROR: {self.error} — what was read before is stored; run the same "
                          "command again to resume.")
@@ -85,15 +99,19 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                  progress: Callable[[KafkaIngestReport], None] | None = None,
                  cancel: threading.Event | None = None,
                  batch_records: int = BATCH_RECORDS, txn_records: int = TXN_RECORDS,
-                 isolation_level: str = "read_committed") -> KafkaIngestReport:
+                 isolation_level: str = "read_committed",
+                 schemas: SchemaCatalog | None = None) -> KafkaIngestReport:
     """Read topics into the store until `until`.
 
     Raises when the source fails before anything was read (unreachable broker, unknown topic,
     offset out of range); after that, a source error ends the run with `error` and `partial`
     set in the report and everything read before it stored. Batches are written in
     transactions of about `txn_records` records (or what arrived within a second).
+    `schemas` finds the schemas of framed records (default: the store's `schemas` table and
+    the registry of EVENTLAB_SCHEMA_REGISTRY_URL, if set).
     """
     spec = spec or MappingSpec()
+    catalog = schemas or build_catalog(store)
     cancel = cancel or threading.Event()
     finished = threading.Event()  # ours: the caller's `cancel` is only read, never set
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
@@ -109,6 +127,11 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
 
     def feed() -> None:
         for item in child:
+            if item[0] == "batch":
+                try:
+                    item = ("batch", framed.decode_table(item[1], catalog), item[2])
+                except Exception as exc:  # noqa: BLE001 - reported like a source error
+                    item = ("error", exc, None)
             while not finished.is_set():
                 try:
                     items.put(item, timeout=0.2)
@@ -127,8 +150,9 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     def flush() -> None:
         nonlocal pending, positions
         if pending:
-            table = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
-            _write_batch(store, table, positions, spec, report)
+            table = (pa.concat_tables(pending, promote_options="default") if len(pending) > 1
+                     else pending[0])
+            _write_batch(store, table, positions, spec, report, catalog)
             report.seconds = round(time.perf_counter() - started, 3)
             if progress:
                 progress(report)
@@ -187,21 +211,13 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
 
 
 def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
-                 spec: MappingSpec, report: KafkaIngestReport) -> None:
+                 spec: MappingSpec, report: KafkaIngestReport,
+                 catalog: SchemaCatalog | None = None) -> None:
     """Decode one raw batch and store it with the partitions' next offsets, atomically."""
     with store.transaction() as cur:
-        db.register(cur, "__kb", table)
-        sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {sel.text}", sel.params)
-        seen = _already_stored(cur)
-        derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
-                                     "seq_src IS NULL"))
-        stored = db.rows(cur, _insert_events(seen, derive))[0][0]
-        quarantined = db.rows(cur, _insert_quarantine(bool(seen)))[0][0]
-        tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
-                                    "__reason IS NULL")
+        counts, mappings = store_batch(cur, table, spec, catalog)
         save_positions(cur, positions)
-        cur.execute("DROP TABLE __kc")
+    stored, quarantined, tombstones = counts
     report.records_read += table.num_rows
     report.rows_stored += stored
     report.rows_quarantined += quarantined
@@ -211,6 +227,48 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
     for topic, modes in mappings.items():
         for mode, mapping in modes.items():
             report.mappings.setdefault(topic, {}).setdefault(mode, mapping.to_dict())
+    if catalog is not None:
+        report.schema_records = dict(catalog.records)
+        report.schema_error = catalog.registry_error
+
+
+def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
+                catalog: SchemaCatalog | None = None, *, dedupe: bool | None = None
+                ) -> tuple[tuple[int, int, int], dict[str, dict[str, Any]]]:
+    """Map a raw batch (with `ingest.framed`'s columns if it has framed records) and insert
+    its events and quarantined records, inside the caller's transaction. Returns (stored,
+    quarantined, tombstones) and the mappings used. Records already stored are skipped
+    (`dedupe`: check every record; default: only when the batch is below a stored position)."""
+    is_framed = "decoded" in table.column_names
+    db.register(cur, "__kb", table)
+    try:
+        sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec, framed=is_framed)
+        text = f"SELECT * REPLACE ({_FRAMED_REPLACE}) FROM ({sel.text})" if is_framed \
+            else sel.text
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {text}", sel.params)
+    finally:
+        db.unregister(cur, "__kb")
+    if catalog is not None:
+        catalog.save_pending(cur)
+    seen = _already_stored(cur) if dedupe is None else dedupe
+    derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
+                                 "seq_src IS NULL"))
+    stored = db.rows(cur, _insert_events(seen, derive))[0][0]
+    quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed))[0][0]
+    tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
+                                "__reason IS NULL")
+    cur.execute("DROP TABLE __kc")
+    return (stored, quarantined, tombstones), mappings
+
+
+# A framed record's schema id and type go into its metadata (Explore shows them); a record
+# that could not be decoded takes the decoding's reason over the mapping's.
+_FRAMED_REPLACE = (
+    "CASE WHEN schema_id IS NULL AND key_schema_id IS NULL THEN metadata ELSE "
+    "json_merge_patch(coalesce(metadata, CAST('{}' AS JSON)), json_object('schema_id', "
+    "schema_id, 'schema_type', schema_type, 'key_schema_id', key_schema_id)) END AS metadata, "
+    "coalesce(__schema_reason, __reason) AS __reason, "
+    "CASE WHEN __schema_reason IS NULL THEN __detail ELSE __schema_detail END AS __detail")
 
 
 def _already_stored(cur: db.Connection) -> bool:
@@ -251,11 +309,14 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
 _HEADERS = "CASE WHEN len(c.headers) = 0 THEN NULL ELSE c.headers END"
 
 
-def _insert_quarantine(dedupe: bool) -> str:
+def _insert_quarantine(dedupe: bool, is_framed: bool = False) -> str:
+    schema_id = "coalesce(c.schema_id, c.key_schema_id)" if is_framed else "NULL"
     return (
         "INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, detail, raw, "
-        "key, headers) SELECT 'kafka', c.topic, c.\"partition\", c.\"offset\", c.__reason, "
+        "key, headers, schema_id, kafka_ts, kafka_ts_type) SELECT 'kafka', c.topic, "
+        "c.\"partition\", c.\"offset\", c.__reason, "
         "c.__detail || ' at ' || c.topic || '/' || CAST(c.\"partition\" AS VARCHAR) || "
         "' offset ' || CAST(c.\"offset\" AS VARCHAR), c.value, c.key, "
-        + _HEADERS + " FROM __kc c WHERE c.__reason IS NOT NULL"
+        + _HEADERS + f", {schema_id}, to_timestamp(c.timestamp_ms / 1000.0), c.timestamp_type"
+        " FROM __kc c WHERE c.__reason IS NOT NULL"
         + (_DEDUPE.format(table="quarantine") if dedupe else ""))

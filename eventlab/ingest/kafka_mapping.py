@@ -8,6 +8,10 @@ binary and structured mode with plain envelope JSON. Besides the document's
 top-level keys, the mapping sees pseudo-columns: `@key` (the key as text), `@timestamp` (the
 record timestamp), `@value` (the whole value as text, for CloudEvents binary mode) and
 `@header:NAME` (each header's value as text).
+
+Schema-registry framed records (`ingest.framed`) arrive with `decoded` / `decoded_key` columns:
+under `framed=True` the mapping reads `coalesce(decoded, value)` and `coalesce(decoded_key,
+key)` while `value` and `key` pass through as the original bytes.
 """
 
 from __future__ import annotations
@@ -43,10 +47,15 @@ _MODE_SQL = (
     "CASE WHEN list_contains(list_transform(headers, lambda h: h.key), 'ce_specversion') "
     f"THEN 'ce-binary' WHEN starts_with({_CONTENT_TYPE}, 'application/cloudevents') "
     "THEN 'ce-structured' {sniff}ELSE 'json' END")
-_SNIFF = ("WHEN contains(TRY(decode(value)), '\"specversion\"') AND json_exists(TRY(decode("
-          "value)), '$.specversion') THEN 'ce-structured' ")
+_SNIFF = ("WHEN contains(TRY(decode({value})), '\"specversion\"') AND json_exists(TRY(decode("
+          "{value})), '$.specversion') THEN 'ce-structured' ")
 PASSTHROUGH = ("topic", "partition", "offset", "key", "value", "headers", "timestamp_ms",
                "timestamp_type", "__tombstone")
+FRAMED_VALUE = "coalesce(decoded, value)"
+FRAMED_KEY = "coalesce(decoded_key, key)"
+FRAMED_PASSTHROUGH = ("schema_id", "schema_type", "key_schema_id", "__schema_reason",
+                      "__schema_detail")
+"""The columns `ingest.framed` adds that the mapped rows keep."""
 
 
 def header_names(cur: db.Connection, table: str, sample: int = 2000) -> list[str]:
@@ -64,7 +73,8 @@ def header_columns(mapping: Mapping) -> list[str]:
     return sorted(c[len(HEADER_PREFIX):] for c in cols if c.startswith(HEADER_PREFIX))
 
 
-def sample_keys(cur: db.Connection, table: str, sample: int = 2000) -> list[str]:
+def sample_keys(cur: db.Connection, table: str, sample: int = 2000, *,
+                value: str = "value") -> list[str]:
     """Top-level keys of the first `sample` JSON-object values of a registered raw batch.
 
     Enough to pick a preset and the columns of a mapping; keys that appear only later are not
@@ -74,7 +84,8 @@ def sample_keys(cur: db.Connection, table: str, sample: int = 2000) -> list[str]
         cur, f"SELECT DISTINCT unnest(json_keys(d)) FROM (SELECT CASE WHEN "
              f"json_valid(TRY(decode(value))) AND json_type(CASE WHEN json_valid("
              f"TRY(decode(value))) THEN TRY(decode(value)) END) = 'OBJECT' THEN "
-             f"TRY(decode(value)) END AS d FROM (SELECT value FROM {table} LIMIT ?))",
+             f"TRY(decode(value)) END AS d FROM (SELECT {value} AS value FROM {table} "
+             f"LIMIT ?))",
         [sample]))
 
 
@@ -86,12 +97,14 @@ def doc_columns(mapping: Mapping) -> list[str]:
 
 
 def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
-             rest_without: list[str] | None = None) -> tuple[str, list[str]]:
+             rest_without: list[str] | None = None, *, framed: bool = False
+             ) -> tuple[str, list[str]]:
     """SQL for the decoded batch (one row per record) and its bound parameters.
 
     `keys` are the document keys parsed into columns; `rest_without` (flat mappings) adds
     `@rest`: the document without those keys, which becomes the payload. Each value is
     decoded from UTF-8 once and parsed as JSON once (`json_transform`, which also validates).
+    `framed`: the batch has `ingest.framed`'s columns; the decoded JSON is read instead.
     """
     params: list[str] = []
     header_cols = []
@@ -117,15 +130,16 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
         rest = [f"CASE WHEN __doc IS NOT NULL THEN json_merge_patch(__text, "
                 f"{quote_literal(nulls)}) END AS \"@rest\""]
     outer = [
-        *unpack, *rest, "__text AS \"@value\"", "TRY(decode(key)) AS \"@key\"",
+        *unpack, *rest, "__text AS \"@value\"",
+        f"TRY(decode({FRAMED_KEY if framed else 'key'})) AS \"@key\"",
         "to_timestamp(timestamp_ms / 1000.0) AS \"@timestamp\"", *header_cols,
         f"{invalid} AS __invalid", "value IS NULL AS __tombstone",
         "'kafka' AS __source", "\"offset\" AS __row",
         "topic", "\"partition\"", "\"offset\"", "key", "value", "headers", "timestamp_ms",
-        "timestamp_type",
+        "timestamp_type", *(FRAMED_PASSTHROUGH if framed else ()),
     ]
-    inner = (f"SELECT *, {parsed} AS __doc FROM (SELECT *, TRY(decode(value)) AS __text "
-             f"FROM {table})")
+    inner = (f"SELECT *, {parsed} AS __doc FROM (SELECT *, TRY(decode("
+             f"{FRAMED_VALUE if framed else 'value'})) AS __text FROM {table})")
     return f"(SELECT {', '.join(outer)} FROM ({inner}))", params
 
 
@@ -182,34 +196,36 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
     return mapping
 
 
-def mode_sql(spec: MappingSpec) -> str:
+def mode_sql(spec: MappingSpec, *, framed: bool = False) -> str:
     """SQL naming each raw record's content mode (one of `MODES`) under this spec."""
     if spec.preset not in ("auto", "cloudevents"):
         return "'json'"  # the user chose the preset: every record is a document of it
-    return _MODE_SQL.format(sniff=_SNIFF if spec.preset == "auto" else "")
+    sniff = _SNIFF.format(value=FRAMED_VALUE if framed else "value")
+    return _MODE_SQL.format(sniff=sniff if spec.preset == "auto" else "")
 
 
-def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec
+def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False
                   ) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
     """The canonical-event SELECT over a registered raw batch (one row per record, with
     `__reason` for the quarantine), and the mapping resolved for each topic and mode.
 
     Each (topic, mode) group gets its own mapping; a batch of one group (the usual case) is
-    mapped as a whole, with no filter in the way.
+    mapped as a whole, with no filter in the way. `framed`: the batch has `ingest.framed`'s
+    columns (schema-registry records decoded to JSON), which the mapping reads.
     """
-    modes = mode_sql(spec)
+    modes = mode_sql(spec, framed=framed)
     groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
                           f"ORDER BY ALL")
     if len(groups) <= 1:
         topic, mode = groups[0] if groups else ("", "json")
-        sel, mapping = mapped_batch(cur, table, _spec_for(spec, mode))
+        sel, mapping = mapped_batch(cur, table, _spec_for(spec, mode), framed=framed)
         return sel, {topic: {mode: mapping}}
     parts: list[Sql] = []
     mappings: dict[str, dict[str, Mapping]] = {}
     for topic, mode in groups:
         sub = (f"(SELECT * FROM {table} WHERE topic = {quote_literal(topic)} AND {modes} = "
                f"{quote_literal(mode)})")
-        sel, mapping = mapped_batch(cur, sub, _spec_for(spec, mode))
+        sel, mapping = mapped_batch(cur, sub, _spec_for(spec, mode), framed=framed)
         parts.append(sel)
         mappings.setdefault(topic, {})[mode] = mapping
     return Sql(" UNION ALL BY NAME ".join(f"SELECT * FROM ({p.text})" for p in parts),
@@ -222,16 +238,20 @@ def _spec_for(spec: MappingSpec, mode: str) -> MappingSpec:
     return spec
 
 
-def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec) -> tuple[Sql, Mapping]:
+def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False
+                 ) -> tuple[Sql, Mapping]:
     """The canonical-event SELECT over one group of a raw batch (a table name or a
     parenthesised subquery), and the mapping it resolved for that group."""
     headers = header_names(cur, table)
     ce_binary = is_ce_binary(spec, headers)
-    keys = [] if ce_binary else sample_keys(cur, table)
+    keys = [] if ce_binary else sample_keys(
+        cur, table, value=FRAMED_VALUE if framed else "value")
     mapping = resolve_kafka(spec, keys, headers)
     needed = doc_columns(mapping)
     rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
-    rel, params = relation(table, needed, header_columns(mapping), ce_binary, rest)
+    rel, params = relation(table, needed, header_columns(mapping), ce_binary, rest,
+                           framed=framed)
     types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", params)}
+    passthrough = PASSTHROUGH + (FRAMED_PASSTHROUGH if framed else ())
     return mapped_select(mapping, types, rel, doc_mode=True, relation_params=params,
-                         tombstones=True, passthrough=PASSTHROUGH), mapping
+                         tombstones=True, passthrough=passthrough), mapping

@@ -115,6 +115,7 @@ class KafkaRawReader:
         now = time.monotonic()
         self._last_check = now
         self._progress_at: dict[TP, float] = dict.fromkeys(tps, now)
+        self._returned_at: float | None = None
 
     # -- positions -------------------------------------------------------------------------
 
@@ -184,6 +185,7 @@ class KafkaRawReader:
         """
         if self.finished:
             return None
+        self._discount_caller_time()
         if self._pending_error is not None:
             self._fail(self._pending_error)
         if self._cancel.is_set():
@@ -211,7 +213,19 @@ class KafkaRawReader:
             self._finish("end reached")
         elif self._cancel.is_set():
             self._finish("cancelled")
+        self._returned_at = time.monotonic()
         return table
+
+    def _discount_caller_time(self) -> None:
+        """Time the caller spent between two calls (a slow writer downstream, with the
+        records of other partitions still to hand over) is not time a partition was stuck."""
+        if self._returned_at is None:
+            return
+        away = time.monotonic() - self._returned_at
+        if away > 0.05:
+            for tp in self._progress_at:
+                self._progress_at[tp] += away
+            self._last_check += away
 
     def _finish(self, reason: str) -> None:
         self.finished = True

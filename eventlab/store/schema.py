@@ -82,6 +82,23 @@ DDL: tuple[str, ...] = (
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS schemas (
+        id           INTEGER PRIMARY KEY,  -- the registry's schema id (the frame's 4 bytes)
+        schema_type  VARCHAR NOT NULL,     -- AVRO, PROTOBUF or JSON
+        subject      VARCHAR,              -- where known
+        version      INTEGER,
+        text         VARCHAR NOT NULL,     -- the schema as the registry gave it
+        "references" JSON,                 -- references and their resolved texts
+        source       VARCHAR NOT NULL,     -- registry URL (no credentials) or folder
+        fetched_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+    # Schema-registry records: the frame's schema id, and the record time a requeue needs
+    # (added to stores made before them).
+    'ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS schema_id INTEGER',
+    'ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS kafka_ts TIMESTAMPTZ',
+    'ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS kafka_ts_type SMALLINT',
+    """
     CREATE TABLE IF NOT EXISTS ingested_files (
         path         VARCHAR PRIMARY KEY,
         size         BIGINT NOT NULL,

@@ -15,7 +15,7 @@ from eventlab.explore.duplicates import CONFLICT, COPY
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
-from eventlab.ui import investigations_widgets
+from eventlab.ui import context, investigations_widgets, schema_widgets
 
 ALL = "(all)"
 PAYLOAD_TREE_LIMIT = 50_000
@@ -252,6 +252,7 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
                      icon=":material/history:",
                      query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
     meta = _parse_json(ev.get("metadata"))
+    schema_widgets.event_schema_caption(meta, context.cursor())
     _id_links(meta if isinstance(meta, dict) else {})
     investigations_widgets.add_popover(bookmark=str(ev["event_id"]), entity=str(ev["entity_id"]),
                                        key="ex_inv_event")
