@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eventlab.cli import app, broker, demo, ingest, query, timetravel
+from eventlab.cli import app, broker, demo, ingest, query, republish, timetravel
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, query, timetravel, demo, broker, app)
+GROUPS = (ingest, query, timetravel, demo, broker, app, republish)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -209,11 +209,13 @@ def source_sql(sel: Selection, by: str | None = None,
     qf = _quarantine_filter(sel)
     if qf is not None:
         parts.append(
-            "SELECT 'quarantine', q.source, q.topic, q.\"partition\", coalesce(q.\"offset\", -1), "
-            "CAST(NULL AS VARCHAR), q.topic IS NULL, (q.topic IS NOT NULL AND q.raw IS NULL), "
-            "q.key, coalesce(octet_length(q.key), 0) + coalesce(octet_length(q.raw), 0) + "
-            f"{_HEADER_BYTES.format(h='q.headers')}, {dest.format(h='q.headers')}, "
-            "CAST(NULL AS VARCHAR), CAST(NULL AS BIGINT) "
+            "SELECT 'quarantine' AS origin, q.source, q.topic AS src_topic, q.\"partition\" AS "
+            "src_partition, coalesce(q.\"offset\", -1) AS src_offset, CAST(NULL AS VARCHAR) AS "
+            "event_id, q.topic IS NULL AS from_file, (q.topic IS NOT NULL AND q.raw IS NULL) AS "
+            "tombstone, q.key, coalesce(octet_length(q.key), 0) + coalesce(octet_length(q.raw), "
+            f"0) + {_HEADER_BYTES.format(h='q.headers')} AS bytes, "
+            f"{dest.format(h='q.headers')} AS dest, CAST(NULL AS VARCHAR) AS sort_entity, "
+            "CAST(NULL AS BIGINT) AS sort_seq "
             f"FROM quarantine q WHERE {qf[0]}")
         if sel.kind == "dlq":
             params.append(dlq_header)
