@@ -449,7 +449,9 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
     previous: tuple[_Chunk, list[int]] | None = None
     read_cur = store.cursor()
     try:
-        reader = db.arrow_reader(read_cur, ledger.RECORDS_SQL, [job_id], batch_rows=CHUNK)
+        # With a rate, a chunk is about a second of sending: the ledger moves every second.
+        chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
+        reader = db.arrow_reader(read_cur, ledger.RECORDS_SQL, [job_id], batch_rows=chunk_rows)
         for batch in reader:
             if batch.num_rows == 0:
                 continue
