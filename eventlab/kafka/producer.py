@@ -17,6 +17,7 @@ that uses kafka-python 3.0 internals (the admin client's connection manager).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from kafka.partitioner import murmur2
 from kafka.protocol.producer import ProduceRequest
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
-from eventlab.errors import SourceError
+from eventlab.errors import BrokerUnavailable, SourceError
 from eventlab.kafka.config import KafkaConfig, kafka_errors
 
 Headers = list[tuple[str, bytes | None]]
@@ -158,11 +159,13 @@ class RecordSender:
             "max_request_size": MAX_REQUEST_BYTES, "max_block_ms": max(timeout_ms, 10_000),
             "delivery_timeout_ms": max(30_000, 3 * timeout_ms), **producer_options}
         self.config, self.topic, self.partitions = config, topic, partitions
+        self._flush_timeout_s = options["delivery_timeout_ms"] / 1000 + 1
         self.sent = self.failed = 0
         self.first_error: BaseException | None = None
         self._slots: dict[bytes, int] = {}
         self._raw: RawBatchWriter | None = None
-        self._producer = KafkaProducer(**{**config.client_kwargs(), **options})
+        with kafka_errors(config, f"connecting to send to {topic}"):
+            self._producer = KafkaProducer(**{**config.client_kwargs(), **options})
 
     def _failure(self, exc: BaseException) -> None:
         self.failed += 1
@@ -188,8 +191,10 @@ class RecordSender:
         if partition is None:
             partition = self.partition(key)
         if None in (v for _, v in headers):  # KafkaProducer refuses it: flush, then write raw
-            with kafka_errors(self.config, f"sending to {self.topic}"):
-                self._producer.flush()
+            if not self.flush(self._flush_timeout_s):  # never out of order: not sent at all
+                raise BrokerUnavailable(
+                    f"records sent to {self.topic} before one with a null header value were "
+                    f"not acknowledged within {self._flush_timeout_s:g} s; it was not sent")
             if self._raw is None:
                 self._raw = RawBatchWriter(self.config)
             self.sent += 1
@@ -210,10 +215,22 @@ class RecordSender:
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every record sent so far is acknowledged or failed; False when
         `timeout_s` passed first (the records still out have an unknown outcome)."""
+        if timeout_s is None:
+            self._producer.flush()
+            return True
+        # KafkaProducer.flush(timeout) waits up to `timeout` for EACH batch in turn; this
+        # waits `timeout_s` in total (kafka-python 3.0 internals, like RawBatchWriter).
+        deadline = time.monotonic() + timeout_s
+        accumulator = self._producer._accumulator
+        accumulator.begin_flush()
+        self._producer._sender.wakeup()
         try:
-            self._producer.flush(timeout=timeout_s)
-        except kerr.KafkaTimeoutError:
-            return False
+            for batch in accumulator._incomplete.all():
+                left = deadline - time.monotonic()
+                if left <= 0 or not batch.produce_future.wait(timeout=left):
+                    return False
+        finally:
+            accumulator._flushes_in_progress.decrement()
         return True
 
     def close(self, timeout_s: float = 5.0) -> None:

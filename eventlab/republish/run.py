@@ -18,7 +18,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -441,8 +441,10 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
     drop = plan.dlq_header_prefix if plan.drop_dlq_headers else None
     original_ts = plan.timestamp == planning.ORIGINAL
     senders: dict[str, RecordSender] = {}
-    options = {**_PRODUCER, "delivery_timeout_ms": int(delivery_timeout_s * 1000),
-               "request_timeout_ms": int(min(delivery_timeout_s, config.timeout_s) * 1000)}
+    delivery_ms = int(delivery_timeout_s * 1000)  # > linger + request timeout (kafka-python)
+    options = {**_PRODUCER, "delivery_timeout_ms": delivery_ms,
+               "request_timeout_ms": max(500, min(int(config.timeout_s * 1000),
+                                                  (delivery_ms - _PRODUCER["linger_ms"]) // 2))}
     handed = 0
     error: str | None = None
     t0 = time.monotonic()
@@ -452,9 +454,7 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
         # With a rate, a chunk is about a second of sending: the ledger moves every second.
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
         reader = db.arrow_reader(read_cur, ledger.RECORDS_SQL, [job_id], batch_rows=chunk_rows)
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
+        for batch in _slices(reader, chunk_rows):
             cols = batch.to_pydict()
             ns = cols["n"]
             with store.transaction() as cur:
@@ -497,6 +497,10 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
                 chunk.ns.append(ns[i])
                 chunk.sents.append(sent)
                 handed += 1
+                if sender.failed:  # the broker refused or stopped answering: stop early
+                    error = (f"the broker did not acknowledge every record "
+                             f"({sender.first_error}); resume when it is back")
+                    break
             missing = [ns[i] for i in range(len(ns)) if cols["missing"][i]]
             if missing:
                 with store.transaction() as cur:
@@ -506,7 +510,7 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
                                           * len(missing))
             planned = [n for i, n in enumerate(ns) if not cols["missing"][i]]
             if previous is not None:
-                _, bad = _finish_chunk(store, job_id, *previous, delivery_timeout_s + 5)
+                _, bad = _finish_chunk(store, job_id, *previous, delivery_timeout_s + 1)
                 _report(store, job_id, progress)
                 if bad and error is None:
                     error = "the broker did not acknowledge every record; resume when it is back"
@@ -514,9 +518,11 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
             if error is not None or cancel.is_set():
                 break
         if previous is not None:
-            for sender in senders.values():
-                sender.flush(delivery_timeout_s + 5)
-            _, bad = _finish_chunk(store, job_id, *previous, delivery_timeout_s + 5)
+            if error is None:  # else the broker already failed to answer in time
+                for sender in senders.values():
+                    sender.flush(delivery_timeout_s + 1)
+            _, bad = _finish_chunk(store, job_id, *previous,
+                                   delivery_timeout_s + 1 if error is None else 0.5)
             if bad and error is None:
                 error = "the broker did not acknowledge every record; resume when it is back"
     finally:
@@ -526,6 +532,13 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
                 sender.close(timeout_s=1.0)
     _report(store, job_id, progress)
     return handed, error
+
+
+def _slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches cut to at most `rows` rows (DuckDB may hand over larger ones)."""
+    for batch in reader:
+        for start in range(0, batch.num_rows, rows):
+            yield batch.slice(start, rows)
 
 
 def _report(store: EventStore, job_id: str, progress: Callable[[Counts], None] | None) -> None:

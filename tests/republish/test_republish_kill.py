@@ -30,7 +30,7 @@ from eventlab.kafka.config import KafkaConfig
 from eventlab.republish import ledger
 from eventlab.store.eventstore import EventStore
 
-RECORDS, RATE, KILLS = 500, 250, 4
+RECORDS, RATE, KILLS = 800, 250, 4
 
 
 def cli(db: Path, bootstrap: str, job_id: str) -> subprocess.Popen[str]:
@@ -65,7 +65,7 @@ def test_sigkill_at_random_moments_then_resume_sends_each_record_once(
         for line in proc.stderr:  # started: the job is about to settle and send
             if "sending" in line:
                 break
-        time.sleep(rng.uniform(0.0, 2.2))
+        time.sleep(rng.uniform(0.1, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         with EventStore(db, read_only=True) as store, store.reading() as cur:
