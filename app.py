@@ -24,6 +24,8 @@ pages = st.navigation([
             url_path="quarantine"),
     st.Page("pages/sources_page.py", title="Sources", icon=":material/cable:",
             url_path="sources"),
+    st.Page("pages/republish_page.py", title="Republish", icon=":material/replay:",
+            url_path="republish"),
 ])
 
 with st.sidebar:
