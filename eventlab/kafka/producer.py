@@ -182,15 +182,19 @@ class RecordSender:
         return slot
 
     def send(self, key: bytes | None, value: bytes | None, headers: Headers,
-             timestamp_ms: int | None, partition: int | None = None) -> Sent:
+             timestamp_ms: int | None, partition: int | None = None,
+             null_header: bool | None = None) -> Sent:
         """Send one record after all sent before it; failures are counted when they happen.
 
-        `partition` overrides the default choice (`partition(key)`). A failure to hand the
-        record over (no metadata within max_block_ms) raises `SourceError`: it was not sent.
+        `partition` overrides the default choice (`partition(key)`); `null_header` says
+        whether a header value is None (None: look). A failure to hand the record over (no
+        metadata within max_block_ms) raises `SourceError`: it was not sent.
         """
         if partition is None:
             partition = self.partition(key)
-        if None in (v for _, v in headers):  # KafkaProducer refuses it: flush, then write raw
+        if null_header is None:
+            null_header = None in (v for _, v in headers)
+        if null_header:  # KafkaProducer refuses it: flush, then write raw
             if not self.flush(self._flush_timeout_s):  # never out of order: not sent at all
                 raise BrokerUnavailable(
                     f"records sent to {self.topic} before one with a null header value were "
@@ -205,9 +209,12 @@ class RecordSender:
                 self._failure(exc)
                 return Sent(error=exc)
             return Sent(position=(partition, offset))
-        with kafka_errors(self.config, f"sending to {self.topic}"):
+        try:  # not `with kafka_errors(...)`: this is the per-record path
             future = self._producer.send(self.topic, value=value, key=key, headers=headers,
                                          partition=partition, timestamp_ms=timestamp_ms)
+        except kerr.KafkaError:
+            with kafka_errors(self.config, f"sending to {self.topic}"):
+                raise
         future.add_errback(self._failure)
         self.sent += 1
         return Sent(future)

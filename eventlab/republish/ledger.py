@@ -38,6 +38,8 @@ SELECT l.n, l.target_topic, l.target_partition, l.src_topic, l.src_partition, l.
                                lambda x: x.key), []) AS hkeys,
        coalesce(list_transform(CASE WHEN l.origin = 'event' THEN e.headers ELSE q.headers END,
                                lambda x: x.value), []) AS hvalues,
+       coalesce(list_bool_or(list_transform(CASE WHEN l.origin = 'event' THEN e.headers
+                ELSE q.headers END, lambda x: x.value IS NULL)), false) AS null_header,
        CASE WHEN l.origin = 'event' THEN CAST(round(epoch_us(coalesce(e.kafka_ts, e.ts))
             / 1000.0) AS BIGINT) END AS ts_ms,
        (l.origin = 'event' AND e.event_id IS NULL) OR (l.origin = 'quarantine' AND
