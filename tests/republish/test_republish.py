@@ -241,3 +241,30 @@ def test_read_only_allow_list_cap_and_confirmation_refuse_and_are_audited(
     with store.reading() as cur:  # no payloads in the audit log
         text = " ".join(str(v) for r in db.rows(cur, "SELECT * FROM audit_log") for v in r)
     assert "OrderPaid" not in text and '"n":' not in text
+
+
+def test_cancel_stops_a_rate_limited_job_and_resume_finishes_it(
+        store: EventStore, kafka_config: KafkaConfig, topic_factory: Callable,
+        raw_producer: Callable) -> None:
+    import threading
+
+    src = topic_factory(1)
+    raw_producer(src, 0, records(200))
+    from eventlab.ingest.kafka_ingest import ingest_kafka
+
+    assert ingest_kafka(store, kafka_config, [src]).rows_stored == 200
+    dry = republish.dry_run(store, kafka_config, Selection.query(
+        "SELECT event_id FROM events"), env=ENV)
+    cancel = threading.Event()
+    threading.Timer(0.6, cancel.set).start()
+    first = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, rate=100,
+                              cancel=cancel)
+    c = first.counts
+    assert first.status == "cancelled" and first.error is None
+    assert 20 <= c.sent < 200 and c.unknown == 0 and c.failed == 0 and c.sent + c.unsent == 200
+    assert len(read_all(kafka_config, dry.plan.target_topics[0])) == c.sent
+    second = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, action="resume")
+    assert second.status == "done" and second.sent_now == 200 - c.sent
+    offsets = sorted(int(provenance_of(r)["eventlab-original-offset"])
+                     for r in read_all(kafka_config, dry.plan.target_topics[0]))
+    assert offsets == list(range(200))
