@@ -29,7 +29,7 @@ from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.producer import MAX_REQUEST_BYTES
 from eventlab.kafka.reader import KafkaRawReader
-from eventlab.republish.run import _PRODUCER
+from eventlab.republish.run import PRODUCER_SETTINGS
 from eventlab.store.eventstore import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
@@ -59,7 +59,7 @@ def read_back(config: KafkaConfig, topic: str) -> list[tuple]:
 def raw_send(config: KafkaConfig, topic: str, recs: list[tuple]) -> float:
     """Records/s of a bare producer: send each record, then one flush."""
     producer = KafkaProducer(bootstrap_servers=config.bootstrap, max_request_size=MAX_REQUEST_BYTES,
-                             **_PRODUCER)
+                             **PRODUCER_SETTINGS)
     producer.partitions_for(topic)  # metadata first, as EventLab's sender has it too
     started = time.perf_counter()
     for key, value, headers, ts in recs:

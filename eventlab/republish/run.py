@@ -43,7 +43,8 @@ from eventlab.store.eventstore import EventStore
 
 CHUNK = 5_000
 DELIVERY_TIMEOUT_S = 30.0
-_PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 20, "batch_size": 262144}
+PRODUCER_SETTINGS = {"acks": "all", "enable_idempotence": True, "linger_ms": 20,
+                     "batch_size": 262144}
 """The producer settings of a republish (bench/republish.py uses the same for its baseline)."""
 
 
@@ -200,7 +201,13 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
                                    options, job_id, dlq)
     src_topics = sorted({r.topic for r in summary.ranges if r.topic} | (
         set(summary.destinations) if dlq else set()))
-    listed = admin.partition_counts(config, sorted(set(src_topics) | set(targets.values())))
+    try:
+        listed = admin.partition_counts(config, sorted(set(src_topics) | set(targets.values())))
+    except EventLabError as exc:  # the attempt is audited, then the error shown
+        with store.transaction() as cur:
+            audit.append(cur, actor=actor, action="dry-run", outcome="error",
+                         selection=described, detail=str(exc))
+        raise
     from_store: dict[str, int] = {}
     for r in summary.ranges:
         if r.topic and r.partition is not None:
@@ -460,9 +467,10 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
     original_ts = plan.timestamp == planning.ORIGINAL
     senders: dict[str, RecordSender] = {}
     delivery_ms = int(delivery_timeout_s * 1000)  # > linger + request timeout (kafka-python)
-    options = {**_PRODUCER, "delivery_timeout_ms": delivery_ms,
+    linger_ms = int(PRODUCER_SETTINGS["linger_ms"])
+    options = {**PRODUCER_SETTINGS, "delivery_timeout_ms": delivery_ms,
                "request_timeout_ms": max(500, min(int(config.timeout_s * 1000),
-                                                  (delivery_ms - _PRODUCER["linger_ms"]) // 2))}
+                                                  (delivery_ms - linger_ms) // 2))}
     o_topic, o_part, o_off, o_ts, o_ev = (planning.ORIGINAL_TOPIC, planning.ORIGINAL_PARTITION,
                                           planning.ORIGINAL_OFFSET, planning.ORIGINAL_TIMESTAMP,
                                           planning.ORIGINAL_EVENT_ID)

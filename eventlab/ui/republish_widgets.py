@@ -198,6 +198,9 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
         st.warning(w)
 
     def progress() -> None:
+        if running and not any(v.running for v in manager.jobs(republish.KIND)
+                               if v.params.get("job_id") == job_id):
+            st.rerun(scope="app")  # finished meanwhile: redraw the actions too
         with store.reading() as cur:
             c = ledger.counts(cur, job_id)
         _counts_row(c)
