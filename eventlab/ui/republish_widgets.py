@@ -189,13 +189,22 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
     live = [v for v in manager.jobs(republish.KIND) if v.params.get("job_id") == job_id]
     running = bool(live and live[0].running)
     st.subheader(f"Job {job_id}")
-    st.markdown(f"**Target** {', '.join(f'`{_md(t)}`' for t in plan.target_topics)} · "
-                f"partitions {plan.target_partitions} · partitioning by {plan.partitioning} "
-                f"· timestamp {plan.timestamp} · status **{row.status}**"
+    st.markdown("**Target** " + ", ".join(
+                    f"`{_md(t)}` ({n} partition(s){', created' if t in plan.create else ''})"
+                    for t, n in sorted(plan.target_partitions.items()))
+                + f" · partitioning by {plan.partitioning} · timestamp {plan.timestamp} · "
+                f"status **{row.status}**"
                 + (" (running)" if running else
                    " (interrupted: resume it)" if row.status == "running" else ""))
+    st.markdown(f"**Dry run** · {plan.count:,} record(s) · {plan.bytes:,} bytes · "
+                f"{plan.tombstones:,} tombstone(s)"
+                + (f" · {plan.skipped:,} not sendable (no destination header)"
+                   if plan.skipped else "") + f" · reason: {_md(plan.reason or '(none)')}")
     for w in plan.warnings:
         st.warning(w)
+    with store.reading() as cur:
+        st.dataframe(ledger.by_target(cur, job_id).to_pandas(), hide_index=True,
+                     key="rp_by_target")
 
     def progress() -> None:
         if running and not any(v.running for v in manager.jobs(republish.KIND)
@@ -213,10 +222,8 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
         st.fragment(run_every="1s")(progress)()
     else:
         progress()
-    with st.expander("What is sent: per target partition, and every record",
-                     expanded=False), store.reading() as cur:
-        st.dataframe(ledger.by_target(cur, job_id).to_pandas(), hide_index=True,
-                     key="rp_by_target")
+    with st.expander("Every record: source position, target partition, outcome",
+                     expanded=row.status == "planned"), store.reading() as cur:
         st.dataframe(ledger.records(cur, job_id).to_pandas(), hide_index=True,
                      key="rp_records")
     if read_only:
