@@ -29,7 +29,7 @@ from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.producer import MAX_REQUEST_BYTES
 from eventlab.kafka.reader import KafkaRawReader
-from eventlab.republish.run import PRODUCER_SETTINGS
+from eventlab.republish.send import PRODUCER_SETTINGS
 from eventlab.store.eventstore import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
