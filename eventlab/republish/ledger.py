@@ -17,9 +17,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.republish.plan import BY_PARTITION, Plan
+from eventlab.republish.plan import BY_PARTITION, PROVENANCE, Plan
 from eventlab.republish.selection import CANONICAL_JSON_SQL
 from eventlab.store import db
+from eventlab.store.sql import quote_literal
 
 UNSENT, UNKNOWN, ACKED, FAILED = "unsent", "unknown", "acked", "failed"
 STATUSES = (UNSENT, UNKNOWN, ACKED, FAILED)
@@ -27,19 +28,14 @@ _TARGETS, _KEYS, _OUT = "__rp_targets", "__rp_keys", "__rp_out"
 _POSITION = ("coalesce({a}.topic, '') = coalesce(l.src_topic, '') AND coalesce({a}.\"partition\", "
              "-1) = coalesce(l.src_partition, -1) AND {a}.source = l.source")
 
-RECORDS_SQL = f"""
+_RECORDS_SQL = f"""
 SELECT l.n, l.target_topic, l.target_partition, l.src_topic, l.src_partition, l.src_offset,
        l.event_id,
        CASE WHEN l.origin = 'event' THEN (CASE WHEN e.topic IS NULL THEN encode(e.entity_id)
             ELSE e.key END) ELSE q.key END AS key,
        CASE WHEN l.origin = 'event' THEN (CASE WHEN e.topic IS NULL THEN
             encode({CANONICAL_JSON_SQL}) ELSE e.value END) ELSE q.raw END AS value,
-       coalesce(list_transform(CASE WHEN l.origin = 'event' THEN e.headers ELSE q.headers END,
-                               lambda x: x.key), []) AS hkeys,
-       coalesce(list_transform(CASE WHEN l.origin = 'event' THEN e.headers ELSE q.headers END,
-                               lambda x: x.value), []) AS hvalues,
-       coalesce(list_bool_or(list_transform(CASE WHEN l.origin = 'event' THEN e.headers
-                ELSE q.headers END, lambda x: x.value IS NULL)), false) AS null_header,
+       {{headers}} AS headers,
        CASE WHEN l.origin = 'event' THEN CAST(round(epoch_us(coalesce(e.kafka_ts, e.ts))
             / 1000.0) AS BIGINT) END AS ts_ms,
        (l.origin = 'event' AND e.event_id IS NULL) OR (l.origin = 'quarantine' AND
@@ -50,9 +46,37 @@ LEFT JOIN events e ON l.origin = 'event' AND e."offset" = l.src_offset AND
 LEFT JOIN quarantine q ON l.origin = 'quarantine' AND coalesce(q."offset", -1) = l.src_offset
      AND {_POSITION.format(a='q')}
 WHERE l.job_id = ? AND l.status IN ('unsent', 'failed')
-ORDER BY l.n
 """
-"""The records still to send of a job (bound: job_id), in plan order, with their bytes."""
+
+
+def records_sql(job_id: str, replayed_at_ms: int, actor: str, reason: str,
+                drop_prefix: str | None) -> tuple[str, list[Any]]:
+    """The records still to send of a job, in plan order, as they go out: key, value, and the
+    headers (`hkeys`, `hvalues`: the original ones, minus `drop_prefix`, then exactly the
+    provenance headers of `plan.provenance`), with the SQL's bound parameters.
+
+    Built in DuckDB so the per-record Python path only zips two lists.
+    """
+    headers = "CASE WHEN l.origin = 'event' THEN e.headers ELSE q.headers END"
+    params: list[Any] = []
+    if drop_prefix:
+        headers = f"list_filter({headers}, lambda x: NOT starts_with(x.key, ?))"
+        params.append(drop_prefix)
+    keys = ", ".join(quote_literal(k) for k in PROVENANCE)
+    outer = f"""
+SELECT n, target_topic, target_partition, key, value, ts_ms, missing,
+       coalesce(list_bool_or(list_transform(headers, lambda x: x.value IS NULL)), false)
+           AS null_header,
+       list_concat(coalesce(list_transform(headers, lambda x: x.key), []), [{keys}]) AS hkeys,
+       list_concat(coalesce(list_transform(headers, lambda x: x.value), []), [
+           encode(coalesce(src_topic, '')),
+           encode(coalesce(CAST(src_partition AS VARCHAR), '')),
+           encode(CAST(src_offset AS VARCHAR)),
+           encode(coalesce(CAST(ts_ms AS VARCHAR), '')),
+           encode(coalesce(event_id, '')),
+           encode(?), encode(?), encode(?), encode(?)]) AS hvalues
+FROM ({_RECORDS_SQL.format(headers=headers)}) ORDER BY n"""
+    return outer, [job_id, str(replayed_at_ms), actor, reason, *params, job_id]
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ sent. Ledger writes run on one writer thread (in order; DuckDB works outside the
 sending thread mostly runs kafka-python. Sending stops at the first record the broker did not
 acknowledge; what was not handed over stays `unsent`.
 
-The provenance headers are built inline here (the same values as `plan.provenance`, checked
-by tests/republish/test_republish.py): this loop runs once per record.
+The records come out of DuckDB as they go out (`ledger.records_sql`: original headers plus
+the provenance headers of `plan.provenance`), so the per-record Python path zips two lists
+and hands the record to the producer.
 """
 
 from __future__ import annotations
@@ -98,9 +99,6 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
     chunk is sent before its mark is committed.
     """
     job_id = plan.job_id
-    replayed_at = str(int(time.time() * 1000)).encode()
-    job_b, actor_b, reason_b = job_id.encode(), plan.actor.encode(), plan.reason.encode()
-    drop = plan.dlq_header_prefix if plan.drop_dlq_headers else None
     original_ts = plan.timestamp == planning.ORIGINAL
     senders: dict[str, RecordSender] = {}
     delivery_ms = int(delivery_timeout_s * 1000)  # > linger + request timeout (kafka-python)
@@ -108,11 +106,8 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
     options = {**PRODUCER_SETTINGS, "delivery_timeout_ms": delivery_ms,
                "request_timeout_ms": max(500, min(int(config.timeout_s * 1000),
                                                   (delivery_ms - linger_ms) // 2))}
-    o_topic, o_part, o_off, o_ts, o_ev = (planning.ORIGINAL_TOPIC, planning.ORIGINAL_PARTITION,
-                                          planning.ORIGINAL_OFFSET, planning.ORIGINAL_TIMESTAMP,
-                                          planning.ORIGINAL_EVENT_ID)
-    tail = [(planning.REPLAY_ID, job_b), (planning.REPLAYED_AT, replayed_at),
-            (planning.REPLAYED_BY, actor_b), (planning.REASON, reason_b)]
+    sql, params = ledger.records_sql(job_id, int(time.time() * 1000), plan.actor, plan.reason,
+                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None)
     handed = 0
     error: str | None = None
     t0 = time.monotonic()
@@ -123,7 +118,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
     try:
         # With a rate, a chunk is about a second of sending: the ledger moves every second.
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
-        reader = db.arrow_reader(read_cur, ledger.RECORDS_SQL, [job_id], batch_rows=chunk_rows)
+        reader = db.arrow_reader(read_cur, sql, params, batch_rows=chunk_rows)
         batches = _slices(reader, chunk_rows)
 
         def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
@@ -138,48 +133,41 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
             cols = batch.to_pydict()
             marked.result()  # the write-ahead is committed: now this chunk may be sent
             batch, marked = mark_next()
-            (ns, targets, tparts, s_topics, s_parts, s_offs, ev_ids, keys, values, hkeys,
-             hvalues, nulls, ts_col, missing) = (
-                cols[c] for c in ("n", "target_topic", "target_partition", "src_topic",
-                                  "src_partition", "src_offset", "event_id", "key", "value",
+            (ns, targets, tparts, keys, values, hkeys, hvalues, nulls, ts_col, missing) = (
+                cols[c] for c in ("n", "target_topic", "target_partition", "key", "value",
                                   "hkeys", "hvalues", "null_header", "ts_ms", "missing"))
             chunk = _Chunk([n for n, m in zip(ns, missing, strict=True) if not m])
+            handed_ns, sents = chunk.ns.append, chunk.sents.append
+            any_missing = any(missing)
             sender: RecordSender | None = None
             sender_topic = None
             for i in range(len(ns)):
-                if missing[i]:
+                if any_missing and missing[i]:
                     continue  # written as failed below
-                if cancel.is_set():
+                if not i & 127 and cancel.is_set():
                     break
                 if rate:
                     ahead = t0 + handed / rate - time.monotonic()
                     if ahead > 0:
                         time.sleep(ahead)
-                target = targets[i]
-                if target != sender_topic:
-                    sender = senders.get(target)
+                if targets[i] != sender_topic:
+                    sender_topic = targets[i]
+                    sender = senders.get(sender_topic)
                     if sender is None:
-                        sender = senders[target] = RecordSender(
-                            config, target, plan.target_partitions[target], **options)
-                    sender_topic = target
+                        sender = senders[sender_topic] = RecordSender(
+                            config, sender_topic, plan.target_partitions[sender_topic],
+                            **options)
                 assert sender is not None
-                s_part, ts = s_parts[i], ts_col[i]
-                headers = (list(zip(hkeys[i], hvalues[i], strict=True)) if drop is None
-                           else planning.kept_headers(hkeys[i], hvalues[i], drop))
-                headers += [
-                    (o_topic, (s_topics[i] or "").encode()),
-                    (o_part, b"" if s_part is None else str(s_part).encode()),
-                    (o_off, str(s_offs[i]).encode()),
-                    (o_ts, b"" if ts is None else str(ts).encode()),
-                    (o_ev, (ev_ids[i] or "").encode()), *tail]
                 try:
-                    sent = sender.send(keys[i], values[i], headers, ts if original_ts else None,
+                    headers = list(zip(hkeys[i], hvalues[i], strict=True))
+                    sent = sender.send(keys[i], values[i], headers,
+                                       ts_col[i] if original_ts else None,
                                        partition=tparts[i], null_header=nulls[i])
                 except SourceError as exc:  # not handed over: it stays unsent
                     error = f"sending stopped: {exc}"
                     break
-                chunk.ns.append(ns[i])
-                chunk.sents.append(sent)
+                handed_ns(ns[i])
+                sents(sent)
                 handed += 1
                 if sender.failed:  # the broker refused or stopped answering: stop early
                     error = (f"the broker did not acknowledge every record "

@@ -22,9 +22,10 @@ def envelope(i: int, entity: str, seq: int) -> bytes:
                          "data": {"n": i}})
 
 
-def records(count: int, entities: int = 5, first: int = 0) -> list[Record]:
-    """Envelopes keyed by entity, each with binary, repeated, empty (and on every 7th a null)
-    header value, timestamps 1_700_000_000_000 + i."""
+def records(count: int, entities: int = 5, first: int = 0, nulls: bool = True
+            ) -> list[Record]:
+    """Envelopes keyed by entity, each with binary, repeated, empty (and, with `nulls`, on
+    every 7th a null) header value, timestamps 1_700_000_000_000 + i."""
     out: list[Record] = []
     seqs: dict[str, int] = {}
     for i in range(first, first + count):
@@ -33,7 +34,7 @@ def records(count: int, entities: int = 5, first: int = 0) -> list[Record]:
         headers: list[tuple[str, bytes | None]] = [
             ("trace", bytes([0, 255, i % 256, 0x80])), ("dup", b"one"), ("dup", b"two"),
             ("empty", b"")]
-        if i % 7 == 3:
+        if nulls and i % 7 == 3:
             headers.append(("null", None))
         out.append((entity.encode(), envelope(i, entity, seqs[entity]), headers,
                     1_700_000_000_000 + i))

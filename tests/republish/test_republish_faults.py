@@ -138,7 +138,9 @@ def republish_admin_ping(config: KafkaConfig) -> None:
 def _planned(store: EventStore, config: KafkaConfig, source_config: KafkaConfig,
              topic_factory: Callable, raw_producer: Callable) -> str:
     src = topic_factory(1)
-    load(store, source_config, src, raw_producer, records(N))
+    # No null header values here: such a record waits for everything before it (a flush),
+    # which would stop the job before records pile up unanswered.
+    load(store, source_config, src, raw_producer, records(N, nulls=False))
     dry = republish.dry_run(store, config, republish.Selection.query(
         "SELECT event_id FROM events WHERE topic = ?", [src]), env={})
     return dry.plan.job_id
@@ -166,6 +168,7 @@ def test_lost_answers_are_unknown_then_settled_exactly_once(
     (first,) = result
     assert first.status == "partial" and first.error
     c = first.counts
+    print(c, first.error)
     assert c.failed == 0 and c.unknown > 0  # no answer: unknown, never failed
     assert c.sent + c.unknown + c.unsent == N
     proxy.restore()
