@@ -148,6 +148,33 @@ class Sent:
         return delivery_state(error), None, None, f"{type(error).__name__}: {error}"
 
 
+def outcomes_of(sents: Sequence[Sent], timeout_s: float
+                ) -> tuple[list[str], list[int | None], list[int | None], list[str | None]]:
+    """Wait up to `timeout_s` in all for the answers; each record's `Sent.outcome`, as
+    columns (state, partition, offset, error). PENDING after the wait stays PENDING."""
+    deadline = time.monotonic() + timeout_s
+    states: list[str] = []
+    parts: list[int | None] = []
+    offsets: list[int | None] = []
+    errors: list[str | None] = []
+    for s in sents:
+        f = s._future
+        if f is not None and f.is_done and f.exception is None:  # the common case, inline
+            value = f.value
+            states.append(ACKED)
+            parts.append(value.partition)
+            offsets.append(value.offset)
+            errors.append(None)
+            continue
+        s.wait(max(0.0, deadline - time.monotonic()))
+        state, p, o, err = s.outcome()
+        states.append(state)
+        parts.append(p)
+        offsets.append(o)
+        errors.append(err)
+    return states, parts, offsets, errors
+
+
 class RecordSender:
     """Sends records to one topic in order, acks='all', counting failures (see the module)."""
 

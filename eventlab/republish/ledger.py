@@ -17,10 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.republish.plan import BY_PARTITION, PROVENANCE, Plan
+from eventlab.republish.plan import BY_PARTITION, Plan
 from eventlab.republish.selection import CANONICAL_JSON_SQL
 from eventlab.store import db
-from eventlab.store.sql import quote_literal
 
 UNSENT, UNKNOWN, ACKED, FAILED = "unsent", "unknown", "acked", "failed"
 STATUSES = (UNSENT, UNKNOWN, ACKED, FAILED)
@@ -52,8 +51,9 @@ WHERE l.job_id = ? AND l.status IN ('unsent', 'failed')
 def records_sql(job_id: str, replayed_at_ms: int, actor: str, reason: str,
                 drop_prefix: str | None) -> tuple[str, list[Any]]:
     """The records still to send of a job, in plan order, as they go out: key, value, and the
-    headers (`hkeys`, `hvalues`: the original ones, minus `drop_prefix`, then exactly the
-    provenance headers of `plan.provenance`), with the SQL's bound parameters.
+    headers: `hkeys` the original keys (minus `drop_prefix`), `hvalues` their values followed
+    by the values of the `PROVENANCE` headers (as `plan.provenance`: the caller appends the
+    constant keys), with the SQL's bound parameters.
 
     Built in DuckDB so the per-record Python path only zips two lists.
     """
@@ -62,12 +62,11 @@ def records_sql(job_id: str, replayed_at_ms: int, actor: str, reason: str,
     if drop_prefix:
         headers = f"list_filter({headers}, lambda x: NOT starts_with(x.key, ?))"
         params.append(drop_prefix)
-    keys = ", ".join(quote_literal(k) for k in PROVENANCE)
     outer = f"""
 SELECT n, target_topic, target_partition, key, value, ts_ms, missing,
        coalesce(list_bool_or(list_transform(headers, lambda x: x.value IS NULL)), false)
            AS null_header,
-       list_concat(coalesce(list_transform(headers, lambda x: x.key), []), [{keys}]) AS hkeys,
+       coalesce(list_transform(headers, lambda x: x.key), []) AS hkeys,
        list_concat(coalesce(list_transform(headers, lambda x: x.value), []), [
            encode(coalesce(src_topic, '')),
            encode(coalesce(CAST(src_partition AS VARCHAR), '')),

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.producer import ACKED, PENDING, RecordSender, Sent
+from eventlab.kafka.producer import ACKED, PENDING, RecordSender, Sent, outcomes_of
 from eventlab.republish import ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.ledger import Counts
@@ -31,7 +32,7 @@ from eventlab.republish.plan import Plan
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
-CHUNK = 5_000
+CHUNK = 20_000
 DELIVERY_TIMEOUT_S = 30.0
 PRODUCER_SETTINGS = {"acks": "all", "enable_idempotence": True, "linger_ms": 20,
                      "batch_size": 262144}
@@ -50,20 +51,13 @@ class _Chunk:
 def _outcomes(chunk: _Chunk, deadline_s: float) -> tuple[tuple[list, ...], int]:
     """Wait for a chunk's answers; its ledger rows (n, status, partition, offset, error) and
     how many were not acknowledged."""
-    deadline = time.monotonic() + deadline_s
-    statuses, parts, offs, errors = [], [], [], []
+    statuses, parts, offs, errors = outcomes_of(chunk.sents, deadline_s)
     bad = 0
-    for s in chunk.sents:
-        s.wait(max(0.0, deadline - time.monotonic()))
-        state, p, o, err = s.outcome()
-        if state == PENDING:
-            state, err = ledger.UNKNOWN, f"no answer within {deadline_s:g} s"
+    for i, state in enumerate(statuses):
         if state != ACKED:
             bad += 1
-        statuses.append(state)
-        parts.append(p)
-        offs.append(o)
-        errors.append(err)
+            if state == PENDING:
+                statuses[i], errors[i] = ledger.UNKNOWN, f"no answer within {deadline_s:g} s"
     ns = list(chunk.ns)
     if len(chunk.planned) != len(ns):  # marked unknown but never handed to the producer
         handed = set(ns)
@@ -106,6 +100,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
     options = {**PRODUCER_SETTINGS, "delivery_timeout_ms": delivery_ms,
                "request_timeout_ms": max(500, min(int(config.timeout_s * 1000),
                                                   (delivery_ms - linger_ms) // 2))}
+    prov_keys = list(planning.PROVENANCE)
     sql, params = ledger.records_sql(job_id, int(time.time() * 1000), plan.actor, plan.reason,
                                      plan.dlq_header_prefix if plan.drop_dlq_headers else None)
     handed = 0
@@ -130,7 +125,14 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
 
         batch, marked = mark_next()
         while batch is not None and marked is not None:
-            cols = batch.to_pydict()
+            names = ["n", "target_partition", "key", "value", "hkeys", "hvalues", "null_header",
+                     "ts_ms", "missing"]
+            one_target = pc.count_distinct(batch.column("target_topic")).as_py() == 1
+            if not one_target:
+                names.append("target_topic")
+            cols = {c: batch.column(c).to_pylist() for c in names}
+            if one_target:
+                cols["target_topic"] = [batch.column("target_topic")[0].as_py()] * len(cols["n"])
             marked.result()  # the write-ahead is committed: now this chunk may be sent
             batch, marked = mark_next()
             (ns, targets, tparts, keys, values, hkeys, hvalues, nulls, ts_col, missing) = (
@@ -159,7 +161,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                             **options)
                 assert sender is not None
                 try:
-                    headers = list(zip(hkeys[i], hvalues[i], strict=True))
+                    headers = list(zip(hkeys[i] + prov_keys, hvalues[i], strict=True))
                     sent = sender.send(keys[i], values[i], headers,
                                        ts_col[i] if original_ts else None,
                                        partition=tparts[i], null_header=nulls[i])
