@@ -90,3 +90,18 @@ def test_read_only_mode_says_why_and_offers_no_action(
     assert not at.exception
     assert any("EVENTLAB_READ_ONLY" in w.value for w in at.warning)
     assert at.button(key="rp_dry").disabled
+
+
+def test_a_selection_handed_over_by_another_page_is_shown(loaded: tuple[Path, str]) -> None:
+    from eventlab.republish import Selection
+    from eventlab.ui import republish_widgets
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    # what republish_button(selection, key) stores before it switches to this page
+    at.session_state[republish_widgets.SELECTION] = Selection.ids(["ev-3", "ev-4", "nope"],
+                                                                  label="Explore")
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.metric][:1] == ["2"]
+    assert any("Explore: 3 event id(s)" in m.value for m in at.markdown)
