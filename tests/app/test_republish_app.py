@@ -105,3 +105,27 @@ def test_a_selection_handed_over_by_another_page_is_shown(loaded: tuple[Path, st
     assert not at.exception
     assert [m.value for m in at.metric][:1] == ["2"]
     assert any("Explore: 3 event id(s)" in m.value for m in at.markdown)
+
+
+def test_a_job_interrupted_by_an_app_restart_is_resumed_from_the_ledger(
+        loaded: tuple[Path, str], kafka_config: KafkaConfig) -> None:
+    from eventlab import republish
+    from eventlab.republish import Selection
+
+    path, _ = loaded
+    store = EventStore(path)  # the app's DuckDB instance (same process, same settings)
+    dry = republish.dry_run(store, kafka_config, Selection.entity("order-2"), env={})
+    with store.transaction() as cur:  # what a crash right after the write-ahead leaves
+        cur.execute("UPDATE republish_log SET status = 'unknown' WHERE job_id = ?",
+                    [dry.plan.job_id])
+        cur.execute("UPDATE republish_jobs SET status = 'running' WHERE job_id = ?",
+                    [dry.plan.job_id])
+    at = republish_page()
+    at.selectbox(key="rp_pick").set_value(dry.plan.job_id).run()
+    assert not at.exception
+    assert any("interrupted" in m.value for m in at.markdown)
+    assert at.button(key="rp_execute").label == "Resume"
+    at.button(key="rp_execute").click().run()
+    wait_for(at, lambda a: any("Done" in s.value for s in a.success))
+    got = read_all(kafka_config, dry.plan.target_topics[0])
+    assert sorted(r["timestamp_ms"] - 1_700_000_000_000 for r in got) == [2, 7]  # once each
