@@ -32,6 +32,8 @@ pages = st.navigation([
             url_path="sources"),
     st.Page("pages/consumers_page.py", title="Consumers", icon=":material/speed:",
             url_path="consumers"),
+    st.Page("pages/republish_page.py", title="Republish", icon=":material/replay:",
+            url_path="republish"),
     st.Page("pages/investigations_page.py", title="Investigations", icon=":material/folder_open:",
             url_path="investigations"),
     st.Page("pages/tour_page.py", title="Tour", icon=":material/school:", url_path="tour"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Mapping
 
@@ -13,6 +14,7 @@ class SettingError(EventLabError):
 
 READ_ONLY = "EVENTLAB_READ_ONLY"
 LATE_EVENT_SECONDS = "EVENTLAB_LATE_EVENT_SECONDS"
+ACTOR = "EVENTLAB_ACTOR"
 
 
 def read_only(env: Mapping[str, str] | None = None) -> bool:
@@ -37,3 +39,15 @@ def late_event_seconds(env: Mapping[str, str] | None = None, default: float = 30
     if value < 0:
         raise SettingError(f"{LATE_EVENT_SECONDS} must be 0 or more, not {raw}")
     return value
+
+
+def actor(env: Mapping[str, str] | None = None) -> str:
+    """Who acts (the replayed-by of a republish, the audit log, an investigation's author):
+    EVENTLAB_ACTOR, else the operating-system user."""
+    name = (os.environ if env is None else env).get(ACTOR, "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"

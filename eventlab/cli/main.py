@@ -17,6 +17,7 @@ from eventlab.cli import (
     peek,
     quality,
     query,
+    republish,
     schemas,
     timetravel,
 )
@@ -24,7 +25,7 @@ from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          demo, broker, app)
+          republish, demo, broker, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

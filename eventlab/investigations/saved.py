@@ -3,8 +3,6 @@ read-only mode, in the function)."""
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,18 +14,10 @@ from eventlab.investigations.model import Investigation, InvestigationError
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
-USER = "EVENTLAB_USER"
-
 
 def default_author(env: dict[str, str] | None = None) -> str:
-    """Who is saving: $EVENTLAB_USER, else the operating-system user."""
-    env = dict(os.environ) if env is None else env
-    if env.get(USER, "").strip():
-        return env[USER].strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """Who is saving (`eventlab.settings.actor`: EVENTLAB_ACTOR, else the system user)."""
+    return settings.actor(env)
 
 
 def now() -> datetime:

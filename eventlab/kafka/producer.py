@@ -16,6 +16,8 @@ that uses kafka-python 3.0 internals (the admin client's connection manager).
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +27,7 @@ from kafka.partitioner import murmur2
 from kafka.protocol.producer import ProduceRequest
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
+from eventlab.errors import BrokerUnavailable, SourceError
 from eventlab.kafka.config import KafkaConfig, kafka_errors
 
 Headers = list[tuple[str, bytes | None]]
@@ -84,20 +87,92 @@ class RawBatchWriter:
         self.close()
 
 
+# Errors after which the broker has certainly not written the record: it refused it. Any
+# other failure (a timeout, a lost connection, a sequence error after a broker restart) may
+# come after the broker wrote it, so its outcome is UNKNOWN, never FAILED.
+_REFUSED = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError, kerr.InvalidTopicError,
+            kerr.TopicAuthorizationFailedError, kerr.ClusterAuthorizationFailedError,
+            kerr.InvalidRecordError, kerr.InvalidTimestampError, kerr.CorruptRecordError,
+            kerr.UnsupportedVersionError, kerr.UnsupportedForMessageFormatError,
+            kerr.InvalidRequiredAcksError)
+ACKED, FAILED, UNKNOWN, PENDING = "acked", "failed", "unknown", "pending"
+"""A record's delivery outcome (`Sent.outcome`)."""
+
+
+def delivery_state(exc: BaseException) -> str:
+    """FAILED when the broker refused the record (certainly not written), else UNKNOWN."""
+    cause = exc.__cause__ if isinstance(exc, SourceError) and exc.__cause__ else exc
+    return FAILED if isinstance(cause, _REFUSED) else UNKNOWN
+
+
 class Sent:
     """One record handed to a `RecordSender`: where it landed, once acknowledged."""
 
-    __slots__ = ("_future", "_position")
+    __slots__ = ("_error", "_future", "_position")
 
-    def __init__(self, future: Any = None, position: tuple[int, int] | None = None) -> None:
+    def __init__(self, future: Any = None, position: tuple[int, int] | None = None,
+                 error: BaseException | None = None) -> None:
         self._future = future
         self._position = position
+        self._error = error
 
     def position(self) -> tuple[int, int] | None:
         """(partition, offset) once acknowledged; None before that or when it failed."""
         if self._position is None and self._future is not None and self._future.succeeded():
             self._position = (self._future.value.partition, self._future.value.offset)
         return self._position
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the broker's answer; True once there is one."""
+        future = self._future
+        if future is None or future.is_done:
+            return True
+        with contextlib.suppress(Exception):  # the outcome is read with outcome()
+            future.get(timeout_s)
+        return bool(future.is_done)
+
+    def outcome(self) -> tuple[str, int | None, int | None, str | None]:
+        """(state, partition, offset, error): ACKED with where it landed, FAILED (refused by
+        the broker), UNKNOWN (no answer in time or a failure after which it may have been
+        written) or PENDING (no answer yet)."""
+        if self.position() is not None:
+            partition, offset = self._position  # type: ignore[misc]
+            return ACKED, partition, offset, None
+        error = self._error
+        if error is None and self._future is not None:
+            if not self._future.is_done:
+                return PENDING, None, None, None
+            error = self._future.exception
+        if error is None:
+            return UNKNOWN, None, None, "no answer"
+        return delivery_state(error), None, None, f"{type(error).__name__}: {error}"
+
+
+def outcomes_of(sents: Sequence[Sent], timeout_s: float
+                ) -> tuple[list[str], list[int | None], list[int | None], list[str | None]]:
+    """Wait up to `timeout_s` in all for the answers; each record's `Sent.outcome`, as
+    columns (state, partition, offset, error). PENDING after the wait stays PENDING."""
+    deadline = time.monotonic() + timeout_s
+    states: list[str] = []
+    parts: list[int | None] = []
+    offsets: list[int | None] = []
+    errors: list[str | None] = []
+    for s in sents:
+        f = s._future
+        if f is not None and f.is_done and f.exception is None:  # the common case, inline
+            value = f.value
+            states.append(ACKED)
+            parts.append(value.partition)
+            offsets.append(value.offset)
+            errors.append(None)
+            continue
+        s.wait(max(0.0, deadline - time.monotonic()))
+        state, p, o, err = s.outcome()
+        states.append(state)
+        parts.append(p)
+        offsets.append(o)
+        errors.append(err)
+    return states, parts, offsets, errors
 
 
 class RecordSender:
@@ -111,11 +186,13 @@ class RecordSender:
             "max_request_size": MAX_REQUEST_BYTES, "max_block_ms": max(timeout_ms, 10_000),
             "delivery_timeout_ms": max(30_000, 3 * timeout_ms), **producer_options}
         self.config, self.topic, self.partitions = config, topic, partitions
+        self._flush_timeout_s = options["delivery_timeout_ms"] / 1000 + 1
         self.sent = self.failed = 0
         self.first_error: BaseException | None = None
         self._slots: dict[bytes, int] = {}
         self._raw: RawBatchWriter | None = None
-        self._producer = KafkaProducer(**config.client_kwargs(), **options)
+        with kafka_errors(config, f"connecting to send to {topic}"):
+            self._producer = KafkaProducer(**{**config.client_kwargs(), **options})
 
     def _failure(self, exc: BaseException) -> None:
         self.failed += 1
@@ -132,27 +209,63 @@ class RecordSender:
         return slot
 
     def send(self, key: bytes | None, value: bytes | None, headers: Headers,
-             timestamp_ms: int | None) -> Sent:
-        """Send one record after all sent before it; failures are counted when they happen."""
-        partition = self.partition(key)
-        for _, header_value in headers:
-            if header_value is None:  # KafkaProducer refuses it: flush, then write it raw
-                self._producer.flush()
-                if self._raw is None:
-                    self._raw = RawBatchWriter(self.config)
+             timestamp_ms: int | None, partition: int | None = None,
+             null_header: bool | None = None) -> Sent:
+        """Send one record after all sent before it; failures are counted when they happen.
+
+        `partition` overrides the default choice (`partition(key)`); `null_header` says
+        whether a header value is None (None: look). A failure to hand the record over (no
+        metadata within max_block_ms) raises `SourceError`: it was not sent.
+        """
+        if partition is None:
+            partition = self.partition(key)
+        if null_header is None:
+            null_header = None in (v for _, v in headers)
+        if null_header:  # KafkaProducer refuses it: flush, then write raw
+            if not self.flush(self._flush_timeout_s):  # never out of order: not sent at all
+                raise BrokerUnavailable(
+                    f"records sent to {self.topic} before one with a null header value were "
+                    f"not acknowledged within {self._flush_timeout_s:g} s; it was not sent")
+            if self._raw is None:
+                self._raw = RawBatchWriter(self.config)
+            self.sent += 1
+            try:
                 offset = self._raw.send(self.topic, partition,
                                         [(key, value, headers, timestamp_ms)])
-                self.sent += 1
-                return Sent(position=(partition, offset))
-        future = self._producer.send(self.topic, value=value, key=key, headers=headers,
-                                     partition=partition, timestamp_ms=timestamp_ms)
+            except SourceError as exc:
+                self._failure(exc)
+                return Sent(error=exc)
+            return Sent(position=(partition, offset))
+        try:  # not `with kafka_errors(...)`: this is the per-record path
+            future = self._producer.send(self.topic, value=value, key=key, headers=headers,
+                                         partition=partition, timestamp_ms=timestamp_ms)
+        except kerr.KafkaError:
+            with kafka_errors(self.config, f"sending to {self.topic}"):
+                raise
         future.add_errback(self._failure)
         self.sent += 1
         return Sent(future)
 
-    def flush(self) -> None:
-        """Wait until every record sent so far is acknowledged or failed."""
-        self._producer.flush()
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until every record sent so far is acknowledged or failed; False when
+        `timeout_s` passed first (the records still out have an unknown outcome)."""
+        if timeout_s is None:
+            self._producer.flush()
+            return True
+        # KafkaProducer.flush(timeout) waits up to `timeout` for EACH batch in turn; this
+        # waits `timeout_s` in total (kafka-python 3.0 internals, like RawBatchWriter).
+        deadline = time.monotonic() + timeout_s
+        accumulator = self._producer._accumulator
+        accumulator.begin_flush()
+        self._producer._sender.wakeup()
+        try:
+            for batch in accumulator._incomplete.all():
+                left = deadline - time.monotonic()
+                if left <= 0 or not batch.produce_future.wait(timeout=left):
+                    return False
+        finally:
+            accumulator._flushes_in_progress.decrement()
+        return True
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Close the producer (sending what is buffered first) and the raw writer."""

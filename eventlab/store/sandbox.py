@@ -108,8 +108,11 @@ def _first_line(exc: Exception) -> str:
 
 
 def run_sql(con: db.Connection, sql: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-            max_rows: int = DEFAULT_MAX_ROWS) -> SqlResult:
-    """Check and run one read-only query on a fresh cursor of `con`, within the limits."""
+            max_rows: int = DEFAULT_MAX_ROWS, params: list[Any] | None = None) -> SqlResult:
+    """Check and run one read-only query on a fresh cursor of `con`, within the limits.
+
+    `params` are bound to the query's `?` placeholders (callers that build SQL, such as a
+    republish selection, pass values this way, never inside the text)."""
     cur = con.cursor()
     try:
         check(cur, sql)
@@ -117,7 +120,8 @@ def run_sql(con: db.Connection, sql: str, *, timeout_s: float = DEFAULT_TIMEOUT_
         started = time.perf_counter()
         timer.start()
         try:
-            reader = cur.sql(sql).to_arrow_reader(min(max_rows + 1, 10_000))
+            reader = cur.sql(sql, params=list(params or [])).to_arrow_reader(
+                min(max_rows + 1, 10_000))
             batches, count = [], 0
             for batch in reader:
                 batches.append(batch)

@@ -133,6 +133,59 @@ DDL: tuple[str, ...] = (
         status       VARCHAR
     )
     """,
+    # Republish (eventlab/republish/ledger.py): one row per job, one per planned record.
+    """
+    CREATE TABLE IF NOT EXISTS republish_jobs (
+        job_id       VARCHAR PRIMARY KEY,  -- also the replay id in eventlab-replay-id
+        created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        actor        VARCHAR NOT NULL,
+        reason       VARCHAR NOT NULL,
+        selection    JSON NOT NULL,        -- what was selected (described, never payloads)
+        plan         JSON NOT NULL,        -- targets, partitioning, timestamp, warnings, ...
+        planned      BIGINT NOT NULL,
+        status       VARCHAR NOT NULL,     -- planned, running, done, partial, cancelled
+        updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS republish_log (
+        job_id           VARCHAR NOT NULL,
+        n                BIGINT NOT NULL,   -- position in the plan (send order)
+        origin           VARCHAR NOT NULL,  -- 'event' or 'quarantine'
+        source           VARCHAR NOT NULL,  -- as in events/quarantine: 'kafka' or a file
+        src_topic        VARCHAR,
+        src_partition    INTEGER,
+        src_offset       BIGINT NOT NULL,
+        event_id         VARCHAR,
+        bytes            BIGINT NOT NULL,   -- key + value + header bytes as planned
+        target_topic     VARCHAR NOT NULL,
+        target_partition INTEGER NOT NULL,
+        status           VARCHAR NOT NULL,  -- unsent, unknown, acked, failed
+        "partition"      INTEGER,           -- where it landed (acked)
+        "offset"         BIGINT,
+        error            VARCHAR,
+        updated_at       TIMESTAMPTZ,
+        PRIMARY KEY (job_id, n)
+    )
+    """,
+    # Append-only: EventLab only ever INSERTs here (eventlab/republish/audit.py).
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+        actor        VARCHAR NOT NULL,
+        action       VARCHAR NOT NULL,     -- dry-run, execute, resume, send-again, cancel
+        outcome      VARCHAR NOT NULL,     -- planned, done, partial, cancelled, refused, error
+        job_id       VARCHAR,
+        selection    JSON,
+        target       VARCHAR,
+        planned      BIGINT,
+        sent         BIGINT,
+        failed       BIGINT,
+        unknown      BIGINT,
+        unsent       BIGINT,
+        detail       VARCHAR
+    )
+    """,
 )
 
 # Kafka loads append rows in offset order, so one entity's rows are spread over the whole

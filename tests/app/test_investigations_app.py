@@ -20,7 +20,7 @@ from eventlab.store.eventstore import EventStore
 def app_db(monkeypatch: pytest.MonkeyPatch, demo_db: Path, tmp_path: Path) -> Path:
     path = Path(shutil.copy(demo_db, tmp_path / "inv.duckdb"))
     monkeypatch.setenv("EVENTLAB_DB", str(path))
-    monkeypatch.setenv("EVENTLAB_USER", "ann")
+    monkeypatch.setenv("EVENTLAB_ACTOR", "ann")
     monkeypatch.delenv("EVENTLAB_READ_ONLY", raising=False)
     return path
 

@@ -45,7 +45,7 @@ def app_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory, kafka_broke
             slow_group: None) -> Iterator[str]:
     db_copy = tmp_path_factory.mktemp("walk") / "demo.duckdb"
     shutil.copy(demo_db, db_copy)
-    env = {"EVENTLAB_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "EVENTLAB_USER": "walker",
+    env = {"EVENTLAB_KAFKA_BOOTSTRAP": kafka_broker.bootstrap, "EVENTLAB_ACTOR": "walker",
            "EVENTLAB_RULES": str(Path(__file__).parents[2] / "eventlab/demo/rules.toml")}
     with serve_app(db_copy, env=env) as url:
         yield url

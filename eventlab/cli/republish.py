@@ -1,0 +1,153 @@
+"""`eventlab republish`: the CLI twin of the Republish page (dry run, execute, resume).
+
+A selection (--ids FILE, --sql, --entity, --dlq) is planned first (the dry run, written to
+the ledger and the audit log); --execute then sends exactly that plan. --resume JOB_ID goes
+on with an existing job: unknown records are settled by reading the target, then only what
+is not acknowledged is sent. Read-only mode (EVENTLAB_READ_ONLY) and the topic allow-list
+(EVENTLAB_REPUBLISH_TOPICS) refuse inside the republish functions; refusals are audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from eventlab.cli.common import Commands, add_db, kafka_config, print_json, rate, stop_on_signals
+from eventlab.errors import EventLabError, StoreError
+
+
+def _ids(path: str) -> list[str]:
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _selection(args: argparse.Namespace) -> Any:
+    from eventlab.republish import Selection
+
+    if args.ids:
+        return Selection.ids(_ids(args.ids), label=f"ids from {args.ids}")
+    if args.sql:
+        return Selection.query(args.sql, label="CLI query")
+    if args.entity:
+        return Selection.entity(args.entity, args.from_seq, args.to_seq, label="CLI entity")
+    return Selection.dlq(args.dlq, label="CLI dead-letter topic")
+
+
+def _confirm(plan: Any, yes: bool) -> str | None:
+    if not plan.confirm:
+        return None
+    if yes:
+        return ", ".join(plan.confirm)
+    if sys.stdin.isatty():
+        print(f"Sending into source topic(s) {', '.join(plan.confirm)}. Type the name(s) to "
+              "confirm:", file=sys.stderr)
+        return sys.stdin.readline().strip()
+    return None  # refused (and audited) by execute
+
+
+def _print(obj: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(obj)
+        return
+    keys = ("job_id", "dry_run", "status", "target_topic", "planned", "sent", "failed",
+            "unknown", "unsent", "bytes", "tombstones", "skipped")
+    for k in keys:
+        if k in obj:
+            print(f"{k}: {obj[k]}")
+    for w in obj.get("warnings", []):
+        print(f"warning: {w}")
+    for n in obj.get("notes", []):
+        print(f"note: {n}")
+    if obj.get("error"):
+        print(f"error: {obj['error']}", file=sys.stderr)
+    for r in obj.get("records", [])[:50]:
+        print(f"  #{r['n']} {r['src_topic']}/{r['src_partition']}@{r['src_offset']} "
+              f"{r['event_id'] or ''} -> {r['target_topic']}[{r['target_partition']}] "
+              f"{r['bytes']} B")
+    if len(obj.get("records", [])) > 50:
+        print(f"  ... {len(obj['records']) - 50:,} more (--json lists every record)")
+
+
+def cmd_republish(args: argparse.Namespace) -> int:
+    """Plan, dry-run, execute or resume a republish."""
+    from eventlab import republish
+    from eventlab.republish.plan import PlanOptions
+    from eventlab.republish.run import DryRun
+    from eventlab.store.eventstore import EventStore, resolve_db_path
+
+    has_selection = any((args.ids, args.sql, args.entity, args.dlq))
+    if has_selection == bool(args.resume):
+        raise EventLabError("give exactly one of --ids, --sql, --entity, --dlq, or --resume "
+                            "JOB_ID")
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise StoreError(f"No database at {path}. Load data first (`eventlab ingest ...`) or "
+                         "pass --db / set EVENTLAB_DB.")
+    config = kafka_config(args.bootstrap)
+    cancel = threading.Event()
+    with EventStore(path) as store, stop_on_signals(cancel):
+        if args.resume:
+            job_id = args.resume
+            if args.dry_run:
+                found = republish.report(store, job_id)
+                if found is None:
+                    raise EventLabError(f"no republish job {job_id} in {path}")
+                _print({**found.to_dict(), "dry_run": True}, args.json)
+                return 0
+            with store.reading() as cur:
+                from eventlab.republish import ledger
+
+                row = ledger.job(cur, job_id)
+            confirm = _confirm(row.plan, args.yes) if row else None
+            action = "resume"
+        else:
+            from eventlab.republish import guards
+
+            options = PlanOptions(target=args.to, timestamp=args.timestamp,
+                                  reason=args.reason or "", dlq_header=guards.dlq_header(),
+                                  create_topics=guards.create_topics())
+            dry: DryRun = republish.dry_run(store, config, _selection(args), options)
+            if args.dry_run:
+                _print(dry.to_dict(with_records=True), args.json)
+                return 0
+            job_id, action = dry.plan.job_id, "execute"
+            confirm = _confirm(dry.plan, args.yes)
+        print(f"republish job {job_id}: sending", file=sys.stderr, flush=True)
+        result = republish.execute(store, config, job_id, confirm=confirm, rate=args.rate or None,
+                                   cancel=cancel, action=action)
+    _print(result.to_dict(), args.json)
+    return 0 if result.status == "done" else 1
+
+
+def register(commands: Commands) -> None:
+    """Add `republish`."""
+    sp = add_db(commands.add_parser(
+        "republish", help="re-send stored events to Kafka: dry run, execute, resume",
+        description="Select (--ids/--sql/--entity/--dlq), then --dry-run or --execute; "
+                    "--resume JOB_ID goes on with a planned or interrupted job."))
+    sel = sp.add_mutually_exclusive_group()
+    sel.add_argument("--ids", metavar="FILE", help="file with one event id per line (- = stdin)")
+    sel.add_argument("--sql", metavar="QUERY",
+                     help="read-only query returning event_id, or topic, partition, offset")
+    sel.add_argument("--entity", metavar="ID", help="one entity's events")
+    sel.add_argument("--dlq", metavar="TOPIC", help="redrive a (loaded) dead-letter topic to "
+                                                    "the topics named in its headers")
+    sp.add_argument("--from-seq", type=int, help="with --entity: first seq (inclusive)")
+    sp.add_argument("--to-seq", type=int, help="with --entity: last seq (inclusive)")
+    sp.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers host:port")
+    sp.add_argument("--to", metavar="TOPIC",
+                    help="target topic (default: <topic>.replay.<job> per source topic)")
+    sp.add_argument("--reason", help="why (sent as eventlab-reason, kept in the audit log)")
+    sp.add_argument("--rate", type=rate, default=0.0, help="records per second (0: no limit)")
+    sp.add_argument("--timestamp", choices=("original", "now"), default="original")
+    mode = sp.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="plan and list; send nothing")
+    mode.add_argument("--execute", action="store_true", help="plan (or resume) and send")
+    sp.add_argument("--yes", action="store_true",
+                    help="with --execute: confirm sending into a source topic")
+    sp.add_argument("--resume", metavar="JOB_ID", help="go on with this job")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sp.set_defaults(func=cmd_republish)

@@ -1,0 +1,70 @@
+"""Reading a republish target back: which records of one replay job are in a topic.
+
+`find_replayed` reads a topic from its earliest to its end offsets (taken at the start) with
+the raw reader (`assign()`, no group, no commit: docs/safety.md, item 32) and returns, for
+each record whose `replay_header` equals `replay_id`, the values of `identity_headers` and
+where it lies. The republish ledger uses it to settle records whose outcome is unknown
+(eventlab/republish/run.py). Header matching runs on the Arrow columns, not per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.reader import KafkaRawReader
+
+
+@dataclass(frozen=True)
+class Found:
+    """One record of the replay found in the target: its identity header values and place."""
+
+    identity: tuple[str | None, ...]
+    partition: int
+    offset: int
+
+
+def _header_value(headers: pa.ListArray, name: str) -> pa.Array:
+    """Per record, the value (bytes) of its first header called `name`, or null."""
+    flat = pc.list_flatten(headers)
+    parents = pc.list_parent_indices(headers)
+    hit = pc.equal(pc.struct_field(flat, "key"), name)
+    rows = pc.filter(parents, hit)
+    values = pc.filter(pc.struct_field(flat, "value"), hit)
+    out: list[bytes | None] = [None] * len(headers)
+    for row, value in zip(reversed(rows.to_pylist()), reversed(values.to_pylist()), strict=True):
+        out[row] = value  # reversed: the first header of that name wins
+    return pa.array(out, pa.binary())
+
+
+def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header: str,
+                  identity_headers: Sequence[str], batch_records: int = 50_000) -> list[Found]:
+    """Every record in `topic` carrying `replay_header` = `replay_id` (see the module)."""
+    wanted = replay_id.encode()
+    found: list[Found] = []
+    reader = KafkaRawReader(config, [topic], start="earliest", until="end")
+    try:
+        while (table := reader.next_batch(batch_records)) is not None:
+            if table.num_rows == 0:
+                continue
+            headers = table.column("headers").combine_chunks()
+            mine = pc.equal(_header_value(headers, replay_header), pa.scalar(wanted, pa.binary()))
+            mine = pc.fill_null(mine, False)
+            if not pc.any(mine).as_py():
+                continue
+            hits = table.filter(mine)
+            hit_headers = hits.column("headers").combine_chunks()
+            idents = [_header_value(hit_headers, h).to_pylist() for h in identity_headers]
+            parts = hits.column("partition").to_pylist()
+            offsets = hits.column("offset").to_pylist()
+            for i in range(hits.num_rows):
+                ident = tuple(None if col[i] is None else col[i].decode("utf-8", "replace")
+                              for col in idents)
+                found.append(Found(ident, parts[i], offsets[i]))
+    finally:
+        reader.close()
+    return found

@@ -1,0 +1,398 @@
+"""Plan (the dry run), execute, resume and send again: the republish actions with their guards.
+
+Every entry point checks, itself, read-only mode and the target allow-list and audits a
+refusal (docs/safety.md, items 21, 29). `dry_run` resolves the selection, decides the plan,
+writes the job and its planned records to the ledger and lists them; it produces nothing.
+`execute` sends exactly that plan; it is also resume: it first settles every `unknown`
+record by reading the target for its provenance headers (found: acked, else unsent), then
+sends only what is not acknowledged. A finished job sends nothing again; `send_again` makes
+a new job (a new replay id) of the same records.
+
+Sending itself (the per-record path) is `eventlab/republish/send.py`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from eventlab.errors import EventLabError, SourceError
+from eventlab.kafka import admin, provenance
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.partitioner import partition_for
+from eventlab.republish import audit, guards, ledger
+from eventlab.republish import plan as planning
+from eventlab.republish import selection as selecting
+from eventlab.republish import send as sending
+from eventlab.republish.guards import RepublishRefused
+from eventlab.republish.ledger import Counts
+from eventlab.republish.plan import Plan, PlanOptions
+from eventlab.republish.selection import Selection, SelectionError, Summary
+from eventlab.republish.send import DELIVERY_TIMEOUT_S
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What execute would send (nothing was produced)."""
+
+    plan: Plan
+    summary: Summary
+    per_target: pa.Table
+    records: pa.Table
+
+    def to_dict(self, with_records: bool = True) -> dict[str, Any]:
+        """The CLI's --json object."""
+        p = self.plan
+        out: dict[str, Any] = {
+            "job_id": p.job_id, "dry_run": True, "target_topic": ", ".join(p.target_topics),
+            "targets": p.targets, "planned": p.count, "bytes": p.bytes,
+            "tombstones": p.tombstones, "skipped": p.skipped, "sent": 0, "failed": 0,
+            "unknown": 0, "unsent": p.count, "create": list(p.create),
+            "target_partitions": p.target_partitions, "partitioning": p.partitioning,
+            "timestamp": p.timestamp, "confirm": list(p.confirm),
+            "warnings": list(p.warnings), "selection": self.summary.to_dict(),
+            "per_target_partition": self.per_target.to_pylist()}
+        if with_records:
+            out["records"] = self.records.to_pylist()
+        return out
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """What a run of a job did and where the job stands."""
+
+    job_id: str
+    status: str
+    targets: tuple[str, ...]
+    counts: Counts
+    seconds: float = 0.0
+    sent_now: int = 0
+    settled_found: int = 0
+    settled_missing: int = 0
+    extra_copies: int = 0
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rate(self) -> float:
+        """Records sent per second in this run."""
+        return self.sent_now / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json object."""
+        return {"job_id": self.job_id, "dry_run": False, "status": self.status,
+                "target_topic": ", ".join(self.targets), **self.counts.to_dict(),
+                "sent_now": self.sent_now, "seconds": round(self.seconds, 3),
+                "settled_found": self.settled_found, "settled_missing": self.settled_missing,
+                "extra_copies": self.extra_copies, "error": self.error, "notes": list(self.notes)}
+
+
+def _refuse(store: EventStore, actor: str, action: str, message: str, *,
+            selection: Mapping[str, Any] | None = None, job_id: str | None = None,
+            target: str | None = None, error: type[EventLabError] = RepublishRefused,
+            exc: EventLabError | None = None) -> EventLabError:
+    """Audit a refusal (when the store can be written) and return the error to raise."""
+    if not store.read_only:
+        with store.transaction() as cur:
+            audit.append(cur, actor=actor, action=action, outcome="refused", job_id=job_id,
+                         selection=selection, target=target, detail=message)
+    else:
+        message += " (not audited: the database is open read-only)"
+    return exc if exc is not None else error(message)
+
+
+def _guard(store: EventStore, actor: str, action: str, env: Mapping[str, str] | None, *,
+           selection: Mapping[str, Any] | None = None, job_id: str | None = None) -> None:
+    refusal = guards.read_only_refusal(env)
+    if refusal is not None:
+        raise _refuse(store, actor, action, str(refusal), selection=selection, job_id=job_id,
+                      exc=refusal)
+
+
+def _check_targets(store: EventStore, actor: str, action: str, plan: Plan,
+                   env: Mapping[str, str] | None, selection: Mapping[str, Any] | None) -> None:
+    pattern = guards.topic_pattern(env)
+    denied = [t for t in plan.target_topics if not planning.allowed(t, pattern)]
+    if denied:
+        raise _refuse(store, actor, action,
+                      f"target topic(s) {', '.join(denied)} not allowed by "
+                      f"{guards.TOPICS}={pattern!r}", selection=selection, job_id=plan.job_id,
+                      target=", ".join(plan.target_topics))
+
+
+# -- the dry run (plans the job) --------------------------------------------------------------
+
+def _key_partitions(cur: db.Connection, rows_sql: str, params: Sequence[Any],
+                    counts: set[int]) -> pa.Table:
+    keys = db.arrow(cur, f"SELECT DISTINCT key FROM ({rows_sql}) WHERE key IS NOT NULL",
+                    params).column("key").to_pylist()
+    out_k, out_n, out_p = [], [], []
+    for n in sorted(counts):
+        for k in keys:
+            out_k.append(k)
+            out_n.append(n)
+            out_p.append(partition_for(k, n))
+    return pa.table({"key": pa.array(out_k, pa.binary()), "partitions": pa.array(out_n, pa.int32()),
+                     "partition": pa.array(out_p, pa.int32())})
+
+
+def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
+            options: PlanOptions | None = None, *, actor: str | None = None,
+            env: Mapping[str, str] | None = None, preview: int = 10_000) -> DryRun:
+    """Plan a job and list exactly what it would send; writes the ledger and an audit row,
+    produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited."""
+    actor = actor or guards.actor(env)
+    options = options or PlanOptions(dlq_header=guards.dlq_header(env),
+                                     create_topics=guards.create_topics(env))
+    described = sel.describe()
+    _guard(store, actor, "dry-run", env, selection=described)
+    problems = options.check()
+    if problems:
+        raise _refuse(store, actor, "dry-run", "; ".join(problems), selection=described)
+    cap = guards.max_records(env)
+    job_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
+    dlq = sel.kind == "dlq"
+    try:
+        with store.reading() as cur:
+            by = selecting.prepare(cur, sel, cap + 1)
+            try:
+                rows_sql, params = selecting.source_sql(sel, by, options.dlq_header)
+                summary = selecting.summary_of(cur, rows_sql, params, dlq)
+                stored = {t for (t,) in db.rows(
+                    cur, "SELECT DISTINCT topic FROM events WHERE topic IS NOT NULL UNION "
+                         "SELECT DISTINCT topic FROM quarantine WHERE topic IS NOT NULL")}
+            finally:
+                if by is not None:
+                    selecting.release(cur)
+    except SelectionError as exc:
+        raise _refuse(store, actor, "dry-run", str(exc), selection=described) from None
+    skipped = summary.no_destination if dlq else 0
+    sendable = summary.count - skipped
+    if sendable == 0:
+        raise _refuse(store, actor, "dry-run", "nothing to send: the selection is empty"
+                      + (f" ({skipped:,} record(s) lack the {options.dlq_header} header)"
+                         if skipped else ""), selection=described)
+    if sendable > cap:
+        raise _refuse(store, actor, "dry-run",
+                      f"{sendable:,} records selected, more than the cap of {cap:,} per job: "
+                      f"narrow the selection or raise {guards.MAX_RECORDS}", selection=described)
+    targets = planning.targets_for([r.topic for r in summary.ranges], summary.destinations,
+                                   options, job_id, dlq)
+    src_topics = sorted({r.topic for r in summary.ranges if r.topic} | (
+        set(summary.destinations) if dlq else set()))
+    try:
+        listed = admin.partition_counts(config, sorted(set(src_topics) | set(targets.values())))
+    except EventLabError as exc:  # the attempt is audited, then the error shown
+        with store.transaction() as cur:
+            audit.append(cur, actor=actor, action="dry-run", outcome="error",
+                         selection=described, detail=str(exc))
+        raise
+    from_store: dict[str, int] = {}
+    for r in summary.ranges:
+        if r.topic and r.partition is not None:
+            from_store[r.topic] = max(from_store.get(r.topic, 0), r.partition + 1)
+    source_partitions: dict[str, int] = {"": 1}
+    for key in targets:
+        topic = (sel.topic or "") if dlq else key
+        n = listed.get(topic) if topic else None
+        source_partitions[key] = n or from_store.get(topic, 1)
+    sensitive = set(src_topics) | stored | ({sel.topic} if sel.topic else set())
+    the_plan = planning.make_plan(
+        job_id=job_id, actor=actor, kind=sel.kind, options=options, targets=targets,
+        source_partitions=source_partitions,
+        existing={t: listed.get(t) for t in targets.values()}, sensitive=sensitive,
+        count=sendable, bytes_=summary.bytes, tombstones=summary.tombstones, skipped=skipped)
+    _check_targets(store, actor, "dry-run", the_plan, env, described)
+    if the_plan.create and not options.create_topics:
+        raise _refuse(store, actor, "dry-run", "target topic(s) do not exist and creation is "
+                      f"off ({guards.CREATE_TOPICS}=0): {', '.join(the_plan.create)}",
+                      selection=described, job_id=job_id)
+    with store.transaction() as cur:
+        by = selecting.prepare(cur, sel, cap + 1)
+        try:
+            rows_sql, params = selecting.source_sql(sel, by, options.dlq_header)
+            keys = _key_partitions(cur, rows_sql, params, set(the_plan.target_partitions.values()))
+            written = ledger.insert_job(cur, the_plan, described, rows_sql, params, keys, dlq)
+        finally:
+            if by is not None:
+                selecting.release(cur)
+        if written != sendable:
+            raise SelectionError(f"the selection changed while it was planned ({sendable:,} "
+                                 f"then {written:,} records): plan again")
+        audit.append(cur, actor=actor, action="dry-run", outcome="planned", job_id=job_id,
+                     selection=described, target=", ".join(the_plan.target_topics),
+                     counts={"planned": sendable, "sent": 0, "failed": 0, "unknown": 0,
+                             "unsent": sendable},
+                     detail="; ".join(the_plan.warnings) or None)
+        per_target = ledger.by_target(cur, job_id)
+        records = ledger.records(cur, job_id, limit=preview)
+    return DryRun(the_plan, summary, per_target, records)
+
+
+def send_again(store: EventStore, job_id: str, *, actor: str | None = None,
+               env: Mapping[str, str] | None = None) -> Plan:
+    """Plan a new job sending the same records as `job_id` again (a new replay id)."""
+    actor = actor or guards.actor(env)
+    _guard(store, actor, "send-again", env, job_id=job_id)
+    with store.reading() as cur:
+        old = ledger.job(cur, job_id)
+    if old is None:
+        raise RepublishRefused(f"no republish job {job_id} in this database")
+    new_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
+    plan = replace(old.plan, job_id=new_id, actor=actor,
+                   warnings=(*old.plan.warnings, f"sends the records of job {job_id} again"))
+    _check_targets(store, actor, "send-again", plan, env, old.selection)
+    with store.transaction() as cur:
+        ledger.copy_job(cur, job_id, plan, {**old.selection, "send_again_of": job_id})
+        audit.append(cur, actor=actor, action="send-again", outcome="planned", job_id=new_id,
+                     selection=old.selection, target=", ".join(plan.target_topics),
+                     counts={"planned": plan.count}, detail=f"copy of job {job_id}")
+    return plan
+
+
+# -- settling unknown records -----------------------------------------------------------------
+
+def settle(store: EventStore, config: KafkaConfig, job_id: str) -> tuple[int, int, int]:
+    """Read the targets for the job's unknown records: (found, missing, extra copies)."""
+    with store.reading() as cur:
+        unknown = ledger.unknown_rows(cur, job_id)
+        if not unknown:
+            return 0, 0, 0
+        acked = ledger.acked_positions(cur, job_id)
+    topics = sorted({row[1] for row in unknown})
+    counts = admin.partition_counts(config, topics)
+    copies: dict[tuple[str, tuple], list[tuple[int, int]]] = {}
+    for topic in topics:
+        if counts.get(topic) is None:
+            continue  # never created: nothing of this job is there
+        for f in provenance.find_replayed(config, topic, job_id, planning.REPLAY_ID,
+                                          planning.IDENTITY):
+            if (topic, f.partition, f.offset) not in acked:
+                copies.setdefault((topic, f.identity), []).append((f.partition, f.offset))
+    ns, statuses, parts, offs, errors = [], [], [], [], []
+    found = missing = 0
+    for n, target, s_topic, s_part, s_off, event_id in unknown:
+        key = (target, planning.identity(s_topic, s_part, s_off, event_id))
+        hits = copies.get(key)
+        ns.append(n)
+        if hits:
+            p, o = hits.pop(0)
+            statuses.append(ledger.ACKED)
+            parts.append(p)
+            offs.append(o)
+            errors.append(None)
+            found += 1
+        else:
+            statuses.append(ledger.UNSENT)
+            parts.append(None)
+            offs.append(None)
+            errors.append("not found in the target when settled")
+            missing += 1
+    extra = sum(len(v) for v in copies.values())
+    with store.transaction() as cur:
+        ledger.write_outcomes(cur, job_id, ns, statuses, parts, offs, errors)
+    return found, missing, extra
+
+
+# -- execute / resume -------------------------------------------------------------------------
+
+def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str | None = None,
+            confirm: str | None = None, rate: float | None = None,
+            cancel: threading.Event | None = None,
+            progress: Callable[[Counts], None] | None = None,
+            delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
+            env: Mapping[str, str] | None = None, action: str = "execute") -> JobReport:
+    """Send the job's plan (or the rest of it: resume). See the module."""
+    actor = actor or guards.actor(env)
+    started = time.monotonic()
+    _guard(store, actor, action, env, job_id=job_id)
+    with store.reading() as cur:
+        row = ledger.job(cur, job_id)
+    if row is None:
+        raise _refuse(store, actor, action, f"no republish job {job_id} in this database",
+                      job_id=job_id)
+    plan, described = row.plan, row.selection
+    targets = ", ".join(plan.target_topics)
+    _check_targets(store, actor, action, plan, env, described)
+    cap = guards.max_records(env)
+    if plan.count > cap:
+        raise _refuse(store, actor, action, f"the job plans {plan.count:,} records, more than "
+                      f"the cap of {cap:,} ({guards.MAX_RECORDS})", selection=described,
+                      job_id=job_id, target=targets)
+    if not planning.confirmed(plan, confirm):
+        raise _refuse(store, actor, action, "sending into a source topic needs its name typed "
+                      f"back: {', '.join(plan.confirm)}", selection=described, job_id=job_id,
+                      target=targets)
+    cancel = cancel or threading.Event()
+    notes: list[str] = []
+    error: str | None = None
+    sent_now = found = missing = extra = 0
+    try:
+        _ensure_targets(config, plan)
+        found, missing, extra = settle(store, config, job_id)
+        if found or missing:
+            notes.append(f"settled {found + missing:,} unknown record(s) by reading the target: "
+                         f"{found:,} found, {missing:,} not found")
+        if extra:
+            notes.append(f"{extra:,} extra copies of this job's records found in the target")
+        with store.transaction() as cur:
+            before = ledger.counts(cur, job_id)
+            if before.unsent or before.failed:
+                ledger.set_status(cur, job_id, "running")
+        if not (before.unsent or before.failed):
+            notes.append("nothing to send: every record is acknowledged")
+        else:
+            sent_now, err = sending.send(store, config, plan, rate, cancel, progress,
+                                  delivery_timeout_s)
+            error = err
+    except EventLabError as exc:
+        error = str(exc)
+    with store.transaction() as cur:
+        final = ledger.counts(cur, job_id)
+        if final.sent == final.planned:
+            status = "done"
+        elif cancel.is_set() and error is None:
+            status = "cancelled"
+        else:
+            status = "partial"
+        ledger.set_status(cur, job_id, status)
+        audit.append(cur, actor=actor, action=action, outcome=status, job_id=job_id,
+                     selection=described, target=targets, counts=final.to_dict(),
+                     detail="; ".join([*notes, *([error] if error else [])]) or None)
+    return JobReport(job_id, status, tuple(plan.target_topics), final,
+                     time.monotonic() - started, sent_now, found, missing, extra, error,
+                     tuple(notes))
+
+
+def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
+    counts = admin.partition_counts(config, plan.target_topics)
+    for topic in plan.target_topics:
+        want = plan.target_partitions[topic]
+        have = counts.get(topic)
+        if have is None:
+            if topic not in plan.create:
+                raise SourceError(f"target topic {topic} no longer exists on {config.bootstrap}; "
+                                  "plan again")
+            have = admin.ensure_topic(config, topic, want)
+        if have != want:
+            raise SourceError(f"target topic {topic} has {have} partition(s), the plan expected "
+                              f"{want}: plan again")
+
+
+def report(store: EventStore, job_id: str) -> JobReport | None:
+    """Where a job stands (from the ledger), None when unknown."""
+    with store.reading() as cur:
+        row = ledger.job(cur, job_id)
+        if row is None:
+            return None
+        c = ledger.counts(cur, job_id)
+    return JobReport(job_id, row.status, tuple(row.plan.target_topics), c)

@@ -1,0 +1,234 @@
+"""Sending a job's records: the per-record path of republish (docs/safety.md, items 25-28).
+
+A chunk is marked `unknown` in the ledger (committed) before any of its records goes to the
+producer; its outcomes are written after the broker answered, while the next chunk is being
+sent. Ledger writes run on one writer thread (in order; DuckDB works outside the GIL), so the
+sending thread mostly runs kafka-python. Sending stops at the first record the broker did not
+acknowledge; what was not handed over stays `unsent`.
+
+The records come out of DuckDB as they go out (`ledger.records_sql`: original headers plus
+the provenance headers of `plan.provenance`), so the per-record Python path zips two lists
+and hands the record to the producer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from eventlab.errors import SourceError
+from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.producer import ACKED, PENDING, RecordSender, Sent, outcomes_of
+from eventlab.republish import ledger
+from eventlab.republish import plan as planning
+from eventlab.republish.ledger import Counts
+from eventlab.republish.plan import Plan
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+CHUNK = 20_000
+DELIVERY_TIMEOUT_S = 30.0
+PRODUCER_SETTINGS = {"acks": "all", "enable_idempotence": True, "linger_ms": 20,
+                     "batch_size": 262144}
+"""The producer settings of a republish (bench/republish.py uses the same for its baseline)."""
+
+
+class _Chunk:
+    __slots__ = ("ns", "planned", "sents")
+
+    def __init__(self, planned: list[int]) -> None:
+        self.planned = planned  # marked unknown before sending (the write-ahead)
+        self.ns: list[int] = []
+        self.sents: list[Sent] = []
+
+
+def _outcomes(chunk: _Chunk, deadline_s: float) -> tuple[tuple[list, ...], int]:
+    """Wait for a chunk's answers; its ledger rows (n, status, partition, offset, error) and
+    how many were not acknowledged."""
+    statuses, parts, offs, errors = outcomes_of(chunk.sents, deadline_s)
+    bad = 0
+    for i, state in enumerate(statuses):
+        if state != ACKED:
+            bad += 1
+            if state == PENDING:
+                statuses[i], errors[i] = ledger.UNKNOWN, f"no answer within {deadline_s:g} s"
+    ns = list(chunk.ns)
+    if len(chunk.planned) != len(ns):  # marked unknown but never handed to the producer
+        handed = set(ns)
+        for n in chunk.planned:
+            if n not in handed:
+                ns.append(n)
+                statuses.append(ledger.UNSENT)
+                parts.append(None)
+                offs.append(None)
+                errors.append(None)
+    return (ns, statuses, parts, offs, errors), bad
+
+
+def _write(store: EventStore, job_id: str, rows: tuple[list, ...],
+           progress: Callable[[Counts], None] | None) -> None:
+    with store.transaction() as cur:
+        ledger.write_outcomes(cur, job_id, *rows)
+    report_progress(store, job_id, progress)
+
+
+def _mark(store: EventStore, job_id: str, first: int, last: int) -> None:
+    with store.transaction() as cur:
+        ledger.mark_range(cur, job_id, first, last, ledger.UNKNOWN)
+
+
+def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
+          cancel: threading.Event, progress: Callable[[Counts], None] | None,
+          delivery_timeout_s: float) -> tuple[int, str | None]:
+    """Send every unsent or failed record of the plan; (records handed over, error).
+
+    Ledger writes run on one writer thread (in order; DuckDB works outside the GIL) while
+    this thread sends: chunk k+1 is marked unknown while chunk k is sent, and no record of a
+    chunk is sent before its mark is committed.
+    """
+    job_id = plan.job_id
+    original_ts = plan.timestamp == planning.ORIGINAL
+    senders: dict[str, RecordSender] = {}
+    delivery_ms = int(delivery_timeout_s * 1000)  # > linger + request timeout (kafka-python)
+    linger_ms = int(PRODUCER_SETTINGS["linger_ms"])
+    options = {**PRODUCER_SETTINGS, "delivery_timeout_ms": delivery_ms,
+               "request_timeout_ms": max(500, min(int(config.timeout_s * 1000),
+                                                  (delivery_ms - linger_ms) // 2))}
+    prov_keys = list(planning.PROVENANCE)
+    sql, params = ledger.records_sql(job_id, int(time.time() * 1000), plan.actor, plan.reason,
+                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None)
+    handed = 0
+    error: str | None = None
+    t0 = time.monotonic()
+    previous: _Chunk | None = None
+    writes: list[Future[None]] = []
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="republish-ledger")
+    read_cur = store.cursor()
+    try:
+        # With a rate, a chunk is about a second of sending: the ledger moves every second.
+        chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
+        reader = db.arrow_reader(read_cur, sql, params, batch_rows=chunk_rows)
+        batches = _slices(reader, chunk_rows)
+
+        def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
+            nxt = next(batches, None)
+            if nxt is None:
+                return None, None
+            ns = nxt.column("n")
+            return nxt, writer.submit(_mark, store, job_id, ns[0].as_py(), ns[-1].as_py())
+
+        batch, marked = mark_next()
+        while batch is not None and marked is not None:
+            names = ["n", "target_partition", "key", "value", "hkeys", "hvalues", "null_header",
+                     "ts_ms", "missing"]
+            one_target = pc.count_distinct(batch.column("target_topic")).as_py() == 1
+            if not one_target:
+                names.append("target_topic")
+            cols = {c: batch.column(c).to_pylist() for c in names}
+            if one_target:
+                cols["target_topic"] = [batch.column("target_topic")[0].as_py()] * len(cols["n"])
+            marked.result()  # the write-ahead is committed: now this chunk may be sent
+            batch, marked = mark_next()
+            (ns, targets, tparts, keys, values, hkeys, hvalues, nulls, ts_col, missing) = (
+                cols[c] for c in ("n", "target_topic", "target_partition", "key", "value",
+                                  "hkeys", "hvalues", "null_header", "ts_ms", "missing"))
+            chunk = _Chunk([n for n, m in zip(ns, missing, strict=True) if not m])
+            handed_ns, sents = chunk.ns.append, chunk.sents.append
+            any_missing = any(missing)
+            sender: RecordSender | None = None
+            sender_topic = None
+            for i in range(len(ns)):
+                if any_missing and missing[i]:
+                    continue  # written as failed below
+                if not i & 127 and cancel.is_set():
+                    break
+                if rate:
+                    ahead = t0 + handed / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+                if targets[i] != sender_topic:
+                    sender_topic = targets[i]
+                    sender = senders.get(sender_topic)
+                    if sender is None:
+                        sender = senders[sender_topic] = RecordSender(
+                            config, sender_topic, plan.target_partitions[sender_topic],
+                            **options)
+                assert sender is not None
+                try:
+                    headers = list(zip(hkeys[i] + prov_keys, hvalues[i], strict=True))
+                    sent = sender.send(keys[i], values[i], headers,
+                                       ts_col[i] if original_ts else None,
+                                       partition=tparts[i], null_header=nulls[i])
+                except SourceError as exc:  # not handed over: it stays unsent
+                    error = f"sending stopped: {exc}"
+                    break
+                handed_ns(ns[i])
+                sents(sent)
+                handed += 1
+                if sender.failed:  # the broker refused or stopped answering: stop early
+                    error = (f"the broker did not acknowledge every record "
+                             f"({sender.first_error}); resume when it is back")
+                    break
+            gone = [n for n, m in zip(ns, missing, strict=True) if m]
+            if gone:
+                writes.append(writer.submit(_write, store, job_id, (
+                    gone, [ledger.FAILED] * len(gone), [None] * len(gone), [None] * len(gone),
+                    ["the source record is no longer in the store"] * len(gone)), None))
+            if previous is not None:
+                rows, bad = _outcomes(previous, delivery_timeout_s + 1)
+                writes.append(writer.submit(_write, store, job_id, rows, progress))
+                if bad and error is None:
+                    error = "the broker did not acknowledge every record; resume when it is back"
+            previous = chunk
+            if error is not None or cancel.is_set():
+                break
+        if marked is not None:  # marked ahead but never sent: back to unsent
+            marked.result()
+            ns = batch.column("n") if batch is not None else None
+            if ns is not None:
+                first, last = ns[0].as_py(), ns[-1].as_py()
+                writes.append(writer.submit(_unmark, store, job_id, first, last))
+        if previous is not None:
+            if error is None:  # else the broker already failed to answer in time
+                for s in senders.values():
+                    s.flush(delivery_timeout_s + 1)
+            rows, bad = _outcomes(previous, delivery_timeout_s + 1 if error is None else 0.5)
+            writes.append(writer.submit(_write, store, job_id, rows, None))
+            if bad and error is None:
+                error = "the broker did not acknowledge every record; resume when it is back"
+    finally:
+        writer.shutdown(wait=True)
+        read_cur.close()
+        for s in senders.values():
+            with contextlib.suppress(Exception):  # after a broker loss: outcomes are written
+                s.close(timeout_s=1.0)
+    for w in writes:
+        w.result()  # a failed ledger write raises here
+    report_progress(store, job_id, progress)
+    return handed, error
+
+
+def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:
+    with store.transaction() as cur:
+        ledger.mark_range(cur, job_id, first, last, ledger.UNSENT, only=(ledger.UNKNOWN,))
+
+
+def _slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches cut to at most `rows` rows (DuckDB may hand over larger ones)."""
+    for batch in reader:
+        for start in range(0, batch.num_rows, rows):
+            yield batch.slice(start, rows)
+
+
+def report_progress(store: EventStore, job_id: str,
+                    progress: Callable[[Counts], None] | None) -> None:
+    """Hand the job's current counts to `progress` (if any)."""
+    if progress is not None:
+        with store.reading() as cur:
+            progress(ledger.counts(cur, job_id))

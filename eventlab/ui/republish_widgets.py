@@ -1,0 +1,325 @@
+"""Widgets of the Republish page: selection, summary, dry run, confirmation, progress, jobs, audit.
+
+Other pages send a selection here with `republish_button(selection, key)`: it puts the
+selection into session state and switches to this page. The page also takes
+`/republish?entity_id=X&from_seq=A&to_seq=B` and `/republish?dlq=TOPIC`.
+
+Nothing here sends anything by itself: the dry run writes the plan (`republish.dry_run`),
+Execute starts a server-side job (`republish.start_republish`) with this session's
+idempotency token, and both refuse inside, in read-only mode or outside the allow-list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+import streamlit as st
+
+from eventlab import republish
+from eventlab.errors import EventLabError
+from eventlab.jobs import JobManager
+from eventlab.kafka import config_sources
+from eventlab.kafka.config import KafkaConfig
+from eventlab.republish import guards, ledger
+from eventlab.republish import plan as planning
+from eventlab.republish.selection import Selection
+from eventlab.store.eventstore import EventStore
+from eventlab.ui import context
+
+PAGE = "pages/republish_page.py"
+SELECTION = "rp_selection"
+JOB = "rp_job"
+KINDS = {"One entity (seq range)": "entity", "Event ids": "ids", "SQL query": "sql",
+         "Dead-letter topic (redrive)": "dlq", "Quarantine": "quarantine"}
+
+
+def republish_button(selection: Selection, key: str, label: str = "Republish…") -> None:
+    """A button that opens the Republish page with `selection` (for other pages)."""
+    if st.button(label, key=key, help="Plan a republish of these records: a dry run comes "
+                                      "first, nothing is sent without confirmation."):
+        st.session_state[SELECTION] = selection
+        st.session_state.pop(JOB, None)
+        st.switch_page(PAGE)
+
+
+def _md(text: str) -> str:
+    for ch in "\\`*_[]<>#|$~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def kafka_config() -> KafkaConfig | None:
+    """The Sources page's connection if made, else EVENTLAB_KAFKA_* / secrets."""
+    connected = st.session_state.get("k_connected")
+    if connected is not None:
+        return connected.config
+    try:
+        secrets = st.secrets.get("kafka")
+    except FileNotFoundError:
+        secrets = None
+    try:
+        return config_sources.base_config(dict(secrets) if secrets else {})
+    except EventLabError as exc:
+        st.error(f"Kafka settings: {exc}")
+        return None
+
+
+def selection_from_url(params: Mapping[str, str]) -> Selection | None:
+    """`?entity_id=&from_seq=&to_seq=` or `?dlq=TOPIC`."""
+    def num(name: str) -> int | None:
+        raw = (params.get(name) or "").strip()
+        return int(raw) if raw.lstrip("-").isdigit() else None
+
+    if params.get("entity_id"):
+        return Selection.entity(params["entity_id"], num("from_seq"), num("to_seq"),
+                                label="link")
+    if params.get("dlq"):
+        return Selection.dlq(params["dlq"], label="link")
+    return None
+
+
+def selection_form() -> Selection | None:
+    """Choose what to republish here (when no other page sent a selection)."""
+    kind = KINDS[st.radio("Select", list(KINDS), key="rp_kind", horizontal=True)]
+    if kind == "entity":
+        c1, c2, c3 = st.columns([3, 1, 1])
+        entity = c1.text_input("Entity id", key="rp_entity")
+        lo = c2.number_input("From seq", min_value=0, value=None, step=1, key="rp_from")
+        hi = c3.number_input("To seq", min_value=0, value=None, step=1, key="rp_to")
+        return Selection.entity(entity.strip(), lo, hi, label="Republish page") \
+            if entity.strip() else None
+    if kind == "ids":
+        text = st.text_area("Event ids, one per line", key="rp_ids")
+        ids = [t for t in text.splitlines() if t.strip()]
+        return Selection.ids(ids, label="Republish page") if ids else None
+    if kind == "sql":
+        sql = st.text_area("A read-only query returning event_id, or topic, partition, offset",
+                           key="rp_sql", placeholder="SELECT event_id FROM events WHERE ...")
+        return Selection.query(sql, label="Republish page") if sql.strip() else None
+    if kind == "dlq":
+        topic = st.text_input("Dead-letter topic (loaded into the database)", key="rp_dlq")
+        return Selection.dlq(topic.strip(), label="Republish page") if topic.strip() else None
+    reason = st.text_input("Only this quarantine reason (empty: every row)", key="rp_qreason")
+    return Selection.quarantine(reason=reason.strip() or None, label="Republish page")
+
+
+def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
+    """The selection's count, bytes, topics, partitions and offset ranges."""
+    st.markdown(f"**Selection** · {_md(sel.text())}")
+    try:
+        with store.reading() as cur:
+            s = republish.summarize(cur, sel, dlq_header=guards.dlq_header())
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        return None
+    c = st.columns(5)
+    c[0].metric("Records", f"{s.count:,}")
+    c[1].metric("Bytes", f"{s.bytes:,}")
+    c[2].metric("Source topics", f"{len(s.topics)}")
+    c[3].metric("Tombstones", f"{s.tombstones:,}")
+    c[4].metric("From files", f"{s.from_files:,}")
+    if s.ranges:
+        st.dataframe([{"topic": r.topic or "(files)", "partition": r.partition,
+                       "records": r.count, "bytes": r.bytes, "first offset": r.first_offset,
+                       "last offset": r.last_offset} for r in s.ranges],
+                     hide_index=True, key="rp_ranges")
+    if s.destinations or s.no_destination:
+        st.caption("Redrive destinations: " + ", ".join(
+            f"{_md(d)} ({n:,})" for d, n in s.destinations.items())
+            + (f" · {s.no_destination:,} without a destination header" if s.no_destination
+               else ""))
+    return s
+
+
+def plan_form(store: EventStore, config: KafkaConfig, sel: Selection, read_only: bool) -> None:
+    """Target, partitioning, timestamp, reason; the Dry run button."""
+    with st.form("rp_plan_form"):
+        c1, c2 = st.columns(2)
+        target = c1.text_input("Target topic (empty: a new `<topic>.replay.<job>` per source "
+                               "topic)", key="rp_target")
+        reason = c2.text_input("Reason (sent as eventlab-reason, kept in the audit log)",
+                               key="rp_reason")
+        c3, c4, c5 = st.columns(3)
+        part = c3.radio("Partitioning", ["by original key", "original partition number"],
+                        key="rp_partitioning")
+        ts = c4.radio("Timestamp", ["original", "now"], key="rp_timestamp")
+        drop = c5.checkbox("Drop the dead-letter headers (kafka_dlt-*)", key="rp_drop",
+                           disabled=sel.kind != "dlq")
+        clicked = st.form_submit_button("Dry run", type="primary", key="rp_dry",
+                                        disabled=read_only)
+    if not clicked:
+        return
+    options = planning.PlanOptions(
+        target=target.strip() or None, timestamp=ts, reason=reason.strip(),
+        partitioning=planning.BY_KEY if part.startswith("by") else planning.BY_PARTITION,
+        drop_dlq_headers=bool(drop), dlq_header=guards.dlq_header(),
+        create_topics=guards.create_topics())
+    try:
+        with st.spinner("Planning ..."):
+            dry = republish.dry_run(store, config, sel, options, actor=_actor())
+    except EventLabError as exc:
+        st.error(f"{exc}")
+        return
+    st.session_state[JOB] = dry.plan.job_id
+    st.session_state.pop("rp_confirm", None)
+
+
+def _actor() -> str:
+    return f"{guards.actor()} (app)"
+
+
+def _counts_row(c: ledger.Counts) -> None:
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, [("Planned", c.planned), ("Sent", c.sent),
+                                          ("Failed", c.failed), ("Unknown", c.unknown),
+                                          ("Unsent", c.unsent)], strict=True):
+        col.metric(label, f"{value:,}")
+
+
+def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_id: str,
+              read_only: bool) -> None:
+    """The plan (dry run) of a job, its confirmation step, progress and actions."""
+    with store.reading() as cur:
+        row = ledger.job(cur, job_id)
+    if row is None:
+        st.warning(f"Job {job_id} is not in this database.")
+        return
+    plan = row.plan
+    live = [v for v in manager.jobs(republish.KIND) if v.params.get("job_id") == job_id]
+    running = bool(live and live[0].running)
+    st.subheader(f"Job {job_id}")
+    st.markdown("**Target** " + ", ".join(
+                    f"`{_md(t)}` ({n} partition(s){', created' if t in plan.create else ''})"
+                    for t, n in sorted(plan.target_partitions.items()))
+                + f" · partitioning by {plan.partitioning} · timestamp {plan.timestamp} · "
+                f"status **{row.status}**"
+                + (" (running)" if running else
+                   " (interrupted: resume it)" if row.status == "running" else ""))
+    st.markdown(f"**Dry run** · {plan.count:,} record(s) · {plan.bytes:,} bytes · "
+                f"{plan.tombstones:,} tombstone(s)"
+                + (f" · {plan.skipped:,} not sendable (no destination header)"
+                   if plan.skipped else "") + f" · reason: {_md(plan.reason or '(none)')}")
+    for w in plan.warnings:
+        st.warning(w)
+    with store.reading() as cur:
+        st.dataframe(ledger.by_target(cur, job_id).to_pandas(), hide_index=True,
+                     key="rp_by_target")
+
+    def progress() -> None:
+        if running and not any(v.running for v in manager.jobs(republish.KIND)
+                               if v.params.get("job_id") == job_id):
+            st.rerun(scope="app")  # finished meanwhile: redraw the actions too
+        with store.reading() as cur:
+            c = ledger.counts(cur, job_id)
+        _counts_row(c)
+        if c.planned:
+            st.progress(c.sent / c.planned, text=f"{c.sent:,} of {c.planned:,} acknowledged")
+        if live and live[0].error:
+            st.error(live[0].error)
+
+    if running:
+        st.fragment(run_every="1s")(progress)()
+    else:
+        progress()
+    with st.expander("Every record: source position, target partition, outcome",
+                     expanded=row.status == "planned"), store.reading() as cur:
+        st.dataframe(ledger.records(cur, job_id).to_pandas(), hide_index=True,
+                     key="rp_records")
+    if read_only:
+        return
+    with store.reading() as cur:
+        c = ledger.counts(cur, job_id)
+    if running:
+        if st.button("Cancel", key="rp_cancel"):
+            manager.cancel(live[0].id)
+            st.rerun()
+        return
+    if c.sent == c.planned:
+        st.success(f"Done: all {c.planned:,} records acknowledged.")
+        if st.button("Send again (a new job with a new replay id)", key="rp_again"):
+            try:
+                again = republish.send_again(store, job_id, actor=_actor())
+            except EventLabError as exc:
+                st.error(f"{exc}")
+            else:
+                st.session_state[JOB] = again.job_id
+                st.rerun()
+        return
+    typed = None
+    if plan.confirm:
+        st.error(f"The target is a source topic: {', '.join(plan.confirm)}. Type its name "
+                 "to confirm.")
+        typed = st.text_input("Topic name(s), comma-separated", key="rp_confirm")
+    ok = planning.confirmed(plan, typed)
+    rate = st.number_input("Rate limit (records/s, 0: none)", min_value=0, value=0, step=100,
+                           key="rp_rate")
+    label = "Execute" if row.status == "planned" else "Resume"
+    if st.button(label, type="primary", key="rp_execute", disabled=not ok):
+        token = st.session_state.setdefault("rp_token", uuid.uuid4().hex)
+        try:
+            republish.start_republish(manager, store, config, job_id, actor=_actor(),
+                                      confirm=typed, rate=float(rate) or None,
+                                      action="execute" if label == "Execute" else "resume",
+                                      token=f"{token}:{job_id}:{c.sent}:{c.unsent}")
+        except EventLabError as exc:
+            st.error(f"{exc}")
+        else:
+            st.rerun()
+
+
+def jobs_table(store: EventStore) -> str | None:
+    """Every job of this database; returns a job picked to show."""
+    with store.reading() as cur:
+        table = ledger.jobs(cur)
+    if table.num_rows == 0:
+        st.caption("No republish jobs yet.")
+        return None
+    st.dataframe(table.to_pandas(), hide_index=True, key="rp_jobs")
+    ids = table.column("job_id").to_pylist()
+    pick = st.selectbox("Show job", ["(none)", *ids], key="rp_pick")
+    return None if pick == "(none)" else pick
+
+
+def audit_table(store: EventStore) -> None:
+    """The audit log, newest first (dry runs, executes, resumes, refusals)."""
+    with store.reading() as cur:
+        table = republish.audit_rows(cur)
+    if table.num_rows == 0:
+        st.caption("The audit log is empty.")
+    else:
+        st.dataframe(table.to_pandas(), hide_index=True, key="rp_audit")
+
+
+def page() -> None:
+    """The whole Republish page."""
+    store = context.store()
+    manager = context.job_manager()
+    read_only = context.read_only()
+    if read_only:
+        st.warning("Read-only mode (EVENTLAB_READ_ONLY): republishing is disabled, here and "
+                   "in the republish function itself. Restart without EVENTLAB_READ_ONLY to "
+                   "republish.")
+    sel = st.session_state.get(SELECTION) or selection_from_url(st.query_params)
+    if sel is not None and st.button("Choose another selection", key="rp_clear"):
+        st.session_state.pop(SELECTION, None)
+        st.session_state.pop(JOB, None)
+        st.query_params.clear()
+        st.rerun()
+    if sel is None:
+        sel = selection_form()
+    config = kafka_config()
+    if sel is not None:
+        s = summary(store, sel)
+        if s is not None and s.count and config is not None:
+            st.caption(f"Kafka: {config.describe()}")
+            plan_form(store, config, sel, read_only)
+    picked = st.session_state.get("rp_pick")
+    job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)
+    if job_id and config is not None:
+        job_panel(store, config, manager, job_id, read_only)
+    st.divider()
+    st.subheader("Jobs")
+    jobs_table(store)
+    st.subheader("Audit log")
+    audit_table(store)
