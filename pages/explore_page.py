@@ -8,7 +8,8 @@ from eventlab import explore
 from eventlab.charts import explore as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import export
-from eventlab.ui import context, export_widgets, investigations_widgets
+from eventlab.republish.selection import Selection
+from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
 from eventlab.ui import explore_widgets as w
 
 st.title("Explore")
@@ -32,12 +33,16 @@ except EventLabError as exc:
 st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
            f"{explore.PAGE_SIZE} per page, sorted by time")
-c_export, c_inv = st.columns([4, 1])
+c_export, c_inv, c_rep = st.columns([4, 1, 1])
 with c_export:
     export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
 with c_inv:
     investigations_widgets.add_popover(filters=investigations_widgets.url_filters(),
                                        key="ex_inv_filters")
+with c_rep:
+    republish_widgets.republish_button(
+        Selection.query(*explore.event_ids_query(filters), label="Explore's filtered set"),
+        key="ex_republish")
 marks = context.duplicates()
 picked = w.events_table(page, marks)
 if picked is not None:

@@ -6,7 +6,8 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import export
-from eventlab.ui import context, export_widgets
+from eventlab.republish.selection import Selection
+from eventlab.ui import context, export_widgets, republish_widgets
 from eventlab.ui import quarantine_widgets as w
 
 st.title("Quarantine")
@@ -30,6 +31,9 @@ st.caption("Select a row to see it in full: the reason, its raw bytes as text or
 picked = w.rows_table(rows)
 export_widgets.download_buttons(
     cur, export.quarantine(None if reason.startswith("(") else reason), key="q_export")
+republish_widgets.republish_button(
+    Selection.quarantine(reason=None if reason.startswith("(") else reason,
+                         label="quarantined records"), key="q_republish")
 if picked is not None:
     row = explore.quarantine_row(cur, picked)
     st.divider()

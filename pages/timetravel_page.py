@@ -6,7 +6,8 @@ import streamlit as st
 
 from eventlab import timetravel
 from eventlab.explore import export
-from eventlab.ui import context, export_widgets, investigations_widgets
+from eventlab.republish.selection import Selection
+from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
 from eventlab.ui import timetravel_panels as panels
 from eventlab.ui import timetravel_widgets as w
 
@@ -27,8 +28,13 @@ if loaded is None:
     st.stop()
 settings = w.time_basis(basis_slot, loaded, choice)
 w.summary(loaded, settings)
-investigations_widgets.add_popover(entity=entity, position={"entity_id": entity},
-                                   key="tt_inv")
+c_inv, c_rep, _ = st.columns([1, 1, 3])
+with c_inv:
+    investigations_widgets.add_popover(entity=entity, position={"entity_id": entity},
+                                       key="tt_inv")
+with c_rep:
+    republish_widgets.republish_button(Selection.entity(entity, label=f"entity {entity}"),
+                                       key="tt_republish")
 with st.expander("Export"):
     export_widgets.download_buttons(cur, export.entity_events(entity), key="tt_export_events",
                                     label="The entity's events")

@@ -33,6 +33,7 @@ from eventlab.explore.queries import (
     counts_over_time,
     entity_events,
     entity_ids,
+    event_ids_query,
     facets,
     page,
 )
@@ -40,8 +41,7 @@ from eventlab.explore.queries import (
 __all__ = [
     "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets", "FilterError",
     "Filters", "Page", "bucket_for", "build_where", "counts_over_time", "duplicate_map",
-    "duplicate_marks",
-    "entity_events", "entity_ids", "event_detail", "facets", "headers_for_display", "hex_dump",
-    "normalize_path", "page", "parse_follows", "quarantine_row", "quarantine_rows",
-    "quarantine_summary", "show_bytes",
+    "duplicate_marks", "entity_events", "entity_ids", "event_detail", "event_ids_query",
+    "facets", "headers_for_display", "hex_dump", "normalize_path", "page", "parse_follows",
+    "quarantine_row", "quarantine_rows", "quarantine_summary", "show_bytes",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 
@@ -110,3 +111,10 @@ def entity_events(con: db.Connection, entity_id: str) -> pa.Table:
     """
     table = db.arrow(con, "SELECT * FROM events WHERE entity_id = ?", [entity_id])
     return table.sort_by([("seq", "ascending"), ("ts", "ascending"), ("offset", "ascending")])
+
+
+def event_ids_query(f: Filters) -> tuple[str, list[Any]]:
+    """SQL (bound parameters) selecting the event ids of the filtered set: what Explore hands
+    to Republish as its selection."""
+    clauses, params = build_where(f)
+    return f"SELECT event_id FROM events{where_sql(clauses)}", params

@@ -17,14 +17,16 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from eventlab import flow
+from eventlab import explore, flow
 from eventlab.asof import data_version
 from eventlab.charts import flow as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
+from eventlab.explore import filters as explore_filters
 from eventlab.flow import END, START, Chain, Scope
+from eventlab.republish.selection import Selection
 from eventlab.timeutil import as_utc, format_utc, naive_utc
-from eventlab.ui import context
+from eventlab.ui import context, republish_widgets
 
 ALL = "(all)"
 VIEWS = ("Transitions", "Variants", "Chain", "Topics → groups")
@@ -177,6 +179,11 @@ def transitions_section(cur: Any, scope: Scope) -> None:
                      label=f"Open the {edge['count']:,} {charts.node_label(edge['from_type'])} → "
                            f"{charts.node_label(edge['to_type'])} events in Explore",
                      query_params=explore_params(edge, scope))
+        f = explore_filters.from_params(explore_params(edge, scope))
+        republish_widgets.republish_button(
+            Selection.query(*explore.event_ids_query(f),
+                            label=f"transition {edge['from_type']} → {edge['to_type']}"),
+            key="flow_republish")
 
 
 def variants_section(cur: Any, scope: Scope) -> None:

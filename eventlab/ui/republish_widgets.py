@@ -40,7 +40,9 @@ def republish_button(selection: Selection, key: str, label: str = "Republish…"
                                       "first, nothing is sent without confirmation."):
         st.session_state[SELECTION] = selection
         st.session_state.pop(JOB, None)
-        st.switch_page(PAGE)
+        # query_params={}: a page whose widgets are bound to the URL cannot have its query
+        # parameters cleared (Streamlit refuses), but they can be replaced.
+        st.switch_page(PAGE, query_params={})
 
 
 def _md(text: str) -> str:

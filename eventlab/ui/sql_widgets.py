@@ -17,8 +17,9 @@ import streamlit as st
 
 from eventlab.errors import EventLabError
 from eventlab.explore import export
+from eventlab.republish.selection import Selection
 from eventlab.store import sandbox
-from eventlab.ui import export_widgets
+from eventlab.ui import export_widgets, republish_widgets
 
 DEFAULT_QUERY = ("SELECT event_type, count(*) AS events\nFROM events\n"
                  "GROUP BY ALL\nORDER BY events DESC")
@@ -91,3 +92,7 @@ def result(cur: Any, query: str, timeout: float) -> None:
     frame, config = linked_frame(res.table.to_pandas())
     st.dataframe(frame, hide_index=True, key="sql_result", column_config=config)
     export_widgets.download_buttons(cur, export.sql_result(query), key="sql_export")
+    cols = set(res.table.column_names)
+    if "event_id" in cols or {"topic", "partition", "offset"} <= cols:
+        republish_widgets.republish_button(Selection.query(query, label="SQL console result"),
+                                           key="sql_republish")

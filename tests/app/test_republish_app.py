@@ -129,3 +129,28 @@ def test_a_job_interrupted_by_an_app_restart_is_resumed_from_the_ledger(
     wait_for(at, lambda a: any("Done" in s.value for s in a.success))
     got = read_all(kafka_config, dry.plan.target_topics[0])
     assert sorted(r["timestamp_ms"] - 1_700_000_000_000 for r in got) == [2, 7]  # once each
+
+
+@pytest.mark.parametrize(("page", "params", "button", "where"), [
+    ("pages/explore_page.py", {"entity": "order-1"}, "ex_republish", "entity_id LIKE 'order-1%'"),
+    ("pages/timetravel_page.py", {"entity_id": "order-1"}, "tt_republish",
+     "entity_id = 'order-1'"),
+])
+def test_other_pages_hand_their_selection_over(loaded: tuple[Path, str], page: str,
+                                               params: dict, button: str, where: str) -> None:
+    """Explore's filtered set and Time travel's entity reach the Republish page (whose
+    widgets are bound to the URL: the switch must not try to clear it)."""
+    from eventlab.store import db
+
+    path, _ = loaded
+    with EventStore(path) as store:
+        expected = db.scalar(store.cursor(), f"SELECT count(*) FROM events WHERE {where}")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(page)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    at.button(key=button).click().run()
+    assert not at.exception
+    assert [m.value for m in at.metric][:1] == [str(expected)]
