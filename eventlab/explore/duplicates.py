@@ -16,6 +16,9 @@ COPY = "copy"
 CONFLICT = "conflict"
 """Stored more than once, with payloads that differ."""
 
+LABELS = {COPY: "⧉ copy", CONFLICT: "⚠ conflict"}
+"""How a duplicated event is marked where it is listed (Explore's table, What if's picker)."""
+
 DUPLICATED_IDS_SQL = ("SELECT event_id FROM events GROUP BY event_id "
                       "HAVING count(*) > 1")
 """The event ids stored more than once (a subquery for `event_id IN (...)`)."""

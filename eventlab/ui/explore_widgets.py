@@ -11,7 +11,7 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
-from eventlab.explore.duplicates import CONFLICT, COPY
+from eventlab.explore.duplicates import LABELS
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
@@ -157,7 +157,6 @@ def page_picker(total_pages: int) -> int:
     return int(n) - 1
 
 
-_MARKS = {COPY: "⧉ copy", CONFLICT: "⚠ conflict"}
 
 
 def events_table(page: explore.Page, marks: dict[str, str]) -> EventKey | None:
@@ -168,7 +167,7 @@ def events_table(page: explore.Page, marks: dict[str, str]) -> EventKey | None:
         st.info("No events match these filters.")
         return None
     df["ts"] = pd.to_datetime(df["ts"]).dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    df.insert(0, "dup", df["event_id"].map(lambda e: _MARKS.get(marks.get(e), "")))
+    df.insert(0, "dup", df["event_id"].map(lambda e: LABELS.get(marks.get(e), "")))
     event = st.dataframe(df, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key="events_table", height=min(420, 35 * (len(df) + 1) + 3),
                          column_config={
@@ -239,7 +238,7 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
                + (" (time had no zone; taken as UTC)" if ev.get("ts_assumed_utc") else ""))
     mark = (marks or {}).get(ev["event_id"])
     if mark:
-        st.warning(f"This event id is stored more than once ({_MARKS[mark]}).")
+        st.warning(f"This event id is stored more than once ({LABELS[mark]}).")
         st.page_link("pages/explore_page.py", label="Show every copy",
                      query_params={"event_id": str(ev["event_id"])})
     nav = st.columns(3)

@@ -21,7 +21,7 @@ import streamlit as st
 
 from eventlab import explore, timetravel
 from eventlab.errors import EventLabError, ReducerError
-from eventlab.explore.duplicates import CONFLICT, COPY
+from eventlab.explore.duplicates import CONFLICT, COPY, LABELS
 from eventlab.replay import Fold
 from eventlab.timetravel import Loaded, whatif
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
@@ -429,8 +429,8 @@ def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
 
     def label(i: int) -> str:
         e = fold.events[i]
-        mark = {COPY: " ⧉ copy", CONFLICT: " ⚠ conflict"}.get(marks.get(e.event_id, ""), "")
-        return f"#{i + 1} · seq {e.seq} · {e.event_type}{mark}"
+        mark = LABELS.get(marks.get(e.event_id, ""))
+        return f"#{i + 1} · seq {e.seq} · {e.event_type}" + (f" {mark}" if mark else "")
 
     if n <= WHATIF_LIST_MAX:
         skipped = st.multiselect("Skip these events", list(range(n)), format_func=label,
