@@ -79,15 +79,23 @@ def diff_panel(pos: Position, fold: Fold) -> None:
     counts = {op: sum(1 for c in changes if c.op == op) for op in ("add", "change", "remove")}
     st.caption(f"{counts['add']} added · {counts['change']} changed · {counts['remove']} "
                "removed")
+    _changes_table(changes, "old", "→ new", key="tt_diff", marks=True)
+
+
+def _changes_table(changes: list[Any], old: str, new: str, *, key: str,
+                   marks: bool = False) -> None:
+    """Changes as a table, one coloured row each (added / changed / removed), the old and
+    the new value under the given column names."""
     df = pd.DataFrame([{"": {"add": "+", "remove": "−", "change": "~"}[c.op],
                         "path": c.dotted or "(whole state)",
-                        "old": "" if c.op == "add" else _short(c.old),
-                        "→ new": "" if c.op == "remove" else _short(c.new), "op": c.op}
+                        old: "" if c.op == "add" else _short(c.old),
+                        new: "" if c.op == "remove" else _short(c.new), "op": c.op}
                        for c in changes])
     styled = df.style.apply(
         lambda row: [f"background-color: {_COLORS[row['op']]}"] * len(row), axis=1)
-    st.dataframe(styled, hide_index=True, column_order=["", "path", "old", "→ new"],
-                 key="tt_diff", width="stretch")
+    st.dataframe(styled, hide_index=True,
+                 column_order=[*([""] if marks else []), "path", old, new],
+                 key=key, width="stretch")
 
 
 def event_panel(pos: Position) -> None:
@@ -193,12 +201,5 @@ def whatif_panel(real: Fold, alt: Fold, rewritten: whatif.Rewritten, index: int,
     if not side.differences:
         st.success("Here the what-if state equals the real one.")
         return
-    df = pd.DataFrame([{"path": c.dotted or "(whole state)",
-                        "real": "" if c.op == "add" else _short(c.old),
-                        "what if": "" if c.op == "remove" else _short(c.new), "op": c.op}
-                       for c in side.differences])
-    styled = df.style.apply(
-        lambda row: [f"background-color: {_COLORS[row['op']]}"] * len(row), axis=1)
     st.markdown(f"**{len(side.differences)} difference(s)**")
-    st.dataframe(styled, hide_index=True, column_order=["path", "real", "what if"],
-                 key="tt_whatif_diff", width="stretch")
+    _changes_table(list(side.differences), "real", "what if", key="tt_whatif_diff")
