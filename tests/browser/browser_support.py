@@ -11,9 +11,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from chromium import require_chromium
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Request, sync_playwright
 from repo_paths import ROOT
 
 SHOTS = Path(os.environ.get("EVENTLAB_SHOTS", ROOT / ".eventlab" / "screenshots"))
@@ -87,3 +88,21 @@ def shot(page: Page, name: str, *, wait: bool = True) -> None:
         wait_for_app(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def requests_elsewhere(page: Page, own: str | None) -> Iterator[list[str]]:
+    """While inside: every request `page` makes to a host other than `own` (a netloc; None:
+    to any host at all), ignoring data:, blob:, about: and file: URLs (docs/safety.md, 30)."""
+    seen: list[str] = []
+
+    def record(request: Request) -> None:
+        url = urlparse(request.url)
+        if url.scheme not in ("data", "blob", "about", "file") and url.netloc != own:
+            seen.append(request.url)
+
+    page.on("request", record)
+    try:
+        yield seen
+    finally:
+        page.remove_listener("request", record)

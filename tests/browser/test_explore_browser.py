@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import urlparse
 
 from browser_support import shot, wait_for_app
 from playwright.sync_api import Page, expect
+from repo_paths import url_paths
 
 from eventlab import explore
 from eventlab.store import db
@@ -45,14 +45,8 @@ def test_typing_a_filter_updates_the_url(app_url: str, page: Page) -> None:
     shot(page, "explore-filtered")
 
 
-def _url_paths() -> list[str]:
-    """Every visible page's url_path, as app.py declares it (new pages are covered too)."""
-    text = (Path(__file__).parents[2] / "app.py").read_text()
-    return [m for m in re.findall(r'url_path="([\w-]+)"', text) if m != "start"]
-
-
 def test_every_page_opens_by_its_url_path_with_no_dialog(app_url: str, page: Page) -> None:
-    paths = _url_paths()
+    paths = url_paths()
     assert {"explore", "time-travel", "sql", "sources"} <= set(paths)
     for path in paths:
         page.goto(f"{app_url}/{path}?probe=1")

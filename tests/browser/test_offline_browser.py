@@ -3,29 +3,19 @@ the favicon and plotly.js are served locally), page after page."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from urllib.parse import urlparse
 
-from browser_support import wait_for_app
-from playwright.sync_api import Page, Request
-from repo_paths import APP
+from browser_support import requests_elsewhere, wait_for_app
+from playwright.sync_api import Page
+from repo_paths import url_paths
 
-PAGES = tuple(p for p in re.findall(r'url_path="([\w-]+)"', Path(APP).read_text()) if p != "start")
+PAGES = tuple(url_paths())
 """Every page app.py declares (a new page is covered without editing this list)."""
 
 
 def test_every_page_loads_only_from_the_app(app_url: str, page: Page) -> None:
     own = urlparse(app_url).netloc
-    elsewhere: list[str] = []
-
-    def seen(request: Request) -> None:
-        url = urlparse(request.url)
-        if url.scheme not in ("data", "blob", "about") and url.netloc != own:
-            elsewhere.append(request.url)
-
-    page.on("request", seen)
-    try:
+    with requests_elsewhere(page, own) as elsewhere:
         for name in PAGES:
             page.goto(f"{app_url}/{name}")
             wait_for_app(page)
@@ -35,6 +25,4 @@ def test_every_page_loads_only_from_the_app(app_url: str, page: Page) -> None:
             for href in icons:
                 url = urlparse(href)
                 assert url.scheme == "data" or url.netloc == own, f"{name}: favicon {href}"
-    finally:
-        page.remove_listener("request", seen)
     assert not elsewhere, f"requests to other hosts: {sorted(set(elsewhere))[:10]}"

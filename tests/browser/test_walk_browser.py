@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from browser_support import serve_app, shot, wait_for_app
-from playwright.sync_api import Page, Request, expect
+from browser_support import requests_elsewhere, serve_app, shot, wait_for_app
+from playwright.sync_api import Page, expect
 
 from eventlab.demo.consumer import run_demo_consumer
 from eventlab.demo.produce import produce_demo
@@ -61,17 +61,15 @@ def _matching(page: Page) -> str:
 
 
 def test_walk_through_every_page(app_url: str, page: Page, demo_db: Path) -> None:
-    own = urlparse(app_url).netloc
-    elsewhere: list[str] = []
-
-    def seen(request: Request) -> None:
-        url = urlparse(request.url)
-        if url.scheme not in ("data", "blob", "about") and url.netloc != own:
-            elsewhere.append(request.url)
-
     errors: list[str] = []
-    page.on("request", seen)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    with requests_elsewhere(page, urlparse(app_url).netloc) as elsewhere:
+        _walk(app_url, page, demo_db)
+    assert not elsewhere, f"requests to other hosts: {sorted(set(elsewhere))[:10]}"
+    assert not errors, errors[:3]
+
+
+def _walk(app_url: str, page: Page, demo_db: Path) -> None:
     with EventStore(demo_db) as store:
         cur = store.cursor()
         placed = db.scalar(cur, "SELECT count(*) FROM events WHERE event_type = 'OrderPlaced'")
@@ -149,6 +147,3 @@ def test_walk_through_every_page(app_url: str, page: Page, demo_db: Path) -> Non
     _no_exception(page)
     expect(page.get_by_role("heading", name="walk: the planted duplicate")).to_be_visible()
     shot(page, "walk-investigation")
-    page.remove_listener("request", seen)
-    assert not elsewhere, f"requests to other hosts: {sorted(set(elsewhere))[:10]}"
-    assert not errors, errors[:3]

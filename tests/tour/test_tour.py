@@ -3,18 +3,17 @@ found in the demo data, and the page walks from the first step to the last."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from repo_paths import APP, ROOT
+from repo_paths import APP, ROOT, url_paths
 from streamlit.testing.v1 import AppTest
 
 from eventlab import tour
 from eventlab.store.eventstore import EventStore
 from eventlab.ui.tour_widgets import page_file
 
-PATHS = set(re.findall(r'url_path="([\w-]+)"', Path(APP).read_text()))
+PATHS = set(url_paths())
 
 
 def test_every_step_opens_a_page_of_the_app() -> None:
