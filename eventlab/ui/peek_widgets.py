@@ -11,7 +11,6 @@ in each partition, with the mapping preset the peek used.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -25,6 +24,7 @@ from eventlab.ingest.peek import DEFAULT_RECORDS, PeekResult, peek
 from eventlab.jobs import JobManager
 from eventlab.kafka.sample import MAX_RECORDS
 from eventlab.store.eventstore import EventStore
+from eventlab.ui import sources_widgets
 from eventlab.ui.sources_widgets import Connected
 
 STARTS = {"the newest records": "newest", "the earliest records": "earliest",
@@ -67,25 +67,12 @@ def _table(result: PeekResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _new_token() -> None:
-    st.session_state["pk_token"] = uuid.uuid4().hex
-
-
 def _load_from_here(conn: Connected, manager: JobManager, store: EventStore,
                     peeked: Peeked) -> None:
-    if "pk_token" not in st.session_state:
-        _new_token()
-    try:
-        view = background.start_kafka_ingest(
-            manager, store, conn.config, [peeked.result.topic],
-            start=peeked.result.load_from_text, until="end", preset=peeked.preset,
-            listing=conn.topics, token=st.session_state["pk_token"])
-    except EventLabError as exc:
-        st.error(f"{exc}")
-        return
-    _new_token()
-    st.session_state["pk_started"] = view.id
-    st.rerun()
+    sources_widgets.start_job(lambda token: background.start_kafka_ingest(
+        manager, store, conn.config, [peeked.result.topic],
+        start=peeked.result.load_from_text, until="end", preset=peeked.preset,
+        listing=conn.topics, token=token), key="pk")
 
 
 def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,

@@ -46,21 +46,22 @@ def _md(text: str) -> str:
     return text.replace("\n", "  \n")
 
 
-def _new_token() -> None:
-    st.session_state["src_token"] = uuid.uuid4().hex
+def _new_token(key: str = "src") -> None:
+    st.session_state[f"{key}_token"] = uuid.uuid4().hex
 
 
-def _start(action: Callable[[str], JobView]) -> None:
-    """Run a start action with this session's idempotency token; rerun to show the job."""
-    if "src_token" not in st.session_state:
-        _new_token()
+def start_job(action: Callable[[str], JobView], key: str = "src") -> None:
+    """Run a start action with this session's idempotency token (`<key>_token`), keep the
+    job's id in `<key>_started`, and rerun to show it; an error is said on the page."""
+    if f"{key}_token" not in st.session_state:
+        _new_token(key)
     try:
-        view = action(st.session_state["src_token"])
+        view = action(st.session_state[f"{key}_token"])
     except EventLabError as exc:
         st.error(f"{exc}")
         return
-    _new_token()
-    st.session_state["src_started"] = view.id
+    _new_token(key)
+    st.session_state[f"{key}_started"] = view.id
     st.rerun()
 
 
@@ -201,7 +202,7 @@ def kafka_ingest_form(conn: Connected, manager: JobManager, store: EventStore, *
     if st.button("Start ingest", key="k_go", type="primary",
                  disabled=read_only or not names or bool(busy),
                  help="disabled in read-only mode" if read_only else None):
-        _start(lambda token: background.start_kafka_ingest(
+        start_job(lambda token: background.start_kafka_ingest(
             manager, store, conn.config, names, start=start, until=until, preset=preset,
             listing=conn.topics, token=token))
 
@@ -216,7 +217,7 @@ def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool)
     fmt, preset = _format_and_preset("f")
     if st.button("Load path", key="f_go", type="primary",
                  disabled=read_only or not path.strip()):
-        _start(lambda token: background.start_files_ingest(
+        start_job(lambda token: background.start_files_ingest(
             manager, store, [path], fmt=fmt, preset=preset, token=token))
 
 
@@ -241,7 +242,7 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
             return background.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
                                                   preset=preset, token=token,
                                                   title=f"Upload {up.name}")
-        _start(action)
+        start_job(action)
 
 
 def _format_and_preset(key: str) -> tuple[str | None, str]:
