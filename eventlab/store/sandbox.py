@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -147,7 +147,8 @@ def guarded(con: db.Connection, sql: str, params: list[Any] | None = None, *,
         try:
             yield OpenQuery(cur.sql(text, params=list(params or [])), timed_out)
         except (db.DuckError, OSError) as exc:
-            raise failure(exc, timed_out.is_set(), timeout_s) from exc
+            raise failure(exc, timed_out.is_set(), timeout_s,
+                          lambda name: _setting(con, name)) from exc
         except EventLabError as exc:
             if timed_out.is_set():
                 raise failure(exc, True, timeout_s) from exc
@@ -160,8 +161,10 @@ def guarded(con: db.Connection, sql: str, params: list[Any] | None = None, *,
         cur.close()
 
 
-def failure(exc: BaseException, timed_out: bool, timeout_s: float | None) -> EventLabError:
-    """The message for a user query that failed while running (pure)."""
+def failure(exc: BaseException, timed_out: bool, timeout_s: float | None,
+            setting: Callable[[str], str] = lambda name: "") -> EventLabError:
+    """The message for a user query that failed while running; `setting(name)` reads a
+    DuckDB setting's current value for the message (the limit that was hit)."""
     text = first_line(exc)
     if timed_out or isinstance(exc, db.Interrupted) or "INTERRUPT Error" in text:
         return SqlTimeout(f"The query ran longer than {timeout_s or 0:g} s and was stopped. "
@@ -173,11 +176,12 @@ def failure(exc: BaseException, timed_out: bool, timeout_s: float | None) -> Eve
     if isinstance(exc, db.OutOfMemory) or text.startswith("Out of Memory Error"):
         if "max_temp_directory_size" in str(exc):
             return SqlRefused(f"The query needed more temporary disk space than the "
-                              f"{settings.temp_limit()} cap (EVENTLAB_TEMP_LIMIT) to sort or "
+                              f"{setting('max_temp_directory_size')} cap "
+                              "(EVENTLAB_TEMP_LIMIT) to sort or "
                               "join. Filter first, aggregate, or add a LIMIT; or start "
                               "EventLab with a higher EVENTLAB_TEMP_LIMIT.")
         return SqlRefused(f"The query ran out of memory (DuckDB's limit "
-                          f"{settings.memory_limit()}, EVENTLAB_MEMORY_LIMIT). Filter first, "
+                          f"{setting('memory_limit')}, EVENTLAB_MEMORY_LIMIT). Filter first, "
                           "aggregate, or add a LIMIT; or start EventLab with a higher "
                           "EVENTLAB_MEMORY_LIMIT.")
     if "read-only mode" in text:
@@ -186,6 +190,18 @@ def failure(exc: BaseException, timed_out: bool, timeout_s: float | None) -> Eve
         return SqlRefused(f"Refused: {text} (the console cannot read files or change "
                           "settings).")
     return SqlRefused(f"The query failed: {text}")
+
+
+def _setting(con: db.Connection, name: str) -> str:
+    """A setting's current value, read on a cursor of its own (the query's transaction is
+    aborted after a failure, and `con` may have a result pending)."""
+    cur = con.cursor()
+    try:
+        return str(db.scalar(cur, "SELECT current_setting(?)", [name]))
+    except db.DuckError:
+        return "?"
+    finally:
+        cur.close()
 
 
 def _fit(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
