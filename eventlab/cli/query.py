@@ -21,7 +21,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     for row in result.rows():
         print("\t".join("" if v is None else str(v) for v in row))
     if result.truncated:
-        print(f"(truncated at {result.max_rows:,} rows)", file=sys.stderr)
+        print(f"({result.notice})", file=sys.stderr)
     return 0
 
 

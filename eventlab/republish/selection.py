@@ -242,6 +242,9 @@ def prepare(cur: db.Connection, sel: Selection, max_rows: int) -> str | None:
                                  timeout_s=30.0)
     except SqlRefused as exc:
         raise SelectionError(f"the selection query was refused: {exc}") from exc
+    if result.truncated_by == "bytes":
+        raise SelectionError(f"the selection query's result is too big: {result.notice} "
+                             "Return only event_id, or topic, partition and offset")
     if result.truncated:
         raise SelectionError(f"the selection query returns more than {max_rows:,} rows (the "
                              "republish cap, EVENTLAB_REPUBLISH_MAX_RECORDS): narrow it")

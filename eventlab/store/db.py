@@ -16,9 +16,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from eventlab import settings
 from eventlab.errors import StoreError
 
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = settings.DEFAULT_MEMORY_LIMIT
+OutOfMemory = duckdb.OutOfMemoryException  # memory limit or temp-space cap reached
 
 Connection = duckdb.DuckDBPyConnection
 DuckError = duckdb.Error
@@ -43,14 +45,15 @@ def lock_holder(message: str) -> str:
 
 def connect(path: str | Path, *, read_only: bool = False,
             memory_limit: str | None = None, threads: int | None = None) -> Connection:
-    """Open (or create) a database file with EventLab's locked-down settings."""
+    """Open (or create) a database file with EventLab's locked-down settings (memory limit:
+    the argument, else EVENTLAB_MEMORY_LIMIT; temp space: EVENTLAB_TEMP_LIMIT)."""
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         "enable_external_access": False,
-        "memory_limit": memory_limit or os.environ.get("EVENTLAB_MEMORY_LIMIT",
-                                                       DEFAULT_MEMORY_LIMIT),
+        "memory_limit": memory_limit or settings.memory_limit(),
+        "max_temp_directory_size": settings.temp_limit(),
         "threads": threads or max(1, os.cpu_count() or 1),
     }
     try:
@@ -105,6 +108,7 @@ def unregister(con: Connection, name: str) -> None:
     con.unregister(name)
 
 
-def statement_types(con: Connection, sql: str) -> list[str]:
-    """Parse `sql` without running it; return each statement's type name (e.g. 'SELECT')."""
-    return [s.type.name for s in con.extract_statements(sql)]
+def statements(con: Connection, sql: str) -> list[tuple[str, str]]:
+    """Parse `sql` without running it; return each statement's type name (e.g. 'SELECT') and
+    its own text (so exactly one parsed statement can be run, never the rest of `sql`)."""
+    return [(s.type.name, s.query) for s in con.extract_statements(sql)]
