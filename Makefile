@@ -10,6 +10,8 @@ KAFKA_DB ?= .eventlab/kafka.duckdb
 # The Time travel page offers these reducers for the demo shop (rules first: the default).
 EVENTLAB_RULES   ?= eventlab/demo/rules.toml
 EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
+# The folders the Sources page's path field may read (default: data/ beside the database).
+EVENTLAB_DATA_DIRS ?= data
 KAFKA_PORT ?= 9092
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
@@ -33,7 +35,7 @@ $(DB): | $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed $(DB)
 	EVENTLAB_DB=$(DB) EVENTLAB_RULES=$(EVENTLAB_RULES) EVENTLAB_REDUCER=$(EVENTLAB_REDUCER) \
-		$(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
+		EVENTLAB_DATA_DIRS=$(EVENTLAB_DATA_DIRS) $(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # Kafka in one command: a local broker (Tansu, in memory, 127.0.0.1:$(KAFKA_PORT)), the demo shop

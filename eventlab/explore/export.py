@@ -15,6 +15,7 @@ envelope (`eventlab.ingest.mapping`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -40,7 +41,7 @@ __all__ = [
     "BROWSER_MAX_ROWS", "EVENT_EXPORT_COLUMNS", "EXTENSIONS", "FORMATS", "MIME", "ExportError",
     "ExportQuery", "TableSource", "WriteResult", "discard", "entity_events", "export",
     "export_to_temp", "file_name", "filtered_events", "quarantine", "sql_result",
-    "state_history", "sweep_downloads",
+    "state_history", "sweep_downloads", "unique_stem",
 ]
 
 BROWSER_MAX_ROWS = 1_000_000
@@ -117,7 +118,7 @@ def entity_events(entity_id: str) -> ExportQuery:
     cols = column_list(EVENT_EXPORT_COLUMNS)
     return ExportQuery(f"WITH e AS MATERIALIZED (SELECT {cols} FROM events WHERE entity_id = ?) "
                        f"SELECT {cols} FROM e ORDER BY {_STREAM_ORDER}", (entity_id,),
-                       f"entity-{entity_id}")
+                       f"entity-{unique_stem(entity_id)}")
 
 
 def quarantine(reason: str | None = None) -> ExportQuery:
@@ -155,11 +156,20 @@ def state_history_table(fold: Fold) -> pa.Table:
 
 def state_history(fold: Fold, entity_id: str) -> TableSource:
     """Time travel's state history of one entity (built when the export is written)."""
-    return TableSource(lambda: state_history_table(fold), f"entity-{entity_id}-states",
+    return TableSource(lambda: state_history_table(fold),
+                       f"entity-{unique_stem(entity_id)}-states",
                        (entity_id, id(fold), len(fold)), ("state",))
 
 
 # -- writing --------------------------------------------------------------------------------
+
+def unique_stem(text: str, readable: int = 60) -> str:
+    """A file-name stem for any text (an entity id), unique per text and stable: its safe
+    characters (up to `readable`) plus 12 hex digits of its SHA-256, so `order/1` and
+    `order?1` never share a file (docs/safety.md, item 35)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:readable] or "x"
+    return f"{slug}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
 
 def file_name(source: Source, fmt: str) -> str:
     """A safe file name for a source: `events.csv`, `entity-order-42-states.parquet`."""

@@ -20,6 +20,7 @@ from eventlab.ingest.formats import FORMATS
 from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.offsets import stored_positions
+from eventlab.ingest.roots import check_typed_path, data_roots
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
 from eventlab.kafka.admin import TopicInfo
 from eventlab.kafka.config import KafkaConfig
@@ -145,8 +146,10 @@ def _stage(report: KafkaIngestReport, following: bool) -> str:
 
 def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[str], *,
                        fmt: str | None = None, preset: str = "auto", title: str | None = None,
-                       token: str | None = None) -> JobView:
-    """Start loading files, folders or globs on the server in the background."""
+                       token: str | None = None,
+                       roots: Sequence[str] | None = None) -> JobView:
+    """Start loading files, folders or globs on the server in the background (only below
+    `roots` when given: `start_path_ingest`)."""
     paths = [p.strip() for p in paths if p and p.strip()]
     if not paths:
         raise SourceError("enter a file, folder or glob on the server to load")
@@ -163,14 +166,16 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
 
         try:
             report = ingest_paths(store, paths, fmt=fmt, spec=MappingSpec(preset=preset),
-                                  progress=progress)
+                                  progress=progress, roots=roots)
         except _Cancelled:
             return None
         ctx.update(stage="finished", records=report.rows_read, stored=report.rows_stored,
                    quarantined=report.rows_quarantined)
-        if report.files_failed and not report.files_read and not report.files_skipped:
+        missed = report.files_failed + [{"file": f["file"], "error": f["reason"]}
+                                        for f in report.files_not_read]
+        if missed and not report.files_read and not report.files_skipped:
             raise JobFailed("nothing was loaded: " + "; ".join(
-                f"{f['file']}: {f['error']}" for f in report.files_failed[:5]), report)
+                f"{f['file']}: {f['error']}" for f in missed[:5]), report)
         return report
 
     return manager.start(
@@ -178,6 +183,20 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
         keys=[f"path:{os.path.abspath(os.path.expanduser(p))}" for p in paths], token=token,
         params={"paths": paths, "format": fmt, "preset": preset},
         progress=JobProgress(stage="finding files"))
+
+
+def start_path_ingest(manager: JobManager, store: EventStore, path: str, *, db_path: str | Path,
+                      fmt: str | None = None, preset: str = "auto",
+                      token: str | None = None) -> JobView:
+    """The Sources page's path field: load a path typed in the browser, only below the data
+    folders (`ingest.roots`: EVENTLAB_DATA_DIRS, else data/ beside the database). A path
+    outside them is refused here, naming it; links out of them are skipped and listed."""
+    if not path.strip():
+        raise SourceError("enter a file, folder or glob on the server to load")
+    roots = data_roots(db_path)
+    check_typed_path(path, roots)
+    return start_files_ingest(manager, store, [path], fmt=fmt, preset=preset, token=token,
+                              roots=roots)
 
 
 # -- uploads ----------------------------------------------------------------------------------

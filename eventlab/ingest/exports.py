@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -18,6 +21,7 @@ import pyarrow.parquet as pq
 
 from eventlab.errors import SourceError
 from eventlab.ingest.formats import guess_format
+from eventlab.ingest.roots import outside_message, under_roots
 
 # An unquoted empty CSV cell is NULL, a quoted one ("") the empty string: what DuckDB's CSV
 # writer produces, so a CSV from `eventlab export` loads back with its NULLs (payload,
@@ -27,12 +31,14 @@ _CSV_NULLS = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_b
 
 @dataclass(frozen=True)
 class FileRef:
-    """One input file: absolute path, format, size and modification time."""
+    """One input file: absolute path (its identity in the store), format, size, modification
+    time, and the resolved path it is read from (links followed when it was found)."""
 
     path: str
     fmt: str
     size: int
     mtime: float
+    real: str = ""
 
 
 @dataclass
@@ -45,46 +51,112 @@ class BadLine:
     detail: str
 
 
-def discover(paths: list[str], fmt: str | None = None) -> tuple[list[FileRef], list[dict]]:
+class Discovery(NamedTuple):
+    """What `discover` found: the files to read; problems ({"file", "error"}: a path that
+    matched nothing or cannot be read); entries skipped on purpose ({"file", "reason"}:
+    FIFOs, sockets, devices, links out of the data folders), listed so nothing goes unsaid."""
+
+    files: list[FileRef]
+    problems: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                (stat.S_ISDIR, "a folder"))
+
+
+def _not_regular(mode: int) -> str:
+    """What a non-regular file is, for the skipped list."""
+    return next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def _leftover(name: str) -> bool:
+    """Writer leftovers (_SUCCESS, _temporary/, .crc, .hidden/) are not data."""
+    return name.startswith((".", "_"))
+
+
+def _walk(folder: str) -> list[str]:
+    """Every entry below `folder` that is not a folder (links to folders included, as
+    entries: they are not followed), writer leftovers left out."""
+    out = []
+    for here, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not _leftover(d)]
+        links = [d for d in dirs if os.path.islink(os.path.join(here, d))]
+        out += [os.path.join(here, n) for n in names + links if not _leftover(n)]
+    return sorted(out)
+
+
+def _fixed_part(path: str) -> str:
+    """The folder a glob starts from (the path itself when it has no wildcard)."""
+    if not any(ch in path for ch in "*?["):
+        return path
+    cut = min(path.index(ch) for ch in "*?[" if ch in path)
+    return os.path.dirname(path[:cut]) or "."
+
+
+def discover(paths: list[str], fmt: str | None = None, *,
+             roots: Sequence[str] | None = None) -> Discovery:
     """Expand files, folders (recursively), globs and hive folders into input files.
 
-    Returns (files, problems); a problem is {"file", "error"} for a path that matched nothing.
+    With `roots` (the data folders of a path typed in the browser, `ingest.roots`), a path
+    outside them is a problem, and an entry whose resolved path leaves them (a symbolic link
+    out) is skipped and listed. Without roots (the CLI) links are followed. Either way only
+    regular files are read: FIFOs, sockets and devices are skipped and listed (reading a
+    FIFO would wait forever).
     """
     found: dict[str, FileRef] = {}
-    problems: list[dict] = []
+    problems: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = []
     for raw in paths:
         p = os.path.expanduser(raw)
+        if roots is not None and not under_roots(_fixed_part(p), roots):
+            problems.append({"file": raw, "error": outside_message(raw, roots)})
+            continue
+        walked = False
         if any(ch in p for ch in "*?["):
             candidates = sorted(glob.glob(p, recursive=True))
         elif os.path.isdir(p):
-            # Writer leftovers (_SUCCESS, _temporary/, .crc, .hidden/) are not data.
-            candidates = sorted(
-                str(f) for f in Path(p).rglob("*")
-                if f.is_file() and not any(part.startswith((".", "_"))
-                                           for part in f.relative_to(p).parts))
-            candidates = [c for c in candidates if fmt or guess_format(c)]
+            candidates, walked = _walk(p), True
         else:
             candidates = [p]
         if not candidates:
             problems.append({"file": raw, "error": "no such file, folder or matching files"})
             continue
         for c in candidates:
-            if not os.path.isfile(c):
-                if c == p:
-                    problems.append({"file": raw, "error": "no such file"})
+            ab = os.path.abspath(c)
+            if c != p and _leftover(Path(c).name):
                 continue
-            name = Path(c).name
-            if name.startswith((".", "_")):
-                continue  # _SUCCESS, .crc and other writer leftovers
+            try:
+                link = stat.S_ISLNK(os.lstat(c).st_mode)
+            except OSError:
+                problems.append({"file": raw, "error": "no such file"})
+                continue
+            if roots is not None and not under_roots(c, roots):
+                skipped.append({"file": ab, "reason": "leads outside the data folders (a "
+                                "symbolic link or ..): not read"})
+                continue
+            try:
+                st = os.stat(c)
+            except OSError:
+                skipped.append({"file": ab, "reason": "a broken symbolic link: not read"})
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                if stat.S_ISDIR(st.st_mode) and not link and not walked:
+                    continue  # a folder a glob matched: its files match the glob or not
+                what = _not_regular(st.st_mode)
+                skipped.append({"file": ab, "reason": (f"a symbolic link to {what}"
+                                                       if link else what)
+                                + ", not a regular file: not read"})
+                continue
             f = fmt or guess_format(c)
             if f is None:
-                problems.append({"file": c, "error": "unknown format; pass --format "
-                                 "parquet|jsonl|csv"})
+                if not walked:
+                    problems.append({"file": c, "error": "unknown format; pass --format "
+                                     "parquet|jsonl|csv"})
                 continue
-            st = os.stat(c)
-            ab = os.path.abspath(c)
-            found[ab] = FileRef(ab, f, st.st_size, st.st_mtime)
-    return list(found.values()), problems
+            found[ab] = FileRef(ab, f, st.st_size, st.st_mtime, os.path.realpath(c))
+    return Discovery(list(found.values()), problems, skipped)
 
 
 def hive_values(path: str) -> dict[str, str]:
@@ -107,13 +179,19 @@ def _with_position(table: pa.Table, ref: FileRef) -> pa.Table:
 
 
 def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
-    """Read one file completely. Raises SourceError naming the file and the problem."""
+    """Read one file completely. Raises SourceError naming the file and the problem.
+
+    It is read from the resolved path found by `discover`, which must still be a regular
+    file (not swapped for a link or a FIFO since)."""
+    where = ref.real or ref.path
     try:
+        if not stat.S_ISREG(os.lstat(where).st_mode):
+            raise SourceError(f"{ref.path}: no longer a regular file; not read")
         if ref.fmt == "parquet":
-            table = pq.read_table(ref.path)
+            table = pq.read_table(where)
             bad: list[BadLine] = []
         elif ref.fmt == "csv":
-            table = pacsv.read_csv(ref.path, convert_options=_CSV_NULLS)
+            table = pacsv.read_csv(where, convert_options=_CSV_NULLS)
             bad = []
         elif ref.fmt == "jsonl":
             table, bad = _read_jsonl(ref)
@@ -134,7 +212,7 @@ def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
 
 def _read_jsonl(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
     """Lines as text; the JSON itself is parsed inside DuckDB. Blank lines are skipped."""
-    data = Path(ref.path).read_bytes()
+    data = Path(ref.real or ref.path).read_bytes()
     docs: list[str] = []
     rows: list[int] = []
     bad: list[BadLine] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ class IngestReport:
     rows_quarantined: int = 0
     rows_ts_assumed_utc: int = 0
     files_failed: list[dict[str, str]] = field(default_factory=list)
+    files_not_read: list[dict[str, str]] = field(default_factory=list)
     mapping: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -66,19 +67,26 @@ class IngestReport:
             lines.append(f"{self.rows_ts_assumed_utc:,} timestamps had no time zone and were "
                          "taken as UTC.")
         lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"skipped {f['file']}: {f['reason']}" for f in self.files_not_read]
         lines += [f"FAILED {f['file']}: {f['error']}" for f in self.files_failed]
         return "\n".join(lines)
 
 
 def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
                  spec: MappingSpec | None = None, progress: Progress | None = None,
-                 chunk_rows: int = CHUNK_ROWS) -> IngestReport:
-    """Ingest files, folders, globs or hive folders. Never raises for one bad file."""
+                 chunk_rows: int = CHUNK_ROWS,
+                 roots: Sequence[str] | None = None) -> IngestReport:
+    """Ingest files, folders, globs or hive folders. Never raises for one bad file.
+
+    `roots`: read only below these folders (a path typed in the browser: `ingest.roots`);
+    None reads wherever the paths lead (the CLI). FIFOs, devices and links out of the roots
+    are listed in `files_not_read`, never read."""
     started = time.perf_counter()
     spec = spec or MappingSpec()
     report = IngestReport()
-    refs, problems = discover(paths, fmt)
+    refs, problems, skipped = discover(paths, fmt, roots=roots)
     report.files_failed += problems
+    report.files_not_read += skipped
     refs = _drop_unchanged(store, refs, report)
     by_fmt: dict[str, list[FileRef]] = {}
     for ref in refs:

@@ -4,6 +4,7 @@ HTML report. Nothing in it comes from the environment: no settings, no secrets."
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -110,53 +111,105 @@ def _figures(con: db.Connection, sel: export.ExportQuery | None,
     return out
 
 
+def _refuse_links(out: Path, inv_id: str) -> None:
+    """The bundle never writes through a symbolic link: a link where its folder or zip goes
+    is refused, naming it (a person removes it or picks another --out)."""
+    for entry in (out / inv_id, out / f"{inv_id}.zip"):
+        if entry.is_symlink():
+            raise InvestigationError(
+                f"{entry} is a symbolic link; EventLab does not write a bundle through a "
+                "link: remove it or choose another --out folder")
+
+
 def write_bundle(con: db.Connection, inv: Investigation, out_dir: str | Path) -> Bundle:
     """Write the bundle of `inv` into `out_dir/<id>/` and `out_dir/<id>.zip` (replaced when
-    they exist). Written into a temporary folder first: a failure leaves nothing half-made."""
+    they exist). Written into a fresh temporary folder first and renamed into place (a
+    failure leaves nothing half-made; a rename replaces a name, it never writes through a
+    link); a link at either name is refused. Each entity's timeline is
+    `states/<safe id>-<hash>.json` (`export.unique_stem`), listed in `states/index.json`."""
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise InvestigationError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{inv.id}-", dir=out))
+    if "/" in inv.id or inv.id in ("", ".", ".."):
+        raise InvestigationError(f"investigation id {inv.id!r} cannot name a folder")
     try:
-        sel = selection(inv)
-        written, truncated = 0, False
-        if sel is not None:
-            for fmt in ("parquet", "jsonl"):
-                res = export.export(con, sel, work / f"events.{fmt}", fmt, max_rows=MAX_EVENTS)
-                written, truncated = res.rows, res.truncated
-        reducer = _reducer()
-        states: dict[str, Any] = {}
-        folds: dict[str, Any] = {}
-        (work / "states").mkdir()
-        for entity in inv.entities:
-            rows, fold = _timeline(con, entity, reducer)
-            states[entity] = rows
-            if fold is not None:
-                folds[entity] = fold
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in entity)
-            (work / "states" / f"{safe}.json").write_bytes(
-                orjson.dumps(rows, option=orjson.OPT_INDENT_2))
-        rep = quality.run_checks(con).to_dict()["findings"]
-        findings = [f for f in rep if not inv.findings or f["kind"] in inv.findings]
-        (work / "findings.json").write_bytes(orjson.dumps(findings, option=orjson.OPT_INDENT_2))
-        (work / "notes.md").write_text(inv.notes or "", encoding="utf-8")
-        (work / "investigation.json").write_bytes(
-            orjson.dumps(inv.to_dict(), option=orjson.OPT_INDENT_2))
-        marks = db.arrow(con, "SELECT event_id, entity_id, seq, event_type, ts FROM events "
-                              "WHERE event_id IN (SELECT unnest(?)) ORDER BY ts",
-                         [list(inv.bookmarks)]).to_pylist() if inv.bookmarks else []
-        html = report.render(inv, events=written, findings=findings, bookmarks=marks,
-                             states=states, figures=_figures(con, sel, folds),
-                             plotly_js=report_charts.plotly_js())
-        (work / "report.html").write_text(html, encoding="utf-8")
-        files = tuple(sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()))
-        target = out / inv.id
-        if target.exists():
-            shutil.rmtree(target)
-        work.rename(target)
-    except BaseException:
+        out.mkdir(parents=True, exist_ok=True)
+        _refuse_links(out, inv.id)
+        work = Path(tempfile.mkdtemp(prefix=f".{inv.id}-", dir=out))
+        aside = Path(tempfile.mkdtemp(prefix=f".{inv.id}-old-", dir=out))
+    except OSError as exc:
+        raise InvestigationError(f"cannot write the bundle into {out}: {exc.strerror or exc}; "
+                                 "choose another --out folder") from exc
+    target, zip_path = out / inv.id, out / f"{inv.id}.zip"
+    try:
+        written, truncated, files = _write_contents(con, inv, work)
+        _refuse_links(out, inv.id)
+        if target.exists():  # a real folder (links were refused): moved aside, then removed
+            target.rename(aside / "bundle")
+        try:
+            work.rename(target)
+        except OSError:
+            if (aside / "bundle").exists() and not target.exists():
+                (aside / "bundle").rename(target)  # the previous bundle stays
+            raise
+        # The zip is made inside a private folder (no one can plant a link there) and
+        # renamed onto its name.
+        made = Path(shutil.make_archive(str(aside / "bundle-zip"), "zip", root_dir=target))
+        os.replace(made, zip_path)
+    except OSError as exc:
+        raise InvestigationError(f"cannot write the bundle into {out}: {exc.strerror or exc}; "
+                                 "choose another --out folder") from exc
+    finally:
         shutil.rmtree(work, ignore_errors=True)
-        raise
-    zip_path = Path(shutil.make_archive(str(out / inv.id), "zip", root_dir=target))
+        shutil.rmtree(aside, ignore_errors=True)
     return Bundle(target, zip_path, written, truncated, files)
+
+
+def _write_contents(con: db.Connection, inv: Investigation,
+                    work: Path) -> tuple[int, bool, tuple[str, ...]]:
+    """Every file of the bundle into the fresh folder `work`: (events, truncated, files)."""
+    sel = selection(inv)
+    written, truncated = 0, False
+    if sel is not None:
+        for fmt in ("parquet", "jsonl"):
+            res = export.export(con, sel, work / f"events.{fmt}", fmt, max_rows=MAX_EVENTS)
+            written, truncated = res.rows, res.truncated
+    reducer = _reducer()
+    states: dict[str, Any] = {}
+    folds: dict[str, Any] = {}
+    index: dict[str, str] = {}
+    (work / "states").mkdir()
+    for entity in inv.entities:
+        rows, fold = _timeline(con, entity, reducer)
+        states[entity] = rows
+        if fold is not None:
+            folds[entity] = fold
+        name = f"{export.unique_stem(entity)}.json"
+        index[name] = entity
+        _write_new(work / "states" / name, orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    _write_new(work / "states" / "index.json",
+               orjson.dumps(index, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    rep = quality.run_checks(con).to_dict()["findings"]
+    findings = [f for f in rep if not inv.findings or f["kind"] in inv.findings]
+    _write_new(work / "findings.json", orjson.dumps(findings, option=orjson.OPT_INDENT_2))
+    _write_new(work / "notes.md", (inv.notes or "").encode("utf-8"))
+    _write_new(work / "investigation.json",
+               orjson.dumps(inv.to_dict(), option=orjson.OPT_INDENT_2))
+    marks = db.arrow(con, "SELECT event_id, entity_id, seq, event_type, ts FROM events "
+                          "WHERE event_id IN (SELECT unnest(?)) ORDER BY ts",
+                     [list(inv.bookmarks)]).to_pylist() if inv.bookmarks else []
+    html = report.render(inv, events=written, findings=findings, bookmarks=marks,
+                         states=states, figures=_figures(con, sel, folds),
+                         plotly_js=report_charts.plotly_js())
+    _write_new(work / "report.html", html.encode("utf-8"))
+    files = tuple(sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()))
+    return written, truncated, files
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` (never there before: O_EXCL, and O_NOFOLLOW) and write `data`: two
+    entries can never share a file, and nothing is written through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

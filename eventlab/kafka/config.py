@@ -8,6 +8,7 @@ one place that turns kafka-python exceptions into `eventlab.errors` with the boo
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -237,20 +238,50 @@ def unreachable_message(config: KafkaConfig, doing: str) -> str:
             "settings (EVENTLAB_KAFKA_BOOTSTRAP, EVENTLAB_KAFKA_SECURITY_PROTOCOL) are right")
 
 
+def refused_message(config: KafkaConfig, doing: str) -> str:
+    """The message for a broker that answered and refused the SASL login."""
+    return (f"Kafka at {config.bootstrap} refused the login (SASL {config.sasl_mechanism} as "
+            f"{config.sasl_username}) while {doing}: check EVENTLAB_KAFKA_SASL_USERNAME, "
+            "EVENTLAB_KAFKA_SASL_PASSWORD and EVENTLAB_KAFKA_SASL_MECHANISM")
+
+
+class _LoginRefusals(logging.Handler):
+    """Catches the SASL failures kafka-python 3.x logs while it bootstraps: it retries them
+    until its timeout and then raises only `KafkaTimeoutError('Unable to bootstrap ...')`,
+    which alone would read as "did not answer" (kafka/net/manager.py, `bootstrap`)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any(isinstance(a, _AUTH) for a in args):
+            self.seen = True
+
+
+_BOOTSTRAP_LOG = logging.getLogger("kafka.net.manager")
+
+
 @contextmanager
 def kafka_errors(config: KafkaConfig, doing: str) -> Iterator[None]:
-    """Turn kafka-python exceptions raised inside into `SourceError`s naming the bootstrap."""
+    """Turn kafka-python exceptions raised inside into `SourceError`s naming the bootstrap.
+
+    A refused SASL login says so, also when kafka-python reports it only as a bootstrap
+    timeout (another client failing its login at the same moment in this process could be
+    taken for this one's: the message then still names what to check)."""
+    refusals = _LoginRefusals()
+    _BOOTSTRAP_LOG.addHandler(refusals)
     try:
         yield
     except SourceError:
         raise
     except _UNREACHABLE as exc:
+        if refusals.seen and config.security_protocol.startswith("SASL"):
+            raise SourceError(refused_message(config, doing)) from exc
         raise BrokerUnavailable(unreachable_message(config, doing)) from exc
     except _AUTH as exc:
-        raise SourceError(
-            f"Kafka at {config.bootstrap} refused the login ({config.sasl_mechanism} as "
-            f"{config.sasl_username}) while {doing}: check EVENTLAB_KAFKA_SASL_USERNAME and "
-            "EVENTLAB_KAFKA_SASL_PASSWORD") from exc
+        raise SourceError(refused_message(config, doing)) from exc
     except kerr.TopicAuthorizationFailedError as exc:
         topics = exc.args[0] if exc.args and isinstance(exc.args[0], set | list) else []
         names = ", ".join(sorted(map(str, topics))) or "the topic"
@@ -265,3 +296,5 @@ def kafka_errors(config: KafkaConfig, doing: str) -> Iterator[None]:
         raise SourceError(
             f"Kafka error while {doing} (bootstrap {config.bootstrap}): "
             f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        _BOOTSTRAP_LOG.removeHandler(refusals)

@@ -5,7 +5,10 @@ Settings come from EVENTLAB_SCHEMA_REGISTRY_* or the `[schema_registry]` section
 secrets (the environment wins). The password and the bearer token are `Secret`s: they go into
 the Authorization header only, never into a URL, a message, a log or the store. A URL with
 credentials in it (`https://user:pass@host`) is refused. Every request has a bounded timeout;
-an error names the registry (its URL without credentials) and what to do next.
+an error names the registry (its URL without credentials) and what to do next. Redirects are
+not followed (docs/safety.md, item 36): urllib would resend the Authorization header to
+wherever the registry points, another host or plain http; a redirect is reported with the
+origin it points to, so a person can set the URL to it.
 """
 
 from __future__ import annotations
@@ -150,22 +153,47 @@ class RegistryConfig:
         return ctx
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: the request carries credentials (the 3xx becomes an HTTPError)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> None:
+        return None
+
+
+def _origin(base: str, location: str | None) -> str:
+    """scheme://host[:port] of a redirect's target (no user info, path or query: no secret)."""
+    if not location:
+        return "no location"
+    parts = urllib.parse.urlsplit(urllib.parse.urljoin(base, location))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}" if parts.scheme and host else "an unreadable location"
+
+
 class RegistryClient:
     """Reads schemas by id (and their references by subject/version) from one registry."""
 
     def __init__(self, config: RegistryConfig) -> None:
         self.config = config
         self._ssl = config.ssl_context()
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._ssl), _NoRedirect)
 
     def _get(self, path: str, what: str) -> Any:
         url = self.config.url + path
         request = urllib.request.Request(url, headers=self.config.headers())
         where = f"the schema registry at {self.config.url}"
         try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout_s,
-                                        context=self._ssl) as response:
+            with self._opener.open(request, timeout=self.config.timeout_s) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                target = _origin(url, exc.headers.get("Location") if exc.headers else None)
+                raise SchemaRegistryUnavailable(
+                    f"{where} answered a redirect (HTTP {exc.code}) to {target} while reading "
+                    f"{what}; EventLab does not follow redirects with the registry's "
+                    "credentials: if that is the registry, set EVENTLAB_SCHEMA_REGISTRY_URL "
+                    "to it") from None
             if exc.code == 404:
                 raise SchemaNotFound(f"{where} has no {what} (HTTP 404)") from None
             if exc.code in (401, 403):

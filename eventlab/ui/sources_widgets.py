@@ -217,8 +217,9 @@ def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool)
     fmt, preset = _format_and_preset("f")
     if st.button("Load path", key="f_go", type="primary",
                  disabled=read_only or not path.strip()):
-        start_job(lambda token: background.start_files_ingest(
-            manager, store, [path], fmt=fmt, preset=preset, token=token))
+        start_job(lambda token: background.start_path_ingest(
+            manager, store, path, db_path=context.db_path(), fmt=fmt, preset=preset,
+            token=token))
 
 
 def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> None:

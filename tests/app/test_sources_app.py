@@ -107,7 +107,9 @@ def test_unreachable_broker_is_a_clear_error_and_the_app_goes_on(
     assert not at.exception and at.text_area(key="sql")
 
 
-def test_path_job_loads_the_demo_export(fresh_db: Path, demo_export: Path) -> None:
+def test_path_job_loads_the_demo_export(fresh_db: Path, demo_export: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTLAB_DATA_DIRS", str(demo_export))
     at = sources_page()
     at.text_input(key="f_path").input(str(demo_export)).run()
     at.button(key="f_go").click().run()
@@ -127,6 +129,19 @@ def test_path_job_loads_the_demo_export(fresh_db: Path, demo_export: Path) -> No
                                           for s in a.success))
     with EventStore(fresh_db) as store:
         assert store.stats().events == events
+
+
+def test_path_outside_the_data_folders_is_refused_on_the_page(
+        fresh_db: Path, demo_export: Path) -> None:
+    """Safety item 35: without EVENTLAB_DATA_DIRS only data/ beside the database is open."""
+    at = sources_page()
+    at.text_input(key="f_path").input(str(demo_export)).run()
+    at.button(key="f_go").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(str(demo_export) in e and "outside the data folders" in e for e in errors), errors
+    with EventStore(fresh_db) as store:
+        assert store.stats().events == 0
 
 
 def test_upload_is_saved_and_loaded(fresh_db: Path) -> None:

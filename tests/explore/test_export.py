@@ -3,6 +3,7 @@ reads an EventLab export back."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -37,7 +38,7 @@ def test_entity_events_reads_the_entity_first_in_stream_order() -> None:
     q = export.entity_events("order-1")
     assert q.sql == (f"WITH e AS MATERIALIZED (SELECT {COLS} FROM events WHERE entity_id = ?) "
                      f"SELECT {COLS} FROM e ORDER BY {ORDER_COLUMNS}")
-    assert q.params == ("order-1",) and q.name == "entity-order-1"
+    assert q.params == ("order-1",) and q.name == f"entity-{export.unique_stem('order-1')}"
 
 
 def test_quarantine_and_sql_result() -> None:
@@ -59,7 +60,11 @@ def test_signatures_tell_sets_apart() -> None:
 
 
 def test_file_names_are_safe() -> None:
-    assert export.file_name(export.entity_events("order/42 x"), "csv") == "entity-order_42_x.csv"
+    name = export.file_name(export.entity_events("order/42 x"), "csv")
+    assert re.fullmatch(r"entity-order_42_x-[0-9a-f]{12}\.csv", name), name
+    # Unique per entity: ids that differ only in unsafe characters get different names.
+    assert export.file_name(export.entity_events("order?42 x"), "csv") != name
+    assert export.file_name(export.entity_events("order/42 x"), "csv") == name
     assert export.file_name(export.quarantine(), "parquet") == "quarantine.parquet"
     assert export.file_name(export.sql_result("SELECT 1"), "jsonl") == "query.jsonl"
 

@@ -212,7 +212,8 @@ def test_state_history_is_the_state_after_each_event(cur, tmp_path: Path) -> Non
     assert docs[0]["state"] == {"n": 1, "s": "ü"}  # JSON, not a string
     assert docs[1]["state"] == {"n": 1, "s": "ü", "paid": True, "amount": 12.5}
     assert docs[2]["is_delete"] is True and docs[2]["event_type"] == "(tombstone)"
-    assert export.file_name(source, "csv") == "entity-order-1-states.csv"
+    assert export.file_name(source, "csv") == (
+        f"entity-order-1-{export.unique_stem('order-1')[-12:]}-states.csv")
     table = pq.read_table(export.export(cur, source, tmp_path / "s.parquet", "parquet").path)
     assert json.loads(table.column("state")[1].as_py())["paid"] is True
 

@@ -498,7 +498,7 @@ def _hive_export(root: Path) -> list[Path]:
 
 def test_hive_folder_discovery_ignores_underscore_and_dot_files(tmp_path: Path) -> None:
     files = _hive_export(tmp_path / "export")
-    refs, problems = discover([str(tmp_path / "export")])
+    refs, problems, _ = discover([str(tmp_path / "export")])
     assert problems == []
     assert sorted(r.path for r in refs) == [str(p) for p in files]
     assert {r.fmt for r in refs} == {"parquet"}
@@ -509,14 +509,14 @@ def test_hive_folder_discovery_ignores_underscore_and_dot_files(tmp_path: Path) 
                                      "export/day=*/part-*.parquet"])
 def test_globs_find_the_same_files(tmp_path: Path, pattern: str) -> None:
     files = _hive_export(tmp_path / "export")
-    refs, problems = discover([str(tmp_path / pattern)])
+    refs, problems, _ = discover([str(tmp_path / pattern)])
     assert problems == []
     assert sorted(r.path for r in refs) == [str(p) for p in files]
 
 
 def test_discover_reports_paths_that_match_nothing(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
-    refs, problems = discover([str(tmp_path / "nope.parquet"), str(tmp_path / "*.csv"),
+    refs, problems, _ = discover([str(tmp_path / "nope.parquet"), str(tmp_path / "*.csv"),
                                str(tmp_path / "notes.txt")])
     assert refs == []
     assert problems == [

@@ -28,7 +28,7 @@ def _files(tmp_path: Path, n: int, bad_at: int | None = None) -> list[Path]:
 
 def test_files_come_in_order_with_their_errors(tmp_path: Path) -> None:
     _files(tmp_path, 7, bad_at=3)
-    refs, _ = discover([str(tmp_path)])
+    refs, _, _ = discover([str(tmp_path)])
     items = list(read_ahead(refs, depth=2))
     assert [Path(ref.path).name for ref, *_ in items] == [f"part-{i:02d}.parquet" for i in range(7)]
     for i, (_, table, _, error) in enumerate(items):
@@ -40,7 +40,7 @@ def test_files_come_in_order_with_their_errors(tmp_path: Path) -> None:
 
 def test_stopping_early_ends_the_reader_thread(tmp_path: Path) -> None:
     _files(tmp_path, 8)
-    refs, _ = discover([str(tmp_path)])
+    refs, _, _ = discover([str(tmp_path)])
     before = threading.active_count()
     items = read_ahead(refs, depth=1)
     next(items)
@@ -51,7 +51,7 @@ def test_stopping_early_ends_the_reader_thread(tmp_path: Path) -> None:
 def test_a_bug_while_reading_is_raised_to_the_caller(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     _files(tmp_path, 3)
-    refs, _ = discover([str(tmp_path)])
+    refs, _, _ = discover([str(tmp_path)])
 
     def broken(ref: object) -> None:
         raise RuntimeError("bug in a reader")

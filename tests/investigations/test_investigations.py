@@ -83,7 +83,9 @@ def test_bundle_holds_everything_and_the_report_opens_offline(demo_copy: Path,
     folder = made.folder
     assert pq.read_table(folder / "events.parquet").num_rows == expected
     assert len((folder / "events.jsonl").read_text().splitlines()) == expected
-    timeline = json.loads((folder / "states" / "customer-00001.json").read_text())
+    index = json.loads((folder / "states" / "index.json").read_text())
+    assert list(index.values()) == ["customer-00001"]
+    timeline = json.loads((folder / "states" / next(iter(index))).read_text())
     assert timeline and timeline[-1]["state"]["customer_id"] == "customer-00001"
     findings = json.loads((folder / "findings.json").read_text())
     assert [f["kind"] for f in findings] == ["duplicate_event_id"]
