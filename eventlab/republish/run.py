@@ -110,17 +110,17 @@ def _refuse(store: EventStore, actor: str, action: str, message: str, *,
     return exc if exc is not None else error(message)
 
 
-def _guard(store: EventStore, actor: str, action: str, env: Mapping[str, str] | None, *,
+def _guard(store: EventStore, actor: str, action: str, *,
            selection: Mapping[str, Any] | None = None, job_id: str | None = None) -> None:
-    refusal = guards.read_only_refusal(env)
+    refusal = guards.read_only_refusal()
     if refusal is not None:
         raise _refuse(store, actor, action, str(refusal), selection=selection, job_id=job_id,
                       exc=refusal)
 
 
 def _check_targets(store: EventStore, actor: str, action: str, plan: Plan,
-                   env: Mapping[str, str] | None, selection: Mapping[str, Any] | None) -> None:
-    pattern = guards.topic_pattern(env)
+                   selection: Mapping[str, Any] | None) -> None:
+    pattern = guards.topic_pattern()
     denied = [t for t in plan.target_topics if not planning.allowed(t, pattern)]
     if denied:
         raise _refuse(store, actor, action,
@@ -147,18 +147,20 @@ def _key_partitions(cur: db.Connection, rows_sql: str, params: Sequence[Any],
 
 def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
             options: PlanOptions | None = None, *, actor: str | None = None,
-            env: Mapping[str, str] | None = None, preview: int = 10_000) -> DryRun:
+            preview: int = 10_000) -> DryRun:
     """Plan a job and list exactly what it would send; writes the ledger and an audit row,
-    produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited."""
-    actor = actor or guards.actor(env)
-    options = options or PlanOptions(dlq_header=guards.dlq_header(env),
-                                     create_topics=guards.create_topics(env))
+    produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited.
+    The guards are the process's (`eventlab.settings.guards`): options can narrow them (no
+    topic creation), never widen them."""
+    actor = actor or guards.actor()
+    options = options or PlanOptions(dlq_header=guards.dlq_header())
+    options = replace(options, create_topics=options.create_topics and guards.create_topics())
     described = sel.describe()
-    _guard(store, actor, "dry-run", env, selection=described)
+    _guard(store, actor, "dry-run", selection=described)
     problems = options.check()
     if problems:
         raise _refuse(store, actor, "dry-run", "; ".join(problems), selection=described)
-    cap = guards.max_records(env)
+    cap = guards.max_records()
     job_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
     dlq = sel.kind == "dlq"
     try:
@@ -211,7 +213,7 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
         source_partitions=source_partitions,
         existing={t: listed.get(t) for t in targets.values()}, sensitive=sensitive,
         count=sendable, bytes_=summary.bytes, tombstones=summary.tombstones, skipped=skipped)
-    _check_targets(store, actor, "dry-run", the_plan, env, described)
+    _check_targets(store, actor, "dry-run", the_plan, described)
     if the_plan.create and not options.create_topics:
         raise _refuse(store, actor, "dry-run", "target topic(s) do not exist and creation is "
                       f"off ({guards.CREATE_TOPICS}=0): {', '.join(the_plan.create)}",
@@ -238,11 +240,10 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
     return DryRun(the_plan, summary, per_target, records)
 
 
-def send_again(store: EventStore, job_id: str, *, actor: str | None = None,
-               env: Mapping[str, str] | None = None) -> Plan:
+def send_again(store: EventStore, job_id: str, *, actor: str | None = None) -> Plan:
     """Plan a new job sending the same records as `job_id` again (a new replay id)."""
-    actor = actor or guards.actor(env)
-    _guard(store, actor, "send-again", env, job_id=job_id)
+    actor = actor or guards.actor()
+    _guard(store, actor, "send-again", job_id=job_id)
     with store.reading() as cur:
         old = ledger.job(cur, job_id)
     if old is None:
@@ -250,7 +251,7 @@ def send_again(store: EventStore, job_id: str, *, actor: str | None = None,
     new_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
     plan = replace(old.plan, job_id=new_id, actor=actor,
                    warnings=(*old.plan.warnings, f"sends the records of job {job_id} again"))
-    _check_targets(store, actor, "send-again", plan, env, old.selection)
+    _check_targets(store, actor, "send-again", plan, old.selection)
     with store.transaction() as cur:
         ledger.copy_job(cur, job_id, plan, {**old.selection, "send_again_of": job_id})
         audit.append(cur, actor=actor, action="send-again", outcome="planned", job_id=new_id,
@@ -310,11 +311,11 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
             cancel: threading.Event | None = None,
             progress: Callable[[Counts], None] | None = None,
             delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
-            env: Mapping[str, str] | None = None, action: str = "execute") -> JobReport:
+            action: str = "execute") -> JobReport:
     """Send the job's plan (or the rest of it: resume). See the module."""
-    actor = actor or guards.actor(env)
+    actor = actor or guards.actor()
     started = time.monotonic()
-    _guard(store, actor, action, env, job_id=job_id)
+    _guard(store, actor, action, job_id=job_id)
     with store.reading() as cur:
         row = ledger.job(cur, job_id)
     if row is None:
@@ -322,8 +323,8 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
                       job_id=job_id)
     plan, described = row.plan, row.selection
     targets = ", ".join(plan.target_topics)
-    _check_targets(store, actor, action, plan, env, described)
-    cap = guards.max_records(env)
+    _check_targets(store, actor, action, plan, described)
+    cap = guards.max_records()
     if plan.count > cap:
         raise _refuse(store, actor, action, f"the job plans {plan.count:,} records, more than "
                       f"the cap of {cap:,} ({guards.MAX_RECORDS})", selection=described,
@@ -382,6 +383,9 @@ def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
             if topic not in plan.create:
                 raise SourceError(f"target topic {topic} no longer exists on {config.bootstrap}; "
                                   "plan again")
+            if not guards.create_topics():
+                raise RepublishRefused(f"target topic {topic} does not exist and creation is "
+                                       f"off ({guards.CREATE_TOPICS}=0)")
             have = admin.ensure_topic(config, topic, want)
         if have != want:
             raise SourceError(f"target topic {topic} has {have} partition(s), the plan expected "

@@ -142,7 +142,7 @@ def _planned(store: EventStore, config: KafkaConfig, source_config: KafkaConfig,
     # which would stop the job before records pile up unanswered.
     load(store, source_config, src, raw_producer, records(N, nulls=False))
     dry = republish.dry_run(store, config, republish.Selection.query(
-        "SELECT event_id FROM events WHERE topic = ?", [src]), env={})
+        "SELECT event_id FROM events WHERE topic = ?", [src]))
     return dry.plan.job_id
 
 
@@ -158,7 +158,7 @@ def test_lost_answers_are_unknown_then_settled_exactly_once(
     job_id = _planned(store, config, kafka_config, topic_factory, raw_producer)
     result: list[republish.JobReport] = []
     worker = threading.Thread(target=lambda: result.append(republish.execute(
-        store, config, job_id, env={}, rate=400, delivery_timeout_s=2.0)))
+        store, config, job_id, rate=400, delivery_timeout_s=2.0)))
     worker.start()
     time.sleep(0.5)
     proxy.drop_answers()  # requests still reach the broker; no answer comes back
@@ -176,7 +176,7 @@ def test_lost_answers_are_unknown_then_settled_exactly_once(
     written = sum(_copies(config, target).values())
     assert written > c.sent  # the broker wrote records the ledger could not acknowledge
 
-    second = republish.execute(store, config, job_id, env={}, action="resume")
+    second = republish.execute(store, config, job_id, action="resume")
     assert second.status == "done", second
     assert second.settled_found + second.settled_missing == c.unknown
     assert second.settled_found == written - c.sent
@@ -202,7 +202,7 @@ def test_broker_killed_then_restarted_resume_sends_exactly_the_unacknowledged(
         job_id = _planned(store, config, kafka_config, topic_factory, raw_producer)
         result: list[republish.JobReport] = []
         worker = threading.Thread(target=lambda: result.append(republish.execute(
-            store, config, job_id, env={}, rate=400, delivery_timeout_s=2.0)))
+            store, config, job_id, rate=400, delivery_timeout_s=2.0)))
         worker.start()
         time.sleep(0.6)
         broker.process.kill()
@@ -215,7 +215,7 @@ def test_broker_killed_then_restarted_resume_sends_exactly_the_unacknowledged(
             acked_before = {n for n, s in _statuses(cur, job_id) if s == "acked"}
         broker.stop()
         broker = start_broker(port)  # same port, empty log
-        second = republish.execute(store, config, job_id, env={}, action="resume")
+        second = republish.execute(store, config, job_id, action="resume")
         assert second.status == "done" and second.counts.sent == N
         target = _target(store, job_id)
         assert _copies(config, target) == Counter(set(range(N)) - acked_before)
