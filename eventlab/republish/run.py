@@ -311,8 +311,11 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
             cancel: threading.Event | None = None,
             progress: Callable[[Counts], None] | None = None,
             delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
-            action: str = "execute") -> JobReport:
-    """Send the job's plan (or the rest of it: resume). See the module."""
+            action: str = "execute", starting: Callable[[], None] | None = None) -> JobReport:
+    """Send the job's plan (or the rest of it: resume). See the module.
+
+    `starting` is called once every guard has passed, just before the job touches the
+    target: a caller says "sending" there, never before a refusal."""
     actor = actor or guards.actor()
     started = time.monotonic()
     _guard(store, actor, action, job_id=job_id)
@@ -333,6 +336,8 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
         raise _refuse(store, actor, action, "sending into a source topic needs its name typed "
                       f"back: {', '.join(plan.confirm)}", selection=described, job_id=job_id,
                       target=targets)
+    if starting is not None:
+        starting()
     cancel = cancel or threading.Event()
     notes: list[str] = []
     error: str | None = None
