@@ -53,7 +53,7 @@ def _print(obj: dict[str, Any], as_json: bool) -> None:
         print_json(obj)
         return
     keys = ("job_id", "dry_run", "status", "target_topic", "planned", "sent", "failed",
-            "unknown", "unsent", "bytes", "tombstones", "skipped")
+            "unknown", "unsent", "lost", "bytes", "tombstones", "skipped")
     for k in keys:
         if k in obj:
             print(f"{k}: {obj[k]}")

@@ -9,13 +9,14 @@ where it lies. The republish ledger uses it to settle records whose outcome is u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from eventlab.kafka.config import KafkaConfig
+from eventlab.kafka.positions import TP
 from eventlab.kafka.reader import KafkaRawReader
 
 
@@ -42,11 +43,15 @@ def _header_value(headers: pa.ListArray, name: str) -> pa.Array:
 
 
 def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header: str,
-                  identity_headers: Sequence[str], batch_records: int = 50_000) -> list[Found]:
-    """Every record in `topic` carrying `replay_header` = `replay_id` (see the module)."""
+                  identity_headers: Sequence[str], batch_records: int = 50_000,
+                  start: Mapping[TP, int] | None = None) -> list[Found]:
+    """Every record in `topic` carrying `replay_header` = `replay_id` (see the module).
+
+    `start`: where to begin per partition (in range; partitions it leaves out: earliest)."""
     wanted = replay_id.encode()
     found: list[Found] = []
-    reader = KafkaRawReader(config, [topic], start="earliest", until="end")
+    reader = KafkaRawReader(config, [topic], start=dict(start) if start else "earliest",
+                            until="end")
     try:
         while (table := reader.next_batch(batch_records)) is not None:
             if table.num_rows == 0:

@@ -8,6 +8,11 @@ record by reading the target for its provenance headers (found: acked, else unse
 sends only what is not acknowledged. A finished job sends nothing again; `send_again` makes
 a new job (a new replay id) of the same records.
 
+Before a resume touches the target, and before a job is called `done`, the acknowledged
+records are read back (`republish/verify.py`): a target deleted, re-created or truncated
+since makes the job `lost` ("target lost N acknowledged records"), and it stops there
+(docs/safety.md, item 38). `done` means every acknowledged record was seen in the target.
+
 Sending itself (the per-record path) is `eventlab/republish/send.py`.
 """
 
@@ -27,7 +32,7 @@ from eventlab.errors import EventLabError, SourceError
 from eventlab.kafka import admin, provenance
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.partitioner import partition_for
-from eventlab.republish import audit, guards, ledger
+from eventlab.republish import audit, guards, ledger, verify
 from eventlab.republish import plan as planning
 from eventlab.republish import selection as selecting
 from eventlab.republish import send as sending
@@ -342,29 +347,40 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
     notes: list[str] = []
     error: str | None = None
     sent_now = found = missing = extra = 0
+    verified = False
     try:
-        _ensure_targets(config, plan)
-        found, missing, extra = settle(store, config, job_id)
-        if found or missing:
-            notes.append(f"settled {found + missing:,} unknown record(s) by reading the target: "
-                         f"{found:,} found, {missing:,} not found")
-        if extra:
-            notes.append(f"{extra:,} extra copies of this job's records found in the target")
-        with store.transaction() as cur:
-            before = ledger.counts(cur, job_id)
-            if before.unsent or before.failed:
-                ledger.set_status(cur, job_id, "running")
-        if not (before.unsent or before.failed):
-            notes.append("nothing to send: every record is acknowledged")
-        else:
-            sent_now, err = sending.send(store, config, plan, rate, cancel, progress,
-                                  delivery_timeout_s)
-            error = err
+        error = _lost(store, config, job_id)  # before anything re-creates a target
+        if error is None:
+            _ensure_targets(config, plan)
+            found, missing, extra = settle(store, config, job_id)
+            if found or missing:
+                notes.append(f"settled {found + missing:,} unknown record(s) by reading the "
+                             f"target: {found:,} found, {missing:,} not found")
+            if extra:
+                notes.append(f"{extra:,} extra copies of this job's records found in the target")
+            with store.transaction() as cur:
+                before = ledger.counts(cur, job_id)
+                if before.unsent or before.failed:
+                    ledger.set_status(cur, job_id, "running")
+            if not (before.unsent or before.failed):
+                notes.append("nothing to send: every record is acknowledged")
+            else:
+                sent_now, error = sending.send(store, config, plan, rate, cancel, progress,
+                                               delivery_timeout_s)
+            with store.reading() as cur:
+                complete = ledger.counts(cur, job_id).sent == plan.count
+            if error is None and complete:  # done only when every ack is seen in the target
+                error = _lost(store, config, job_id) if sent_now else None
+                verified = error is None
+                if verified:
+                    notes.append("every acknowledged record verified in the target")
     except EventLabError as exc:
         error = str(exc)
     with store.transaction() as cur:
         final = ledger.counts(cur, job_id)
-        if final.sent == final.planned:
+        if final.lost:
+            status = "lost"
+        elif final.sent == final.planned and verified:
             status = "done"
         elif cancel.is_set() and error is None:
             status = "cancelled"
@@ -377,6 +393,22 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
     return JobReport(job_id, status, tuple(plan.target_topics), final,
                      time.monotonic() - started, sent_now, found, missing, extra, error,
                      tuple(notes))
+
+
+def _lost(store: EventStore, config: KafkaConfig, job_id: str) -> str | None:
+    """Read the job's acknowledged records back; None when all are where they were
+    acknowledged, else the 'target lost N acknowledged records' message (they are marked
+    lost). A job with records lost earlier stays lost: sending again is a new job."""
+    with store.reading() as cur:
+        earlier = ledger.counts(cur, job_id).lost
+    check = verify.verify_acked(store, config, job_id)
+    verify.mark_lost(store, job_id, check)
+    if check.lost:
+        return check.message()
+    if earlier:
+        return verify.lost_message(earlier, "found when the target was read back before; "
+                                            "see the job's records")
+    return None
 
 
 def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
