@@ -1,4 +1,9 @@
-"""Reading a republish target back: which records of one replay job are in a topic.
+"""EventLab's provenance headers, and reading a republish target back: which records of one
+replay job are in a topic.
+
+The header names are defined here, once: republish writes them (`republish/plan.py`), the
+target is read back by them (below), and ingest recognises a record EventLab republished by
+them (`ingest/republished.py`).
 
 `find_replayed` reads a topic from its earliest to its end offsets (taken at the start) with
 the raw reader (`assign()`, no group, no commit: docs/safety.md, item 32) and returns, for
@@ -17,7 +22,28 @@ import pyarrow.compute as pc
 
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP
-from eventlab.kafka.reader import KafkaRawReader
+
+ORIGINAL_TOPIC = "eventlab-original-topic"
+ORIGINAL_PARTITION = "eventlab-original-partition"
+ORIGINAL_OFFSET = "eventlab-original-offset"
+ORIGINAL_TIMESTAMP = "eventlab-original-timestamp"
+ORIGINAL_EVENT_ID = "eventlab-original-event-id"
+REPLAY_ID = "eventlab-replay-id"
+REPLAYED_AT = "eventlab-replayed-at"
+REPLAYED_BY = "eventlab-replayed-by"
+REASON = "eventlab-reason"
+HEADERS: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
+                            ORIGINAL_TIMESTAMP, ORIGINAL_EVENT_ID, REPLAY_ID, REPLAYED_AT,
+                            REPLAYED_BY, REASON)
+"""The provenance headers added to every republished record, in this order."""
+
+
+def has_header(headers: pa.ChunkedArray | pa.ListArray, name: str) -> bool:
+    """Does any record of a raw batch's `headers` column carry a header called `name`?"""
+    if isinstance(headers, pa.ChunkedArray):
+        headers = headers.combine_chunks()
+    keys = pc.struct_field(pc.list_flatten(headers), "key")
+    return len(keys) > 0 and bool(pc.any(pc.equal(keys, name)).as_py())
 
 
 @dataclass(frozen=True)
@@ -48,6 +74,8 @@ def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header
     """Every record in `topic` carrying `replay_header` = `replay_id` (see the module).
 
     `start`: where to begin per partition (in range; partitions it leaves out: earliest)."""
+    from eventlab.kafka.reader import KafkaRawReader  # here: the header names stay light
+
     wanted = replay_id.encode()
     found: list[Found] = []
     reader = KafkaRawReader(config, [topic], start=dict(start) if start else "earliest",
