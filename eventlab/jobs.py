@@ -10,7 +10,8 @@ rerun or a closed tab never starts a job twice (docs/safety.md, item 19):
 - a job that needs a resource another running job holds (`keys`, e.g. a Kafka topic) is
   refused with `JobRefused`;
 - in read-only mode (`EVENTLAB_READ_ONLY=1`) every start raises `ReadOnlyError`, whatever the
-  page shows.
+  page shows; the flag is the process's (`eventlab.settings.guards`), no argument turns it
+  off (docs/safety.md, item 37).
 """
 
 from __future__ import annotations
@@ -128,9 +129,7 @@ class _Job:
 class JobManager:
     """Starts, tracks and cancels background jobs; thread-safe; one per database."""
 
-    def __init__(self, *, read_only: Callable[[], bool] = settings.read_only,
-                 keep_finished: int = KEEP_FINISHED) -> None:
-        self._read_only = read_only
+    def __init__(self, *, keep_finished: int = KEEP_FINISHED) -> None:
         self._keep = keep_finished
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
@@ -148,7 +147,7 @@ class JobManager:
         job with that message. Raises `ReadOnlyError` in read-only mode and `JobRefused` when a
         running job holds one of `keys`. A `token` seen before returns that earlier job.
         """
-        if self._read_only():
+        if settings.read_only():
             raise ReadOnlyError(
                 f"EventLab runs read-only (EVENTLAB_READ_ONLY): {title} was not started. "
                 "Restart the app without EVENTLAB_READ_ONLY to load data.")

@@ -1,11 +1,21 @@
-"""Settings that several packages read from the environment, one definition each."""
+"""Settings that several packages read from the environment, one definition each.
+
+The guards (read-only mode, the republish allow-list, cap and topic creation) are process
+settings: `guards()` reads them from the environment once, the first time one is needed, and
+keeps them in a frozen `Guards` for the life of the process. No function takes them as an
+argument, so no caller can turn one off (docs/safety.md, item 37). Tests change them by
+replacing the process value (`monkeypatch.setattr(settings, "_GUARDS", ...)`) or by starting
+a process with the variable set.
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
 import re
+import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from eventlab.errors import EventLabError
 
@@ -26,15 +36,76 @@ DEFAULT_SQL_MAX_BYTES = "64MB"
 _UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6,
           "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10,
           "mib": 2**20, "gib": 2**30, "tib": 2**40}
+REPUBLISH_TOPICS = "EVENTLAB_REPUBLISH_TOPICS"
+REPUBLISH_MAX_RECORDS = "EVENTLAB_REPUBLISH_MAX_RECORDS"
+REPUBLISH_CREATE_TOPICS = "EVENTLAB_REPUBLISH_CREATE_TOPICS"
+DEFAULT_REPUBLISH_MAX_RECORDS = 10_000
 
 
-def read_only(env: Mapping[str, str] | None = None) -> bool:
-    """True when EVENTLAB_READ_ONLY is set to anything but empty, `0` or `false`.
+@dataclass(frozen=True)
+class Guards:
+    """The guards of write actions, as the process started with them.
+
+    `problems` lists guard settings that could not be read; republish refuses while there is
+    any (a guard that cannot be read fails closed, it is not dropped).
+    """
+
+    read_only: bool = False
+    republish_topics: str | None = None
+    """The allow-list: a regular expression target topics must fully match (None: any)."""
+    republish_max_records: int = DEFAULT_REPUBLISH_MAX_RECORDS
+    republish_create_topics: bool = True
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Guards:
+        """Read the guards from `env` (`guards()` does this once, from os.environ)."""
+        problems: list[str] = []
+        topics = env.get(REPUBLISH_TOPICS, "").strip() or None
+        if topics is not None:
+            try:
+                re.compile(topics)
+            except re.error as exc:
+                problems.append(f"{REPUBLISH_TOPICS} is not a valid regular expression: {exc}")
+        cap = DEFAULT_REPUBLISH_MAX_RECORDS
+        raw = env.get(REPUBLISH_MAX_RECORDS, "").strip()
+        if raw:
+            try:
+                cap = int(raw.replace("_", "").replace(",", ""))
+            except ValueError:
+                problems.append(f"{REPUBLISH_MAX_RECORDS} must be a whole number, not {raw!r}")
+            else:
+                if cap < 1:
+                    problems.append(f"{REPUBLISH_MAX_RECORDS} must be at least 1, not {cap}")
+        create = env.get(REPUBLISH_CREATE_TOPICS, "1").strip().lower() not in (
+            "0", "false", "no", "off")
+        return cls(read_only=env.get(READ_ONLY, "") not in ("", "0", "false"),
+                   republish_topics=topics, republish_max_records=cap,
+                   republish_create_topics=create, problems=tuple(problems))
+
+
+_GUARDS: Guards | None = None
+_LOCK = threading.Lock()
+
+
+def guards() -> Guards:
+    """The process's guards: read from the environment the first time, then never again."""
+    global _GUARDS
+    if _GUARDS is None:
+        with _LOCK:
+            if _GUARDS is None:
+                _GUARDS = Guards.from_env(os.environ)
+    return _GUARDS
+
+
+def read_only() -> bool:
+    """True when the process started with EVENTLAB_READ_ONLY set to anything but empty, `0`
+    or `false`.
 
     Read-only mode refuses every write action (loading from the app, republishing) in the
     function that would do it, not only by hiding a button.
     """
-    return (os.environ if env is None else env).get(READ_ONLY, "") not in ("", "0", "false")
+    return guards().read_only
 
 
 def late_event_seconds(env: Mapping[str, str] | None = None, default: float = 300.0) -> float:

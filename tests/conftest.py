@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from repo_paths import DEMO_EVENTS
 
+from eventlab import settings
 from eventlab.demo import write_export
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.jobs import JobManager
@@ -42,9 +43,18 @@ def store() -> Iterator[EventStore]:
         yield s
 
 
+@pytest.fixture(autouse=True)
+def fresh_guards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: the guards (`settings.guards`, read once per
+    process) are read again from the environment the test sets. A test that changes a guard
+    variable after reading one sets `settings._GUARDS` to None (or to a `Guards`) again."""
+    monkeypatch.setattr(settings, "_GUARDS", None)
+
+
 @pytest.fixture()
-def manager() -> Iterator[JobManager]:
-    """A job manager that is never read-only; its jobs are stopped afterwards."""
-    m = JobManager(read_only=lambda: False)
+def manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[JobManager]:
+    """A job manager of a process that is not read-only; its jobs are stopped afterwards."""
+    monkeypatch.setattr(settings, "_GUARDS", settings.Guards(read_only=False))
+    m = JobManager()
     yield m
     m.shutdown(timeout=5)

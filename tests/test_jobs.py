@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from eventlab import settings
 from eventlab.errors import ReadOnlyError, SourceError
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobRefused, JobView
 
@@ -99,24 +100,28 @@ def test_a_token_never_starts_twice(manager: JobManager) -> None:
     assert two.id == one.id and calls == [1]
 
 
-def test_read_only_refuses_in_the_manager() -> None:
-    manager = JobManager(read_only=lambda: True)
+def test_read_only_refuses_in_the_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "_GUARDS", settings.Guards(read_only=True))
+    manager = JobManager()
     with pytest.raises(ReadOnlyError, match="read-only"):
         manager.start("test", "load", lambda ctx: None)
     assert manager.jobs() == []
 
 
-def test_read_only_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_follows_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     manager = JobManager()
     monkeypatch.setenv("EVENTLAB_READ_ONLY", "1")
     with pytest.raises(ReadOnlyError):
         manager.start("test", "load", lambda ctx: None)
-    monkeypatch.setenv("EVENTLAB_READ_ONLY", "0")
+    monkeypatch.setenv("EVENTLAB_READ_ONLY", "0")  # read once per process: still read-only
+    with pytest.raises(ReadOnlyError):
+        manager.start("test", "load", lambda ctx: None)
+    monkeypatch.setattr(settings, "_GUARDS", None)  # as a process started without it
     assert manager.wait(manager.start("test", "load", lambda ctx: 1).id, 5).report == 1
 
 
 def test_old_finished_jobs_are_pruned() -> None:
-    manager = JobManager(read_only=lambda: False, keep_finished=2)
+    manager = JobManager(keep_finished=2)
     ids = []
     for i in range(4):
         view = manager.start("test", f"j{i}", lambda ctx: None)

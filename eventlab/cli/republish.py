@@ -53,7 +53,7 @@ def _print(obj: dict[str, Any], as_json: bool) -> None:
         print_json(obj)
         return
     keys = ("job_id", "dry_run", "status", "target_topic", "planned", "sent", "failed",
-            "unknown", "unsent", "bytes", "tombstones", "skipped")
+            "unknown", "unsent", "lost", "bytes", "tombstones", "skipped")
     for k in keys:
         if k in obj:
             print(f"{k}: {obj[k]}")
@@ -115,9 +115,10 @@ def cmd_republish(args: argparse.Namespace) -> int:
                 return 0
             job_id, action = dry.plan.job_id, "execute"
             confirm = _confirm(dry.plan, args.yes)
-        print(f"republish job {job_id}: sending", file=sys.stderr, flush=True)
-        result = republish.execute(store, config, job_id, confirm=confirm, rate=args.rate or None,
-                                   cancel=cancel, action=action)
+        result = republish.execute(
+            store, config, job_id, confirm=confirm, rate=args.rate or None, cancel=cancel,
+            action=action, starting=lambda: print(f"republish job {job_id}: sending",
+                                                  file=sys.stderr, flush=True))
     _print(result.to_dict(), args.json)
     return 0 if result.status == "done" else 1
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.ingest import framed, kafka_mapping
+from eventlab.ingest import framed, kafka_mapping, republished
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
@@ -245,6 +245,8 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
         sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec, framed=is_framed)
         text = f"SELECT * REPLACE ({_FRAMED_REPLACE}) FROM ({sel.text})" if is_framed \
             else sel.text
+        if republished.present(table):  # EventLab's own copies link to their originals
+            text = republished.link_copies(text)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {text}", sel.params)
     finally:
         db.unregister(cur, "__kb")

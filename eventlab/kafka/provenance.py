@@ -1,4 +1,9 @@
-"""Reading a republish target back: which records of one replay job are in a topic.
+"""EventLab's provenance headers, and reading a republish target back: which records of one
+replay job are in a topic.
+
+The header names are defined here, once: republish writes them (`republish/plan.py`), the
+target is read back by them (below), and ingest recognises a record EventLab republished by
+them (`ingest/republished.py`).
 
 `find_replayed` reads a topic from its earliest to its end offsets (taken at the start) with
 the raw reader (`assign()`, no group, no commit: docs/safety.md, item 32) and returns, for
@@ -9,14 +14,36 @@ where it lies. The republish ledger uses it to settle records whose outcome is u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.reader import KafkaRawReader
+from eventlab.kafka.positions import TP
+
+ORIGINAL_TOPIC = "eventlab-original-topic"
+ORIGINAL_PARTITION = "eventlab-original-partition"
+ORIGINAL_OFFSET = "eventlab-original-offset"
+ORIGINAL_TIMESTAMP = "eventlab-original-timestamp"
+ORIGINAL_EVENT_ID = "eventlab-original-event-id"
+REPLAY_ID = "eventlab-replay-id"
+REPLAYED_AT = "eventlab-replayed-at"
+REPLAYED_BY = "eventlab-replayed-by"
+REASON = "eventlab-reason"
+HEADERS: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
+                            ORIGINAL_TIMESTAMP, ORIGINAL_EVENT_ID, REPLAY_ID, REPLAYED_AT,
+                            REPLAYED_BY, REASON)
+"""The provenance headers added to every republished record, in this order."""
+
+
+def has_header(headers: pa.ChunkedArray | pa.ListArray, name: str) -> bool:
+    """Does any record of a raw batch's `headers` column carry a header called `name`?"""
+    if isinstance(headers, pa.ChunkedArray):
+        headers = headers.combine_chunks()
+    keys = pc.struct_field(pc.list_flatten(headers), "key")
+    return len(keys) > 0 and bool(pc.any(pc.equal(keys, name)).as_py())
 
 
 @dataclass(frozen=True)
@@ -42,11 +69,17 @@ def _header_value(headers: pa.ListArray, name: str) -> pa.Array:
 
 
 def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header: str,
-                  identity_headers: Sequence[str], batch_records: int = 50_000) -> list[Found]:
-    """Every record in `topic` carrying `replay_header` = `replay_id` (see the module)."""
+                  identity_headers: Sequence[str], batch_records: int = 50_000,
+                  start: Mapping[TP, int] | None = None) -> list[Found]:
+    """Every record in `topic` carrying `replay_header` = `replay_id` (see the module).
+
+    `start`: where to begin per partition (in range; partitions it leaves out: earliest)."""
+    from eventlab.kafka.reader import KafkaRawReader  # here: the header names stay light
+
     wanted = replay_id.encode()
     found: list[Found] = []
-    reader = KafkaRawReader(config, [topic], start="earliest", until="end")
+    reader = KafkaRawReader(config, [topic], start=dict(start) if start else "earliest",
+                            until="end")
     try:
         while (table := reader.next_batch(batch_records)) is not None:
             if table.num_rows == 0:

@@ -9,8 +9,6 @@ runs. The read-only and allow-list guards run inside `execute` itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
 from eventlab.kafka.config import KafkaConfig
 from eventlab.republish import guards, ledger
@@ -23,12 +21,11 @@ KIND = "republish"
 def start_republish(manager: JobManager, store: EventStore, config: KafkaConfig, job_id: str,
                     *, actor: str | None = None, confirm: str | None = None,
                     rate: float | None = None, action: str = "execute",
-                    token: str | None = None, env: Mapping[str, str] | None = None) -> JobView:
+                    token: str | None = None) -> JobView:
     """Run (or resume) job `job_id` in a background thread; its view."""
-    actor = actor or guards.actor(env)
-    refusal = guards.read_only_refusal(env)
-    if refusal is not None:  # audited by execute's own guard, then refused
-        execute(store, config, job_id, actor=actor, confirm=confirm, env=env, action=action)
+    actor = actor or guards.actor()
+    if guards.read_only_refusal() is not None:  # audited by execute's own guard, then refused
+        execute(store, config, job_id, actor=actor, confirm=confirm, action=action)
     with store.reading() as cur:
         row = ledger.job(cur, job_id)
         planned = row.planned if row else 0
@@ -40,7 +37,7 @@ def start_republish(manager: JobManager, store: EventStore, config: KafkaConfig,
                              f"unsent {c.unsent:,}")
 
         result = execute(store, config, job_id, actor=actor, confirm=confirm, rate=rate,
-                         cancel=ctx.cancel, progress=progress, env=env, action=action)
+                         cancel=ctx.cancel, progress=progress, action=action)
         if result.error:
             raise JobFailed(result.error, result)
         return result

@@ -3,7 +3,9 @@ record, its outcome: docs/safety.md, items 25-26).
 
 A record's status is `unsent`, `unknown` (handed to the producer and not answered: it may be
 in the target; written BEFORE sending, so a crash anywhere leaves `unknown`, never a silent
-gap), `acked` (with partition and offset) or `failed` (refused by the broker, with the error).
+gap), `acked` (with partition and offset), `failed` (refused by the broker, with the error)
+or `lost` (acknowledged, then not found where it was acknowledged when the target was read
+back: the topic was deleted, re-created or truncated; it keeps that partition and offset).
 The plan's records are written once, when the job is planned; execute and resume send from
 them, so they send exactly that plan.
 """
@@ -21,8 +23,8 @@ from eventlab.republish.plan import BY_PARTITION, Plan
 from eventlab.republish.selection import CANONICAL_JSON_SQL
 from eventlab.store import db
 
-UNSENT, UNKNOWN, ACKED, FAILED = "unsent", "unknown", "acked", "failed"
-STATUSES = (UNSENT, UNKNOWN, ACKED, FAILED)
+UNSENT, UNKNOWN, ACKED, FAILED, LOST = "unsent", "unknown", "acked", "failed", "lost"
+STATUSES = (UNSENT, UNKNOWN, ACKED, FAILED, LOST)
 _TARGETS, _KEYS, _OUT = "__rp_targets", "__rp_keys", "__rp_out"
 _POSITION = ("coalesce({a}.topic, '') = coalesce(l.src_topic, '') AND coalesce({a}.\"partition\", "
              "-1) = coalesce(l.src_partition, -1) AND {a}.source = l.source")
@@ -87,10 +89,12 @@ class Counts:
     failed: int = 0
     unknown: int = 0
     unsent: int = 0
+    lost: int = 0
+    """Acknowledged, then not found in the target when it was read back."""
 
     def to_dict(self) -> dict[str, int]:
         return {"planned": self.planned, "sent": self.sent, "failed": self.failed,
-                "unknown": self.unknown, "unsent": self.unsent}
+                "unknown": self.unknown, "unsent": self.unsent, "lost": self.lost}
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def counts(cur: db.Connection, job_id: str) -> Counts:
     by = dict(db.rows(cur, "SELECT status, count(*) FROM republish_log WHERE job_id = ? "
                            "GROUP BY ALL", [job_id]))
     return Counts(planned=sum(by.values()), sent=by.get(ACKED, 0), failed=by.get(FAILED, 0),
-                  unknown=by.get(UNKNOWN, 0), unsent=by.get(UNSENT, 0))
+                  unknown=by.get(UNKNOWN, 0), unsent=by.get(UNSENT, 0), lost=by.get(LOST, 0))
 
 
 def job(cur: db.Connection, job_id: str) -> JobRow | None:
@@ -170,13 +174,14 @@ def jobs(cur: db.Connection, limit: int = 50) -> pa.Table:
                count(*) FILTER (WHERE l.status = 'failed') AS failed,
                count(*) FILTER (WHERE l.status = 'unknown') AS unknown,
                count(*) FILTER (WHERE l.status = 'unsent') AS unsent,
+               count(*) FILTER (WHERE l.status = 'lost') AS lost,
                string_agg(DISTINCT l.target_topic, ', ') AS targets, j.reason, j.updated_at
         FROM republish_jobs j LEFT JOIN republish_log l USING (job_id)
         GROUP BY ALL ORDER BY j.created_at DESC LIMIT ?""", [limit])
 
 
 def set_status(cur: db.Connection, job_id: str, status: str) -> None:
-    """Set a job's status (planned, running, done, partial, cancelled)."""
+    """Set a job's status (planned, running, done, partial, cancelled, lost)."""
     cur.execute("UPDATE republish_jobs SET status = ?, updated_at = now() WHERE job_id = ?",
                 [status, job_id])
 
@@ -213,6 +218,14 @@ def unknown_rows(cur: db.Connection, job_id: str) -> list[tuple]:
     return db.rows(cur, "SELECT n, target_topic, src_topic, src_partition, src_offset, event_id "
                         "FROM republish_log WHERE job_id = ? AND status = 'unknown' ORDER BY n",
                    [job_id])
+
+
+def acked_rows(cur: db.Connection, job_id: str) -> list[tuple]:
+    """(n, target_topic, partition, offset, src_topic, src_partition, src_offset, event_id)
+    of every acknowledged record, in plan order."""
+    return db.rows(cur, "SELECT n, target_topic, \"partition\", \"offset\", src_topic, "
+                        "src_partition, src_offset, event_id FROM republish_log WHERE "
+                        "job_id = ? AND status = 'acked' ORDER BY n", [job_id])
 
 
 def acked_positions(cur: db.Connection, job_id: str) -> set[tuple[str, int, int]]:

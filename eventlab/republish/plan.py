@@ -23,19 +23,20 @@ from datetime import datetime
 from typing import Any
 
 from eventlab.kafka.partitioner import partition_for
+from eventlab.kafka.provenance import (
+    HEADERS,
+    ORIGINAL_EVENT_ID,
+    ORIGINAL_OFFSET,
+    ORIGINAL_PARTITION,
+    ORIGINAL_TIMESTAMP,
+    ORIGINAL_TOPIC,
+    REASON,
+    REPLAY_ID,
+    REPLAYED_AT,
+    REPLAYED_BY,
+)
 
-ORIGINAL_TOPIC = "eventlab-original-topic"
-ORIGINAL_PARTITION = "eventlab-original-partition"
-ORIGINAL_OFFSET = "eventlab-original-offset"
-ORIGINAL_TIMESTAMP = "eventlab-original-timestamp"
-ORIGINAL_EVENT_ID = "eventlab-original-event-id"
-REPLAY_ID = "eventlab-replay-id"
-REPLAYED_AT = "eventlab-replayed-at"
-REPLAYED_BY = "eventlab-replayed-by"
-REASON = "eventlab-reason"
-PROVENANCE: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
-                               ORIGINAL_TIMESTAMP, ORIGINAL_EVENT_ID, REPLAY_ID, REPLAYED_AT,
-                               REPLAYED_BY, REASON)
+PROVENANCE = HEADERS
 """The provenance headers added to every republished record, in this order."""
 IDENTITY: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
                              ORIGINAL_EVENT_ID)

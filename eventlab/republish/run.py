@@ -8,6 +8,11 @@ record by reading the target for its provenance headers (found: acked, else unse
 sends only what is not acknowledged. A finished job sends nothing again; `send_again` makes
 a new job (a new replay id) of the same records.
 
+Before a resume touches the target, and before a job is called `done`, the acknowledged
+records are read back (`republish/verify.py`): a target deleted, re-created or truncated
+since makes the job `lost` ("target lost N acknowledged records"), and it stops there
+(docs/safety.md, item 38). `done` means every acknowledged record was seen in the target.
+
 Sending itself (the per-record path) is `eventlab/republish/send.py`.
 """
 
@@ -27,7 +32,7 @@ from eventlab.errors import EventLabError, SourceError
 from eventlab.kafka import admin, provenance
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.partitioner import partition_for
-from eventlab.republish import audit, guards, ledger
+from eventlab.republish import audit, guards, ledger, verify
 from eventlab.republish import plan as planning
 from eventlab.republish import selection as selecting
 from eventlab.republish import send as sending
@@ -110,17 +115,17 @@ def _refuse(store: EventStore, actor: str, action: str, message: str, *,
     return exc if exc is not None else error(message)
 
 
-def _guard(store: EventStore, actor: str, action: str, env: Mapping[str, str] | None, *,
+def _guard(store: EventStore, actor: str, action: str, *,
            selection: Mapping[str, Any] | None = None, job_id: str | None = None) -> None:
-    refusal = guards.read_only_refusal(env)
+    refusal = guards.read_only_refusal()
     if refusal is not None:
         raise _refuse(store, actor, action, str(refusal), selection=selection, job_id=job_id,
                       exc=refusal)
 
 
 def _check_targets(store: EventStore, actor: str, action: str, plan: Plan,
-                   env: Mapping[str, str] | None, selection: Mapping[str, Any] | None) -> None:
-    pattern = guards.topic_pattern(env)
+                   selection: Mapping[str, Any] | None) -> None:
+    pattern = guards.topic_pattern()
     denied = [t for t in plan.target_topics if not planning.allowed(t, pattern)]
     if denied:
         raise _refuse(store, actor, action,
@@ -147,18 +152,20 @@ def _key_partitions(cur: db.Connection, rows_sql: str, params: Sequence[Any],
 
 def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
             options: PlanOptions | None = None, *, actor: str | None = None,
-            env: Mapping[str, str] | None = None, preview: int = 10_000) -> DryRun:
+            preview: int = 10_000) -> DryRun:
     """Plan a job and list exactly what it would send; writes the ledger and an audit row,
-    produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited."""
-    actor = actor or guards.actor(env)
-    options = options or PlanOptions(dlq_header=guards.dlq_header(env),
-                                     create_topics=guards.create_topics(env))
+    produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited.
+    The guards are the process's (`eventlab.settings.guards`): options can narrow them (no
+    topic creation), never widen them."""
+    actor = actor or guards.actor()
+    options = options or PlanOptions(dlq_header=guards.dlq_header())
+    options = replace(options, create_topics=options.create_topics and guards.create_topics())
     described = sel.describe()
-    _guard(store, actor, "dry-run", env, selection=described)
+    _guard(store, actor, "dry-run", selection=described)
     problems = options.check()
     if problems:
         raise _refuse(store, actor, "dry-run", "; ".join(problems), selection=described)
-    cap = guards.max_records(env)
+    cap = guards.max_records()
     job_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
     dlq = sel.kind == "dlq"
     try:
@@ -211,7 +218,7 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
         source_partitions=source_partitions,
         existing={t: listed.get(t) for t in targets.values()}, sensitive=sensitive,
         count=sendable, bytes_=summary.bytes, tombstones=summary.tombstones, skipped=skipped)
-    _check_targets(store, actor, "dry-run", the_plan, env, described)
+    _check_targets(store, actor, "dry-run", the_plan, described)
     if the_plan.create and not options.create_topics:
         raise _refuse(store, actor, "dry-run", "target topic(s) do not exist and creation is "
                       f"off ({guards.CREATE_TOPICS}=0): {', '.join(the_plan.create)}",
@@ -238,11 +245,10 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
     return DryRun(the_plan, summary, per_target, records)
 
 
-def send_again(store: EventStore, job_id: str, *, actor: str | None = None,
-               env: Mapping[str, str] | None = None) -> Plan:
+def send_again(store: EventStore, job_id: str, *, actor: str | None = None) -> Plan:
     """Plan a new job sending the same records as `job_id` again (a new replay id)."""
-    actor = actor or guards.actor(env)
-    _guard(store, actor, "send-again", env, job_id=job_id)
+    actor = actor or guards.actor()
+    _guard(store, actor, "send-again", job_id=job_id)
     with store.reading() as cur:
         old = ledger.job(cur, job_id)
     if old is None:
@@ -250,7 +256,7 @@ def send_again(store: EventStore, job_id: str, *, actor: str | None = None,
     new_id = planning.job_id_for(datetime.now(UTC), uuid.uuid4().hex)
     plan = replace(old.plan, job_id=new_id, actor=actor,
                    warnings=(*old.plan.warnings, f"sends the records of job {job_id} again"))
-    _check_targets(store, actor, "send-again", plan, env, old.selection)
+    _check_targets(store, actor, "send-again", plan, old.selection)
     with store.transaction() as cur:
         ledger.copy_job(cur, job_id, plan, {**old.selection, "send_again_of": job_id})
         audit.append(cur, actor=actor, action="send-again", outcome="planned", job_id=new_id,
@@ -310,11 +316,14 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
             cancel: threading.Event | None = None,
             progress: Callable[[Counts], None] | None = None,
             delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
-            env: Mapping[str, str] | None = None, action: str = "execute") -> JobReport:
-    """Send the job's plan (or the rest of it: resume). See the module."""
-    actor = actor or guards.actor(env)
+            action: str = "execute", starting: Callable[[], None] | None = None) -> JobReport:
+    """Send the job's plan (or the rest of it: resume). See the module.
+
+    `starting` is called once every guard has passed, just before the job touches the
+    target: a caller says "sending" there, never before a refusal."""
+    actor = actor or guards.actor()
     started = time.monotonic()
-    _guard(store, actor, action, env, job_id=job_id)
+    _guard(store, actor, action, job_id=job_id)
     with store.reading() as cur:
         row = ledger.job(cur, job_id)
     if row is None:
@@ -322,8 +331,8 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
                       job_id=job_id)
     plan, described = row.plan, row.selection
     targets = ", ".join(plan.target_topics)
-    _check_targets(store, actor, action, plan, env, described)
-    cap = guards.max_records(env)
+    _check_targets(store, actor, action, plan, described)
+    cap = guards.max_records()
     if plan.count > cap:
         raise _refuse(store, actor, action, f"the job plans {plan.count:,} records, more than "
                       f"the cap of {cap:,} ({guards.MAX_RECORDS})", selection=described,
@@ -332,33 +341,46 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
         raise _refuse(store, actor, action, "sending into a source topic needs its name typed "
                       f"back: {', '.join(plan.confirm)}", selection=described, job_id=job_id,
                       target=targets)
+    if starting is not None:
+        starting()
     cancel = cancel or threading.Event()
     notes: list[str] = []
     error: str | None = None
     sent_now = found = missing = extra = 0
+    verified = False
     try:
-        _ensure_targets(config, plan)
-        found, missing, extra = settle(store, config, job_id)
-        if found or missing:
-            notes.append(f"settled {found + missing:,} unknown record(s) by reading the target: "
-                         f"{found:,} found, {missing:,} not found")
-        if extra:
-            notes.append(f"{extra:,} extra copies of this job's records found in the target")
-        with store.transaction() as cur:
-            before = ledger.counts(cur, job_id)
-            if before.unsent or before.failed:
-                ledger.set_status(cur, job_id, "running")
-        if not (before.unsent or before.failed):
-            notes.append("nothing to send: every record is acknowledged")
-        else:
-            sent_now, err = sending.send(store, config, plan, rate, cancel, progress,
-                                  delivery_timeout_s)
-            error = err
+        error = _lost(store, config, job_id)  # before anything re-creates a target
+        if error is None:
+            _ensure_targets(config, plan)
+            found, missing, extra = settle(store, config, job_id)
+            if found or missing:
+                notes.append(f"settled {found + missing:,} unknown record(s) by reading the "
+                             f"target: {found:,} found, {missing:,} not found")
+            if extra:
+                notes.append(f"{extra:,} extra copies of this job's records found in the target")
+            with store.transaction() as cur:
+                before = ledger.counts(cur, job_id)
+                if before.unsent or before.failed:
+                    ledger.set_status(cur, job_id, "running")
+            if not (before.unsent or before.failed):
+                notes.append("nothing to send: every record is acknowledged")
+            else:
+                sent_now, error = sending.send(store, config, plan, rate, cancel, progress,
+                                               delivery_timeout_s)
+            with store.reading() as cur:
+                complete = ledger.counts(cur, job_id).sent == plan.count
+            if error is None and complete:  # done only when every ack is seen in the target
+                error = _lost(store, config, job_id) if sent_now else None
+                verified = error is None
+                if verified:
+                    notes.append("every acknowledged record verified in the target")
     except EventLabError as exc:
         error = str(exc)
     with store.transaction() as cur:
         final = ledger.counts(cur, job_id)
-        if final.sent == final.planned:
+        if final.lost:
+            status = "lost"
+        elif final.sent == final.planned and verified:
             status = "done"
         elif cancel.is_set() and error is None:
             status = "cancelled"
@@ -373,6 +395,22 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
                      tuple(notes))
 
 
+def _lost(store: EventStore, config: KafkaConfig, job_id: str) -> str | None:
+    """Read the job's acknowledged records back; None when all are where they were
+    acknowledged, else the 'target lost N acknowledged records' message (they are marked
+    lost). A job with records lost earlier stays lost: sending again is a new job."""
+    with store.reading() as cur:
+        earlier = ledger.counts(cur, job_id).lost
+    check = verify.verify_acked(store, config, job_id)
+    verify.mark_lost(store, job_id, check)
+    if check.lost:
+        return check.message()
+    if earlier:
+        return verify.lost_message(earlier, "found when the target was read back before; "
+                                            "see the job's records")
+    return None
+
+
 def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
     counts = admin.partition_counts(config, plan.target_topics)
     for topic in plan.target_topics:
@@ -382,6 +420,9 @@ def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
             if topic not in plan.create:
                 raise SourceError(f"target topic {topic} no longer exists on {config.bootstrap}; "
                                   "plan again")
+            if not guards.create_topics():
+                raise RepublishRefused(f"target topic {topic} does not exist and creation is "
+                                       f"off ({guards.CREATE_TOPICS}=0)")
             have = admin.ensure_topic(config, topic, want)
         if have != want:
             raise SourceError(f"target topic {topic} has {have} partition(s), the plan expected "

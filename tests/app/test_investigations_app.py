@@ -10,7 +10,7 @@ import pytest
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
-from eventlab import explore
+from eventlab import explore, settings
 from eventlab import investigations as inv_api
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
@@ -75,6 +75,7 @@ def test_read_only_opens_but_does_not_save(app_db: Path,
     with EventStore(app_db) as store:
         inv = inv_api.save(store, inv_api.new("kept", "bo", inv_api.now()))
     monkeypatch.setenv("EVENTLAB_READ_ONLY", "1")
+    monkeypatch.setattr(settings, "_GUARDS", None)  # read once per process: as a new one
     at = _page(id=inv.id)
     assert not at.exception
     assert any("Read-only mode" in i.value for i in at.info)

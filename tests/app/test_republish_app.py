@@ -114,7 +114,7 @@ def test_a_job_interrupted_by_an_app_restart_is_resumed_from_the_ledger(
 
     path, _ = loaded
     store = EventStore(path)  # the app's DuckDB instance (same process, same settings)
-    dry = republish.dry_run(store, kafka_config, Selection.entity("order-2"), env={})
+    dry = republish.dry_run(store, kafka_config, Selection.entity("order-2"))
     with store.transaction() as cur:  # what a crash right after the write-ahead leaves
         cur.execute("UPDATE republish_log SET status = 'unknown' WHERE job_id = ?",
                     [dry.plan.job_id])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from eventlab import settings
 from eventlab.errors import ReadOnlyError, SourceError
 from eventlab.ingest import background
 from eventlab.ingest.background import (
@@ -59,8 +60,10 @@ def test_file_job_cancels_between_files(manager: JobManager, tmp_path: Path) -> 
         assert again.status == "done" and store.stats().events == 60
 
 
-def test_file_job_refuses_in_read_only_mode(tmp_path: Path, demo_export: Path) -> None:
-    manager = JobManager(read_only=lambda: True)
+def test_file_job_refuses_in_read_only_mode(tmp_path: Path, demo_export: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "_GUARDS", settings.Guards(read_only=True))
+    manager = JobManager()
     with EventStore(tmp_path / "f.duckdb") as store:
         with pytest.raises(ReadOnlyError):
             start_files_ingest(manager, store, [str(demo_export)])

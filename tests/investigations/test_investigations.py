@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from eventlab import investigations as inv_api
+from eventlab import settings
 from eventlab.errors import ReadOnlyError
 from eventlab.investigations import Investigation, InvestigationError, clean_query
 from eventlab.store import db
@@ -46,7 +47,7 @@ def test_saved_listed_reopened_and_refused_when_read_only(
         assert inv_api.load(cur, "first").id == a.id
         with pytest.raises(InvestigationError, match="no investigation"):
             inv_api.load(cur, "nope")
-    monkeypatch.setenv("EVENTLAB_READ_ONLY", "1")
+    monkeypatch.setattr(settings, "_GUARDS", settings.Guards(read_only=True))
     with pytest.raises(ReadOnlyError):
         inv_api.save(store, a)
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from republish_support import load, provenance_of, read_all, records
 
-from eventlab import republish
+from eventlab import republish, settings
 from eventlab.errors import ReadOnlyError
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.kafka import admin
@@ -24,7 +24,7 @@ from eventlab.republish.plan import PROVENANCE
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
-ENV: dict[str, str] = {"EVENTLAB_ACTOR": "tester"}
+ACTOR = "tester"
 
 
 def keyed_load(store: EventStore, config: KafkaConfig, topic: str, raw_producer: Callable,
@@ -51,11 +51,11 @@ def test_records_are_byte_exact_with_exactly_the_provenance_headers(
     keyed_load(store, kafka_config, src, raw_producer, recs, 3)
     dry = republish.dry_run(store, kafka_config, Selection.query(
         "SELECT event_id FROM events WHERE topic = ?", [src]),
-        PlanOptions(reason="incident 42"), env=ENV)
+        PlanOptions(reason="incident 42"), actor=ACTOR)
     assert dry.plan.count == 40 and dry.plan.confirm == ()
     target = f"{src}.replay.{dry.plan.job_id}"
     assert dry.plan.target_topics == [target]
-    result = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV)
+    result = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR)
     assert (result.status, result.counts.sent, result.counts.failed) == ("done", 40, 0)
 
     got = read_all(kafka_config, target)
@@ -89,8 +89,8 @@ def test_per_key_order_is_kept(store: EventStore, kafka_config: KafkaConfig,
     keyed_load(store, kafka_config, src, raw_producer, recs, 2)
     dry = republish.dry_run(store, kafka_config, Selection.query(
         "SELECT topic, \"partition\", \"offset\" FROM events WHERE topic = ?", [src]),
-        PlanOptions(target=None), env=ENV)
-    republish.execute(store, kafka_config, dry.plan.job_id, env=ENV)
+        PlanOptions(target=None), actor=ACTOR)
+    republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR)
     got = read_all(kafka_config, dry.plan.target_topics[0])
     per_key: dict[bytes, list[int]] = {}
     for row in got:  # sorted by (partition, offset): a key's records in target order
@@ -107,7 +107,7 @@ def test_dry_run_produces_nothing_and_a_job_sends_once(
     src = topic_factory(1)
     load(store, kafka_config, src, raw_producer, records(12))
     before = {t.name: t.end_offsets for t in admin.list_topics(kafka_config)}
-    dry = republish.dry_run(store, kafka_config, Selection.entity("order-2"), env=ENV)
+    dry = republish.dry_run(store, kafka_config, Selection.entity("order-2"), actor=ACTOR)
     assert dry.plan.count == 2 and dry.records.num_rows == 2
     assert dry.records.column("src_offset").to_pylist() == [2, 7]
     assert dry.to_dict()["unsent"] == 2 and dry.to_dict()["dry_run"] is True
@@ -116,14 +116,14 @@ def test_dry_run_produces_nothing_and_a_job_sends_once(
     target = dry.plan.target_topics[0]
     assert target not in after
 
-    first = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV)
-    second = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, action="resume")
+    first = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR)
+    second = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR, action="resume")
     assert (first.sent_now, second.sent_now) == (2, 0)
     assert second.status == "done" and "nothing to send" in second.notes[0]
     assert len(read_all(kafka_config, target)) == 2
 
-    again = republish.send_again(store, dry.plan.job_id, env=ENV)  # explicit: a new replay id
-    third = republish.execute(store, kafka_config, again.job_id, env=ENV)
+    again = republish.send_again(store, dry.plan.job_id, actor=ACTOR)  # explicit: a new replay id
+    third = republish.execute(store, kafka_config, again.job_id, actor=ACTOR)
     assert third.counts.sent == 2
     got = read_all(kafka_config, target)
     assert sorted(provenance_of(r)["eventlab-replay-id"] for r in got) == sorted(
@@ -143,9 +143,9 @@ def test_a_parquet_archive_replays_as_canonical_json(
         "timestamp": ["2025-03-05T14:03:00Z", "2025-03-05T14:04:00.250Z", "2025-03-05T14:00:00Z"],
         "data": ['{"balance": 10}', '{"closed": true}', '{"balance": 5}']}), path)
     assert ingest_paths(store, [str(path)]).rows_stored == 3
-    dry = republish.dry_run(store, kafka_config, Selection.ids(["a-1", "a-2", "b-1"]), env=ENV)
+    dry = republish.dry_run(store, kafka_config, Selection.ids(["a-1", "a-2", "b-1"]), actor=ACTOR)
     assert dry.plan.target_topics == [f"events.replay.{dry.plan.job_id}"]
-    republish.execute(store, kafka_config, dry.plan.job_id, env=ENV)
+    republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR)
     got = read_all(kafka_config, dry.plan.target_topics[0])
     assert [r["key"] for r in got] == [b"acc-1", b"acc-1", b"acc-2"]  # by entity, then seq
     docs = [orjson.loads(r["value"]) for r in got]
@@ -173,13 +173,13 @@ def test_dlq_redrive_to_two_original_topics(
         recs.append((key, value, [("trace", b"t"), *dlt], ts))
     load(store, kafka_config, dlq, raw_producer, recs)
     dry = republish.dry_run(store, kafka_config, Selection.dlq(dlq),
-                            PlanOptions(drop_dlq_headers=True), env=ENV)
+                            PlanOptions(drop_dlq_headers=True), actor=ACTOR)
     assert dry.plan.targets == {orders: orders, payments: payments}
     assert dry.plan.skipped == 1 and dry.plan.count == 5
     assert dry.plan.confirm == tuple(sorted([orders, payments]))  # back into source topics
     with pytest.raises(RepublishRefused, match="typed"):
-        republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, confirm=orders)
-    done = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV,
+        republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR, confirm=orders)
+    done = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR,
                              confirm=f"{payments}, {orders}")
     assert done.counts.sent == 5
     got_orders, got_payments = read_all(kafka_config, orders), read_all(kafka_config, payments)
@@ -198,9 +198,9 @@ def test_quarantined_records_go_out_as_their_raw_bytes(
     from eventlab.ingest.kafka_ingest import ingest_kafka
 
     assert ingest_kafka(store, kafka_config, [src]).rows_quarantined == 1
-    dry = republish.dry_run(store, kafka_config, Selection.quarantine(), env=ENV)
+    dry = republish.dry_run(store, kafka_config, Selection.quarantine(), actor=ACTOR)
     assert dry.summary.quarantined == 1
-    republish.execute(store, kafka_config, dry.plan.job_id, env=ENV)
+    republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR)
     (row,) = read_all(kafka_config, dry.plan.target_topics[0])
     assert (row["key"], row["value"]) == (b"k", b"\xffnot json")
     assert row["headers"][0] == ("h", b"\x00")
@@ -209,27 +209,36 @@ def test_quarantined_records_go_out_as_their_raw_bytes(
 
 def test_read_only_allow_list_cap_and_confirmation_refuse_and_are_audited(
         store: EventStore, kafka_config: KafkaConfig, topic_factory: Callable,
-        raw_producer: Callable) -> None:
+        raw_producer: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     src = topic_factory(1)
     load(store, kafka_config, src, raw_producer, records(6))
     sel = Selection.entity("order-1")
+
+    def process(**env: str) -> None:  # as if the process had started with `env`
+        monkeypatch.setattr(settings, "_GUARDS", settings.Guards.from_env(env))
+
+    process(EVENTLAB_READ_ONLY="1")
     with pytest.raises(ReadOnlyError):
-        republish.dry_run(store, kafka_config, sel, env={**ENV, "EVENTLAB_READ_ONLY": "1"})
+        republish.dry_run(store, kafka_config, sel, actor=ACTOR)
+    process(EVENTLAB_REPUBLISH_TOPICS=r"sandbox\..*")
     with pytest.raises(RepublishRefused, match="EVENTLAB_REPUBLISH_TOPICS"):
-        republish.dry_run(store, kafka_config, sel,
-                          env={**ENV, "EVENTLAB_REPUBLISH_TOPICS": r"sandbox\..*"})
+        republish.dry_run(store, kafka_config, sel, actor=ACTOR)
+    process(EVENTLAB_REPUBLISH_MAX_RECORDS="5")
     with pytest.raises(RepublishRefused, match="cap"):
         republish.dry_run(store, kafka_config, Selection.query("SELECT event_id FROM events"),
-                          env={**ENV, "EVENTLAB_REPUBLISH_MAX_RECORDS": "5"})
-    into_source = republish.dry_run(store, kafka_config, sel, PlanOptions(target=src), env=ENV)
+                          actor=ACTOR)
+    process()
+    into_source = republish.dry_run(store, kafka_config, sel, PlanOptions(target=src), actor=ACTOR)
     assert into_source.plan.confirm == (src,)
     with pytest.raises(RepublishRefused, match="typed back"):
-        republish.execute(store, kafka_config, into_source.plan.job_id, env=ENV)
+        republish.execute(store, kafka_config, into_source.plan.job_id, actor=ACTOR)
+    process(EVENTLAB_READ_ONLY="1")
     with pytest.raises(ReadOnlyError):  # refused inside execute itself, too
         republish.execute(store, kafka_config, into_source.plan.job_id, confirm=src,
-                          env={**ENV, "EVENTLAB_READ_ONLY": "1"})
+                          actor=ACTOR)
     assert len(read_all(kafka_config, src)) == 6  # nothing was sent
-    done = republish.execute(store, kafka_config, into_source.plan.job_id, confirm=src, env=ENV)
+    process()
+    done = republish.execute(store, kafka_config, into_source.plan.job_id, confirm=src, actor=ACTOR)
     assert done.counts.sent == 1 and len(read_all(kafka_config, src)) == 7
     rows = audit(store)
     assert [(a, o) for a, o, *_ in rows] == [
@@ -254,16 +263,16 @@ def test_cancel_stops_a_rate_limited_job_and_resume_finishes_it(
 
     assert ingest_kafka(store, kafka_config, [src]).rows_stored == 200
     dry = republish.dry_run(store, kafka_config, Selection.query(
-        "SELECT event_id FROM events"), env=ENV)
+        "SELECT event_id FROM events"), actor=ACTOR)
     cancel = threading.Event()
     threading.Timer(0.6, cancel.set).start()
-    first = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, rate=100,
+    first = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR, rate=100,
                               cancel=cancel)
     c = first.counts
     assert first.status == "cancelled" and first.error is None
     assert 20 <= c.sent < 200 and c.unknown == 0 and c.failed == 0 and c.sent + c.unsent == 200
     assert len(read_all(kafka_config, dry.plan.target_topics[0])) == c.sent
-    second = republish.execute(store, kafka_config, dry.plan.job_id, env=ENV, action="resume")
+    second = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR, action="resume")
     assert second.status == "done" and second.sent_now == 200 - c.sent
     offsets = sorted(int(provenance_of(r)["eventlab-original-offset"])
                      for r in read_all(kafka_config, dry.plan.target_topics[0]))

@@ -22,13 +22,20 @@ from eventlab.store.eventstore import EventStore
 KEYS = {"job_id", "target_topic", "planned", "sent", "failed", "unknown", "unsent", "dry_run"}
 
 
-def run(*args: str, **env: str) -> tuple[int, dict]:
+def run_full(*args: str, **env: str) -> tuple[int, dict, str]:
+    """Exit code, the JSON object on stdout and stderr (stdin is not a terminal)."""
     full = {**os.environ, "EVENTLAB_ACTOR": "cli-tester", **env}
     if "EVENTLAB_READ_ONLY" not in env:
         full.pop("EVENTLAB_READ_ONLY", None)
     out = subprocess.run([sys.executable, "-m", "eventlab", "republish", *args, "--json"],
-                         cwd=ROOT, env=full, capture_output=True, text=True, timeout=60)
-    return out.returncode, json.loads(out.stdout.strip().splitlines()[-1])
+                         cwd=ROOT, env=full, capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    return out.returncode, json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+
+def run(*args: str, **env: str) -> tuple[int, dict]:
+    code, obj, _ = run_full(*args, **env)
+    return code, obj
 
 
 def test_dry_run_execute_and_read_only_refusal(tmp_path: Path, kafka_config: KafkaConfig,
@@ -72,3 +79,24 @@ def test_dry_run_execute_and_read_only_refusal(tmp_path: Path, kafka_config: Kaf
         ("dry-run", "planned"), ("execute", "refused"), ("dry-run", "planned"),
         ("execute", "done")]
     assert {actor for *_, actor in audit} == {"cli-tester"}
+
+
+def test_an_unconfirmed_send_into_a_source_topic_is_refused_before_saying_sending(
+        tmp_path: Path, kafka_config: KafkaConfig, topic_factory: Callable,
+        raw_producer: Callable) -> None:
+    src = topic_factory(1)
+    raw_producer(src, 0, records(5))
+    path = tmp_path / "confirm.duckdb"
+    with EventStore(path) as store:
+        assert ingest_kafka(store, kafka_config, [src]).rows_stored == 5
+    common = ("--bootstrap", kafka_config.bootstrap, "--db", str(path))
+
+    code, refused, err = run_full("--entity", "order-1", "--to", src, "--execute", *common)
+    assert code == 2 and refused["kind"] == "RepublishRefused"
+    assert "republish job" not in err  # no "republish job J: sending"
+    code, dry, _ = run_full("--entity", "order-1", "--to", src, "--dry-run", *common)
+    code, refused, err = run_full("--resume", dry["job_id"], "--execute", *common)
+    assert code == 2 and "typed back" in refused["error"] and "republish job" not in err
+    assert len(read_all(kafka_config, src)) == 5  # nothing sent
+    code, done, err = run_full("--resume", dry["job_id"], "--execute", "--yes", *common)
+    assert code == 0 and done["sent"] == 1 and f"republish job {dry['job_id']}: sending" in err

@@ -6,9 +6,11 @@
    ledger could acknowledge. With the proxy back, resume settles them by reading the target's
    provenance headers and sends only the rest: each record is in the target exactly once.
 2. Broker killed and restarted: the local broker keeps its log in memory only, so a restart
-   on the same port comes back empty. Resume re-creates the target and sends exactly the
-   records that were not acknowledged before the kill (what was acknowledged was lost with
-   the broker's memory: the test proves the ledger's account, not durability).
+   on the same port comes back empty and the records acknowledged before the kill are gone.
+   Resume reads the acknowledged records back before it touches the target, reports
+   "target lost N acknowledged records", marks them lost and stops (status `lost`): it
+   neither re-creates the target nor calls the job done (docs/safety.md, item 38). The same
+   when the target was re-created with other records at the acknowledged offsets.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import pytest
 from republish_support import load, provenance_of, read_all, records
 
 from eventlab import republish
+from eventlab.kafka import admin
 from eventlab.kafka.broker import BrokerHandle, find_broker_binary, free_port, start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.republish import ledger
+from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
 N = 400
@@ -142,7 +146,7 @@ def _planned(store: EventStore, config: KafkaConfig, source_config: KafkaConfig,
     # which would stop the job before records pile up unanswered.
     load(store, source_config, src, raw_producer, records(N, nulls=False))
     dry = republish.dry_run(store, config, republish.Selection.query(
-        "SELECT event_id FROM events WHERE topic = ?", [src]), env={})
+        "SELECT event_id FROM events WHERE topic = ?", [src]))
     return dry.plan.job_id
 
 
@@ -158,7 +162,7 @@ def test_lost_answers_are_unknown_then_settled_exactly_once(
     job_id = _planned(store, config, kafka_config, topic_factory, raw_producer)
     result: list[republish.JobReport] = []
     worker = threading.Thread(target=lambda: result.append(republish.execute(
-        store, config, job_id, env={}, rate=400, delivery_timeout_s=2.0)))
+        store, config, job_id, rate=400, delivery_timeout_s=2.0)))
     worker.start()
     time.sleep(0.5)
     proxy.drop_answers()  # requests still reach the broker; no answer comes back
@@ -176,12 +180,12 @@ def test_lost_answers_are_unknown_then_settled_exactly_once(
     written = sum(_copies(config, target).values())
     assert written > c.sent  # the broker wrote records the ledger could not acknowledge
 
-    second = republish.execute(store, config, job_id, env={}, action="resume")
+    second = republish.execute(store, config, job_id, action="resume")
     assert second.status == "done", second
     assert second.settled_found + second.settled_missing == c.unknown
     assert second.settled_found == written - c.sent
     assert second.counts.to_dict() == {"planned": N, "sent": N, "failed": 0, "unknown": 0,
-                                       "unsent": 0}
+                                       "unsent": 0, "lost": 0}
     assert _copies(config, target) == Counter(range(N))  # each record exactly once
 
 
@@ -192,7 +196,7 @@ def _target(store: EventStore, job_id: str) -> str:
     return row.plan.target_topics[0]
 
 
-def test_broker_killed_then_restarted_resume_sends_exactly_the_unacknowledged(
+def test_broker_restarted_empty_mid_job_resume_reports_the_lost_acknowledged_records(
         tmp_path: Path, store: EventStore, kafka_config: KafkaConfig,
         topic_factory: Callable, raw_producer: Callable) -> None:
     port = free_port()
@@ -202,7 +206,7 @@ def test_broker_killed_then_restarted_resume_sends_exactly_the_unacknowledged(
         job_id = _planned(store, config, kafka_config, topic_factory, raw_producer)
         result: list[republish.JobReport] = []
         worker = threading.Thread(target=lambda: result.append(republish.execute(
-            store, config, job_id, env={}, rate=400, delivery_timeout_s=2.0)))
+            store, config, job_id, rate=400, delivery_timeout_s=2.0)))
         worker.start()
         time.sleep(0.6)
         broker.process.kill()
@@ -210,15 +214,52 @@ def test_broker_killed_then_restarted_resume_sends_exactly_the_unacknowledged(
         worker.join(60)
         (first,) = result
         assert first.status == "partial" and first.counts.failed == 0
-        assert 0 < first.counts.sent < N
-        with store.reading() as cur:
-            acked_before = {n for n, s in _statuses(cur, job_id) if s == "acked"}
+        acked = first.counts.sent
+        assert 0 < acked < N
         broker.stop()
-        broker = start_broker(port)  # same port, empty log
-        second = republish.execute(store, config, job_id, env={}, action="resume")
-        assert second.status == "done" and second.counts.sent == N
+        broker = start_broker(port)  # same port, empty log: the acknowledged records are gone
         target = _target(store, job_id)
-        assert _copies(config, target) == Counter(set(range(N)) - acked_before)
+
+        second = republish.execute(store, config, job_id, action="resume")
+        assert second.status == "lost" and second.sent_now == 0, second
+        assert second.error and f"target lost {acked:,} acknowledged records" in second.error
+        assert "no longer exists" in second.error
+        assert second.counts.lost == acked and second.counts.sent == 0
+        assert admin.partition_counts(config, [target])[target] is None  # not re-created
+        third = republish.execute(store, config, job_id, action="resume")  # stays lost
+        assert third.status == "lost" and third.sent_now == 0
+        assert third.error and "target lost" in third.error
+        with store.reading() as cur:
+            assert ledger.job(cur, job_id).status == "lost"  # type: ignore[union-attr]
+            outcomes = db.rows(cur, "SELECT action, outcome, detail FROM audit_log WHERE "
+                                    "job_id = ? ORDER BY logged_at", [job_id])
+        assert [(a, o) for a, o, _ in outcomes[-2:]] == [("resume", "lost")] * 2
+        assert f"target lost {acked:,} acknowledged records" in outcomes[-2][2]
+    finally:
+        broker.stop()
+
+
+def test_a_target_recreated_with_other_records_is_not_done(
+        store: EventStore, kafka_config: KafkaConfig, topic_factory: Callable,
+        raw_producer: Callable) -> None:
+    port = free_port()
+    broker: BrokerHandle = start_broker(port)
+    try:
+        config = broker.config(timeout_s=2.0)
+        job_id = _planned(store, config, kafka_config, topic_factory, raw_producer)
+        first = republish.execute(store, config, job_id)
+        assert first.status == "done" and first.counts.sent == N
+        assert "every acknowledged record verified in the target" in first.notes
+        target = _target(store, job_id)
+        broker.stop()
+        broker = start_broker(port)  # empty; someone re-creates the target with N+5 records
+        admin.create_topic(config, target, 1)
+        producer_records = [(b"k", b"{}", [], 1_700_000_000_000 + i) for i in range(N + 5)]
+        raw_producer(target, 0, producer_records, config=config)
+
+        again = republish.execute(store, config, job_id, action="resume")
+        assert again.status == "lost" and again.counts.lost == N and again.sent_now == 0
+        assert again.error and "another record is there" in again.error
     finally:
         broker.stop()
 

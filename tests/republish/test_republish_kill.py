@@ -55,7 +55,7 @@ def test_sigkill_at_random_moments_then_resume_sends_each_record_once(
     with EventStore(db) as store:
         assert ingest_kafka(store, kafka_config, [src]).rows_stored == RECORDS
         dry = republish.dry_run(store, kafka_config,
-                                republish.Selection.query("SELECT event_id FROM events"), env={})
+                                republish.Selection.query("SELECT event_id FROM events"))
     job_id, target = dry.plan.job_id, dry.plan.target_topics[0]
 
     interrupted = []
