@@ -211,13 +211,14 @@ def summary(loaded: Loaded, settings: Settings) -> None:
 
 
 def _labeller(fold: Fold, basis: str) -> Callable[[int], str]:
-    """Slider labels: position, time (or offset) on the basis, event type."""
+    """Slider labels: position, time (or offset) on the basis, event type. Streamlit renders
+    a select_slider's labels as Markdown: the event type goes through the escape helper."""
     values = timetravel.basis_values(fold, basis)
     prefix = "offset " if basis == "offset" else ""
 
     def label(index: int) -> str:
         return f"#{index + 1} · {prefix}{fmt(values[index])[:19]} · " \
-               f"{plain(fold.events[index].event_type, 60)}"
+               f"{inert(fold.events[index].event_type, 60)}"
     return label
 
 
@@ -389,7 +390,7 @@ def controls(loaded: Loaded, settings: Settings) -> int:
             st.session_state["tt_slider_n"] = index + 1
         st.slider("Event (position in the stream)", 1, n, key="tt_slider_n",
                   on_change=_slid_n, args=(n,), disabled=playing)
-        st.caption(inert(label(index)))
+        st.caption(label(index))
     cols = st.columns([1, 1.2, 1.4, 1, 3.4], vertical_alignment="bottom")
     cols[0].button("First", key="tt_first", icon=":material/first_page:",
                    on_click=_move, args=(0, n), disabled=index == 0)
