@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ui import context
+from eventlab.ui.text import inert
 
 # An emoji icon: Streamlit draws it as a data: URL; a :material/...: one is fetched from
 # fonts.gstatic.com, and the app must work offline (docs/safety.md, item 30).
@@ -40,7 +41,7 @@ pages = st.navigation([
 ])
 
 with st.sidebar:
-    st.caption(f"Database: `{context.db_path()}`")
+    st.caption(f"Database: {inert(context.db_path())}")
     if context.read_only():
         st.caption("Read-only mode (EVENTLAB_READ_ONLY): write actions are disabled.")
 

@@ -11,6 +11,7 @@ from eventlab.explore import export
 from eventlab.republish.selection import Selection
 from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
 from eventlab.ui import explore_widgets as w
+from eventlab.ui.text import inert_lines
 
 st.title("Explore")
 store = context.store()
@@ -27,7 +28,7 @@ try:
     page = first if page_no == 0 else explore.page(cur, filters, page_no)
     counts, bucket = explore.counts_over_time(cur, filters)
 except EventLabError as exc:
-    st.error(f"{exc}")
+    st.error(inert_lines(exc))
     st.stop()
 
 st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")

@@ -8,6 +8,7 @@ from eventlab import investigations
 from eventlab.errors import EventLabError
 from eventlab.ui import context
 from eventlab.ui import investigations_widgets as w
+from eventlab.ui.text import inert_lines
 
 st.title("Investigations")
 st.caption("A named investigation keeps filters, entities and a position, bookmarked events, "
@@ -26,7 +27,7 @@ if wanted:
     try:
         inv = investigations.load(cur, wanted)
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
     else:
         inv = w.editor(inv)
         w.bundle(inv)

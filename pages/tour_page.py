@@ -8,6 +8,7 @@ from eventlab import tour
 from eventlab.errors import EventLabError
 from eventlab.ui import context
 from eventlab.ui import tour_widgets as w
+from eventlab.ui.text import inert, inert_lines
 
 st.title("Tour")
 st.caption("Event sourcing on this data, for a class or a first visit: each step opens the "
@@ -15,7 +16,7 @@ st.caption("Event sourcing on this data, for a class or a first visit: each step
 try:
     steps = tour.load_steps()
 except EventLabError as exc:
-    st.error(f"{exc}")
+    st.error(inert_lines(exc))
     st.stop()
 n = w.pick(steps)
-w.show(tour.fill(context.cursor(), steps[n]), n + 1, len(steps))
+w.show(tour.fill(context.cursor(), steps[n], escape=inert), n + 1, len(steps))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import hostile
 import pytest
 from repo_paths import DEMO_EVENTS
 
@@ -34,6 +35,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Path
         report = ingest_paths(store, [str(demo_export)])
     assert report.rows_stored > 0 and not report.files_failed
     return path
+
+
+@pytest.fixture(scope="session")
+def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding the hostile data set (`tests/hostile.py`; closed: open it yourself)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    return hostile.build(folder / "hostile.duckdb", folder / "export")
 
 
 @pytest.fixture()

@@ -37,20 +37,34 @@ def _value_sql(column: str) -> str:
             f"ELSE coalesce(json_extract_string({column}, $2), 'null') END")
 
 
+VALUE_CHARS = 200
+"""Longest value text a page gets; longer ones are cut, with their length said (a 1 MB string
+field must not reach a chart or the browser whole)."""
+
+
+def _cut(expr: str) -> str:
+    """`expr` (text) cut at VALUE_CHARS characters, saying how long it was."""
+    return (f"CASE WHEN length({expr}) > {VALUE_CHARS} THEN left({expr}, {VALUE_CHARS}) || "
+            f"'… (' || length({expr}) || ' characters)' ELSE {expr} END")
+
+
 def counts_by(con: db.Connection, result: AsOf, field: str, limit: int = 50) -> pa.Table:
-    """Entities per value of a top-level field (`(missing)`, `(deleted)` included)."""
-    return db.arrow(con, f"SELECT {_value_sql('state')} AS value, count(*) AS entities "
+    """Entities per value of a top-level field (`(missing)`, `(deleted)` included); values
+    are grouped whole and shown cut (`VALUE_CHARS`)."""
+    return db.arrow(con, f"SELECT {_cut('whole')} AS value, entities FROM ("
+                         f"SELECT {_value_sql('state')} AS whole, count(*) AS entities "
                          f"FROM {quote_ident(result.table)} GROUP BY ALL "
-                         f"ORDER BY entities DESC, value LIMIT $1", [limit, field_path(field)])
+                         f"ORDER BY entities DESC, whole LIMIT $1) ORDER BY entities DESC, whole",
+                    [limit, field_path(field)])
 
 
 def rows_page(con: db.Connection, result: AsOf, fields: list[str], *, prefix: str = "",
               limit: int = 200, offset: int = 0) -> pa.Table:
     """One page of entities with the chosen top-level fields as text columns."""
     cols = ", ".join(
-        f"CASE WHEN json_type(state, ${i + 4}) IN ('OBJECT', 'ARRAY') "
-        f"THEN CAST(json_extract(state, ${i + 4}) AS VARCHAR) "
-        f"ELSE json_extract_string(state, ${i + 4}) END AS {quote_ident(f)}"
+        _cut(f"(CASE WHEN json_type(state, ${i + 4}) IN ('OBJECT', 'ARRAY') "
+             f"THEN CAST(json_extract(state, ${i + 4}) AS VARCHAR) "
+             f"ELSE json_extract_string(state, ${i + 4}) END)") + f" AS {quote_ident(f)}"
         for i, f in enumerate(fields))
     cols = (", " + cols) if cols else ""
     return db.arrow(con, f"SELECT entity_id, seq, ts, event_type, state IS NULL AS deleted"
@@ -100,12 +114,12 @@ def compare(con: db.Connection, a: AsOf, b: AsOf, field: str, limit: int = 50) -
         c AS (SELECT value, sum(one)::BIGINT AS at_t1, sum(two)::BIGINT AS at_t2
               FROM (SELECT a AS value, 1 AS one, 0 AS two FROM v
                     UNION ALL SELECT b, 0, 1 FROM v) GROUP BY value)
-        SELECT value, at_t1, at_t2, at_t2 - at_t1 AS delta FROM c
+        SELECT {_cut('value')} AS value, at_t1, at_t2, at_t2 - at_t1 AS delta FROM c
         ORDER BY greatest(at_t1, at_t2) DESC, value LIMIT $1""", [limit, path])
     transitions = db.arrow(con, f"""
-        SELECT a AS from_value, b AS to_value, count(*) AS entities
+        SELECT {_cut('a')} AS from_value, {_cut('b')} AS to_value, count(*) AS entities
         FROM (SELECT {va} AS a, {vb} AS b {join}) WHERE a <> b
-        GROUP BY ALL ORDER BY entities DESC, from_value, to_value LIMIT $1""", [limit, path])
+        GROUP BY a, b ORDER BY entities DESC, a, b LIMIT $1""", [limit, path])
     return Comparison(created, deleted, changed, unchanged, counts, transitions)
 
 
@@ -119,7 +133,7 @@ def changed_page(con: db.Connection, a: AsOf, b: AsOf, field: str, *, limit: int
     keys = ("list_distinct(list_concat(coalesce(json_keys(x.state), []), "
             "coalesce(json_keys(y.state), [])))")
     return db.arrow(con, f"""
-        SELECT entity_id, {va} AS at_t1, {vb} AS at_t2,
+        SELECT entity_id, {_cut(f"({va})")} AS at_t1, {_cut(f"({vb})")} AS at_t2,
                array_to_string(list_sort(list_filter({keys}, lambda k:
                    json_extract(x.state, '$."' || replace(k, '"', '\\"') || '"')::VARCHAR
                    IS DISTINCT FROM

@@ -37,7 +37,7 @@ def rates(table: pa.Table, bucket: str, seconds: int) -> go.Figure:
     for t, (xs, ys) in sorted(by_type.items()):
         fig.add_bar(x=xs, y=ys, name=t, marker_color=color_for(t),
                     customdata=[n / seconds for n in ys],
-                    hovertemplate=f"{t}<br>%{{x}}<br>%{{y:,}} events "
+                    hovertemplate="%{fullData.name}<br>%{x}<br>%{y:,} events "
                                   "(%{customdata:.3g}/s)<extra></extra>")
     fig = style.layout(fig, f"Events per {bucket} (UTC), by type", 320)
     fig.update_layout(barmode="stack", xaxis_title=None, yaxis_title=f"events per {bucket}",
@@ -120,7 +120,7 @@ def swimlane(chain: Chain) -> go.Figure:
             marker={"color": color_for(t), "size": 12,
                     "symbol": ["circle" if e.in_correlation else "circle-open" for e in evs]},
             customdata=[[e.event_id, e.seq, e.topic or "—"] for e in evs],
-            hovertemplate=f"{t}<br>%{{y}} · seq %{{customdata[1]}}<br>%{{x}}<br>"
+            hovertemplate="%{fullData.name}<br>%{y} · seq %{customdata[1]}<br>%{x}<br>"
                           "event %{customdata[0]}<br>topic %{customdata[2]}<extra></extra>")
     if missing_at:
         fig.add_scatter(x=list(missing_at.values()), y=[MISSING_LANE] * len(missing_at),

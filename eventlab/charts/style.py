@@ -69,15 +69,73 @@ def layout(fig: go.Figure, title: str, height: int, *, legend: Legend = "top") -
                 "yanchor": "bottom"},
         "right": {"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "yanchor": "top"},
     }
-    fig.update_layout(height=height, margin=MARGIN, title={"text": title, "font": {"size": 14}},
+    fig.update_layout(height=height, margin=MARGIN,
+                      title={"text": chart_text(title), "font": {"size": 14}},
                       hovermode="closest", showlegend=legend != "none",
                       legend=placements.get(legend, {}))
+    return inert_figure(fig)
+
+
+TEXT_LIMIT = 200
+"""Longest data string a chart draws (legend entry, tick label, node label); longer ones are cut."""
+_TRACE_TEXT = ("name", "text", "hovertext", "x", "y", "labels", "ids", "customdata")
+_AXIS_TEXT = ("categoryarray", "ticktext")
+
+
+def chart_text(value: object) -> object:
+    """A data value as plotly shows it literally. Plotly reads `<a href>`, `<b>`, `<br>`,
+    `<span style>` and entities in names, tick labels, titles, text and hover values, so a
+    value holding `<a href="http://host">` would be a link: `<`, `>` and `&` become entities
+    (plotly shows them as the characters). Strings are cut at TEXT_LIMIT characters; other
+    values (numbers, times) and lists of them pass through."""
+    if isinstance(value, str):
+        if len(value) > TEXT_LIMIT:
+            value = value[:TEXT_LIMIT] + "…"
+        if "<" in value or ">" in value or "&" in value:
+            return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return value
+    if isinstance(value, list | tuple):
+        return [chart_text(v) for v in value]
+    return value
+
+
+def inert_figure(fig: go.Figure) -> go.Figure:
+    """Every data string of a figure through `chart_text`: trace names, text, categories,
+    hover data and Sankey labels; titles, axis titles and category orders. Hover templates
+    are ours and stay as they are (they name data only through %{...} placeholders).
+    `layout` escapes the title it sets, `empty` its message. Idempotent: a figure is treated
+    once however often `layout` sees it."""
+    if getattr(fig, "_eventlab_inert", False):
+        return fig
+    for trace in fig.data:
+        for attr in _TRACE_TEXT:
+            value = getattr(trace, attr, None)
+            if value is not None and not isinstance(value, int | float):
+                trace[attr] = chart_text(list(value) if not isinstance(value, str) else value)
+        for part in ("node", "link"):
+            sub = getattr(trace, part, None) if trace.type == "sankey" else None
+            for attr in ("label", "customdata"):
+                value = getattr(sub, attr, None) if sub is not None else None
+                if value is not None:
+                    sub[attr] = chart_text(list(value))
+    for axis in ("xaxis", "yaxis"):
+        ax = fig.layout[axis]
+        for attr in _AXIS_TEXT:
+            if ax[attr] is not None:
+                ax[attr] = chart_text(list(ax[attr]))
+        if ax.title.text:
+            ax.title.text = chart_text(ax.title.text)
+    for note in fig.layout.annotations:  # arrows pinned to category positions
+        for attr in ("x", "y", "ax", "ay"):
+            if isinstance(note[attr], str):
+                note[attr] = chart_text(note[attr])
+    fig._eventlab_inert = True
     return fig
 
 
 def empty(fig: go.Figure, message: str) -> go.Figure:
     """A figure with nothing to draw: no axes, one centred line saying why."""
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+    fig.add_annotation(text=chart_text(message), x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font={"size": 14, "color": "#7f7f7f"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -16,6 +16,7 @@ import orjson
 
 from eventlab import timeutil
 from eventlab.errors import ReducerError
+from eventlab.replay import jsontext
 
 FIELDS: tuple[str, ...] = (
     "event_id", "entity_type", "entity_id", "event_type", "event_version", "seq", "ts",
@@ -125,7 +126,7 @@ def as_utc(value: Any) -> datetime:
 def _json(value: Any) -> Any:
     """Parse JSON text (str/bytes); already-parsed values pass through."""
     if isinstance(value, (bytes, bytearray, memoryview, str)):
-        return orjson.loads(value)
+        return jsontext.loads(value if not isinstance(value, memoryview) else bytes(value))
     return None if _absent(value) else value
 
 

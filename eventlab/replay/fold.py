@@ -30,6 +30,7 @@ from typing import Any
 
 from eventlab.errors import EventLabError, ReducerError
 from eventlab.replay.event import Event, as_utc
+from eventlab.replay.jsontext import Unreadable
 from eventlab.replay.jsonvalue import copy_value
 from eventlab.replay.merge import MergeReducer
 from eventlab.replay.reducer import Reducer, ReducerLike, State, as_reducer
@@ -231,6 +232,8 @@ class Fold:
         """The state after event `index`; `owned`: `state` is the fold's own and may be edited."""
         event = self.events[index]
         try:
+            if isinstance(event.payload, Unreadable):
+                raise ReducerError(f"its payload cannot be read: {event.payload.reason}")
             if owned:
                 return self.reducer.call_owned(state, event)
             return self.reducer(state, event)

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from eventlab.errors import EventLabError
 from eventlab.replay import (
     Event,
+    jsontext,
 )
 from eventlab.replay.event import FIELDS
 from eventlab.store import db
@@ -88,11 +89,23 @@ def _new_event(values: tuple[Any, ...], _new: Any = object.__new__,
 
 
 def _parse_all(column: pa.ChunkedArray) -> list[Any]:
-    """Parse a column of JSON texts in one call (one JSON array): NULL becomes None."""
+    """Parse a column of JSON texts in one call (one JSON array): NULL becomes None.
+
+    Texts a strict parser refuses (NaN, Infinity, 1e400, very deep nesting) are read one by
+    one by `jsontext.loads`, which never raises; so are texts with more than MAX_DEPTH
+    brackets, which orjson accepts up to 1,024 levels but the fold's recursive code must not
+    get (found by a C++ count, so ordinary payloads cost nothing more)."""
     texts = pc.fill_null(pc.cast(column, pa.string()), "null").combine_chunks()
     whole = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
     joined = pc.binary_join(whole, ",")[0].as_buffer()  # one C++ join: no Python strings
-    return orjson.loads(b"[" + joined.to_pybytes() + b"]")
+    try:
+        values = orjson.loads(b"[" + joined.to_pybytes() + b"]")
+    except orjson.JSONDecodeError:
+        return [jsontext.loads(t) for t in texts.to_pylist()]
+    brackets = pc.add(pc.count_substring(texts, "["), pc.count_substring(texts, "{"))
+    for i in pc.indices_nonzero(pc.greater(brackets, jsontext.MAX_DEPTH)).to_pylist():
+        values[i] = jsontext.loads(texts[i].as_py())
+    return values
 
 
 def _datetimes(column: pa.ChunkedArray) -> list[datetime | None]:

@@ -21,6 +21,7 @@ from eventlab.replay import (
     diff,
     event_changes,
 )
+from eventlab.replay.jsontext import Unreadable, finite_or_text
 from eventlab.replay.jsonvalue import MISSING
 from eventlab.timeutil import TIME_BASES
 
@@ -110,11 +111,16 @@ def leaf_paths(state: Any, prefix: str = "", limit: int = 500) -> list[str]:
 
 
 def jsonable(value: Any) -> Any:
-    """A value ready for JSON output: MISSING as None, datetimes as ISO text."""
+    """A value ready for strict JSON output: MISSING as None, datetimes as ISO text, NaN and
+    the infinities as text, an unreadable stored value as its description."""
     if value is MISSING:
         return None
+    if isinstance(value, float):
+        return finite_or_text(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, Unreadable):
+        return str(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

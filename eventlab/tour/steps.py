@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,12 +79,18 @@ class Filled:
     missing: tuple[str, ...]
 
 
-def fill(con: db.Connection, step: Step) -> Filled:
-    """Run the step's lookups on the store and put their answers in its text and link."""
+def fill(con: db.Connection, step: Step,
+         escape: Callable[[str], str] = lambda text: text) -> Filled:
+    """Run the step's lookups on the store and put their answers in its text and link.
+
+    The answers are data: `escape` turns each into what the step's text format needs (the
+    page passes its Markdown escape helper); link parameters get them as they are."""
     values = {name: LOOKUPS[name](con) for name in sorted(step.slots())}
     missing = tuple(n for n, v in values.items() if v is None)
 
-    def sub(text: str) -> str:
-        return _SLOT.sub(lambda m: values.get(m.group(1)) or f"({m.group(1)}: none here)", text)
+    def sub(text: str, esc: Callable[[str], str]) -> str:
+        return _SLOT.sub(lambda m: esc(values[m.group(1)]) if values.get(m.group(1))
+                         else f"({m.group(1)}: none here)", text)
 
-    return Filled(step, sub(step.text), {k: sub(v) for k, v in step.params.items()}, missing)
+    return Filled(step, sub(step.text, escape),
+                  {k: sub(v, lambda x: x) for k, v in step.params.items()}, missing)

@@ -21,6 +21,7 @@ from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.timeutil import as_utc, format_utc, naive_utc
+from eventlab.ui.text import inert, inert_lines
 
 KEEP = 3  # populations kept per session (temporary tables in DuckDB memory)
 PAGE = 200
@@ -80,7 +81,7 @@ def _basis(cur: object, c: Any, entity_type: str) -> tuple[str, tuple[datetime, 
     spans = {b: asof.basis_span(cur, entity_type, b) for b in asof.SQL_BASES}
     offered = [b for b, span in spans.items() if span is not None]
     if not offered:
-        st.info(f"No {entity_type} event has a time.")
+        st.info(f"No {inert(entity_type)} event has a time.")
         return None
     basis = c.segmented_control("Time basis", offered, key="asof_basis",
                                 format_func=_BASIS_LABELS.get, default=offered[0],
@@ -88,7 +89,7 @@ def _basis(cur: object, c: Any, entity_type: str) -> tuple[str, tuple[datetime, 
                                 help="T is compared with each event's time (ts) or its Kafka "
                                      "timestamp.") or offered[0]
     if spans["kafka_time"] is None:
-        c.caption(f"Kafka time is not offered: no {entity_type} event has a Kafka timestamp "
+        c.caption(f"Kafka time is not offered: no {inert(entity_type)} event has a Kafka timestamp "
                   "(they were loaded from files).")
     span = spans[basis]
     assert span is not None
@@ -146,11 +147,11 @@ def compute(cur: object, q: Question, at: datetime, version: object) -> AsOf | N
     """Materialise one population (reused if this session already has it)."""
     started = time.perf_counter()
     try:
-        with st.spinner(f"Folding every {q.entity_type} as of {label(at)} in DuckDB…"):
+        with st.spinner(f"Folding every {inert(q.entity_type)} as of {label(at)} in DuckDB…"):
             result = asof.materialize(cur, at, entity_type=q.entity_type, basis=q.basis,
                                       delete_types=q.delete_types, version=version)
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return None
     kept: list[str] = st.session_state.setdefault("_asof_tables", [])
     if result.table in kept:
@@ -178,7 +179,7 @@ def headline(result: AsOf, before: AsOf | None = None) -> None:
         return None if before is None else f"{now - then:+,} since T1"
 
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"{result.entity_type} entities with events {when}", f"{result.entities:,}",
+    c1.metric(f"{inert(result.entity_type)} entities with events {when}", f"{result.entities:,}",
               delta(result.entities, before.entities if before else 0))
     c2.metric(f"Existing (state not None) {'at T2' if before else ''}".strip(),
               f"{result.existing:,}",
@@ -242,10 +243,10 @@ def comparison(cur: object, a: AsOf, b: AsOf, field: str) -> None:
                                           label(b.at)), key="asof_compare_chart")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**How counts of `{field}` moved**")
+        st.markdown(f"**How counts of {inert(field)} moved**")
         st.dataframe(cmp.counts.to_pandas(), hide_index=True, key="asof_moves")
     with right:
-        st.markdown(f"**Transitions of `{field}`** (entities whose value moved)")
+        st.markdown(f"**Transitions of {inert(field)}** (entities whose value moved)")
         st.dataframe(cmp.transitions.to_pandas(), hide_index=True, key="asof_transitions")
     st.markdown("**Changed entities** (first 200)")
     table = asof.changed_page(cur, a, b, field, limit=PAGE).to_pandas()

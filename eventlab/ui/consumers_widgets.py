@@ -26,6 +26,7 @@ from eventlab.lag.rules import NO_COMMIT, OK, WARN
 from eventlab.lag.snapshot import GroupLag, LagSnapshot, PartitionLag, take_snapshot
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import format_utc
+from eventlab.ui.text import inert, inert_lines
 
 REFRESH = "5s"
 RANGES = {"15 minutes": 900, "1 hour": 3600, "6 hours": 6 * 3600, "1 day": 86400,
@@ -33,11 +34,6 @@ RANGES = {"15 minutes": 900, "1 hour": 3600, "6 hours": 6 * 3600, "1 day": 86400
 _COLOURS = {OK: "green", WARN: "orange", NO_COMMIT: "gray"}
 
 
-def _md(text: str) -> str:
-    """Text shown literally inside markdown (group and topic names may hold _ or *)."""
-    for ch in "\\`*_[]<>#|$~":
-        text = text.replace(ch, "\\" + ch)
-    return text
 
 
 def badge(status: str) -> str:
@@ -59,7 +55,7 @@ def cluster_config() -> KafkaConfig | None:
     try:
         base = config_sources.base_config(_secrets_section())
     except EventLabError as exc:
-        st.error(f"Kafka settings: {exc}")
+        st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
     connected = st.session_state.get("k_connected")
     origin = "EVENTLAB_KAFKA_BOOTSTRAP / secrets"
@@ -70,9 +66,9 @@ def cluster_config() -> KafkaConfig | None:
     try:
         config = dataclasses.replace(base, bootstrap=bootstrap.strip())
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return None
-    st.caption(f"Cluster {_md(config.describe())} (default from {origin}). EventLab reads "
+    st.caption(f"Cluster {inert(config.describe())} (default from {origin}). EventLab reads "
                "group offsets through the admin API and never joins or commits for a group.")
     return config
 
@@ -85,7 +81,7 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
     timeout); the rest of the app is untouched."""
     failed = st.session_state.get("c_failed")
     if failed is not None and failed[0] == config.bootstrap:
-        st.error(f"Consumer groups could not be read: {failed[1]}")
+        st.error(f"Consumer groups could not be read: {inert_lines(failed[1])}")
         st.button("Try again", key="c_retry", on_click=st.session_state.pop,
                   args=("c_failed", None))
         return
@@ -103,7 +99,7 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
             try:
                 wrote = sampler.sample_if_due(store, snapshot)
             except EventLabError as exc:
-                st.warning(f"Lag sample not written: {exc}")
+                st.warning(f"Lag sample not written: {inert_lines(exc)}")
         render(snapshot, store, wrote=wrote, read_only=read_only)
 
     st.fragment(run_every=REFRESH)(draw)()
@@ -117,7 +113,7 @@ def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: 
             + (" (one was just written)" if wrote else ""))
     st.caption(f"As of {format_utc_epoch(snapshot.taken_at)}, refreshed every 5 s; {note}.")
     for note in snapshot.notes:
-        st.warning(note)
+        st.warning(inert_lines(note))
     if not snapshot.groups:
         st.info("No consumer groups on this cluster yet.")
         return
@@ -206,13 +202,13 @@ def group_panel(group: GroupLag) -> None:
     """The group's badge and reason, its partitions, and the samples behind each verdict."""
     members = ("unknown" if group.info.members is None else
                f"{len(group.info.members)}")
-    st.markdown(f"{badge(group.status)} **{_md(group.group)}** · state "
-                f"{_md(group.info.state)} · members {members} · lag {group.total_lag:,} "
-                f"records · {_md(group.reason)}")
+    st.markdown(f"{badge(group.status)} **{inert(group.group)}** · state "
+                f"{inert(group.info.state)} · members {members} · lag {group.total_lag:,} "
+                f"records · {inert(group.reason)}")
     st.dataframe(pd.DataFrame(partition_rows(group)), hide_index=True, key="c_partitions")
     with st.expander("Samples behind each verdict"):
         for p in group.partitions:
-            st.markdown(f"{badge(p.status)} `{_md(p.topic)}/{p.partition}`: {_md(p.reason)}")
+            st.markdown(f"{badge(p.status)} {inert(p.topic)}/{p.partition}: {inert(p.reason)}")
             if p.samples:
                 st.dataframe(pd.DataFrame([{
                     "at": format_utc_epoch(s.at), "committed": s.committed, "end": s.end,
@@ -248,11 +244,11 @@ def standing(store: EventStore, group: GroupLag) -> None:
     with store.reading() as cur:
         ev = where.event_at(cur, p.topic, p.partition, p.committed)
     if ev is None:
-        st.info(f"The record at offset {p.committed:,} of {_md(p.topic)}/{p.partition} is not "
+        st.info(f"The record at offset {p.committed:,} of {inert(p.topic)}/{p.partition} is not "
                 "in the database: load the topic on the Sources page to see it.")
         return
-    st.markdown(f"Next to process: **{_md(ev.event_type)}** of `{_md(ev.entity_id)}` "
-                f"(seq {ev.seq}, event time {ev.ts}, id `{_md(ev.event_id)}`)")
+    st.markdown(f"Next to process: **{inert(ev.event_type)}** of {inert(ev.entity_id)} "
+                f"(seq {ev.seq}, event time {ev.ts}, id {inert(ev.event_id)})")
     if ev.payload:
         st.code(ev.payload[:2000], language="json")
     c1, c2 = st.columns(2)

@@ -15,6 +15,7 @@ from eventlab.ingest.background import FOLLOW
 from eventlab.jobs import JobManager
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore, data_version, resolve_db_path
+from eventlab.ui.text import inert_lines
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,7 +35,7 @@ def store() -> EventStore:
     try:
         return _open_store(db_path())
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script run
 

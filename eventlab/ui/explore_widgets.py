@@ -16,6 +16,7 @@ from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
 from eventlab.ui import context, investigations_widgets, schema_widgets
+from eventlab.ui.text import inert
 
 ALL = "(all)"
 PAYLOAD_TREE_LIMIT = 50_000
@@ -49,7 +50,7 @@ def _typed_time(key: str) -> datetime | None:
     try:
         return parse_utc(raw)
     except ValueError:
-        st.error(f"{raw!r} is not a time: type it as 2025-03-05 14:03:07 (UTC) or ISO 8601.")
+        st.error(f"{inert(raw)} is not a time: type it as 2025-03-05 14:03:07 (UTC) or ISO 8601.")
         return None
 
 
@@ -91,7 +92,7 @@ def _link_filters() -> dict[str, str]:
     active = {k: st.query_params.get(k, "") for k, _ in _LINK_FILTERS if st.query_params.get(k)}
     for (name, label), col in zip([f for f in _LINK_FILTERS if f[0] in active],
                                   st.columns(max(1, len(active))), strict=False):
-        if col.button(f"{label}: {active[name]}  ✕", key=f"clear_{name}",
+        if col.button(f"{label}: {inert(active[name], 80)}  ✕", key=f"clear_{name}",
                       help="Remove this filter"):
             del st.query_params[name]
             st.rerun()
@@ -135,7 +136,8 @@ def filter_panel(facets: Facets) -> Filters:
                 correlation_id=linked.get("correlation"), causation_id=linked.get("causation"),
                 follows=explore.parse_follows(linked.get("follows")))
     if f.json_path and not f.json_complete():
-        st.caption(f"JSON path `{f.json_path}` {f.json_op} …: type a value to apply it.")
+        st.caption(f"JSON path {inert(f.json_path)} {inert(f.json_op)} …: type a value to apply "
+                   "it.")
     return f
 
 
@@ -209,10 +211,10 @@ def _id_links(meta: dict[str, Any]) -> None:
     for (param, label, value), col in zip(links, st.columns(max(1, len(links))), strict=False):
         if param == "causation":
             # The cause is the event whose id this is; siblings share the causation id.
-            col.page_link("pages/explore_page.py", label=f"{label} `{value}`",
+            col.page_link("pages/explore_page.py", label=f"{label} {inert(value, 80)}",
                           icon=":material/arrow_upward:", query_params={"event_id": value})
         else:
-            col.page_link("pages/explore_page.py", label=f"{label} `{value}`",
+            col.page_link("pages/explore_page.py", label=f"{label} {inert(value, 80)}",
                           icon=":material/link:", query_params={param: value})
 
 
@@ -232,9 +234,10 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
     Returns the key of a neighbour the user stepped to, if any.
     """
     ev = detail.event
-    st.subheader(f"{ev['event_type']} · {ev['entity_id']} · seq {ev['seq']}")
+    st.subheader(f"{inert(ev['event_type'])} · {inert(ev['entity_id'])} · seq {ev['seq']}",
+                 anchor=False)
     st.caption(f"event {detail.position + 1} of {detail.count} of this entity · id "
-               f"`{ev['event_id']}` · {ev['ts']:%Y-%m-%d %H:%M:%S.%f} UTC"
+               f"{inert(ev['event_id'])} · {ev['ts']:%Y-%m-%d %H:%M:%S.%f} UTC"
                + (" (time had no zone; taken as UTC)" if ev.get("ts_assumed_utc") else ""))
     mark = (marks or {}).get(ev["event_id"])
     if mark:

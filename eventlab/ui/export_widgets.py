@@ -25,6 +25,7 @@ import streamlit as st
 from eventlab.errors import EventLabError
 from eventlab.explore import export
 from eventlab.store import db
+from eventlab.ui.text import inert, inert_lines
 
 LABELS = {"csv": "CSV", "jsonl": "JSON lines", "parquet": "Parquet"}
 DEFAULT_TIMEOUT_S = 120.0
@@ -85,7 +86,7 @@ def download_buttons(cur: db.Connection, source: export.ExportQuery | export.Tab
                     result = export.export_to_temp(cur, source, fmt, max_rows=cap,
                                                    timeout_s=timeout_s)
             except EventLabError as exc:
-                st.error(f"{exc}")
+                st.error(inert_lines(exc))
                 return
             ready = Prepared(signature, result)
             st.session_state[f"{key}__prepared"] = ready
@@ -99,8 +100,8 @@ def download_buttons(cur: db.Connection, source: export.ExportQuery | export.Tab
                            mime=export.MIME[fmt], key=f"{key}_download", on_click="ignore",
                            type="primary")
         if r.truncated:
-            st.warning(f"Capped: {name} holds the first {r.max_rows:,} rows of a longer "
+            st.warning(f"Capped: {inert(name)} holds the first {r.max_rows:,} rows of a longer "
                        f"result ({_size(r.bytes)}). Narrow the selection, or write all of it "
                        "with `eventlab export`.", icon="✂️")
         else:
-            st.caption(f"{name}: {r.rows:,} rows, {_size(r.bytes)}.")
+            st.caption(f"{inert(name)}: {r.rows:,} rows, {_size(r.bytes)}.")

@@ -27,6 +27,7 @@ from eventlab.flow import END, START, Chain, Scope
 from eventlab.republish.selection import Selection
 from eventlab.timeutil import as_utc, format_utc, naive_utc
 from eventlab.ui import context, republish_widgets
+from eventlab.ui.text import inert, inert_join, inert_lines
 
 ALL = "(all)"
 VIEWS = ("Transitions", "Variants", "Chain", "Topics → groups")
@@ -66,7 +67,7 @@ def scope_panel(facets: Facets) -> Scope:
 
 
 def _scope_text(scope: Scope) -> str:
-    what = f"{scope.entity_type} entities" if scope.entity_type else "all entities"
+    what = f"{inert(scope.entity_type)} entities" if scope.entity_type else "all entities"
     if scope.start or scope.end:
         what += (f" · {format_utc(scope.start) if scope.start else 'start'} to "
                  f"{format_utc(scope.end) if scope.end else 'end'}")
@@ -176,8 +177,9 @@ def transitions_section(cur: Any, scope: Scope) -> None:
     if rows:
         edge = shown[rows[0]]
         st.page_link("pages/explore_page.py", icon=":material/search:",
-                     label=f"Open the {edge['count']:,} {charts.node_label(edge['from_type'])} → "
-                           f"{charts.node_label(edge['to_type'])} events in Explore",
+                     label=f"Open the {edge['count']:,} "
+                           f"{inert(charts.node_label(edge['from_type']), 80)} → "
+                           f"{inert(charts.node_label(edge['to_type']), 80)} events in Explore",
                      query_params=explore_params(edge, scope))
         f = explore_filters.from_params(explore_params(edge, scope))
         republish_widgets.republish_button(
@@ -215,8 +217,8 @@ def variants_section(cur: Any, scope: Scope) -> None:
     if picked:
         r = rows[picked[0]]
         ids = flow.variant_entities(cur, r["entity_type"], r["variant"], scope, limit=100)
-        st.markdown(f"**{r['entities']:,} {r['entity_type']} entities** with "
-                    f"`{' → '.join(r['variant'])}`" + (" (first 100)" if len(ids) == 100
+        st.markdown(f"**{r['entities']:,} {inert(r['entity_type'])} entities** with "
+                    f"{inert_join(r['variant'], ' → ', 80)}" + (" (first 100)" if len(ids) == 100
                                                          else ""))
         st.dataframe(pd.DataFrame({
             "entity_id": ids,
@@ -267,13 +269,14 @@ def chain_section(cur: Any) -> None:
                 return
             st.caption("Enter a correlation id, or open one of the latest:")
             for cid in examples:
-                st.page_link("pages/flow_page.py", label=cid, icon=":material/account_tree:",
+                st.page_link("pages/flow_page.py", label=inert(cid, 80),
+                             icon=":material/account_tree:",
                              query_params={"view": "Chain", "correlation": cid})
             return
         with st.spinner("Looking for every event with this correlation id…"):
             chain = flow.chain(cur, corr)
     except EventLabError as exc:
-        st.warning(f"{exc}")
+        st.warning(inert_lines(exc))
         return
     m = st.columns(4)
     m[0].metric("Events", f"{len(chain.events):,}")
@@ -283,7 +286,7 @@ def chain_section(cur: Any) -> None:
     m[3].metric("Missing parents", f"{len(chain.missing_parents):,}")
     if chain.missing_parents:
         st.warning("Some events name a cause (causation id) the store does not hold: "
-                   + ", ".join(f"`{m}`" for m in chain.missing_parents))
+                   + inert_join(chain.missing_parents))
     if chain.duplicates:
         st.caption(f"{chain.duplicates} duplicated row(s) of the same event id shown once.")
     st.plotly_chart(charts.swimlane(chain), key="flow_swimlane")
@@ -309,7 +312,7 @@ def topics_section(store: Any) -> None:
     try:
         snapshot = take_snapshot(config, store, seconds=False)
     except EventLabError as exc:
-        st.error(f"Consumer groups could not be read: {exc}")
+        st.error(f"Consumer groups could not be read: {inert_lines(exc)}")
         return
     if not snapshot.groups:
         st.info("No consumer groups on this cluster yet.")

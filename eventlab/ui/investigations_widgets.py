@@ -14,13 +14,14 @@ from eventlab import quality
 from eventlab.errors import EventLabError
 from eventlab.investigations import Investigation
 from eventlab.ui import context
+from eventlab.ui.text import inert, inert_lines
 
 
 def _save(inv: Investigation) -> bool:
     try:
         inv_api.save(context.store(), inv)
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return False
     return True
 
@@ -35,7 +36,7 @@ def new_form() -> Investigation | None:
             try:
                 inv = inv_api.new(name, author, inv_api.now())
             except EventLabError as exc:
-                st.error(f"{exc}")
+                st.error(inert_lines(exc))
                 return None
             if _save(inv):
                 return inv
@@ -59,8 +60,9 @@ def listing(found: list[Investigation]) -> None:
 
 def editor(inv: Investigation) -> Investigation:
     """Edit notes, filters, entities, bookmarks and findings; Save writes them."""
-    st.subheader(inv.name)
-    st.caption(f"`{inv.id}` · by {inv.author} · created {inv.created_at:%Y-%m-%d %H:%M} UTC · "
+    st.subheader(inert(inv.name), anchor=False)
+    st.caption(f"{inert(inv.id)} · by {inert(inv.author)} · "
+               f"created {inv.created_at:%Y-%m-%d %H:%M} UTC · "
                f"updated {inv.updated_at:%Y-%m-%d %H:%M} UTC · this page's address opens it")
     links = st.columns(3)
     if inv.filters:
@@ -102,7 +104,7 @@ def bundle(inv: Investigation) -> None:
             try:
                 made = inv_api.write_bundle(cur, inv, tempfile.mkdtemp(prefix="eventlab-bundle-"))
             except EventLabError as exc:
-                st.error(f"{exc}")
+                st.error(inert_lines(exc))
                 return
         st.session_state[f"_bundle::{inv.id}"] = made
     made = st.session_state.get(f"_bundle::{inv.id}")
@@ -148,7 +150,7 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
             if position:
                 doc["position"] = position
             if _save(chosen.with_doc(doc, inv_api.now())):
-                st.success(f"Added to {chosen.name}.")
+                st.success(f"Added to {inert(chosen.name)}.")
 
 
 def url_filters() -> str:

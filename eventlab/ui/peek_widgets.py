@@ -26,6 +26,7 @@ from eventlab.kafka.sample import MAX_RECORDS
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import sources_widgets
 from eventlab.ui.sources_widgets import Connected
+from eventlab.ui.text import inert, inert_lines
 
 STARTS = {"the newest records": "newest", "the earliest records": "earliest",
           "offsets per partition": "offsets", "a date-time (UTC)": "time"}
@@ -93,12 +94,12 @@ def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,
     if st.button("Peek", key="pk_go", disabled=not topic or (kind == "offsets" and not start),
                  help="reads the records; stores nothing, joins no consumer group"):
         try:
-            with st.spinner(f"Reading up to {int(count)} records of {topic} ..."):
+            with st.spinner(f"Reading up to {int(count)} records of {inert(topic)} ..."):
                 result = peek(conn.config, topic, start, int(count),
                               spec=MappingSpec(preset=preset))
         except EventLabError as exc:
             st.session_state.pop("pk_result", None)
-            st.error(f"{exc}")
+            st.error(inert_lines(exc))
             return
         st.session_state["pk_result"] = Peeked(result, start, preset, datetime.now(UTC))
     peeked: Peeked | None = st.session_state.get("pk_result")
@@ -106,12 +107,13 @@ def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,
         return
     result = peeked.result
     st.caption(
-        f"{len(result.rows)} record(s) of **{result.topic}** from {peeked.start}, read at "
+        f"{len(result.rows)} record(s) of **{inert(result.topic)}** from "
+        f"{inert(peeked.start)}, read at "
         f"{peeked.at:%H:%M:%S} UTC: {result.decoded} decode ({result.presets}"
         f" mapping, preset {peeked.preset}), {result.quarantined} would be quarantined. "
         "Nothing was stored.")
     for note in result.notes:
-        st.info(note)
+        st.info(inert_lines(note))
     if result.rows:
         st.dataframe(_table(result), hide_index=True, key="pk_table", column_config={
             "value": st.column_config.TextColumn("value (text, or hex)", width="large"),

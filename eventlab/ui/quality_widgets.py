@@ -13,6 +13,7 @@ from eventlab.errors import EventLabError
 from eventlab.quality.rules import handled_types, rules_file
 from eventlab.store.eventstore import data_version
 from eventlab.ui import context
+from eventlab.ui.text import inert, inert_lines
 
 # Material icons: Streamlit serves their font itself (emoji need a font the machine may lack).
 _BADGE = {"error": ":red[:material/error: error]", "warning": ":orange[:material/warning: warning]",
@@ -34,7 +35,7 @@ def report() -> dict[str, Any] | None:
         rules = rules_file()
         return _report(context.db_path(), data_version(context.cursor()), rules, late)
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return None
 
 
@@ -80,7 +81,7 @@ def finding(f: dict[str, Any]) -> None:
     """One finding: badge, count, explanation, details, examples and the Explore link."""
     title = f"{_BADGE[f['severity']]} · **{f['kind']}** · {f['count']:,}"
     with st.expander(title, expanded=f["severity"] in ("error", "warning")):
-        st.markdown(f["explanation"])
+        st.markdown(inert_lines(f["explanation"]))
         if f["explore"]:
             st.page_link("pages/explore_page.py", label="Show these events in Explore",
                          icon=":material/search:", query_params=f["explore"])
@@ -91,7 +92,7 @@ def finding(f: dict[str, Any]) -> None:
         details = {k: v for k, v in f["details"].items() if k != "fields"}
         if details:
             st.caption(" · ".join(f"{k.replace('_', ' ')}: {v:,}" if isinstance(v, int)
-                                  else f"{k.replace('_', ' ')}: {v}"
+                                  else f"{k.replace('_', ' ')}: {inert(v)}"
                                   for k, v in details.items()))
         if f["kind"] == "schema_drift" and f["details"].get("fields"):
             st.markdown("**Payload fields per event type and version**")

@@ -9,6 +9,7 @@ import pyarrow as pa
 import streamlit as st
 
 from eventlab import explore
+from eventlab.ui.text import inert, inert_lines
 
 
 def rows_table(rows: pa.Table) -> int | None:
@@ -40,10 +41,10 @@ def row_detail(row: dict[str, Any]) -> None:
     """One quarantined row: the full reason, where it came from, raw bytes, key and headers."""
     where = (f"{row['topic']} / partition {row['partition']} / offset {row['offset']}"
              if row.get("topic") else f"{row['source']} row {row['offset']}")
-    st.subheader(f"{row['reason']} · {where}")
-    st.error(row.get("detail") or row["reason"])
+    st.subheader(f"{inert(row['reason'])} · {inert(where)}", anchor=False)
+    st.error(inert_lines(row.get("detail") or row["reason"]))
     st.caption(f"quarantined at {row['quarantined_at']:%Y-%m-%d %H:%M:%S} UTC · source "
-               f"`{row['source']}`")
+               f"{inert(row['source'])}")
     c1, c2 = st.columns([3, 2])
     with c1:
         _bytes_view("Raw value", row.get("raw"), "q_raw")

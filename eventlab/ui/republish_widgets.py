@@ -26,6 +26,7 @@ from eventlab.republish import plan as planning
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import context
+from eventlab.ui.text import inert, inert_join, inert_lines
 
 PAGE = "pages/republish_page.py"
 SELECTION = "rp_selection"
@@ -45,10 +46,6 @@ def republish_button(selection: Selection, key: str, label: str = "Republish…"
         st.switch_page(PAGE, query_params={})
 
 
-def _md(text: str) -> str:
-    for ch in "\\`*_[]<>#|$~":
-        text = text.replace(ch, "\\" + ch)
-    return text
 
 
 def kafka_config() -> KafkaConfig | None:
@@ -63,7 +60,7 @@ def kafka_config() -> KafkaConfig | None:
     try:
         return config_sources.base_config(dict(secrets) if secrets else {})
     except EventLabError as exc:
-        st.error(f"Kafka settings: {exc}")
+        st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
 
 
@@ -108,12 +105,12 @@ def selection_form() -> Selection | None:
 
 def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
     """The selection's count, bytes, topics, partitions and offset ranges."""
-    st.markdown(f"**Selection** · {_md(sel.text())}")
+    st.markdown(f"**Selection** · {inert(sel.text())}")
     try:
         with store.reading() as cur:
             s = republish.summarize(cur, sel, dlq_header=guards.dlq_header())
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return None
     c = st.columns(5)
     c[0].metric("Records", f"{s.count:,}")
@@ -128,7 +125,7 @@ def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
                      hide_index=True, key="rp_ranges")
     if s.destinations or s.no_destination:
         st.caption("Redrive destinations: " + ", ".join(
-            f"{_md(d)} ({n:,})" for d, n in s.destinations.items())
+            f"{inert(d)} ({n:,})" for d, n in s.destinations.items())
             + (f" · {s.no_destination:,} without a destination header" if s.no_destination
                else ""))
     return s
@@ -161,7 +158,7 @@ def plan_form(store: EventStore, config: KafkaConfig, sel: Selection, read_only:
         with st.spinner("Planning ..."):
             dry = republish.dry_run(store, config, sel, options, actor=_actor())
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return
     st.session_state[JOB] = dry.plan.job_id
     st.session_state.pop("rp_confirm", None)
@@ -185,14 +182,14 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
     with store.reading() as cur:
         row = ledger.job(cur, job_id)
     if row is None:
-        st.warning(f"Job {job_id} is not in this database.")
+        st.warning(f"Job {inert(job_id)} is not in this database.")
         return
     plan = row.plan
     live = [v for v in manager.jobs(republish.KIND) if v.params.get("job_id") == job_id]
     running = bool(live and live[0].running)
-    st.subheader(f"Job {job_id}")
+    st.subheader(f"Job {inert(job_id)}", anchor=False)
     st.markdown("**Target** " + ", ".join(
-                    f"`{_md(t)}` ({n} partition(s){', created' if t in plan.create else ''})"
+                    f"{inert(t)} ({n} partition(s){', created' if t in plan.create else ''})"
                     for t, n in sorted(plan.target_partitions.items()))
                 + f" · partitioning by {plan.partitioning} · timestamp {plan.timestamp} · "
                 f"status **{row.status}**"
@@ -201,9 +198,9 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
     st.markdown(f"**Dry run** · {plan.count:,} record(s) · {plan.bytes:,} bytes · "
                 f"{plan.tombstones:,} tombstone(s)"
                 + (f" · {plan.skipped:,} not sendable (no destination header)"
-                   if plan.skipped else "") + f" · reason: {_md(plan.reason or '(none)')}")
+                   if plan.skipped else "") + f" · reason: {inert(plan.reason or '(none)')}")
     for w in plan.warnings:
-        st.warning(w)
+        st.warning(inert_lines(w))
     with store.reading() as cur:
         st.dataframe(ledger.by_target(cur, job_id).to_pandas(), hide_index=True,
                      key="rp_by_target")
@@ -218,7 +215,7 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
         if c.planned:
             st.progress(c.sent / c.planned, text=f"{c.sent:,} of {c.planned:,} acknowledged")
         if live and live[0].error:
-            st.error(live[0].error)
+            st.error(inert_lines(live[0].error))
 
     if running:
         st.fragment(run_every="1s")(progress)()
@@ -243,14 +240,14 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
             try:
                 again = republish.send_again(store, job_id, actor=_actor())
             except EventLabError as exc:
-                st.error(f"{exc}")
+                st.error(inert_lines(exc))
             else:
                 st.session_state[JOB] = again.job_id
                 st.rerun()
         return
     typed = None
     if plan.confirm:
-        st.error(f"The target is a source topic: {', '.join(plan.confirm)}. Type its name "
+        st.error(f"The target is a source topic: {inert_join(plan.confirm)}. Type its name "
                  "to confirm.")
         typed = st.text_input("Topic name(s), comma-separated", key="rp_confirm")
     ok = planning.confirmed(plan, typed)
@@ -265,7 +262,7 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
                                       action="execute" if label == "Execute" else "resume",
                                       token=f"{token}:{job_id}:{c.sent}:{c.unsent}")
         except EventLabError as exc:
-            st.error(f"{exc}")
+            st.error(inert_lines(exc))
         else:
             st.rerun()
 
@@ -314,7 +311,7 @@ def page() -> None:
     if sel is not None:
         s = summary(store, sel)
         if s is not None and s.count and config is not None:
-            st.caption(f"Kafka: {config.describe()}")
+            st.caption(f"Kafka: {inert(config.describe())}")
             plan_form(store, config, sel, read_only)
     picked = st.session_state.get("rp_pick")
     job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)

@@ -17,6 +17,7 @@ from eventlab.errors import EventLabError
 from eventlab.schemas import overview
 from eventlab.schemas.registry import RegistryClient, RegistryConfig
 from eventlab.store import db
+from eventlab.ui.text import inert, inert_lines
 
 
 def _secrets_section() -> Mapping[str, Any]:
@@ -34,7 +35,7 @@ def registry_panel(cur: db.Connection) -> None:
     try:
         config = RegistryConfig.from_env(secrets=_secrets_section())
     except EventLabError as exc:
-        st.error(f"Schema registry settings: {exc}")
+        st.error(f"Schema registry settings: {inert_lines(exc)}")
         config = None
     if config is None:
         st.caption("No registry set (EVENTLAB_SCHEMA_REGISTRY_URL or the `[schema_registry]` "
@@ -43,13 +44,13 @@ def registry_panel(cur: db.Connection) -> None:
                    "the others wait in the quarantine (`eventlab requeue-quarantine`).")
     else:
         secret = "set" if (config.password or config.token) else "not set"
-        st.markdown(f"Registry: `{config.describe()}` · secret: **{secret}** · timeout "
+        st.markdown(f"Registry: {inert(config.describe())} · secret: **{secret}** · timeout "
                     f"{config.timeout_s:g} s")
         if st.button("Check the registry", key="sr_check"):
             try:
                 subjects = RegistryClient(config).check()
             except EventLabError as exc:
-                st.error(f"{exc}")
+                st.error(inert_lines(exc))
             else:
                 st.success(f"Connected: {subjects:,} subjects.")
     used = overview.topic_schemas(cur)
@@ -67,4 +68,4 @@ def event_schema_caption(metadata: Any, cur: db.Connection | None = None) -> Non
     """One caption naming the schema an event was decoded with (nothing for plain JSON)."""
     found = overview.event_schema(metadata, cur)
     if found is not None:
-        st.caption(f"Decoded from {found.label()}")
+        st.caption(f"Decoded from {inert(found.label())}")

@@ -28,6 +28,7 @@ from eventlab.lag.topics import TopicLag, lag_by_topic, topic_lag_text
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import context
+from eventlab.ui.text import inert, inert_lines
 
 NONE = "(none)"
 AUTO = "(detect from the file names)"
@@ -39,11 +40,6 @@ SHOWN_FINISHED = 3
 _BADGE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "orange"}
 
 
-def _md(text: str) -> str:
-    """Text shown literally inside markdown (topic names and paths may hold _ or *)."""
-    for ch in "\\`*_[]<>#|$~":
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("\n", "  \n")
 
 
 def _new_token(key: str = "src") -> None:
@@ -58,7 +54,7 @@ def start_job(action: Callable[[str], JobView], key: str = "src") -> None:
     try:
         view = action(st.session_state[f"{key}_token"])
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return
     _new_token(key)
     st.session_state[f"{key}_started"] = view.id
@@ -89,7 +85,7 @@ def kafka_connection() -> Connected | None:
     try:
         base = config_sources.base_config(_secrets_section())
     except EventLabError as exc:
-        st.error(f"Kafka settings: {exc}")
+        st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
     d = config_sources.form_defaults(base)
     with st.form("kafka_form", border=True):
@@ -106,7 +102,7 @@ def kafka_connection() -> Connected | None:
         st.caption("Secrets are never typed or shown here: they come from the environment "
                    "(EVENTLAB_KAFKA_SASL_PASSWORD, EVENTLAB_KAFKA_SSL_PASSWORD) or the `[kafka]` "
                    "section of the Streamlit secrets. " + " · ".join(
-                       f"{_md(k)}: **{_md(v)}**" for k, v in secrets.items()))
+                       f"{inert(k)}: **{inert(v)}**" for k, v in secrets.items()))
         clicked = st.form_submit_button("Connect", key="k_connect", type="primary")
     if clicked:
         form = config_sources.FormValues(bootstrap, protocol,
@@ -117,7 +113,7 @@ def kafka_connection() -> Connected | None:
                 topics = list_topics(config)
         except EventLabError as exc:
             st.session_state.pop("k_connected", None)
-            st.error(f"{exc}")
+            st.error(inert_lines(exc))
             return None
         st.session_state["k_connected"] = Connected(config, topics, datetime.now(UTC))
     return st.session_state.get("k_connected")
@@ -125,7 +121,7 @@ def kafka_connection() -> Connected | None:
 
 def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
     """The topics with their offsets next to what EventLab has stored of each."""
-    st.caption(f"{len(conn.topics)} topic(s) on {_md(conn.config.describe())}, offsets as of "
+    st.caption(f"{len(conn.topics)} topic(s) on {inert(conn.config.describe())}, offsets as of "
                f"{conn.listed_at:%H:%M:%S} UTC (Connect again to refresh).")
     if not conn.topics:
         st.info("The cluster has no topics yet.")
@@ -197,7 +193,7 @@ def kafka_ingest_form(conn: Connected, manager: JobManager, store: EventStore, *
     busy = sorted({t for v in manager.running(background.KAFKA)
                    for t in v.params.get("topics", ()) if t in names})
     if busy:
-        st.warning(f"Already being read by a running job: {_md(', '.join(busy))}. Cancel that "
+        st.warning(f"Already being read by a running job: {inert(', '.join(busy))}. Cancel that "
                    "job first to start another read of it.")
     if st.button("Start ingest", key="k_go", type="primary",
                  disabled=read_only or not names or bool(busy),
@@ -228,7 +224,7 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
     try:
         limit = background.upload_limit_mb()
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return
     up = st.file_uploader(f"Parquet, JSONL or CSV, up to {limit} MB", key="u_file",
                           type=list(background.UPLOAD_TYPES), max_upload_size=limit,
@@ -296,7 +292,7 @@ def _jobs_fragment(manager: JobManager) -> None:
 def job_card(manager: JobManager, view: JobView) -> None:
     """One job: status, progress (records, rate, positions or files) or its outcome."""
     with st.container(border=True, key=f"job_{view.id}"):
-        st.markdown(f":{_BADGE[view.status]}-badge[{view.status}] **{_md(view.title)}** · "
+        st.markdown(f":{_BADGE[view.status]}-badge[{view.status}] **{inert(view.title)}** · "
                     f"job {view.id} · started {view.started:%H:%M:%S} UTC · "
                     f"{view.seconds:,.1f} s")
         if view.running:
@@ -309,18 +305,18 @@ def job_card(manager: JobManager, view: JobView) -> None:
         text = "\n".join(line for line in (summary() if summary else "").splitlines()
                          if not line.startswith(("FAILED ", "ERROR: ")))
         if view.status == "done" and failed:
-            st.warning(_md(f"{text}\n{len(failed)} file(s) could not be loaded (below); the "
-                           "others were. Fix or remove them and load again: loaded files are "
-                           "skipped."))
+            st.warning(inert_lines(f"{text}\n{len(failed)} file(s) could not be loaded (below); "
+                                   "the others were. Fix or remove them and load again: loaded "
+                                   "files are skipped."))
         elif view.status == "done":
-            st.success(_md(text or "Done."))
+            st.success(inert_lines(text or "Done."))
         elif view.status == "cancelled":
-            st.warning(_md("Cancelled. " + (text or "What was stored before stays; "
+            st.warning(inert_lines("Cancelled. " + (text or "What was stored before stays; "
                                             "start again to continue.")))
         else:
-            st.error(_md(view.error or "failed"))
+            st.error(inert_lines(view.error or "failed"))
             if text:
-                st.caption(_md(text))
+                st.caption(inert_lines(text))
         if failed:
             st.dataframe(pd.DataFrame([{"file": f["file"], "error": f["error"].removeprefix(
                 f"{f['file']}: ")} for f in failed]), hide_index=True, key=f"failed_{view.id}")
@@ -337,11 +333,11 @@ def _progress(view: JobView) -> None:
             label += f" · about {p.total:,} to read"
     fraction = p.fraction
     if fraction is None:
-        st.caption(label)
+        st.caption(inert(label))
     else:
-        st.progress(fraction, text=label)
+        st.progress(fraction, text=inert(label))
     if p.positions:
-        st.caption("next offset per partition: " + _md(" · ".join(
+        st.caption("next offset per partition: " + inert(" · ".join(
             f"{k}={v:,}" for k, v in sorted(p.positions.items(), key=lambda kv: tp_order(kv[0])))))
 
 
@@ -363,7 +359,7 @@ def _tail_fragment(following: Sequence[JobView], con_fn: Callable[[], db.Connect
         df = tail.newest_events(con_fn(), topics, limit).to_pandas()
         for col, fmt in (("ingested_at", "%H:%M:%S"), ("ts", "%Y-%m-%d %H:%M:%S")):
             df[col] = pd.to_datetime(df[col], utc=True).dt.strftime(fmt)
-        st.caption(f"The {limit} newest events stored from {_md(', '.join(topics))}, "
+        st.caption(f"The {limit} newest events stored from {inert(', '.join(topics))}, "
                    f"refreshed every 2 s (last {datetime.now(UTC):%H:%M:%S} UTC).")
         st.dataframe(df, hide_index=True, key="tail_table", column_config={
             "ingested_at": "stored at (UTC)", "ts": "event time (UTC)"})

@@ -20,6 +20,7 @@ from eventlab.explore import export
 from eventlab.republish.selection import Selection
 from eventlab.store import sandbox
 from eventlab.ui import export_widgets, republish_widgets
+from eventlab.ui.text import inert_lines
 
 DEFAULT_QUERY = ("SELECT event_type, count(*) AS events\nFROM events\n"
                  "GROUP BY ALL\nORDER BY events DESC")
@@ -82,7 +83,7 @@ def result(cur: Any, query: str, timeout: float) -> None:
     try:
         res = sandbox.run_sql(cur, query, timeout_s=timeout)
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
         return
     st.session_state["sql_last"] = query
     st.caption(f"{res.table.num_rows:,} row(s) in {res.elapsed_ms:.0f} ms")

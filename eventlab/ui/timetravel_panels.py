@@ -16,6 +16,7 @@ from eventlab.replay import Fold, FoldError
 from eventlab.replay.jsonvalue import MISSING
 from eventlab.timetravel import Loaded, Position, whatif
 from eventlab.timeutil import TIME_BASES
+from eventlab.ui.text import inert, inert_lines
 
 TIMELINE_WINDOW = 1_500  # events drawn around the current one in the timeline chart
 _COLORS = {"add": "#d4f7d4", "remove": "#ffd6d6", "change": "#fff1c2"}
@@ -34,9 +35,9 @@ def position_header(pos: Position, n: int, basis: str) -> None:
     """Which event this is, when, and on which basis."""
     e = pos.event
     assert e is not None
-    st.markdown(f"#### {e.event_type} · seq {e.seq} · event {pos.index + 1} of {n:,}")
+    st.markdown(f"#### {inert(e.event_type)} · seq {e.seq} · event {pos.index + 1} of {n:,}")
     st.caption(f"event time {fmt(e.ts)} UTC · Kafka time {fmt(e.kafka_ts)} · offset "
-               f"{fmt(e.offset)} · id `{e.event_id}` · basis: "
+               f"{inert(fmt(e.offset))} · id {inert(e.event_id)} · basis: "
                f"{TIME_BASES[basis]}")
 
 
@@ -44,8 +45,8 @@ def state_panel(pos: Position) -> None:
     """The state after this event (or before the failing one) as a JSON tree."""
     if pos.error is not None:
         st.markdown("**State before the failing event**")
-        st.error(f"Reducer failed on event {pos.error.event_id} (seq {pos.error.seq}, "
-                 f"{pos.error.event_type}).")
+        st.error(f"Reducer failed on event {inert(pos.error.event_id)} (seq {pos.error.seq}, "
+                 f"{inert(pos.error.event_type)}): {inert_lines(pos.error)}")
     else:
         st.markdown("**State after this event**")
     if pos.state is None:
@@ -167,7 +168,7 @@ def history_panel(loaded: Loaded, pos: Position, basis: str) -> None:
     title = _X_TITLES[basis]
     st.plotly_chart(charts.field_history(rows, path, current_x, x_title=title),
                     key="tt_history_chart")
-    st.caption(f"{len(entries)} change(s) of `{path}`"
+    st.caption(f"{len(entries)} change(s) of {inert(path)}"
                + (" (stops before the failing event)" if fold.error else ""))
     st.dataframe(pd.DataFrame([{"seq": h.seq, "time (UTC)": fmt(h.ts),
                                 "event_type": h.event_type,
@@ -186,8 +187,8 @@ def whatif_panel(real: Fold, alt: Fold, rewritten: whatif.Rewritten, index: int,
     try:
         side = whatif.compare(real, alt, rewritten.origin, index)
     except FoldError as exc:
-        st.error(f"The what-if replay fails at event {exc.event_id} (seq {exc.seq}, "
-                 f"{exc.event_type}): {exc}")
+        st.error(f"The what-if replay fails at event {inert(exc.event_id)} (seq {exc.seq}, "
+                 f"{inert(exc.event_type)}): {inert_lines(exc)}")
         return
     st.caption(f"Real: after event {index + 1} of {len(real):,} · what if: after "
                f"{side.whatif_index + 1} of {len(alt):,} events · {n_changes} change(s)")

@@ -27,6 +27,7 @@ from eventlab.timetravel import Loaded, whatif
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
 from eventlab.timeutil import TIME_BASES, parse_utc
 from eventlab.ui import context
+from eventlab.ui.text import inert, inert_join, inert_lines, plain
 from eventlab.ui.timetravel_panels import fmt
 
 LIST_WINDOW = 15  # events listed around the current one
@@ -107,7 +108,7 @@ def entity_picker(cur: Any) -> str | None:
         return text
     matches = explore.entity_ids(cur, text, limit=25)
     if not matches:
-        right.warning(f"No entity id starts with `{text}`.")
+        right.warning(f"No entity id starts with {inert(text)}.")
         return None
     right.selectbox(f"{len(matches)}{'+' if len(matches) == 25 else ''} matching entities",
                     matches, index=None, key="tt_match", placeholder="pick one",
@@ -120,7 +121,7 @@ def reducer_choices() -> list[ReducerChoice]:
     try:
         return configured()
     except ReducerError as exc:
-        st.error(f"Reducer configuration: {exc}. Only the merge reducer is offered.")
+        st.error(f"Reducer configuration: {inert_lines(exc)}. Only the merge reducer is offered.")
         return [MERGE]
 
 
@@ -175,10 +176,10 @@ def load(cur: Any, entity_id: str, choice: ReducerChoice) -> Loaded | None:
     try:
         return fold_cache().get(cur, context.db_path(), entity_id, choice.key, choice.load)
     except ReducerError as exc:
-        st.error(f"The reducer could not be loaded: {exc}\n\nPick another reducer above, or "
-                 "fix the file and reload the page.")
+        st.error(f"The reducer could not be loaded: {inert_lines(exc)}\n\nPick another reducer "
+                 "above, or fix the file and reload the page.")
     except EventLabError as exc:
-        st.error(f"{exc}")
+        st.error(inert_lines(exc))
     return None
 
 
@@ -187,8 +188,8 @@ def summary(loaded: Loaded, settings: Settings) -> None:
     fold = loaded.fold
     first, last = fold.events[0], fold.events[-1]
     st.caption(
-        f"**{loaded.entity_id}** ({first.entity_type}) · {len(fold):,} events · "
-        f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{fold.reducer.name}** · "
+        f"**{inert(loaded.entity_id)}** ({inert(first.entity_type)}) · {len(fold):,} events · "
+        f"{fmt(first.ts)} → {fmt(last.ts)} UTC · reducer **{inert(fold.reducer.name)}** · "
         f"time basis **{TIME_BASES[settings.basis]}** · "
         f"loaded and folded in {loaded.load_ms:.0f} ms")
     back = timetravel.out_of_order(fold, settings.basis)
@@ -200,23 +201,24 @@ def summary(loaded: Loaded, settings: Settings) -> None:
     if unhandled:
         missing = unhandled({e.event_type for e in fold.events})
         if missing:
-            st.info(f"The rules have no table for {', '.join(missing)}: these events are "
+            st.info(f"The rules have no table for {inert_join(missing)}: these events are "
                     f"{'merged' if fold.reducer.unknown == 'merge' else 'ignored'}.")
     if fold.error is not None:
-        st.error(f"{fold.error}\n\nStates up to the event before it are shown; from it on, "
-                 "the page shows the state just before the failing event.")
+        st.error(f"{inert_lines(fold.error)}\n\nStates up to the event before it are shown; from "
+                 "it on, the page shows the state just before the failing event.")
         st.button("Go to the failing event", key="tt_goto_failed", icon=":material/error:",
                   on_click=_move, args=(fold.error.index, len(fold)))
 
 
 def _labeller(fold: Fold, basis: str) -> Callable[[int], str]:
-    """Slider labels: position, time (or offset) on the basis, event type."""
+    """Slider labels: position, time (or offset) on the basis, event type. Streamlit renders
+    a select_slider's labels as Markdown: the event type goes through the escape helper."""
     values = timetravel.basis_values(fold, basis)
     prefix = "offset " if basis == "offset" else ""
 
     def label(index: int) -> str:
         return f"#{index + 1} · {prefix}{fmt(values[index])[:19]} · " \
-               f"{fold.events[index].event_type}"
+               f"{inert(fold.events[index].event_type, 60)}"
     return label
 
 
@@ -233,7 +235,7 @@ def sync_position(loaded: Loaded, settings: Settings) -> None:
         try:
             st.session_state["tt_index"] = max(0, fold.index_of_seq(int(seq)))
         except ValueError:
-            st.warning(f"`seq={seq}` in the link is not a number.")
+            st.warning(f"seq={inert(seq)} in the link is not a number.")
     at = st.query_params.get("at")
     if at is not None:
         del st.query_params["at"]
@@ -275,11 +277,11 @@ def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
         for i in range(lo, hi):
             e = fold.events[i]
             mark = marks.get(e.event_id)
-            st.button(f"seq {e.seq} · {e.event_type} · {_list_time(values[i])}",
+            st.button(f"seq {e.seq} · {inert(e.event_type, 60)} · {_list_time(values[i])}",
                       key=f"tt_event_{i}", type="primary" if i == index else "tertiary",
                       width="stretch", on_click=_move, args=(i, n),
                       icon=_MARK_ICONS.get(mark or ""),
-                      help=f"Go to event {i + 1}: {fmt(values[i])} · id {e.event_id}"
+                      help=f"Go to event {i + 1}: {inert(fmt(values[i]))} · id {inert(e.event_id)}"
                            + (f". {_MARK_HELP[mark]}." if mark else ""))
     duplicated = sum(1 for e in fold.events if e.event_id in marks)
     if duplicated:
@@ -412,7 +414,7 @@ def controls(loaded: Loaded, settings: Settings) -> int:
                        help=f"Press Enter: go to the last event at or before this {what}.")
     error = st.session_state.pop("_tt_jump_error", None)
     if error:
-        st.warning(error)
+        st.warning(inert_lines(error))
     _to_url("seq", str(fold.events[index].seq))
     return index
 
@@ -430,7 +432,7 @@ def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
     def label(i: int) -> str:
         e = fold.events[i]
         mark = LABELS.get(marks.get(e.event_id, ""))
-        return f"#{i + 1} · seq {e.seq} · {e.event_type}" + (f" {mark}" if mark else "")
+        return f"#{i + 1} · seq {e.seq} · {plain(e.event_type, 60)}" + (f" {mark}" if mark else "")
 
     if n <= WHATIF_LIST_MAX:
         skipped = st.multiselect("Skip these events", list(range(n)), format_func=label,
@@ -443,7 +445,7 @@ def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
         try:
             changes += whatif.changes_from_ids(fold.events, ids)
         except EventLabError as exc:
-            st.error(f"{exc}")
+            st.error(inert_lines(exc))
     c1, c2 = st.columns(2)
     with c1.expander("Move an event"):
         if st.toggle("Move", key="wi_move_on"):
@@ -460,7 +462,7 @@ def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
             try:
                 payload = orjson.loads(raw or "null")
             except orjson.JSONDecodeError as exc:
-                st.error(f"The payload is not JSON: {exc}")
+                st.error(f"The payload is not JSON: {inert_lines(exc)}")
             else:
                 changes.append(whatif.Insert(int(at) - 1, etype or "Hypothetical", payload))
     return changes

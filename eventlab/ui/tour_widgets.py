@@ -8,6 +8,7 @@ import streamlit as st
 from eventlab import explore, tour
 from eventlab.charts import explore as explore_charts
 from eventlab.ui import context
+from eventlab.ui.text import inert_join
 
 
 def page_file(url_path: str) -> str:
@@ -41,14 +42,14 @@ def pick(steps: tuple[tour.Step, ...]) -> int:
 def show(filled: tour.Filled, number: int, total: int) -> None:
     """The step: concept, text, chart, and the link into the app."""
     step = filled.step
-    st.subheader(f"{number} of {total} · {step.title}")
+    st.subheader(f"{number} of {total} · {step.title}", anchor=False)
     st.caption(f"Concept: {step.concept}")
     st.markdown(filled.text)
     if step.chart == "counts_over_time":
         table, bucket = explore.counts_over_time(context.cursor(), explore.Filters())
         st.plotly_chart(explore_charts.counts_over_time(table, bucket), key="tour_chart")
     if filled.missing:
-        st.info(f"This store has no example for {', '.join(filled.missing)} (it is there in "
+        st.info(f"This store has no example for {inert_join(filled.missing)} (it is there in "
                 "the demo data: `make run` loads it).")
     st.page_link(page_file(step.page), label=f"Open {step.page.replace('-', ' ')} here",
                  icon=":material/open_in_new:", query_params=filled.params or None)
