@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +77,31 @@ def connect(path: str | Path, *, read_only: bool = False,
     return con
 
 
+class StoreLimit(StoreError):
+    """A query of a page or command hit DuckDB's memory limit or temp-space cap."""
+
+
+@contextmanager
+def _limits() -> Iterator[None]:
+    """Out of memory (or of temp space) as a message naming the setting, not a traceback."""
+    try:
+        yield
+    except OutOfMemory as exc:
+        if "max_temp_directory_size" in str(exc):
+            raise StoreLimit(
+                "DuckDB needed more temporary disk space than EventLab allows "
+                "(EVENTLAB_TEMP_LIMIT) for this view. Narrow it (a time range, an entity type), "
+                "or start EventLab with a higher EVENTLAB_TEMP_LIMIT.") from exc
+        raise StoreLimit(
+            "DuckDB ran out of memory for this view (its limit is EVENTLAB_MEMORY_LIMIT). "
+            "Narrow it (a time range, an entity type), or start EventLab with a higher "
+            "EVENTLAB_MEMORY_LIMIT.") from exc
+
+
 def rows(con: Connection, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
     """Run a statement and fetch every row (finishing the result: docs/duckdb.md)."""
-    return con.execute(sql, list(params or [])).fetchall()
+    with _limits():
+        return con.execute(sql, list(params or [])).fetchall()
 
 
 def scalar(con: Connection, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -89,7 +112,8 @@ def scalar(con: Connection, sql: str, params: Sequence[Any] | None = None) -> An
 
 def arrow(con: Connection, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
     """Run a query and return its result as an Arrow table."""
-    return con.sql(sql, params=list(params or [])).to_arrow_table()
+    with _limits():
+        return con.sql(sql, params=list(params or [])).to_arrow_table()
 
 
 def arrow_reader(con: Connection, sql: str, params: Sequence[Any] | None = None,
