@@ -169,10 +169,11 @@ def _actor() -> str:
 
 
 def _counts_row(c: ledger.Counts) -> None:
-    cols = st.columns(5)
+    cols = st.columns(6)
     for col, (label, value) in zip(cols, [("Planned", c.planned), ("Sent", c.sent),
                                           ("Failed", c.failed), ("Unknown", c.unknown),
-                                          ("Unsent", c.unsent)], strict=True):
+                                          ("Unsent", c.unsent), ("Lost", c.lost)],
+                                   strict=True):
         col.metric(label, f"{value:,}")
 
 
@@ -234,8 +235,14 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
             manager.cancel(live[0].id)
             st.rerun()
         return
-    if c.sent == c.planned:
-        st.success(f"Done: all {c.planned:,} records acknowledged.")
+    lost = row.status == "lost"
+    if lost:
+        st.error(f"The target lost {c.lost:,} acknowledged record(s): they were not found when "
+                 "the target was read back (deleted, re-created or truncated). Nothing more is "
+                 "sent by this job; send the selection again as a new job.")
+    elif c.sent == c.planned:
+        st.success(f"Done: all {c.planned:,} records acknowledged and verified in the target.")
+    if lost or c.sent == c.planned:
         if st.button("Send again (a new job with a new replay id)", key="rp_again"):
             try:
                 again = republish.send_again(store, job_id, actor=_actor())

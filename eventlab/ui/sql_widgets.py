@@ -88,8 +88,7 @@ def result(cur: Any, query: str, timeout: float) -> None:
     st.session_state["sql_last"] = query
     st.caption(f"{res.table.num_rows:,} row(s) in {res.elapsed_ms:.0f} ms")
     if res.truncated:
-        st.warning(f"Truncated: only the first {res.max_rows:,} rows are shown. "
-                   "Add a LIMIT or aggregate.")
+        st.warning(inert_lines(res.notice))
     frame, config = linked_frame(res.table.to_pandas())
     st.dataframe(frame, hide_index=True, key="sql_result", column_config=config)
     export_widgets.download_buttons(cur, export.sql_result(query), key="sql_export")

@@ -22,4 +22,5 @@ def test_out_of_memory_is_a_message(page: str, demo_db: Path, tmp_path: Path,
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.error]
-    assert any("ran out of memory" in e and "EVENTLAB\\_MEMORY\\_LIMIT" in e for e in errors), errors
+    assert any("ran out of memory" in e and "EVENTLAB\\_MEMORY\\_LIMIT" in e
+               for e in errors), errors
