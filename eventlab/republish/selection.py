@@ -176,6 +176,13 @@ def _quarantine_filter(sel: Selection) -> tuple[str, list[Any]] | None:
     return "true", []
 
 
+QUARANTINED_FILE_ROW_ID = ("CASE WHEN q.topic IS NULL THEN 'quarantine-' || "
+                           "md5(q.source || ':' || coalesce(q.\"offset\", -1)) END")
+"""The identity a quarantined file row carries when republished (its `eventlab-original-event-id`
+header): rows have no event id and no topic, so row N of two files would otherwise look the
+same to settling; this names the file and the row."""
+
+
 def source_sql(sel: Selection, by: str | None = None,
                dlq_header: str = "kafka_dlt-original-topic") -> tuple[str, list[Any]]:
     """One relation of the selected source rows, in send order, and its parameters.
@@ -210,8 +217,8 @@ def source_sql(sel: Selection, by: str | None = None,
     if qf is not None:
         parts.append(
             "SELECT 'quarantine' AS origin, q.source, q.topic AS src_topic, q.\"partition\" AS "
-            "src_partition, coalesce(q.\"offset\", -1) AS src_offset, CAST(NULL AS VARCHAR) AS "
-            "event_id, q.topic IS NULL AS from_file, (q.topic IS NOT NULL AND q.raw IS NULL) AS "
+            "src_partition, coalesce(q.\"offset\", -1) AS src_offset, "
+            f"{QUARANTINED_FILE_ROW_ID} AS event_id, q.topic IS NULL AS from_file, (q.topic IS NOT NULL AND q.raw IS NULL) AS "
             "tombstone, q.key, coalesce(octet_length(q.key), 0) + coalesce(octet_length(q.raw), "
             f"0) + {_HEADER_BYTES.format(h='q.headers')} AS bytes, "
             f"{dest.format(h='q.headers')} AS dest, CAST(NULL AS VARCHAR) AS sort_entity, "

@@ -54,3 +54,19 @@ def test_allow_list_and_topic_names() -> None:
     assert p.allowed("anything", None)
     assert p.PlanOptions(target="bad name").check()
     assert not p.PlanOptions(target="ok.name-1_x").check()
+
+
+def test_quarantined_rows_of_two_files_have_distinct_identities() -> None:
+    """Issue 17, finding 11: row N of two files had the same identity (no topic, no id)."""
+    from eventlab.republish.selection import Selection, source_sql
+    from eventlab.store import db as store_db
+    from eventlab.store.eventstore import EventStore
+
+    with EventStore(":memory:") as st, st.transaction() as cur:
+        for src in ("/data/a.jsonl", "/data/b.jsonl"):
+            cur.execute("INSERT INTO quarantine (source, \"offset\", reason, raw) "
+                        "VALUES (?, 7, 'invalid JSON', 'x'::BLOB)", [src])
+        sql, params = source_sql(Selection.quarantine())
+        found = store_db.rows(cur, f"SELECT source, event_id FROM ({sql})", params)
+    ids = {event_id for _, event_id in found}
+    assert len(found) == 2 and len(ids) == 2 and None not in ids, found
