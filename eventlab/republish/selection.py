@@ -219,8 +219,9 @@ def source_sql(sel: Selection, by: str | None = None,
             "SELECT 'quarantine' AS origin, q.source, q.topic AS src_topic, q.\"partition\" AS "
             "src_partition, coalesce(q.\"offset\", -1) AS src_offset, "
             f"{QUARANTINED_FILE_ROW_ID} AS event_id, q.topic IS NULL AS from_file, "
-            "(q.topic IS NOT NULL AND q.raw IS NULL) AS tombstone, q.key, coalesce(octet_length(q.key), 0) + coalesce(octet_length(q.raw), "
-            f"0) + {_HEADER_BYTES.format(h='q.headers')} AS bytes, "
+            "(q.topic IS NOT NULL AND q.raw IS NULL) AS tombstone, q.key, "
+            "coalesce(octet_length(q.key), 0) + coalesce(octet_length(q.raw), 0) + "
+            f"{_HEADER_BYTES.format(h='q.headers')} AS bytes, "
             f"{dest.format(h='q.headers')} AS dest, CAST(NULL AS VARCHAR) AS sort_entity, "
             "CAST(NULL AS BIGINT) AS sort_seq "
             f"FROM quarantine q WHERE {qf[0]}")
