@@ -57,6 +57,9 @@ def connection_error(config: RabbitConfig, exc: BaseException, doing: str) -> So
     if isinstance(exc, rexc.StreamDoesNotExist):
         return SourceError(f"{where} has no stream of that name ({doing}): check the name, or "
                            "declare it with x-queue-type=stream")
+    if isinstance(exc, rexc.StreamNotAvailable):
+        return BrokerUnavailable(f"{where}: the stream is not available ({doing}): its "
+                                 "leader may be restarting; try again shortly")
     if isinstance(exc, ConnectionRefusedError):
         return BrokerUnavailable(f"{where} refused the connection while {doing}: is RabbitMQ "
                                  "running with the stream plugin (rabbitmq_stream) on that "
@@ -154,6 +157,20 @@ class StreamReader:
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
             raise connection_error(self.config, exc, doing) from exc
 
+    async def _exists(self, consumer: Consumer, stream: str) -> bool:
+        """Does the stream exist? Waits out "not available" (a leader being elected just
+        after the server started) up to the timeout."""
+        deadline = time.monotonic() + self.config.timeout_s
+        while True:
+            try:
+                return bool(await self._bounded(consumer.stream_exists(stream),
+                                                f"looking up stream {stream!r}"))
+            except SourceError as exc:
+                if not isinstance(exc.__cause__, rexc.StreamNotAvailable) \
+                        or time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.25)
+
     async def _main(self) -> str:
         closed: list[str] = []
 
@@ -164,8 +181,7 @@ class StreamReader:
         try:
             await self._bounded(consumer.start(), "connecting")
             for stream in self.streams:
-                if not await self._bounded(consumer.stream_exists(stream),
-                                           f"looking up stream {stream!r}"):
+                if not await self._exists(consumer, stream):
                     raise SourceError(
                         f"RabbitMQ at {self.config.host}:{self.config.stream_port} (vhost "
                         f"{self.config.vhost!r}) has no stream {stream!r}: check the name")
