@@ -64,9 +64,14 @@ demo-kafka: $(VENV)/.run-installed
 # The browser tests drive headless Chromium, so before pytest the lookup they use finds one, or
 # installs it (Debian's chromium through apt-get, else Playwright's own download), or stops with
 # one line saying what to install. After the dev requirements: its fallback runs Playwright.
+# The RabbitMQ tests start Debian's rabbitmq-server (run directly, on loopback): installed
+# through apt-get when missing (CI runs as root with apt).
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/python tests/browser/chromium.py
+	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || \
+		(apt-get update -q && apt-get install -y -q --no-install-recommends rabbitmq-server) || \
+		{ echo "the RabbitMQ tests need rabbitmq-server: apt-get install -y rabbitmq-server"; exit 1; }
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed
@@ -79,6 +84,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/ingest_kafka.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/lag.py
+	$(BIN)/python bench/ingest_rabbitmq.py
 
 demo-data: $(VENV)/.run-installed
 	rm -rf data/demo

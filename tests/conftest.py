@@ -16,7 +16,7 @@ from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.jobs import JobManager
 from eventlab.store.eventstore import EventStore
 
-pytest_plugins = ["kafka_fixtures"]
+pytest_plugins = ["kafka_fixtures", "rabbitmq_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import pytest
 from repo_paths import ROOT
 
 PACKAGE = ROOT / "eventlab"
-OWNERS = {"duckdb": "store", "kafka": "kafka", "streamlit": "ui", "plotly": "charts"}
+OWNERS = {"duckdb": "store", "kafka": "kafka", "streamlit": "ui", "plotly": "charts",
+          "rstream": "rabbitmq", "pika": "rabbitmq"}
 """A library and the one package of eventlab that may import it."""
 HEAVY = ("pyarrow", "orjson", "kafka", "duckdb", "pandas", "numpy", "streamlit", "plotly")
 

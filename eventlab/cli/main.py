@@ -17,6 +17,7 @@ from eventlab.cli import (
     peek,
     quality,
     query,
+    rabbitmq,
     republish,
     schemas,
     timetravel,
@@ -25,7 +26,7 @@ from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          republish, demo, broker, app)
+          republish, demo, broker, rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

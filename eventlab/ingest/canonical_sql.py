@@ -15,6 +15,10 @@ from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping
 from eventlab.store.schema import FILE_COLUMNS
 from eventlab.store.sql import quote_ident
 
+CE_PREFIXES = ("ce_", "cloudEvents_", "cloudEvents:")
+"""Header prefixes of CloudEvents binary mode: Kafka's `ce_`, and the AMQP binding's
+`cloudEvents_` (and `cloudEvents:`) application properties (RabbitMQ streams)."""
+
 _TS_TZ = {"TIMESTAMP WITH TIME ZONE"}
 _TS_NAIVE = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE",
              "TIMESTAMP WITHOUT TIME ZONE"}
@@ -124,10 +128,13 @@ def _epoch(x: str) -> str:
 
 def _json_key(column: str) -> str:
     """The key a column gets inside a JSON object: Kafka header columns lose their prefix
-    (and CloudEvents' `ce_`)."""
+    (and CloudEvents' `ce_`, `cloudEvents_`, `cloudEvents:`)."""
     if column.startswith(HEADER_PREFIX):
         name = column[len(HEADER_PREFIX):]
-        return name[3:] if name.startswith("ce_") else name
+        for prefix in CE_PREFIXES:
+            if name.startswith(prefix):
+                return name[len(prefix):]
+        return name
     return column
 
 

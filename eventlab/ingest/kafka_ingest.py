@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from eventlab.ingest import framed, kafka_mapping, republished
 from eventlab.ingest.mapping import MappingSpec
-from eventlab.ingest.offsets import save_positions, stored_positions
+from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
@@ -32,7 +32,7 @@ from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.store.schema import WRITTEN_COLUMNS
-from eventlab.store.sql import column_list
+from eventlab.store.sql import column_list, quote_literal
 
 BATCH_RECORDS = 20_000
 TXN_RECORDS = 250_000
@@ -117,8 +117,9 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     report = KafkaIngestReport(topics=list(topics), isolation_level=isolation_level)
     started = time.perf_counter()
     store.ensure_entity_index()  # Kafka rows are not clustered by entity (store.schema)
+    broker = kafka_broker_id(config.bootstrap)
     with store.reading() as cur:
-        resume = stored_positions(cur, topics)
+        resume = stored_positions(cur, topics, broker=broker)
     report.resumed_from = {tp_text(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
     items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=16)
@@ -152,7 +153,7 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
         if pending:
             table = (pa.concat_tables(pending, promote_options="default") if len(pending) > 1
                      else pending[0])
-            _write_batch(store, table, positions, spec, report, catalog)
+            _write_batch(store, table, positions, spec, report, catalog, broker)
             report.seconds = round(time.perf_counter() - started, 3)
             if progress:
                 progress(report)
@@ -212,11 +213,11 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
 
 def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
                  spec: MappingSpec, report: KafkaIngestReport,
-                 catalog: SchemaCatalog | None = None) -> None:
+                 catalog: SchemaCatalog | None = None, broker: str = "") -> None:
     """Decode one raw batch and store it with the partitions' next offsets, atomically."""
     with store.transaction() as cur:
-        counts, mappings = store_batch(cur, table, spec, catalog)
-        save_positions(cur, positions)
+        counts, mappings = store_batch(cur, table, spec, catalog, broker=broker)
+        save_positions(cur, positions, broker=broker)
     stored, quarantined, tombstones = counts
     report.records_read += table.num_rows
     report.rows_stored += stored
@@ -233,12 +234,14 @@ def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
 
 
 def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
-                catalog: SchemaCatalog | None = None, *, dedupe: bool | None = None
+                catalog: SchemaCatalog | None = None, *, dedupe: bool | None = None,
+                source: str = "kafka", broker: str | None = None
                 ) -> tuple[tuple[int, int, int], dict[str, dict[str, Any]]]:
     """Map a raw batch (with `ingest.framed`'s columns if it has framed records) and insert
     its events and quarantined records, inside the caller's transaction. Returns (stored,
     quarantined, tombstones) and the mappings used. Records already stored are skipped
-    (`dedupe`: check every record; default: only when the batch is below a stored position)."""
+    (`dedupe`: check every record; default: only when the batch is below a stored position
+    of `broker`). `source` names the adapter ('kafka', 'rabbitmq') in the rows written."""
     is_framed = "decoded" in table.column_names
     db.register(cur, "__kb", table)
     try:
@@ -252,11 +255,11 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
         db.unregister(cur, "__kb")
     if catalog is not None:
         catalog.save_pending(cur)
-    seen = _already_stored(cur) if dedupe is None else dedupe
+    seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
     derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
                                  "seq_src IS NULL"))
-    stored = db.rows(cur, _insert_events(seen, derive))[0][0]
-    quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed))[0][0]
+    stored = db.rows(cur, _insert_events(seen, derive, source, broker), [source])[0][0]
+    quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed), [source])[0][0]
     tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
                                 "__reason IS NULL")
     cur.execute("DROP TABLE __kc")
@@ -273,19 +276,23 @@ _FRAMED_REPLACE = (
     "CASE WHEN __schema_reason IS NULL THEN __detail ELSE __schema_detail END AS __detail")
 
 
-def _already_stored(cur: db.Connection) -> bool:
+def _already_stored(cur: db.Connection, source: str, broker: str | None) -> bool:
     """True when some record of this batch may be stored already (a re-read below a stored
-    position), so the inserts must skip what is there."""
+    position of this source and broker, or any broker's when None), so the inserts must skip
+    what is there."""
     return bool(db.scalar(
         cur, "SELECT count(*) FROM __kc c JOIN ingest_offsets o ON o.topic = c.topic AND "
-             "o.\"partition\" = c.\"partition\" WHERE c.\"offset\" < o.next_offset"))
+             "o.\"partition\" = c.\"partition\" WHERE c.\"offset\" < o.next_offset AND "
+             "o.source = ? AND (? IS NULL OR o.broker IN (?, ''))", [source, broker, broker]))
 
 
-_DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.topic = c.topic AND "
+_DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "
+           "e.topic = c.topic AND "
            "e.\"partition\" = c.\"partition\" AND e.\"offset\" = c.\"offset\")")
 
 
-def _insert_events(dedupe: bool, derive_seq: bool) -> str:
+def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
+                   broker: str | None = None) -> str:
     seq = ("coalesce(c.seq_src, coalesce(prev.max_seq, 0) + row_number() OVER (PARTITION BY "
            "c.entity_id ORDER BY c.ts, c.topic, c.\"partition\", c.\"offset\"))"
            if derive_seq else "c.seq_src")
@@ -294,7 +301,8 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
             if derive_seq else "")
     return (
         f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-        "CASE WHEN c.event_id_src IS NULL THEN md5('kafka:' || c.topic || ':' || "
+        f"CASE WHEN c.event_id_src IS NULL THEN md5({_id_prefix(source, broker)} || c.topic "
+        "|| ':' || "
         "CAST(c.\"partition\" AS VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR)) "
         "ELSE c.event_id_src END AS event_id, "
         "CASE WHEN c.entity_type_src IS NULL THEN coalesce(nullif(regexp_extract(c.entity_id, "
@@ -302,10 +310,18 @@ def _insert_events(dedupe: bool, derive_seq: bool) -> str:
         "AS entity_type, c.entity_id, "
         f"c.event_type, c.event_version, {seq} AS seq, c.ts, "
         "CASE WHEN c.__tombstone THEN NULL ELSE c.payload END, c.metadata, "
-        "coalesce(c.is_delete_src, false), 'kafka', c.topic, c.\"partition\", c.\"offset\", "
+        "coalesce(c.is_delete_src, false), $1, c.topic, c.\"partition\", c.\"offset\", "
         "c.key, c.value, " + _HEADERS + ", to_timestamp(c.timestamp_ms / 1000.0), "
         f"c.timestamp_type, c.ts_assumed_utc FROM __kc c{join} WHERE c.__reason IS NULL"
         + (_DEDUPE.format(table="events") if dedupe else "") + ")")
+
+
+def _id_prefix(source: str, broker: str | None) -> str:
+    """SQL text of the derived event id's prefix: Kafka's as it always was, other sources
+    with their broker (two brokers' stream offsets are different events)."""
+    if source == "kafka":
+        return "'kafka:'"
+    return quote_literal(f"{source}:{broker or ''}:")
 
 
 _HEADERS = "CASE WHEN len(c.headers) = 0 THEN NULL ELSE c.headers END"
@@ -315,7 +331,7 @@ def _insert_quarantine(dedupe: bool, is_framed: bool = False) -> str:
     schema_id = "coalesce(c.schema_id, c.key_schema_id)" if is_framed else "NULL"
     return (
         "INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, detail, raw, "
-        "key, headers, schema_id, kafka_ts, kafka_ts_type) SELECT 'kafka', c.topic, "
+        "key, headers, schema_id, kafka_ts, kafka_ts_type) SELECT $1, c.topic, "
         "c.\"partition\", c.\"offset\", c.__reason, "
         "c.__detail || ' at ' || c.topic || '/' || CAST(c.\"partition\" AS VARCHAR) || "
         "' offset ' || CAST(c.\"offset\" AS VARCHAR), c.value, c.key, "

@@ -20,15 +20,14 @@ import json
 from dataclasses import replace
 
 from eventlab.errors import MappingError
-from eventlab.ingest.canonical_sql import Sql, mapped_select
+from eventlab.ingest.canonical_sql import CE_PREFIXES, Sql, mapped_select
 from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
 from eventlab.store import db
 from eventlab.store.sql import quote_ident, quote_literal
 
 PSEUDO = ("@key", "@timestamp", "@value", "@rest")
-_CE_BINARY = {"ce_id": "event_id", "ce_type": "event_type", "ce_subject": "entity_id",
-              "ce_time": "ts", "ce_entitytype": "entity_type", "ce_sequence": "seq",
-              "ce_eventversion": "event_version"}
+_CE_BINARY = {"id": "event_id", "type": "event_type", "subject": "entity_id", "time": "ts",
+              "entitytype": "entity_type", "sequence": "seq", "eventversion": "event_version"}
 _HEADER_DEFAULTS = {
     "event_type": ("event_type", "eventType", "type"),
     "event_id": ("event_id", "eventId", "id"),
@@ -37,14 +36,16 @@ _HEADER_DEFAULTS = {
 }
 MODES = ("ce-binary", "ce-structured", "json")
 """How a record is encoded, decided per record as the CloudEvents Kafka protocol binding says:
-binary when a `ce_specversion` header is present, structured when the `content-type` header
+binary when a `ce_specversion` header (or AMQP's `cloudEvents_specversion`: `CE_PREFIXES`)
+is present, structured when the `content-type` header
 starts with `application/cloudevents` (or, under `auto`, when the JSON value has a top-level
 `specversion`: producers often leave the header out), else a JSON document whose preset is
 resolved per topic."""
 _CONTENT_TYPE = ("lower(TRY(decode(list_filter(headers, lambda h: lower(h.key) = "
                  "'content-type')[1].value)))")
 _MODE_SQL = (
-    "CASE WHEN list_contains(list_transform(headers, lambda h: h.key), 'ce_specversion') "
+    "CASE WHEN list_has_any(list_transform(headers, lambda h: h.key), "
+    + "[" + ", ".join(f"'{p}specversion'" for p in CE_PREFIXES) + "]) "
     f"THEN 'ce-binary' WHEN starts_with({_CONTENT_TYPE}, 'application/cloudevents') "
     "THEN 'ce-structured' {sniff}ELSE 'json' END")
 _SNIFF = ("WHEN contains(TRY(decode({value})), '\"specversion\"') AND json_exists(TRY(decode("
@@ -143,9 +144,14 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
     return f"(SELECT {', '.join(outer)} FROM ({inner}))", params
 
 
+def ce_prefix(headers: list[str]) -> str | None:
+    """The CloudEvents binary-mode prefix (`CE_PREFIXES`) these headers use, if any."""
+    return next((p for p in CE_PREFIXES if p + "specversion" in headers), None)
+
+
 def is_ce_binary(spec: MappingSpec, headers: list[str]) -> bool:
     """CloudEvents binary mode: attributes in `ce_` headers, the value is the data."""
-    return spec.preset in ("auto", "cloudevents") and "ce_specversion" in headers
+    return spec.preset in ("auto", "cloudevents") and ce_prefix(headers) is not None
 
 
 def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Mapping:
@@ -159,14 +165,15 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
                    ignore=(*PSEUDO, *header_cols))
     notes = list(base.notes)
     if ce_binary:
-        fields = {name: FieldRef(column=HEADER_PREFIX + h) for h, name in _CE_BINARY.items()
-                  if h in headers}
+        prefix = ce_prefix(headers) or "ce_"
+        fields = {name: FieldRef(column=HEADER_PREFIX + prefix + a)
+                  for a, name in _CE_BINARY.items() if prefix + a in headers}
         fields["payload"] = FieldRef(column="@value")
         used = {r.column for r in fields.values()}
-        meta = tuple(c for c in header_cols if c.startswith(HEADER_PREFIX + "ce_")
+        meta = tuple(c for c in header_cols if c.startswith(HEADER_PREFIX + prefix)
                      and c not in used)
         mapping = Mapping(preset="cloudevents-binary", fields=fields, metadata_columns=meta)
-        notes.append("CloudEvents binary mode: attributes from ce_ headers")
+        notes.append(f"CloudEvents binary mode: attributes from {prefix} headers")
     else:
         fields = dict(base.fields)
         for name, candidates in _HEADER_DEFAULTS.items():

@@ -13,7 +13,7 @@ from typing import Any
 
 from eventlab.errors import StoreError
 from eventlab.store import db
-from eventlab.store.schema import DDL, ENTITY_INDEX
+from eventlab.store.schema import DDL, ENTITY_INDEX, migrate
 
 DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
 
@@ -89,6 +89,7 @@ class EventStore:
         if not read_only:
             for ddl in DDL:
                 self._con.execute(ddl)
+            migrate(self._con)
 
     def cursor(self) -> db.Connection:
         """A new cursor for one thread or session (DuckDB connections are not thread-safe)."""

@@ -6,6 +6,8 @@ always quote them (`quote_ident` in `eventlab.store.sql`).
 
 from __future__ import annotations
 
+from typing import Any
+
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "entity_type", "entity_id", "event_type", "event_version", "seq", "ts",
     "payload", "metadata", "is_delete", "source", "topic", "partition", "offset", "key",
@@ -31,6 +33,20 @@ def metadata_text(keys: tuple[str, ...], column: str = "metadata") -> str:
     return "coalesce(" + ", ".join(f"json_extract_string({column}, '$.{k}')"
                                    for k in keys) + ")"
 
+
+INGEST_OFFSETS = """
+    CREATE TABLE IF NOT EXISTS ingest_offsets (
+        topic        VARCHAR NOT NULL,     -- Kafka topic, RabbitMQ stream
+        "partition"  INTEGER NOT NULL,     -- 0 for a plain stream
+        next_offset  BIGINT NOT NULL,
+        updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        source       VARCHAR NOT NULL DEFAULT 'kafka',  -- 'kafka' or 'rabbitmq'
+        broker       VARCHAR NOT NULL DEFAULT '',       -- which cluster; '' = from before brokers
+        PRIMARY KEY (source, broker, topic, "partition")
+    )
+    """
+"""Stored positions: the next offset per (source, broker, topic, partition), written in the same
+transaction as the events. Two brokers with a topic (or stream) of the same name never mix."""
 
 DDL: tuple[str, ...] = (
     """
@@ -72,15 +88,7 @@ DDL: tuple[str, ...] = (
         quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS ingest_offsets (
-        topic        VARCHAR NOT NULL,
-        "partition"  INTEGER NOT NULL,
-        next_offset  BIGINT NOT NULL,
-        updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-        PRIMARY KEY (topic, "partition")
-    )
-    """,
+    INGEST_OFFSETS,
     """
     CREATE TABLE IF NOT EXISTS schemas (
         id           INTEGER PRIMARY KEY,  -- the registry's schema id (the frame's 4 bytes)
@@ -187,6 +195,32 @@ DDL: tuple[str, ...] = (
     )
     """,
 )
+
+def migrate(con: Any) -> None:
+    """Bring a store made by an older EventLab up to `DDL` (run after it, on a writable store).
+
+    `ingest_offsets` gained `source` and `broker` in its primary key; DuckDB cannot change a
+    key in place, so the table is rebuilt with its rows kept as Kafka positions of an unknown
+    broker ('' : the next Kafka ingest of that topic adopts them, `ingest.offsets`).
+    """
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'ingest_offsets' "
+        "AND schema_name = 'main'").fetchall()}
+    if "broker" in cols:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("ALTER TABLE ingest_offsets RENAME TO ingest_offsets_v1")
+        con.execute(INGEST_OFFSETS)
+        con.execute('INSERT INTO ingest_offsets (topic, "partition", next_offset, updated_at, '
+                    "source, broker) SELECT topic, \"partition\", next_offset, updated_at, "
+                    "'kafka', '' FROM ingest_offsets_v1")
+        con.execute("DROP TABLE ingest_offsets_v1")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
 
 # Kafka loads append rows in offset order, so one entity's rows are spread over the whole
 # table (file loads are written sorted by entity instead). This ART index keeps reading one

@@ -195,9 +195,12 @@ def test_broker_killed_mid_ingest_then_resume(tmp_path: Path, raw_producer: Call
             assert 0 < count < N and last == count - 1
             assert report.positions == {"orders/0": count}
             assert _rows(store, "SELECT next_offset FROM ingest_offsets")[0][0] == count
-    with start_broker() as broker:
+    # The same cluster again (same address): positions are per broker, so a broker on
+    # another port would be another cluster and start from the beginning.
+    with start_broker(broker.port) as broker:
         config = broker.config(timeout_s=3.0)
-        fill(config)
+        # (filled through "localhost": the fixture's writer for the old address is dead)
+        fill(KafkaConfig(bootstrap=f"localhost:{broker.port}", timeout_s=3.0))
         with EventStore(db_path) as store:
             resumed = ingest_kafka(store, config, ["orders"])
             assert resumed.resumed_from == {"orders/0": count}

@@ -1,0 +1,116 @@
+"""RabbitMQ stream ingest: EventLab's resumable ingest vs a bare rstream consumer of the same
+stream.
+
+Starts a local RabbitMQ, publishes N envelope events with AMQP properties and application
+properties into a stream (rstream producer, batched), then (in one run, alternating) measures
+a bare rstream consumer (unnamed subscription from FIRST, raw bytes, counting messages), the
+same with rstream's AMQP decoder (for information), and EventLab's ingest into a fresh
+database file. Prints the rates and `ratio=X` (EventLab / bare) as the last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT  # noqa: F401 - puts the repo on sys.path
+from rstream import (
+    AMQPMessage,
+    Consumer,
+    ConsumerOffsetSpecification,
+    OffsetType,
+    Producer,
+    Properties,
+    amqp_decoder,
+)
+
+from eventlab.ingest.rabbitmq_ingest import ingest_streams
+from eventlab.rabbitmq.config import RabbitConfig
+from eventlab.rabbitmq.server import start_server
+from eventlab.store.eventstore import EventStore
+
+EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+STREAM = "bench-shop"
+ROUNDS = 3
+
+
+def _message(i: int) -> AMQPMessage:
+    body = json.dumps({"event_id": f"e-{i}", "entity_id": f"order-{i % 5000}",
+                       "event_type": ("OrderPlaced", "OrderPaid", "OrderShipped")[i % 3],
+                       "ts": "2025-03-05T14:03:00Z", "data": {"i": i, "sku": "A-1"}})
+    return AMQPMessage(body=body.encode(),
+                       properties=Properties(message_id=f"m-{i}", content_type="application/json",
+                                             correlation_id=f"c-{i // 3}"),
+                       application_properties={"tenant": "acme", "n": i})
+
+
+async def publish(config: RabbitConfig, n: int) -> None:
+    async with Producer(config.host, config.stream_port, username=config.user,
+                        password=config.password.reveal()) as producer:
+        await producer.create_stream(STREAM, exists_ok=True)
+        for first in range(0, n, 1000):
+            await producer.send_batch(STREAM, [_message(i) for i in
+                                               range(first, min(n, first + 1000))])
+
+
+async def bare_consume(config: RabbitConfig, expected: int, decode: bool = False) -> float:
+    done = asyncio.Event()
+    seen = 0
+
+    async def on_message(msg: object, ctx: object) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= expected:
+            done.set()
+
+    consumer = Consumer(config.host, config.stream_port, username=config.user,
+                        password=config.password.reveal())
+    await consumer.start()
+    t = time.perf_counter()
+    await consumer.subscribe(STREAM, on_message, initial_credit=8,
+                             decoder=amqp_decoder if decode else None,
+                             offset_specification=ConsumerOffsetSpecification(
+                                 OffsetType.FIRST, None))
+    await done.wait()
+    seconds = time.perf_counter() - t
+    await consumer.close()
+    return seconds
+
+
+def eventlab_ingest(config: RabbitConfig, expected: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp, EventStore(Path(tmp) / "bench.duckdb") as store:
+        t = time.perf_counter()
+        report = ingest_streams(store, config, [STREAM])
+        seconds = time.perf_counter() - t
+        assert report.rows_stored == expected and not report.error, report.summary()
+    return seconds
+
+
+def main() -> None:
+    with start_server() as server:
+        config = RabbitConfig(port=server.ports.amqp, stream_port=server.ports.stream)
+        t = time.perf_counter()
+        asyncio.run(publish(config, EVENTS))
+        print(f"# published {EVENTS:,} messages in {time.perf_counter() - t:.1f} s")
+        bare, decoding, ours = [], [], []
+        for _ in range(ROUNDS):
+            bare.append(asyncio.run(bare_consume(config, EVENTS)))
+            decoding.append(asyncio.run(bare_consume(config, EVENTS, decode=True)))
+            ours.append(eventlab_ingest(config, EVENTS))
+        b, d, o = (statistics.median(x) for x in (bare, decoding, ours))
+        print(f"bare rstream consumer: {EVENTS / b:,.0f} messages/s (median of {ROUNDS}: "
+              f"{b:.2f} s; raw bytes, not decoded)")
+        print(f"rstream + amqp_decoder: {EVENTS / d:,.0f} messages/s (median of {ROUNDS}: "
+              f"{d:.2f} s; properties decoded, nothing stored)")
+        print(f"EventLab ingest:       {EVENTS / o:,.0f} messages/s (median of {ROUNDS}: "
+              f"{o:.2f} s; decoded, mapped, stored with positions)")
+        print(f"ratio={b / o:.2f}")
+
+
+if __name__ == "__main__":
+    main()
