@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apptest_support import shown
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
@@ -82,10 +83,10 @@ def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest
     assert list(parts["committed"]) == ["1", "no commit"]
     assert list(parts["lag"].fillna(-1)) == [3, -1]
     assert parts["from"].iloc[0] == "store" and parts["lag seconds"].iloc[0].endswith(" s")
-    shown = parts["lag seconds"].iloc[0]  # about 59 s: "59.x s"
-    secs = float(shown.removesuffix(" s"))
+    lag_text = parts["lag seconds"].iloc[0]  # about 59 s: "59.x s"
+    secs = float(lag_text.removesuffix(" s"))
     assert abs(secs - (time.time() - (base + 1000) / 1000)) < 5
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(shown(m.value) for m in at.markdown)
     assert "OrderPaid" in text and "order-42" in text
     links = {link.proto.label: link.proto.page for link in at.get("page_link")}
     assert set(links) == {"Open in Explore", "Open in Time travel at this event"}
@@ -109,13 +110,13 @@ def test_broker_down_is_a_clear_error_and_the_app_goes_on(
     at = consumers_page()
     assert time.monotonic() - began < 8  # one timeout (2 s), not one per refresh
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any(bootstrap in e and "check that the broker runs" in e for e in errors), errors
     began = time.monotonic()
     at.run()  # a rerun shows the error again without waiting for the broker
-    assert time.monotonic() - began < 1.5 and any(bootstrap in e.value for e in at.error)
+    assert time.monotonic() - began < 1.5 and any(bootstrap in shown(e.value) for e in at.error)
     at.button(key="c_retry").click().run()  # Try again: tries, and says it again
-    assert not at.exception and any(bootstrap in e.value for e in at.error)
+    assert not at.exception and any(bootstrap in shown(e.value) for e in at.error)
     at.text_input(key="c_bootstrap").input(kafka_broker.bootstrap).run()  # the right address
     assert not at.exception and not at.error
     at.switch_page("pages/sql_page.py").run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest_support import shown
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -94,10 +95,11 @@ def test_deep_link_restores_filters_and_event(app_env: Path) -> None:
     assert not at.exception
     assert at.text_input(key="entity").value == row[0]
     assert set(at.dataframe(key="events_table").value["entity_id"]) == {row[0]}
-    assert any(s.value.startswith(f"{row[3]} · {row[0]} · seq {row[1]}") for s in at.subheader)
+    assert any(shown(s.value).startswith(f"{row[3]} · {row[0]} · seq {row[1]}")
+               for s in at.subheader)
     at.button(key="ev_prev").click().run()
     assert not at.exception
-    assert any(s.value.endswith(f" · {row[0]} · seq {prev.seq}") for s in at.subheader)
+    assert any(shown(s.value).endswith(f" · {row[0]} · seq {prev.seq}") for s in at.subheader)
 
 
 def test_sql_console_runs_and_refuses(app_env: Path) -> None:

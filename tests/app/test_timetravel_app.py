@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest_support import shown
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -123,7 +124,7 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
     at = _page(entity_id=ENTITY)
     assert not at.exception
     bad = events[3]
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(shown(e.value) for e in at.error)
     assert bad.event_id in errors and f"seq {bad.seq}" in errors and bad.event_type in errors
     assert any("State before the failing event" in m.value for m in at.markdown)
     assert _state(at)  # the state before the failing event is shown
