@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from eventlab.errors import EventLabError
 from eventlab.ui import context
-from eventlab.ui.text import inert
+from eventlab.ui.text import inert, inert_lines
 
 # An emoji icon: Streamlit draws it as a data: URL; a :material/...: one is fetched from
 # fonts.gstatic.com, and the app must work offline (docs/safety.md, item 30).
@@ -45,4 +46,7 @@ with st.sidebar:
     if context.read_only():
         st.caption("Read-only mode (EVENTLAB_READ_ONLY): write actions are disabled.")
 
-pages.run()
+try:
+    pages.run()
+except EventLabError as exc:  # a page's own errors are messages, whichever query raised them
+    st.error(inert_lines(exc))

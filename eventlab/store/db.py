@@ -77,15 +77,34 @@ def connect(path: str | Path, *, read_only: bool = False,
     return con
 
 
+DAMAGED = re.compile(r"not a valid DuckDB database file|Could not read enough bytes|"
+                     r"Corrupt database file|checksum", re.I)
+"""DuckDB's words for a file that is cut short or damaged (at open, or when a query reads a
+block that is not there: a truncated file can open and fail only then)."""
+
+
+def damaged_message(path: str | Path | None, detail: str) -> str:
+    """The one message for a damaged database file: what, and what to do."""
+    name = "" if path is None else f" {path}"
+    return (f"the database file{name} is damaged: {detail.strip().splitlines()[0][:300]}. "
+            "Restore it from a backup (or load the data again into a new file), or point "
+            "EVENTLAB_DB (--db) at another file")
+
+
 class StoreLimit(StoreError):
     """A query of a page or command hit DuckDB's memory limit or temp-space cap."""
 
 
 @contextmanager
 def _limits() -> Iterator[None]:
-    """Out of memory (or of temp space) as a message naming the setting, not a traceback."""
+    """Out of memory (or of temp space) as a message naming the setting, and a damaged file
+    as the damaged-file message, not a traceback."""
     try:
         yield
+    except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
+        if DAMAGED.search(str(exc)):
+            raise StoreError(damaged_message(None, str(exc))) from exc
+        raise
     except OutOfMemory as exc:
         if "max_temp_directory_size" in str(exc):
             raise StoreLimit(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,33 +24,7 @@ def resolve_db_path(path: str | Path | None = None) -> Path:
 
 
 # What DuckDB says when it cannot read a file as a database (duckdb 2.0.1).
-_DAMAGED = re.compile(r"not a valid DuckDB database file|Could not read enough bytes|"
-                      r"Corrupt database file|checksum", re.I)
-# A DuckDB file is three 4 KiB headers, then `total_blocks` blocks of `block_size` bytes.
-_HEADER_BYTES = 3 * 4096
 
-
-def damaged_message(path: str | Path, detail: str) -> str:
-    """The one message for a damaged database file: what, and what to do."""
-    return (f"the database file {path} is damaged: {detail.strip().splitlines()[0][:300]}. "
-            "Restore it from a backup (or load the data again into a new file), or point "
-            "EVENTLAB_DB (--db) at another file")
-
-
-def check_complete(con: db.Connection, path: str | Path) -> None:
-    """A cheap integrity probe at open: the file holds every block its header counts (a
-    truncated file opens, and then every query that reads a missing block fails)."""
-    block, blocks = db.rows(con, "SELECT block_size, total_blocks FROM pragma_database_size() "
-                                 "WHERE database_name = current_database()")[0]
-    need = _HEADER_BYTES + int(blocks) * int(block)
-    try:
-        have = os.path.getsize(path)
-    except OSError as exc:
-        raise StoreError(f"Cannot read the database {path}: {exc}") from exc
-    if blocks and have < need:
-        raise StoreError(damaged_message(
-            path, f"it is {have:,} bytes but its header counts {blocks} blocks "
-                  f"({need:,} bytes): it was cut short"))
 
 
 @dataclass(frozen=True)
@@ -76,15 +49,9 @@ class EventStore:
         try:
             self._con = db.connect(self.path, read_only=read_only, memory_limit=memory_limit)
         except StoreError as exc:
-            if _DAMAGED.search(str(exc.__cause__ or "")):
-                raise StoreError(damaged_message(self.path, str(exc.__cause__))) from exc
+            if db.DAMAGED.search(str(exc.__cause__ or "")):
+                raise StoreError(db.damaged_message(self.path, str(exc.__cause__))) from exc
             raise
-        if str(self.path) != ":memory:":
-            try:
-                check_complete(self._con, self.path)
-            except StoreError:
-                self._con.close()
-                raise
         self._write_lock = threading.Lock()
         if not read_only:
             for ddl in DDL:

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab import settings
-from eventlab.errors import EventLabError, SqlRefused, SqlTimeout
+from eventlab.errors import EventLabError, SqlRefused, SqlTimeout, StoreError
 from eventlab.store import db
 from eventlab.store.sqlcheck import FORBIDDEN_FUNCTIONS, check, first_line
 
@@ -169,6 +169,8 @@ def failure(exc: BaseException, timed_out: bool, timeout_s: float | None,
     if timed_out or isinstance(exc, db.Interrupted) or "INTERRUPT Error" in text:
         return SqlTimeout(f"The query ran longer than {timeout_s or 0:g} s and was stopped. "
                           "Narrow it (WHERE, LIMIT) and try again.")
+    if db.DAMAGED.search(text):
+        return StoreError(db.damaged_message(None, text))
     if "maximum total string size" in str(exc):
         return SqlRefused("The result holds more than 2 GB of text in one batch of rows, "
                           "more than it can be handed over in. Select shorter values (e.g. "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
+from markdown_text import shown, texts  # noqa: F401  (the app tests import them from here)
 from streamlit.testing.v1 import AppTest
 
 
@@ -22,13 +22,3 @@ def wait_for(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 30)
                          f"success={[s.value for s in at.success]}, "
                          f"warnings={[w.value for w in at.warning]}")
 
-
-def shown(markdown: str) -> str:
-    """What a Markdown element shows of text that went through `eventlab.ui.text.inert`:
-    the backslash escapes and word joiners taken out (tests compare with the plain words)."""
-    return re.sub(r"\\(.)", r"\1", markdown.replace("\u2060", ""))
-
-
-def texts(elements: object) -> list[str]:
-    """`shown` of each element's value (at.markdown, at.caption, at.error, ...)."""
-    return [shown(e.value) for e in elements]  # type: ignore[attr-defined]

@@ -85,7 +85,7 @@ def test_registry_panel_checks_the_connection_without_showing_the_secret(
         monkeypatch.setenv("EVENTLAB_SCHEMA_REGISTRY_TOKEN", "tok-secret-9")
         at = AppTest.from_function(_panel_app, args=(db_path,)).run()
         assert not at.exception
-        text = " ".join(m.value for m in at.markdown)
+        text = " ".join(shown(m.value) for m in at.markdown)
         assert url in text and "bearer token" in text and "tok-secret-9" not in text
         at.button(key="sr_check").click().run()
         assert [s.value for s in at.success] == ["Connected: 1 subjects."]
