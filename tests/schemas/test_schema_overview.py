@@ -11,6 +11,7 @@ import pyarrow as pa
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from markdown_text import shown
 from registry_support import Registry, serve
 from streamlit.testing.v1 import AppTest
 
