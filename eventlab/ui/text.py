@@ -10,8 +10,8 @@ HTML, LaTeX (`$...$`) or bare URLs that GitHub-flavoured Markdown turns into lin
 - every ASCII punctuation character is backslash-escaped (CommonMark renders it literally), so
   no emphasis, link, image, code span, heading, list, table, HTML or math can start;
 - Streamlit's shortcode and directive plugins and the autolink-literal extension run on the
-  parsed text, after escapes are resolved, so an invisible WORD JOINER (U+2060) follows every
-  `:` and `@` and splits `www.`: `:red[`, `:smile:`, `http://`, `www.x` and `a@b.c` no longer
+  parsed text, after escapes are resolved, so an invisible WORD JOINER (U+2060) follows a `:`
+  or `@` that a word goes on from, and splits `www.`: `:red[`, `:smile:`, `http://`, `www.x` and `a@b.c` no longer
   match them (checked in headless Chromium by tests/browser/test_hostile_browser.py);
 - line breaks and other control or format characters (bidi overrides, zero-width spaces) are
   shown as visible escapes, so a value cannot start a new Markdown block or reorder the text;
@@ -29,6 +29,9 @@ import unicodedata
 JOINER = "\u2060"
 DEFAULT_LIMIT = 300
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+_SHORTCODE_START = re.compile(r"\\[:@](?=[\w\\])")
+"""An escaped `:` or `@` directly followed by a word character or another escape: where a
+shortcode, directive, URL scheme or e-mail address would go on (`walk: the` needs nothing)."""
 _WWW = re.compile(r"(?i)(www)(\\\.)")
 _SHOWN_AS_SPACE = {"\n": "⏎", "\r": "␍", "\t": " "}
 
@@ -56,7 +59,7 @@ def plain(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
 def inert(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
     """Markdown that shows `value`'s text literally (see the module docstring)."""
     text = _PUNCT.sub(r"\\\1", plain(value, limit))
-    text = text.replace("\\:", "\\:" + JOINER).replace("\\@", "\\@" + JOINER)
+    text = _SHORTCODE_START.sub(r"\g<0>" + JOINER, text)
     return _WWW.sub(r"\1" + JOINER + r"\2", text) if "\\." in text else text
 
 
