@@ -16,6 +16,11 @@ if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs
     from eventlab.ingest.kafka_ingest import KafkaIngestReport
 
 
+CLI_HINTS = {"format": "hint: pass --format parquet|jsonl|csv",
+             "mapping": "hint: pass --mapping FILE or --preset"}
+"""What to pass for a failed file's `needs` (ingest says the fact, the command line the flag)."""
+
+
 class _Progress:
     """A one-line progress bar on stderr, shown only on a terminal."""
 
@@ -46,6 +51,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         print(report.summary())
+        for needs in sorted({f.get("needs", "") for f in report.files_failed} - {""}):
+            print(CLI_HINTS[needs])
         if report.mapping:
             print("mapping: " + json.dumps(report.mapping))
     nothing = report.files_read == 0 and not report.files_skipped

@@ -143,17 +143,20 @@ def _load_chunk(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Bad
         _load_tables(store, chunk, spec, report)
     except (db.DuckError, MappingError) as exc:
         if len(chunk) == 1:
-            report.files_failed.append({"file": chunk[0][0].path, "error": _clean(exc)})
+            report.files_failed.append(_failure(chunk[0][0], exc))
             return
         for item in chunk:
             try:
                 _load_tables(store, [item], spec, report)
             except (db.DuckError, MappingError) as one_exc:
-                report.files_failed.append({"file": item[0].path, "error": _clean(one_exc)})
+                report.files_failed.append(_failure(item[0], one_exc))
 
 
-def _clean(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:500]
+def _failure(ref: FileRef, exc: Exception) -> dict[str, str]:
+    """A failed file as the report lists it; `needs: mapping` when another mapping would
+    read it (the command line and the page each say how to give one)."""
+    out = {"file": ref.path, "error": str(exc).strip().splitlines()[0][:500]}
+    return {**out, "needs": "mapping"} if isinstance(exc, MappingError) else out
 
 
 def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
@@ -193,8 +196,7 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         if missing:
             raise MappingError(
                 f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
-                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)}); "
-                "pass --mapping FILE or --preset")
+                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
         source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
         stats = _write(cur, union, types, mapping, chunk, is_jsonl, source_cols)
     report.files_read += len(chunk)
@@ -287,6 +289,6 @@ def _quarantine_lines(cur: db.Connection, lines: list[BadLine]) -> int:
                                 "\"offset\" = ?", [b.source, b.row])
         if not exists:
             cur.execute("INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
-                        "VALUES (?, ?, 'not UTF-8', ?, ?)", [b.source, b.row, b.detail, b.raw])
+                        "VALUES (?, ?, ?, ?, ?)", [b.source, b.row, b.reason, b.detail, b.raw])
             new += 1
     return new

@@ -267,3 +267,18 @@ def test_real_subprocess(tmp_path: Path, export: Path) -> None:
     assert refused.stdout == ""
     assert "error: Only SELECT queries run here (this is DROP)" in refused.stderr
     assert not (tmp_path / "env.duckdb").exists()
+
+
+def test_ingest_says_which_flag_to_pass_after_the_fact(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Ingest reports the fact (also shown in the browser); only the command line adds the
+    flag to pass."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    no_ts = write_parquet(tmp_path / "a.parquet", {"entity_id": ["o-1"], "event_type": ["T"]})
+    db = str(tmp_path / "x.duckdb")
+    assert main(["ingest", str(notes), str(no_ts), "--db", db]) == 1
+    out = capsys.readouterr().out
+    assert f"FAILED {notes}: unknown format (not .parquet" in out
+    assert out.count(str(no_ts)) == 1  # the file is named once
+    assert "hint: pass --format parquet|jsonl|csv\nhint: pass --mapping FILE or --preset" in out
