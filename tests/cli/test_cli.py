@@ -282,3 +282,18 @@ def test_ingest_says_which_flag_to_pass_after_the_fact(tmp_path: Path,
     assert f"FAILED {notes}: unknown format (not .parquet" in out
     assert out.count(str(no_ts)) == 1  # the file is named once
     assert "hint: pass --format parquet|jsonl|csv\nhint: pass --mapping FILE or --preset" in out
+
+
+def test_ingest_an_export_back_skips_stored_ids_unless_told_to_copy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = {**flat_events(3), "event_id": ["a", "b", "c"]}
+    db = str(tmp_path / "x.duckdb")
+    assert main(["ingest", str(write_parquet(tmp_path / "a.parquet", rows)), "--db", db]) == 0
+    back = str(write_parquet(tmp_path / "back.parquet", rows))
+    capsys.readouterr()
+    assert main(["ingest", back, "--db", db]) == 0
+    assert "3 rows have an event id that is already stored (skipped" in capsys.readouterr().out
+    copy = str(write_parquet(tmp_path / "copy.parquet", rows))
+    assert main(["ingest", copy, "--db", db, "--duplicates", "copy", "--json"]) == 0
+    out = _json_out(capsys)
+    assert (out["rows_stored"], out["rows_known_id"], out["duplicates"]) == (3, 3, "copy")

@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -574,3 +575,33 @@ def test_a_short_csv_row_is_quarantined_with_its_line_and_the_rest_loads(
         (str(f), 4, "wrong number of fields", "line 5 has 4 fields, the header 3",
          b"o-2,Paid,2026-11-01T12:00:00Z,extra")]
     assert (ingest(store, f).rows_quarantined, len(quarantine(store))) == (0, 2)  # once
+
+
+# --- ids already stored (an export loaded back) -----------------------------------------------
+
+def _with_ids(n: int) -> dict[str, list[Any]]:
+    rows = flat_events(n)
+    return {**rows, "event_id": [f"ev-{i}" for i in range(n)]}
+
+
+def test_rows_whose_ids_are_stored_are_skipped_and_said(store: EventStore,
+                                                        tmp_path: Path) -> None:
+    write_parquet(tmp_path / "a.parquet", _with_ids(4))
+    ingest(store, tmp_path / "a.parquet")
+    back = write_parquet(tmp_path / "back.parquet", _with_ids(6))  # 4 known ids, 2 new
+    report = ingest(store, back)
+    assert (report.rows_stored, report.rows_known_id, report.rows_skipped_duplicate) == (2, 4, 0)
+    assert "4 rows have an event id that is already stored (skipped" in report.summary()
+    assert count(store, "events") == 6
+
+
+def test_rows_whose_ids_are_stored_load_as_copies_when_asked(store: EventStore,
+                                                             tmp_path: Path) -> None:
+    write_parquet(tmp_path / "a.parquet", _with_ids(4))
+    ingest(store, tmp_path / "a.parquet")
+    back = write_parquet(tmp_path / "back.parquet", _with_ids(4))
+    report = ingest_paths(store, [str(back)], duplicates="copy")
+    assert (report.rows_stored, report.rows_known_id) == (4, 4)
+    assert "4 rows have an event id that is already stored (loaded as copies)" \
+        in report.summary()
+    assert count(store, "events") == 8
