@@ -18,7 +18,14 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.errors import MappingError
-from eventlab.ingest.canonical_sql import final_select, mapped_select
+from eventlab.ingest.canonical_sql import (
+    REST,
+    doc_columns,
+    final_select,
+    mapped_select,
+    rest_payload,
+    rest_sql,
+)
 from eventlab.ingest.exports import BadLine, FileRef, discover, hive_values
 from eventlab.ingest.formats import DUPLICATES
 from eventlab.ingest.mapping import Mapping, MappingSpec, resolve
@@ -208,6 +215,12 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
         hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
         mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
+        if is_jsonl and "payload" not in spec.overrides:  # as brokers map documents
+            mapping = rest_payload(mapping)
+            if REST in {r.column for r in mapping.fields.values()}:
+                union = (f"(SELECT *, {rest_sql('__raw', 'NOT __invalid', doc_columns(mapping))}"
+                         f" FROM {union})")
+                types[REST] = "JSON"
         missing = mapping.missing_required()
         if missing:
             raise MappingError(
