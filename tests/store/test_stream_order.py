@@ -18,7 +18,7 @@ from eventlab.explore.filters import Filters
 from eventlab.quality.checks import sequences
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-from eventlab.store.order import END, START, stream_key
+from eventlab.store.order import END, START, follows_clause, stream_key
 from eventlab.timetravel.load import load_events
 from tests.timetravel_support import T0, row, store_with
 
@@ -116,3 +116,18 @@ def test_a_transitions_count_is_what_its_explore_link_shows(store: EventStore,
         f = Filters(start=scope.start, end=scope.end, entity_type=scope.entity_type,
                     follows=(e["from_type"], e["to_type"]))
         assert explore.page(cur, f, 0).total == e["count"], e
+
+
+def test_the_follows_clause_pairs_inside_the_scope_by_row() -> None:
+    """Exact SQL: rows by `rowid` (two copies with the same seq and offset stay two rows),
+    paired by `lead()` over the stream order inside the scope's WHERE."""
+    clause, params = follows_clause(("A", END), " WHERE ts >= ?")
+    assert clause == (
+        'rowid IN (SELECT __r FROM (SELECT rowid AS __r, event_type, lead(event_type) OVER '
+        '(PARTITION BY entity_id ORDER BY "seq", "event_type", "ts", "offset", "source", '
+        '"topic", "partition") AS __next FROM events WHERE ts >= ?) '
+        "WHERE event_type = ? AND __next IS NULL)")
+    assert params == ["A"]
+    assert follows_clause((START, "B"))[0].endswith(
+        "AS __prev FROM events) WHERE event_type = ? AND __prev IS NULL)")
+    assert follows_clause(("A", "B"))[1] == ["A", "B"]
