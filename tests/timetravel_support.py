@@ -13,6 +13,7 @@ from eventlab.errors import ReducerError
 from eventlab.replay import Event, Fold, FunctionReducer, MergeReducer, merge_reducer
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
+from eventlab.store.order import stream_key
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 _MISSING = object()
@@ -74,11 +75,6 @@ def to_event(r: dict[str, Any]) -> Event:
                  payload=None if r["payload"] is None else json.loads(r["payload"]),
                  metadata=json.loads(r["metadata"]), is_delete=r["is_delete"],
                  kafka_ts=r["kafka_ts"], offset=r["offset"])
-
-
-def stream_key(r: dict[str, Any]) -> tuple:
-    """The stream order (tests give every row its own offset: the source hash never decides)."""
-    return (r["seq"], r["ts"], r["offset"])
 
 
 def oracle(rows: Iterable[dict[str, Any]], at: datetime, basis: str = "event_time",

@@ -20,11 +20,11 @@ once per slice of entity ids when there are very many events (`id_slices`, bound
   are found by comparing full stream keys, and the object payloads after the reset fold in
   order (16 per call, then `list_reduce` for long streams).
 
-The stream order is `timetravel.ORDER_COLUMNS` (seq, time, offset, then a hash of the source
-position: fixed-width keys sort fast, and any tie is broken the same way everywhere), the order
-in which the Python fold loads events; tests check both agree on random data (hypothesis) and on
-RFC 7396's examples. Results are materialised in a temporary table of the caller's cursor
-(`materialize`), which the count and compare queries read.
+The stream order is `store.order` (seq, type, time, then the source position: any tie is
+broken the same way everywhere), the order in which the Python fold loads events; tests check
+both agree on random data (hypothesis) and on RFC 7396's examples. Results are materialised
+in a temporary table of the caller's cursor (`materialize`), which the count and compare
+queries read.
 """
 
 from __future__ import annotations
@@ -40,12 +40,13 @@ import pyarrow as pa
 from eventlab.errors import EventLabError
 from eventlab.store import db
 from eventlab.store.eventstore import data_version  # noqa: F401  (the asof API names it)
+from eventlab.store.order import ORDER_SQL
 from eventlab.store.sql import quote_ident
 
 SQL_BASES: dict[str, str] = {"event_time": "ts", "kafka_time": "kafka_ts"}
 """Time bases the SQL "as of" supports, and the column each compares with T."""
 
-_KEY = "seq, ts, off, h"  # the stream order (timetravel.ORDER_COLUMNS)
+_KEY = ORDER_SQL  # the stream order (store.order)
 SLICE_EVENTS = 3_000_000
 SLICE_ENTITIES = 400_000
 """Populations over more events or entities than these are computed in entity-id slices, so
@@ -71,9 +72,7 @@ def _fold_sql(n: int = VARIADIC) -> str:
 _FOLD = _fold_sql()
 _TEMPLATE = """
 WITH ev AS NOT MATERIALIZED (
-    SELECT entity_id, entity_type, seq, ts, "offset" AS off,
-           hash(source, topic, "partition") AS h,
-           event_type, event_id, {time} AS t, payload,
+    SELECT entity_id, entity_type, {key}, event_id, {time} AS t, payload,
            CASE WHEN is_delete OR list_contains($2::VARCHAR[], event_type) THEN 'd'
                 WHEN payload IS NULL THEN 'n'
                 WHEN starts_with(payload, '{{') THEN 'o'
@@ -90,7 +89,7 @@ flags AS (
 ),
 fast AS (
     SELECT entity_id, any_value(entity_type) AS entity_type,
-           max(struct_pack({key}, event_type, event_id)) AS last,
+           max(struct_pack({key}, event_id)) AS last,
            list_reverse(arg_max(payload, struct_pack({key}), {top}) FILTER (WHERE kind = 'o'))
                AS objs, NULL AS rv
     FROM ev WHERE t <= $1 AND entity_id NOT IN (SELECT entity_id FROM flags)
@@ -109,7 +108,7 @@ sr AS (
 ),
 slow AS (
     SELECT sw.entity_id, any_value(sw.entity_type) AS entity_type,
-           max(struct_pack({key}, event_type, event_id)) AS last,
+           max(struct_pack({key}, event_id)) AS last,
            list(payload ORDER BY sw.k) FILTER (
                WHERE kind = 'o' AND (sr.r IS NULL OR sw.k > sr.r)) AS objs,
            any_value(sr.rv) AS rv

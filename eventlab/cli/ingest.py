@@ -8,12 +8,17 @@ import sys
 from typing import TYPE_CHECKING
 
 from eventlab.cli.common import Commands, add_db, kafka_config, mapping_spec, print_json
-from eventlab.ingest.formats import FORMATS
+from eventlab.ingest.formats import DUPLICATES, FORMATS
 from eventlab.ingest.mapping import PRESETS
 from eventlab.kafka.positions import parse_start, parse_until
 
 if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs
     from eventlab.ingest.kafka_ingest import KafkaIngestReport
+
+
+CLI_HINTS = {"format": "hint: pass --format parquet|jsonl|csv",
+             "mapping": "hint: pass --mapping FILE or --preset"}
+"""What to pass for a failed file's `needs` (ingest says the fact, the command line the flag)."""
 
 
 class _Progress:
@@ -41,11 +46,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     spec = mapping_spec(args)
     with EventStore(args.db, memory_limit=args.memory_limit) as store:
         report = ingest_paths(store, args.paths, fmt=args.format, spec=spec,
-                              progress=None if args.json else _Progress())
+                              progress=None if args.json else _Progress(),
+                              duplicates=args.duplicates)
     if args.json:
         print_json(report.to_dict())
     else:
         print(report.summary())
+        for needs in sorted({f.get("needs", "") for f in report.files_failed} - {""}):
+            print(CLI_HINTS[needs])
         if report.mapping:
             print("mapping: " + json.dumps(report.mapping))
     nothing = report.files_read == 0 and not report.files_skipped
@@ -99,6 +107,9 @@ def register(commands: Commands) -> None:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--mapping", help="TOML mapping file")
     g.add_argument("--preset", choices=PRESETS, help="mapping preset (default auto)")
+    sp.add_argument("--duplicates", choices=DUPLICATES, default="skip",
+                    help="rows whose event id is already stored (an export loaded back): "
+                         "skip them (default) or load them as copies")
     sp.add_argument("--strict", action="store_true",
                     help="exit non-zero if any file failed or any row was quarantined")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

@@ -9,6 +9,7 @@ from typing import Any
 
 from eventlab.store import db
 from eventlab.store.blobs import show_bytes
+from eventlab.store.order import ORDER_SQL
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def event_detail(con: db.Connection, key: EventKey) -> EventDetail | None:
              "w AS (SELECT *, row_number() OVER o - 1 AS __pos, count(*) OVER () AS __n, "
              "lag(seq) OVER o AS __pseq, lag(\"offset\") OVER o AS __poff, "
              "lead(seq) OVER o AS __nseq, lead(\"offset\") OVER o AS __noff FROM e "
-             "WINDOW o AS (ORDER BY seq, ts, \"offset\")) "
+             f"WINDOW o AS (ORDER BY {ORDER_SQL})) "
              "SELECT * FROM w WHERE seq = ? AND \"offset\" = ? LIMIT 1",
         [key.entity_id, key.seq, key.offset]).to_pylist()
     if not rows:

@@ -31,6 +31,7 @@ import pyarrow as pa
 from eventlab.explore.filters import Filters, build_where, where_sql
 from eventlab.store import db, filewriter
 from eventlab.store.filewriter import EXTENSIONS, FORMATS, MIME, ExportError, WriteResult
+from eventlab.store.order import ORDER_SQL
 from eventlab.store.schema import EVENT_COLUMNS
 from eventlab.store.sql import column_list
 
@@ -54,7 +55,6 @@ EVENT_EXPORT_COLUMNS: tuple[str, ...] = EVENT_COLUMNS
 QUARANTINE_COLUMNS: tuple[str, ...] = ("source", "topic", "partition", "offset", "reason",
                                        "detail", "raw", "key", "headers", "quarantined_at")
 _EVENT_ORDER = 'ts, entity_id, seq, "offset"'  # Explore's page order
-_STREAM_ORDER = 'seq, ts, "offset", hash(source, topic, "partition")'  # timetravel.ORDER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def entity_events(entity_id: str) -> ExportQuery:
     first, so the ART index or the clustering is used: docs/duckdb.md)."""
     cols = column_list(EVENT_EXPORT_COLUMNS)
     return ExportQuery(f"WITH e AS MATERIALIZED (SELECT {cols} FROM events WHERE entity_id = ?) "
-                       f"SELECT {cols} FROM e ORDER BY {_STREAM_ORDER}", (entity_id,),
+                       f"SELECT {cols} FROM e ORDER BY {ORDER_SQL}", (entity_id,),
                        f"entity-{unique_stem(entity_id)}")
 
 

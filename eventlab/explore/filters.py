@@ -12,6 +12,7 @@ from typing import Any
 
 from eventlab.errors import EventLabError
 from eventlab.explore.duplicates import DUPLICATED_IDS_SQL
+from eventlab.store.order import END, START, follows_clause
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS, metadata_text
 from eventlab.store.sql import prefix_upper_bound
 from eventlab.timeutil import parse_utc
@@ -19,8 +20,6 @@ from eventlab.timeutil import parse_utc
 JSON_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "exists", "missing")
 UNARY_OPS = ("exists", "missing")
 """JSON-path operators that need no value; the others apply only once a value is typed."""
-START, END = "^", "$"
-"""The start and end of an entity's stream in a `follows` transition (`^>A`, `A>$`)."""
 _PATH_RE = re.compile(r"^\$(\.[A-Za-z_][\w-]*|\.\"[^\"]+\"|\[\d+\])+$")
 
 
@@ -81,8 +80,9 @@ def _number(value: str) -> float | None:
         return None
 
 
-def build_where(f: Filters) -> tuple[list[str], list[Any]]:
-    """Filters to WHERE clauses with bound parameters (no value is ever put in the SQL)."""
+def scope_where(f: Filters) -> tuple[list[str], list[Any]]:
+    """The clauses of the time range and entity type: the events whose streams Flow pairs
+    (`flow.scope`), and so the stream a `follows` filter pairs within."""
     clauses: list[str] = []
     params: list[Any] = []
     if f.start is not None:
@@ -91,12 +91,21 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
     if f.end is not None:
         clauses.append("ts <= ?")
         params.append(f.end)
-    if f.event_types:
-        clauses.append("list_contains(?, event_type)")
-        params.append(list(f.event_types))
     if f.entity_type:
         clauses.append("entity_type = ?")
         params.append(f.entity_type)
+    return clauses, params
+
+
+def build_where(f: Filters) -> tuple[list[str], list[Any]]:
+    """Filters to WHERE clauses with bound parameters (no value is ever put in the SQL)."""
+    clauses, params = scope_where(f)
+    if f.follows:  # Flow's pairing (store.order), within the same range and entity type
+        follows, types = follows_clause(f.follows, where_sql(clauses))
+        clauses, params = [*clauses, follows], [*params, *params, *types]
+    if f.event_types:
+        clauses.append("list_contains(?, event_type)")
+        params.append(list(f.event_types))
     if f.entity_prefix:
         clauses.append("entity_id >= ? AND entity_id < ?")
         params += [f.entity_prefix, prefix_upper_bound(f.entity_prefix)]
@@ -117,9 +126,6 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
     if f.causation_id:
         clauses.append(f"{metadata_text(CAUSATION_KEYS)} = ?")
         params.append(f.causation_id)
-    if f.follows:
-        clauses.append(_follows_clause(f.follows))
-        params += [t for t in f.follows if t not in (START, END)]
     if f.json_path:
         normalize_path(f.json_path)  # a bad path is said at once, before a value is typed
     if f.json_path and f.json_complete():
@@ -156,21 +162,6 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
                 clauses.append(f"json_extract_string(payload, ?) {op} ?")
                 params += [path, value]
     return clauses, params
-
-
-def _follows_clause(pair: tuple[str, str]) -> str:
-    """Events of type A whose next event in the entity (by seq) is B; `^` / `$` for none."""
-    a, b = pair
-    if a == START:
-        cond = "event_type = ? AND __prev IS NULL"
-    elif b == END:
-        cond = "event_type = ? AND __next IS NULL"
-    else:
-        cond = "event_type = ? AND __next = ?"
-    order = 'PARTITION BY entity_id ORDER BY seq, ts, "offset"'
-    return ('(entity_id, seq, "offset") IN (SELECT entity_id, seq, "offset" FROM (SELECT '
-            f'entity_id, seq, "offset", event_type, lag(event_type) OVER ({order}) AS __prev, '
-            f"lead(event_type) OVER ({order}) AS __next FROM events) WHERE {cond})")
 
 
 def where_sql(clauses: list[str]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventlab.explore.filters import Filters, build_where, where_sql
+from eventlab.explore.filters import Filters, scope_where, where_sql
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS, metadata_text
 
 CORRELATION_SQL = metadata_text(CORRELATION_KEYS)
@@ -25,9 +25,9 @@ class Scope:
 
 
 def where(scope: Scope) -> tuple[str, list[Any]]:
-    """` WHERE ...` (or "") and its parameters, values always bound: Explore's filter
-    builder with the scope's entity type and time range, so a transition's Explore link
-    selects what the transition counted."""
-    clauses, params = build_where(Filters(start=scope.start, end=scope.end,
+    """` WHERE ...` (or "") and its parameters, values always bound: Explore's clauses for
+    the scope's entity type and time range, within which its `follows` filter pairs events,
+    so a transition's Explore link selects what the transition counted."""
+    clauses, params = scope_where(Filters(start=scope.start, end=scope.end,
                                           entity_type=scope.entity_type))
     return where_sql(clauses), params

@@ -1,6 +1,6 @@
 """Directly-follows transitions within an entity, as pm4py's `discover_dfg` defines them.
 
-An entity's events in stream order (`STREAM_ORDER`: seq; equal seqs by type, then time),
+An entity's events in stream order (`store.order`: seq, then type, time, source position),
 each paired with the next event of the same entity. A transition A -> B counts those pairs;
 its time is the next event's time minus this event's, summarised as the median and the 95th
 percentile (`quantile_cont`, i.e. linear interpolation: numpy's and pandas' default).
@@ -30,9 +30,10 @@ START = "^"
 END = "$"
 """The node after each entity's last event."""
 
-STREAM_ORDER = ("seq", "event_type", "ts")
-"""How one entity's events are ordered: by seq; equal seqs (duplicates) by event type, then
-time, so the result is deterministic. Variants order by the first two as well."""
+CODED_ORDER = "seq, c, us"
+"""`store.order`'s stream order on the coded columns (type code `c` sorts as the type name,
+`us` as the time). Rows it leaves tied differ only in source position, which changes no pair:
+the same pairs as Explore's `follows` filter (`store.order.follows_clause`) selects."""
 
 SCHEMA = pa.schema([
     ("from_type", pa.string()), ("to_type", pa.string()), ("count", pa.int64()),
@@ -60,7 +61,7 @@ def transitions_sql(scope: Scope, names: Sequence[str]) -> tuple[str, list]:
     as a windowed `lead()` per entity.
 
     `names` are the scope's event types in alphabetical order (`typecodes`): the window
-    sorts and carries their codes, in STREAM_ORDER."""
+    sorts and carries their codes, in `CODED_ORDER`."""
     sql, params = where(scope)
     text = f"""
 WITH e AS (
@@ -69,7 +70,7 @@ WITH e AS (
     FROM events{sql}),
 p AS (
     SELECT c AS a, lead(c) OVER w AS b, lead(us) OVER w - us AS gap
-    FROM e WINDOW w AS (PARTITION BY entity_id ORDER BY seq, c, us)),
+    FROM e WINDOW w AS (PARTITION BY entity_id ORDER BY {CODED_ORDER})),
 g AS (
     SELECT a, b, count(*) AS n,
            quantile_cont(CASE WHEN gap < 0 THEN 0 ELSE gap END, [0.5, 0.95]) AS q,
@@ -96,7 +97,7 @@ WITH e AS (
     SELECT entity_id, seq, epoch_us(ts) AS us,
            CAST(list_position(?, event_type) AS UINTEGER) AS c
     FROM events{sql}),
-s AS (SELECT * FROM e ORDER BY entity_id, seq, c, us),
+s AS (SELECT * FROM e ORDER BY entity_id, {CODED_ORDER}),
 l AS (
     SELECT entity_id, seq, c, us, lag(entity_id) OVER () AS pe, lag(seq) OVER () AS ps,
            lag(c) OVER () AS pc, lag(us) OVER () AS pu

@@ -4,7 +4,7 @@ entity type (the process-mining "variant" of a case), and the entities that foll
 Inside DuckDB: event types become small integer codes (alphabetical, `typecodes`), each
 entity's events are collected unordered as one integer `seq << bits | code` and the list is
 sorted (several times cheaper than an ordered aggregate of strings), and the code lists are
-grouped. Equal seqs order by event type, as in `transitions.STREAM_ORDER`.
+grouped. Equal seqs order by event type, as in the stream order (`store.order`).
 """
 
 from __future__ import annotations

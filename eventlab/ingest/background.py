@@ -16,7 +16,7 @@ from pathlib import Path
 
 from eventlab.errors import SourceError
 from eventlab.ingest.file_ingest import IngestReport, ingest_paths
-from eventlab.ingest.formats import FORMATS
+from eventlab.ingest.formats import DUPLICATES, FORMATS
 from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.offsets import stored_positions
@@ -146,10 +146,11 @@ def _stage(report: KafkaIngestReport, following: bool) -> str:
 
 def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[str], *,
                        fmt: str | None = None, preset: str = "auto", title: str | None = None,
-                       token: str | None = None,
-                       roots: Sequence[str] | None = None) -> JobView:
+                       token: str | None = None, roots: Sequence[str] | None = None,
+                       duplicates: str = "skip") -> JobView:
     """Start loading files, folders or globs on the server in the background (only below
-    `roots` when given: `start_path_ingest`)."""
+    `roots` when given: `start_path_ingest`). `duplicates`: rows whose event id is already
+    stored are skipped ("skip") or loaded as copies ("copy")."""
     paths = [p.strip() for p in paths if p and p.strip()]
     if not paths:
         raise SourceError("enter a file, folder or glob on the server to load")
@@ -157,6 +158,9 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
         raise SourceError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if preset not in PRESETS:
         raise SourceError(f"unknown mapping preset {preset!r}: use one of {', '.join(PRESETS)}")
+    if duplicates not in DUPLICATES:
+        raise SourceError(f"duplicates must be one of {', '.join(DUPLICATES)}, not "
+                          f"{duplicates!r}")
 
     def run(ctx: JobContext) -> IngestReport | None:
         def progress(stage: str, done: int, total: int) -> None:
@@ -166,7 +170,7 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
 
         try:
             report = ingest_paths(store, paths, fmt=fmt, spec=MappingSpec(preset=preset),
-                                  progress=progress, roots=roots)
+                                  progress=progress, roots=roots, duplicates=duplicates)
         except _Cancelled:
             return None
         ctx.update(stage="finished", records=report.rows_read, stored=report.rows_stored,
@@ -181,13 +185,13 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
     return manager.start(
         FILES, title or f"Files {', '.join(paths)}", run,
         keys=[f"path:{os.path.abspath(os.path.expanduser(p))}" for p in paths], token=token,
-        params={"paths": paths, "format": fmt, "preset": preset},
+        params={"paths": paths, "format": fmt, "preset": preset, "duplicates": duplicates},
         progress=JobProgress(stage="finding files"))
 
 
 def start_path_ingest(manager: JobManager, store: EventStore, path: str, *, db_path: str | Path,
                       fmt: str | None = None, preset: str = "auto",
-                      token: str | None = None) -> JobView:
+                      token: str | None = None, duplicates: str = "skip") -> JobView:
     """The Sources page's path field: load a path typed in the browser, only below the data
     folders (`ingest.roots`: EVENTLAB_DATA_DIRS, else data/ beside the database). A path
     outside them is refused here, naming it; links out of them are skipped and listed."""
@@ -196,7 +200,7 @@ def start_path_ingest(manager: JobManager, store: EventStore, path: str, *, db_p
     roots = data_roots(db_path)
     check_typed_path(path, roots)
     return start_files_ingest(manager, store, [path], fmt=fmt, preset=preset, token=token,
-                              roots=roots)
+                              roots=roots, duplicates=duplicates)
 
 
 # -- uploads ----------------------------------------------------------------------------------

@@ -8,12 +8,13 @@ is NULL for a good row and names the problem for a row that belongs in the quara
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping
 from eventlab.store.schema import FILE_COLUMNS
-from eventlab.store.sql import quote_ident
+from eventlab.store.sql import quote_ident, quote_literal
 
 CE_PREFIXES = ("ce_", "cloudEvents_", "cloudEvents:")
 """Header prefixes of CloudEvents binary mode: Kafka's `ce_`, and the AMQP binding's
@@ -145,6 +146,34 @@ def _struct_json(columns: tuple[str, ...]) -> Sql:
     return Sql(f"to_json(struct_pack({parts}))")
 
 
+REST = "@rest"
+"""The column holding a document without the keys its mapping reads: a flat payload."""
+
+
+def doc_columns(mapping: Mapping) -> list[str]:
+    """The document keys a mapping reads (fields and metadata; not the `@` pseudo columns)."""
+    cols = {r.column for r in mapping.fields.values() if r.column}
+    cols |= set(mapping.metadata_columns)
+    return sorted(c for c in cols if not c.startswith("@"))
+
+
+def rest_payload(mapping: Mapping) -> Mapping:
+    """A flat mapping's payload as the document minus the keys it reads (`REST`), not one
+    column per key seen: a key another document has is not added as null. Files (JSONL) and
+    brokers share it; other mappings are returned as they are."""
+    if not mapping.payload_columns or "payload" in mapping.fields:
+        return mapping
+    return replace(mapping, fields={**mapping.fields, "payload": FieldRef(column=REST)},
+                   payload_columns=())
+
+
+def rest_sql(text: str, valid: str, without: list[str]) -> str:
+    """The `REST` column: the JSON object in `text` (when `valid`) without the keys `without`."""
+    nulls = "{" + ", ".join(json.dumps(k) + ": null" for k in without) + "}"
+    return (f"CASE WHEN {valid} THEN json_merge_patch({text}, {quote_literal(nulls)}) END "
+            f"AS {quote_ident(REST)}")
+
+
 def _describe(ref: FieldRef | None) -> str:
     if ref is None:
         return "not mapped"
@@ -237,23 +266,52 @@ def _tombstone_case(name: str, expr: Sql) -> Sql:
     return Sql(template.replace("{e}", expr.text), expr.params) if template else expr
 
 
-def final_select(derive_seq: bool, join_existing: bool) -> str:
-    """Column list turning a mapped row `c` into an `events` row (`FILE_COLUMNS`, after the
-    good-row filter).
+@dataclass(frozen=True)
+class Position:
+    """How a source names a mapped row's position (in `c`): the SQL text a derived event id
+    hashes, and the order that breaks ties of time when seq is derived."""
 
-    `derive_seq`: seq is computed per entity by time then source order, continuing after the
-    entity's highest stored seq (`prev.max_seq`, joined when `join_existing`).
-    """
+    id_text: str
+    order: str
+    tombstones: bool = False
+    """The rows carry `__tombstone` (a Kafka record with a null value: no payload)."""
+
+
+FILE_POSITION = Position("c.__source || ':' || CAST(c.__row AS VARCHAR)", "c.__source, c.__row")
+"""A file row: its path and row number."""
+
+
+def record_position(id_prefix: str) -> Position:
+    """A broker record: topic, partition and offset, after `id_prefix` (SQL text)."""
+    return Position(f"{id_prefix} || c.topic || ':' || CAST(c.\"partition\" AS VARCHAR) || "
+                    "':' || CAST(c.\"offset\" AS VARCHAR)",
+                    'c.topic, c."partition", c."offset"', tombstones=True)
+
+
+def event_exprs(position: Position, derive_seq: bool, join_existing: bool) -> list[str]:
+    """The SQL of the canonical columns `event_id` .. `is_delete` (the first ten of
+    `EVENT_COLUMNS`) from a mapped row `c`: the one definition files and brokers share.
+
+    `derive_seq`: seq is computed per entity by time then position, continuing after the
+    entity's highest stored seq (`prev.max_seq`, joined when `join_existing`)."""
     base = "coalesce(prev.max_seq, 0)" if join_existing else "0"
-    seq = ("coalesce(c.seq_src, " + base + " + row_number() OVER (PARTITION BY c.entity_id "
-           "ORDER BY c.ts, c.__source, c.__row))") if derive_seq else "c.seq_src"
-    exprs = [
-        "coalesce(c.event_id_src, md5(c.__source || ':' || CAST(c.__row AS VARCHAR)))",
+    seq = (f"coalesce(c.seq_src, {base} + row_number() OVER (PARTITION BY c.entity_id "
+           f"ORDER BY c.ts, {position.order}))") if derive_seq else "c.seq_src"
+    payload = ("CASE WHEN c.__tombstone THEN NULL ELSE c.payload END" if position.tombstones
+               else "c.payload")
+    return [
+        f"coalesce(c.event_id_src, md5({position.id_text}))",
         "coalesce(c.entity_type_src, nullif(regexp_extract(c.entity_id, "
         "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown')",
-        "c.entity_id", "c.event_type", "c.event_version", seq, "c.ts",
-        "c.payload", "c.metadata", "coalesce(c.is_delete_src, false)", "c.__source",
-        "c.__row", "c.ts_assumed_utc",
+        "c.entity_id", "c.event_type", "c.event_version", seq, "c.ts", payload, "c.metadata",
+        "coalesce(c.is_delete_src, false)",
     ]
+
+
+def final_select(derive_seq: bool, join_existing: bool) -> str:
+    """Column list turning a mapped file row `c` into an `events` row (`FILE_COLUMNS`, after
+    the good-row filter): `event_exprs`, then the file position."""
+    exprs = [*event_exprs(FILE_POSITION, derive_seq, join_existing), "c.__source", "c.__row",
+             "c.ts_assumed_utc"]
     return ", ".join(f"{e} AS {quote_ident(n)}" for e, n in zip(exprs, FILE_COLUMNS,
                                                                   strict=True))

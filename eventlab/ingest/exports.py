@@ -41,14 +41,21 @@ class FileRef:
     real: str = ""
 
 
+UNKNOWN_FORMAT = "unknown format (not .parquet, .jsonl, .ndjson, .json or .csv)"
+"""A file whose format its name does not tell; the caller names the way to give it."""
+
+
 @dataclass
 class BadLine:
-    """A JSONL line that is not UTF-8 text; kept for the quarantine with its raw bytes."""
+    """A line that cannot be a row (JSONL: not UTF-8 text; CSV: a different number of
+    fields than the header); kept for the quarantine with its raw bytes, its file and line
+    (`row`: the 0-based line index)."""
 
     source: str
     row: int
     raw: bytes
     detail: str
+    reason: str = "not UTF-8"
 
 
 class Discovery(NamedTuple):
@@ -152,8 +159,7 @@ def discover(paths: list[str], fmt: str | None = None, *,
             f = fmt or guess_format(c)
             if f is None:
                 if not walked:
-                    problems.append({"file": c, "error": "unknown format; pass --format "
-                                     "parquet|jsonl|csv"})
+                    problems.append({"file": c, "error": UNKNOWN_FORMAT, "needs": "format"})
                 continue
             found[ab] = FileRef(ab, f, st.st_size, st.st_mtime, os.path.realpath(c))
     return Discovery(list(found.values()), problems, skipped)
@@ -179,35 +185,63 @@ def _with_position(table: pa.Table, ref: FileRef) -> pa.Table:
 
 
 def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
-    """Read one file completely. Raises SourceError naming the file and the problem.
+    """Read one file completely. Raises SourceError saying the problem (the caller, which
+    lists failed files by name, names the file).
 
     It is read from the resolved path found by `discover`, which must still be a regular
     file (not swapped for a link or a FIFO since)."""
     where = ref.real or ref.path
     try:
         if not stat.S_ISREG(os.lstat(where).st_mode):
-            raise SourceError(f"{ref.path}: no longer a regular file; not read")
+            raise SourceError("no longer a regular file; not read")
         if ref.fmt == "parquet":
             table = pq.read_table(where)
             bad: list[BadLine] = []
         elif ref.fmt == "csv":
-            table = pacsv.read_csv(where, convert_options=_CSV_NULLS)
-            bad = []
+            table, bad = _read_csv(ref, where)
         elif ref.fmt == "jsonl":
             table, bad = _read_jsonl(ref)
         else:
-            raise SourceError(f"{ref.path}: unknown format {ref.fmt!r}")
+            raise SourceError(f"unknown format {ref.fmt!r}")
     except SourceError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise SourceError(f"{ref.path}: cannot read as {ref.fmt}: {exc}") from exc
+        said = str(exc).replace(f"'{where}'", "it").replace(f"'{ref.path}'", "it")
+        raise SourceError(f"cannot read as {ref.fmt}: {said}") from exc
     if ref.fmt == "jsonl":
         return table, bad
     clash = [c for c in table.column_names if c.startswith("__")]
     if clash:
-        raise SourceError(f"{ref.path}: column names starting with '__' are reserved "
+        raise SourceError("column names starting with '__' are reserved "
                           f"({', '.join(clash)})")
     return _with_position(table, ref), bad
+
+
+def _read_csv(ref: FileRef, where: str) -> tuple[pa.Table, list[BadLine]]:
+    """The rows of a CSV file; a row with more or fewer fields than the header is left out
+    and returned as a BadLine naming its line (line numbers are known only on one thread:
+    the file is read again that way when it has such a row)."""
+    bad: list[BadLine] = []
+    unnumbered: list[str] = []
+
+    def keep(row: pacsv.InvalidRow) -> str:
+        if row.number is None:
+            unnumbered.append(row.text)
+        else:
+            bad.append(BadLine(ref.path, row.number - 1, row.text.encode(),
+                               f"line {row.number} has {row.actual_columns} fields, the "
+                               f"header {row.expected_columns}", "wrong number of fields"))
+        return "skip"
+
+    def read(threads: bool) -> pa.Table:
+        return pacsv.read_csv(where, convert_options=_CSV_NULLS,
+                              read_options=pacsv.ReadOptions(use_threads=threads),
+                              parse_options=pacsv.ParseOptions(invalid_row_handler=keep))
+
+    table = read(threads=True)
+    if unnumbered:
+        table = read(threads=False)
+    return table, bad
 
 
 def _read_jsonl(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:

@@ -18,8 +18,16 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.errors import MappingError
-from eventlab.ingest.canonical_sql import final_select, mapped_select
+from eventlab.ingest.canonical_sql import (
+    REST,
+    doc_columns,
+    final_select,
+    mapped_select,
+    rest_payload,
+    rest_sql,
+)
 from eventlab.ingest.exports import BadLine, FileRef, discover, hive_values
+from eventlab.ingest.formats import DUPLICATES
 from eventlab.ingest.mapping import Mapping, MappingSpec, resolve
 from eventlab.ingest.readahead import read_ahead
 from eventlab.store import db
@@ -42,6 +50,10 @@ class IngestReport:
     rows_read: int = 0
     rows_stored: int = 0
     rows_skipped_duplicate: int = 0
+    rows_known_id: int = 0
+    """Rows whose event id was already stored from another source position."""
+    duplicates: str = "skip"
+    """What was done with them: "skip" (not stored) or "copy" (stored as copies)."""
     rows_quarantined: int = 0
     rows_ts_assumed_utc: int = 0
     files_failed: list[dict[str, str]] = field(default_factory=list)
@@ -60,6 +72,10 @@ class IngestReport:
                  f"{self.rows_stored:,} stored, {self.rows_skipped_duplicate:,} already "
                  f"loaded (skipped), {self.rows_quarantined:,} quarantined "
                  f"({self.seconds:.1f} s)."]
+        if self.rows_known_id:
+            lines.append(f"{self.rows_known_id:,} rows have an event id that is already stored"
+                         + (" (skipped: ids already stored)." if self.duplicates == "skip"
+                            else " (loaded as copies)."))
         if self.files_skipped:
             lines.append(f"{len(self.files_skipped)} file(s) unchanged since they were "
                          "loaded: skipped.")
@@ -75,15 +91,22 @@ class IngestReport:
 def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
                  spec: MappingSpec | None = None, progress: Progress | None = None,
                  chunk_rows: int = CHUNK_ROWS,
-                 roots: Sequence[str] | None = None) -> IngestReport:
+                 roots: Sequence[str] | None = None,
+                 duplicates: str = "skip") -> IngestReport:
     """Ingest files, folders, globs or hive folders. Never raises for one bad file.
+
+    `duplicates`: what to do with a row whose event id is already stored from another source
+    position (an export loaded back): "skip" it (the default) or "copy" it (store it as one
+    more copy of that event). Either way the report counts them (`rows_known_id`).
 
     `roots`: read only below these folders (a path typed in the browser: `ingest.roots`);
     None reads wherever the paths lead (the CLI). FIFOs, devices and links out of the roots
     are listed in `files_not_read`, never read."""
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be one of {', '.join(DUPLICATES)}")
     started = time.perf_counter()
     spec = spec or MappingSpec()
-    report = IngestReport()
+    report = IngestReport(duplicates=duplicates)
     refs, problems, skipped = discover(paths, fmt, roots=roots)
     report.files_failed += problems
     report.files_not_read += skipped
@@ -105,10 +128,10 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
             chunk.append((ref, table, bad))
             rows += table.num_rows + len(bad)
             if rows >= chunk_rows:
-                _load_chunk(store, chunk, spec, report)
+                _load_chunk(store, chunk, spec, report, duplicates)
                 chunk, rows = [], 0
         if chunk:
-            _load_chunk(store, chunk, spec, report)
+            _load_chunk(store, chunk, spec, report, duplicates)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -135,25 +158,28 @@ def _drop_unchanged(store: EventStore, refs: list[FileRef],
 
 
 def _load_chunk(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-                spec: MappingSpec, report: IngestReport) -> None:
+                spec: MappingSpec, report: IngestReport, duplicates: str) -> None:
     """Load files together; if that fails, load them one by one so a bad one is isolated."""
     if chunk[0][0].fmt != "jsonl":
         report.warnings += _type_conflicts([(ref, t) for ref, t, _ in chunk])
     try:
-        _load_tables(store, chunk, spec, report)
+        _load_tables(store, chunk, spec, report, duplicates)
     except (db.DuckError, MappingError) as exc:
         if len(chunk) == 1:
-            report.files_failed.append({"file": chunk[0][0].path, "error": _clean(exc)})
+            report.files_failed.append(_failure(chunk[0][0], exc))
             return
         for item in chunk:
             try:
-                _load_tables(store, [item], spec, report)
+                _load_tables(store, [item], spec, report, duplicates)
             except (db.DuckError, MappingError) as one_exc:
-                report.files_failed.append({"file": item[0].path, "error": _clean(one_exc)})
+                report.files_failed.append(_failure(item[0], one_exc))
 
 
-def _clean(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:500]
+def _failure(ref: FileRef, exc: Exception) -> dict[str, str]:
+    """A failed file as the report lists it; `needs: mapping` when another mapping would
+    read it (the command line and the page each say how to give one)."""
+    out = {"file": ref.path, "error": str(exc).strip().splitlines()[0][:500]}
+    return {**out, "needs": "mapping"} if isinstance(exc, MappingError) else out
 
 
 def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
@@ -170,7 +196,7 @@ def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
 
 
 def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-                 spec: MappingSpec, report: IngestReport) -> None:
+                 spec: MappingSpec, report: IngestReport, duplicates: str) -> None:
     names = [f"__in_{i}" for i in range(len(chunk))]
     is_jsonl = chunk[0][0].fmt == "jsonl"
     if not any(t.num_rows or bad for _, t, bad in chunk):
@@ -189,18 +215,24 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
         hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
         mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
+        if is_jsonl and "payload" not in spec.overrides:  # as brokers map documents
+            mapping = rest_payload(mapping)
+            if REST in {r.column for r in mapping.fields.values()}:
+                union = (f"(SELECT *, {rest_sql('__raw', 'NOT __invalid', doc_columns(mapping))}"
+                         f" FROM {union})")
+                types[REST] = "JSON"
         missing = mapping.missing_required()
         if missing:
             raise MappingError(
                 f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
-                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)}); "
-                "pass --mapping FILE or --preset")
+                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
         source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
-        stats = _write(cur, union, types, mapping, chunk, is_jsonl, source_cols)
+        stats = _write(cur, union, types, mapping, chunk, is_jsonl, source_cols, duplicates)
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
     report.rows_stored += stats["stored"]
     report.rows_skipped_duplicate += stats["duplicates"]
+    report.rows_known_id += stats["known"]
     report.rows_quarantined += stats["quarantined"]
     report.rows_ts_assumed_utc += stats["naive"]
     resolved = mapping.to_dict()
@@ -230,7 +262,7 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
 
 def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
            chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-           is_jsonl: bool, source_cols: list[str]) -> dict[str, int]:
+           is_jsonl: bool, source_cols: list[str], duplicates: str) -> dict[str, int]:
     """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
     sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl)
     sources = [ref.path for ref, _, _ in chunk]
@@ -242,14 +274,20 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
              f"count(*) FILTER (__reason IS NULL AND ts_assumed_utc) FROM ({sel.text})",
         sel.params)[0]
     derive = null_seq > 0
-    join_existing = derive and db.scalar(cur, "SELECT count(*) > 0 FROM events")
+    any_stored = db.scalar(cur, "SELECT count(*) > 0 FROM (SELECT 1 FROM events LIMIT 1)")
+    join_existing = derive and any_stored
     dedupe = (" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source = c.__source "
               "AND e.\"offset\" = c.__row)") if prior else ""
+    # ids already stored from other positions (an export loaded back): skipped or copied
+    known_sql = "c.event_id_src IN (SELECT event_id FROM events)"
+    known = db.scalar(cur, f"SELECT count(*) FROM ({sel.text}) c WHERE c.__reason IS NULL "
+                           f"AND {known_sql}{dedupe}", sel.params) if any_stored else 0
+    skip = f" AND NOT coalesce({known_sql}, false)" if known and duplicates == "skip" else ""
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
             "ON prev.entity_id = c.entity_id") if join_existing else ""
     insert = (f"INSERT INTO events ({column_list(FILE_COLUMNS)}) "
               f"SELECT * FROM (SELECT {final_select(derive, join_existing)} FROM ({sel.text}) c"
-              f"{join} WHERE c.__reason IS NULL{dedupe}) ORDER BY entity_id, seq")
+              f"{join} WHERE c.__reason IS NULL{dedupe}{skip}) ORDER BY entity_id, seq")
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0
     if bad:
@@ -268,7 +306,9 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
         quarantined += _quarantine_lines(cur, lines)
     _record_files(cur, chunk)
     rows = total + len(lines)
-    return {"rows": rows, "stored": stored, "duplicates": rows - stored - quarantined,
+    skipped_known = known if skip else 0
+    return {"rows": rows, "stored": stored,
+            "duplicates": rows - stored - quarantined - skipped_known, "known": known,
             "quarantined": quarantined, "naive": naive}
 
 
@@ -287,6 +327,6 @@ def _quarantine_lines(cur: db.Connection, lines: list[BadLine]) -> int:
                                 "\"offset\" = ?", [b.source, b.row])
         if not exists:
             cur.execute("INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
-                        "VALUES (?, ?, 'not UTF-8', ?, ?)", [b.source, b.row, b.detail, b.raw])
+                        "VALUES (?, ?, ?, ?, ?)", [b.source, b.row, b.reason, b.detail, b.raw])
             new += 1
     return new

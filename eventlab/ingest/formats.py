@@ -13,3 +13,8 @@ EXTENSIONS: dict[str, str] = {".parquet": "parquet", ".pq": "parquet", ".jsonl":
 def guess_format(path: str) -> str | None:
     """The format a file name suggests, or None."""
     return EXTENSIONS.get(Path(path).suffix.lower())
+
+
+DUPLICATES: tuple[str, ...] = ("skip", "copy")
+"""What a load does with rows whose event id is already stored from another source position
+(an export loaded back): skip them (the default), or load them as copies."""

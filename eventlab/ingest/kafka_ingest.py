@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.ingest import framed, kafka_mapping, republished
+from eventlab.ingest.canonical_sql import event_exprs, record_position
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
@@ -293,27 +294,16 @@ _DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "
 
 def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
                    broker: str | None = None) -> str:
-    seq = ("coalesce(c.seq_src, coalesce(prev.max_seq, 0) + row_number() OVER (PARTITION BY "
-           "c.entity_id ORDER BY c.ts, c.topic, c.\"partition\", c.\"offset\"))"
-           if derive_seq else "c.seq_src")
+    position = record_position(_id_prefix(source, broker))
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events WHERE entity_id IN "
             "(SELECT entity_id FROM __kc) GROUP BY ALL) prev ON prev.entity_id = c.entity_id"
             if derive_seq else "")
-    return (
-        f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-        f"CASE WHEN c.event_id_src IS NULL THEN md5({_id_prefix(source, broker)} || c.topic "
-        "|| ':' || "
-        "CAST(c.\"partition\" AS VARCHAR) || ':' || CAST(c.\"offset\" AS VARCHAR)) "
-        "ELSE c.event_id_src END AS event_id, "
-        "CASE WHEN c.entity_type_src IS NULL THEN coalesce(nullif(regexp_extract(c.entity_id, "
-        "'^([A-Za-z][A-Za-z_]*)[-:/]', 1), ''), 'unknown') ELSE c.entity_type_src END "
-        "AS entity_type, c.entity_id, "
-        f"c.event_type, c.event_version, {seq} AS seq, c.ts, "
-        "CASE WHEN c.__tombstone THEN NULL ELSE c.payload END, c.metadata, "
-        "coalesce(c.is_delete_src, false), $1, c.topic, c.\"partition\", c.\"offset\", "
-        "c.key, c.value, " + _HEADERS + ", to_timestamp(c.timestamp_ms / 1000.0), "
-        f"c.timestamp_type, c.ts_assumed_utc FROM __kc c{join} WHERE c.__reason IS NULL"
-        + (_DEDUPE.format(table="events") if dedupe else "") + ")")
+    columns = [*event_exprs(position, derive_seq, derive_seq), "$1", "c.topic",
+               'c."partition"', 'c."offset"', "c.key", "c.value", _HEADERS,
+               "to_timestamp(c.timestamp_ms / 1000.0)", "c.timestamp_type", "c.ts_assumed_utc"]
+    return (f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
+            f"{', '.join(columns)} FROM __kc c{join} WHERE c.__reason IS NULL"
+            + (_DEDUPE.format(table="events") if dedupe else "") + ")")
 
 
 def _id_prefix(source: str, broker: str | None) -> str:

@@ -20,7 +20,15 @@ import json
 from dataclasses import replace
 
 from eventlab.errors import MappingError
-from eventlab.ingest.canonical_sql import CE_PREFIXES, Sql, mapped_select
+from eventlab.ingest.canonical_sql import (
+    CE_PREFIXES,
+    REST,
+    Sql,
+    doc_columns,
+    mapped_select,
+    rest_payload,
+    rest_sql,
+)
 from eventlab.ingest.mapping import HEADER_PREFIX, FieldRef, Mapping, MappingSpec, resolve
 from eventlab.store import db
 from eventlab.store.sql import quote_ident, quote_literal
@@ -90,13 +98,6 @@ def sample_keys(cur: db.Connection, table: str, sample: int = 2000, *,
         [sample]))
 
 
-def doc_columns(mapping: Mapping) -> list[str]:
-    """The document keys a mapping reads (only these are parsed out of each value)."""
-    cols = {r.column for r in mapping.fields.values() if r.column}
-    cols |= set(mapping.metadata_columns)
-    return sorted(c for c in cols if not c.startswith("@"))
-
-
 def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
              rest_without: list[str] | None = None, *, framed: bool = False
              ) -> tuple[str, list[str]]:
@@ -125,11 +126,8 @@ def relation(table: str, keys: list[str], headers: list[str], ce_binary: bool,
         parsed = (f"CASE WHEN {looks_like_object} AND json_valid(__text) THEN "
                   f"{{'_': 1}} END")
         invalid, unpack = "(value IS NOT NULL AND __doc IS NULL)", []
-    rest = []
-    if rest_without is not None:
-        nulls = "{" + ", ".join(json.dumps(k) + ": null" for k in rest_without) + "}"
-        rest = [f"CASE WHEN __doc IS NOT NULL THEN json_merge_patch(__text, "
-                f"{quote_literal(nulls)}) END AS \"@rest\""]
+    rest = [] if rest_without is None else [rest_sql("__text", "__doc IS NOT NULL",
+                                                      rest_without)]
     outer = [
         *unpack, *rest, "__text AS \"@value\"",
         f"TRY(decode({FRAMED_KEY if framed else 'key'})) AS \"@key\"",
@@ -181,9 +179,10 @@ def resolve_kafka(spec: MappingSpec, keys: list[str], headers: list[str]) -> Map
             if name not in fields and found:
                 fields[name] = FieldRef(column=HEADER_PREFIX + found)
                 notes.append(f"{name} from the Kafka header {found!r}")
-        if base.payload_columns and "payload" not in spec.overrides:
-            fields["payload"] = FieldRef(column="@rest")
-        mapping = replace(base, fields=fields, payload_columns=())
+        mapping = replace(base, fields=fields)
+        if "payload" not in spec.overrides:
+            mapping = rest_payload(mapping)
+        mapping = replace(mapping, payload_columns=())
     fields = dict(mapping.fields)
     if "entity_id" not in fields:
         fields["entity_id"] = FieldRef(column="@key")
@@ -255,7 +254,7 @@ def mapped_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: b
         cur, table, value=FRAMED_VALUE if framed else "value")
     mapping = resolve_kafka(spec, keys, headers)
     needed = doc_columns(mapping)
-    rest = needed if any(r.column == "@rest" for r in mapping.fields.values()) else None
+    rest = needed if any(r.column == REST for r in mapping.fields.values()) else None
     rel, params = relation(table, needed, header_columns(mapping), ce_binary, rest,
                            framed=framed)
     types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE SELECT * FROM {rel}", params)}

@@ -41,8 +41,8 @@ def parse_peek_start(text: str, topic: str) -> SampleStart:
     if isinstance(start, Mapping):
         other = sorted({t for t, _ in start if t != topic})
         if other:
-            raise SourceError(f"--from names topic {', '.join(other)}, but the peek reads "
-                              f"{topic}: use P:OFFSET or {topic}:P:OFFSET")
+            raise SourceError(f"the start position names topic {', '.join(other)}, but the "
+                              f"peek reads {topic}: use P:OFFSET or {topic}:P:OFFSET")
     return start  # type: ignore[return-value]
 
 

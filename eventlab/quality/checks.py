@@ -37,6 +37,7 @@ from eventlab.quality.findings import (
     severity_for,
 )
 from eventlab.store import db
+from eventlab.store.order import WINDOW_SQL
 
 DEFAULT_LATE_SECONDS = 300.0
 KINDS: tuple[str, ...] = (
@@ -86,8 +87,8 @@ def duplicates(con: db.Connection) -> Finding:
 _SEQ_SQL = """
 WITH w AS (
   SELECT entity_id, event_id, seq, ts,
-         lag(seq) OVER (PARTITION BY entity_id ORDER BY seq, ts, "offset") AS pseq,
-         lag(ts) OVER (PARTITION BY entity_id ORDER BY seq, ts, "offset") AS pts,
+         lag(seq) OVER ({window}) AS pseq,
+         lag(ts) OVER ({window}) AS pts,
          lag(seq) OVER (PARTITION BY entity_id ORDER BY source, topic, "partition", "offset")
            AS aseq
   FROM events),
@@ -110,7 +111,7 @@ SELECT
          'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}
         ORDER BY entity_id, seq) FILTER (WHERE ts < pts))[1:20] AS ooo_examples
 FROM f
-"""
+""".replace("{window}", WINDOW_SQL)
 
 
 def sequences(con: db.Connection) -> list[Finding]:

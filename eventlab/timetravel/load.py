@@ -1,8 +1,8 @@
 """Load one entity's events from the store in stream order, as replay `Event`s, fast.
 
-`load_events` reads them in `ORDER_COLUMNS` order (seq, then tie-breakers that make the order
-total; the SQL "as of" uses the same order) and builds the events column-wise: about a third
-of a large entity's load went into building `Event`s one keyword call at a time.
+`load_events` reads them in the stream order (`store.order`: seq, then tie-breakers that make
+the order total; every other reader uses the same order) and builds the events column-wise:
+about a third of a large entity's load went into building `Event`s one keyword call at a time.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from eventlab.replay import (
 )
 from eventlab.replay.event import FIELDS
 from eventlab.store import db
+from eventlab.store.order import ORDER_SQL
 from eventlab.store.sql import column_list
 
-ORDER_COLUMNS = 'seq, ts, "offset", hash(source, topic, "partition")'
-"""The stream order of an entity's events: seq, then time, offset and (for rows that tie on all
-three, e.g. the same row number in two files) a hash of the source position. The SQL "as of"
-sorts by the same expression, so both see duplicates in the same order."""
+ORDER_COLUMNS = ORDER_SQL
+"""The stream order of an entity's events (`store.order`: seq, then type, time and source
+position). The SQL "as of", Flow, Explore, export and Quality sort by the same order."""
 _COLUMNS = column_list(FIELDS)  # the replay Event's fields
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -211,11 +211,12 @@ def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool)
     path = st.text_input("File, folder or glob", key="f_path",
                          placeholder="/data/exports/2026-11/  or  exports/**/*.parquet")
     fmt, preset = _format_and_preset("f")
+    duplicates = _duplicates("f")
     if st.button("Load path", key="f_go", type="primary",
                  disabled=read_only or not path.strip()):
         start_job(lambda token: background.start_path_ingest(
             manager, store, path, db_path=context.db_path(), fmt=fmt, preset=preset,
-            token=token))
+            token=token, duplicates=duplicates))
 
 
 def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> None:
@@ -230,6 +231,7 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
                           type=list(background.UPLOAD_TYPES), max_upload_size=limit,
                           disabled=read_only)
     fmt, preset = _format_and_preset("u")
+    duplicates = _duplicates("u")
     if st.button("Load upload", key="u_go", type="primary", disabled=read_only or up is None):
         assert up is not None
 
@@ -238,8 +240,22 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
             saved = background.save_upload(up.name, up.getbuffer(), folder, limit)
             return background.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
                                                   preset=preset, token=token,
-                                                  title=f"Upload {up.name}")
+                                                  title=f"Upload {up.name}",
+                                                  duplicates=duplicates)
         start_job(action)
+
+
+_DUPLICATES = {"skip ids already stored": "skip", "load as copies": "copy"}
+
+
+def _duplicates(key: str) -> str:
+    """What to do with rows whose event id is already stored (an export loaded back)."""
+    label = st.radio("Event ids already stored", list(_DUPLICATES), key=f"{key}_duplicates",
+                     horizontal=True,
+                     help="A file whose events are already stored under other positions (an "
+                          "export loaded back) would store each event twice. The job's report "
+                          "says how many there were.")
+    return _DUPLICATES[label]
 
 
 def _format_and_preset(key: str) -> tuple[str | None, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_support import shown, wait_for
+from apptest_support import shown, texts, wait_for
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -179,3 +179,30 @@ def test_read_only_mode_disables_loading(fresh_db: Path, demo_export: Path,
     at.text_input(key="f_path").input(str(demo_export)).run()
     assert at.button(key="f_go").disabled and at.button(key="u_go").disabled
     assert at.file_uploader(key="u_file").disabled
+
+
+def test_an_export_loaded_back_skips_stored_ids_or_loads_copies(fresh_db: Path) -> None:
+    lines = "".join(f'{{"event_id": "ev-{i}", "entity_id": "cart-{i}", "event_type": '
+                    f'"CartOpened", "ts": "2026-03-0{i + 1}T10:00:00Z"}}\n' for i in range(3))
+
+    def upload(at: AppTest, name: str, data: str) -> AppTest:
+        at.file_uploader(key="u_file").set_value((name, data.encode(), "application/jsonl"))
+        at.run()
+        at.button(key="u_go").click().run()
+        assert not at.exception, at.exception
+        return at
+
+    def events() -> int:
+        with EventStore(fresh_db) as store:
+            return store.stats().events
+
+    at = upload(sources_page(), "carts.jsonl", lines)
+    at = wait_for(at, lambda a: any("3 stored" in s.value for s in a.success))
+    assert at.radio(key="u_duplicates").value == "skip ids already stored"  # the default
+    at = upload(at, "back.jsonl", lines + "\n")  # the same events from another file
+    at = wait_for(at, lambda a: any("already stored (skipped: ids" in s for s in texts(a.success)))
+    assert events() == 3
+    at.radio(key="u_duplicates").set_value("load as copies").run()
+    at = upload(at, "copies.jsonl", lines + "\n\n")
+    wait_for(at, lambda a: any("already stored (loaded as copies)" in s for s in texts(a.success)))
+    assert events() == 6

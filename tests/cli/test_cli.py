@@ -267,3 +267,33 @@ def test_real_subprocess(tmp_path: Path, export: Path) -> None:
     assert refused.stdout == ""
     assert "error: Only SELECT queries run here (this is DROP)" in refused.stderr
     assert not (tmp_path / "env.duckdb").exists()
+
+
+def test_ingest_says_which_flag_to_pass_after_the_fact(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Ingest reports the fact (also shown in the browser); only the command line adds the
+    flag to pass."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    no_ts = write_parquet(tmp_path / "a.parquet", {"entity_id": ["o-1"], "event_type": ["T"]})
+    db = str(tmp_path / "x.duckdb")
+    assert main(["ingest", str(notes), str(no_ts), "--db", db]) == 1
+    out = capsys.readouterr().out
+    assert f"FAILED {notes}: unknown format (not .parquet" in out
+    assert out.count(str(no_ts)) == 1  # the file is named once
+    assert "hint: pass --format parquet|jsonl|csv\nhint: pass --mapping FILE or --preset" in out
+
+
+def test_ingest_an_export_back_skips_stored_ids_unless_told_to_copy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = {**flat_events(3), "event_id": ["a", "b", "c"]}
+    db = str(tmp_path / "x.duckdb")
+    assert main(["ingest", str(write_parquet(tmp_path / "a.parquet", rows)), "--db", db]) == 0
+    back = str(write_parquet(tmp_path / "back.parquet", rows))
+    capsys.readouterr()
+    assert main(["ingest", back, "--db", db]) == 0
+    assert "3 rows have an event id that is already stored (skipped" in capsys.readouterr().out
+    copy = str(write_parquet(tmp_path / "copy.parquet", rows))
+    assert main(["ingest", copy, "--db", db, "--duplicates", "copy", "--json"]) == 0
+    out = _json_out(capsys)
+    assert (out["rows_stored"], out["rows_known_id"], out["duplicates"]) == (3, 3, "copy")

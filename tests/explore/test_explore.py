@@ -62,11 +62,11 @@ def test_all_filters_combine_in_order() -> None:
     clauses, params = build_where(Filters(start=T0, event_types=("A",), entity_type="order",
                                           entity_prefix="o", text="x", json_path="a",
                                           json_op="exists"))
-    assert clauses == ["ts >= ?", "list_contains(?, event_type)", "entity_type = ?",
+    assert clauses == ["ts >= ?", "entity_type = ?", "list_contains(?, event_type)",
                        "entity_id >= ? AND entity_id < ?",
                        "contains(lower(CAST(payload AS VARCHAR)), ?)",
                        "json_exists(payload, ?)"]
-    assert params == [T0, ["A"], "order", "o", "p", "x", "$.a"]
+    assert params == [T0, "order", ["A"], "o", "p", "x", "$.a"]
 
 
 @pytest.mark.parametrize(("op", "value", "clause", "params"), [

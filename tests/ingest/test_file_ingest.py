@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -136,7 +137,7 @@ def test_corrupt_files_are_listed_and_the_good_ones_load(store: EventStore,
     assert report.rows_stored == 7
     assert {f["file"] for f in report.files_failed} == {str(p) for p in bad}
     for failed in report.files_failed:
-        assert failed["error"].startswith(failed["file"] + ": ")
+        assert failed["file"] not in failed["error"]  # the report names it once
         assert bad[Path(failed["file"])] in failed["error"]
     assert {e["source"] for e in events(store)} == {str(good1), str(good2)}
     assert count(store, "ingested_files") == 2
@@ -167,7 +168,7 @@ def test_reserved_column_names_fail_that_file(store: EventStore, tmp_path: Path)
     f = write_parquet(tmp_path / "a.parquet", {**flat_events(1), "__row": [1]})
     report = ingest(store, f)
     assert report.files_failed == [{"file": str(f), "error": (
-        f"{f}: column names starting with '__' are reserved (__row)")}]
+        "column names starting with '__' are reserved (__row)")}]
 
 
 # --- idempotent re-ingest --------------------------------------------------------------------
@@ -523,7 +524,8 @@ def test_discover_reports_paths_that_match_nothing(tmp_path: Path) -> None:
         {"file": str(tmp_path / "nope.parquet"), "error": "no such file"},
         {"file": str(tmp_path / "*.csv"), "error": "no such file, folder or matching files"},
         {"file": str(tmp_path / "notes.txt"),
-         "error": "unknown format; pass --format parquet|jsonl|csv"}]
+         "error": "unknown format (not .parquet, .jsonl, .ndjson, .json or .csv)",
+         "needs": "format"}]
 
 
 def test_hive_folder_ingest_loads_every_partition(store: EventStore, tmp_path: Path) -> None:
@@ -551,3 +553,55 @@ def test_mixed_formats_in_one_folder(store: EventStore, tmp_path: Path) -> None:
                                  "ts": "2026-11-01T10:00:00Z"}])
     report = ingest(store, d)
     assert (report.files_read, report.rows_stored, report.files_failed) == (3, 5, [])
+
+
+def test_a_short_csv_row_is_quarantined_with_its_line_and_the_rest_loads(
+        store: EventStore, tmp_path: Path) -> None:
+    f = tmp_path / "short.csv"
+    f.write_text("entity_id,event_type,ts\n"
+                 "o-1,Placed,2026-11-01T10:00:00Z\n"
+                 "o-1,Paid\n"
+                 "o-2,Placed,2026-11-01T11:00:00Z\n"
+                 "o-2,Paid,2026-11-01T12:00:00Z,extra\n")
+    report = ingest(store, f)
+    assert report.files_failed == []
+    assert (report.rows_stored, report.rows_quarantined) == (2, 2)
+    assert [(e["entity_id"], e["event_type"]) for e in events(store)] == [
+        ("o-1", "Placed"), ("o-2", "Placed")]
+    got = [(q["source"], q["offset"], q["reason"], q["detail"], bytes(q["raw"]))
+           for q in quarantine(store)]
+    assert got == [
+        (str(f), 2, "wrong number of fields", "line 3 has 2 fields, the header 3", b"o-1,Paid"),
+        (str(f), 4, "wrong number of fields", "line 5 has 4 fields, the header 3",
+         b"o-2,Paid,2026-11-01T12:00:00Z,extra")]
+    assert (ingest(store, f).rows_quarantined, len(quarantine(store))) == (0, 2)  # once
+
+
+# --- ids already stored (an export loaded back) -----------------------------------------------
+
+def _with_ids(n: int) -> dict[str, list[Any]]:
+    rows = flat_events(n)
+    return {**rows, "event_id": [f"ev-{i}" for i in range(n)]}
+
+
+def test_rows_whose_ids_are_stored_are_skipped_and_said(store: EventStore,
+                                                        tmp_path: Path) -> None:
+    write_parquet(tmp_path / "a.parquet", _with_ids(4))
+    ingest(store, tmp_path / "a.parquet")
+    back = write_parquet(tmp_path / "back.parquet", _with_ids(6))  # 4 known ids, 2 new
+    report = ingest(store, back)
+    assert (report.rows_stored, report.rows_known_id, report.rows_skipped_duplicate) == (2, 4, 0)
+    assert "4 rows have an event id that is already stored (skipped" in report.summary()
+    assert count(store, "events") == 6
+
+
+def test_rows_whose_ids_are_stored_load_as_copies_when_asked(store: EventStore,
+                                                             tmp_path: Path) -> None:
+    write_parquet(tmp_path / "a.parquet", _with_ids(4))
+    ingest(store, tmp_path / "a.parquet")
+    back = write_parquet(tmp_path / "back.parquet", _with_ids(4))
+    report = ingest_paths(store, [str(back)], duplicates="copy")
+    assert (report.rows_stored, report.rows_known_id) == (4, 4)
+    assert "4 rows have an event id that is already stored (loaded as copies)" \
+        in report.summary()
+    assert count(store, "events") == 8
