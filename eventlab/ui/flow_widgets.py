@@ -45,11 +45,12 @@ def has_events(facets: Facets) -> bool:
 def scope_panel(facets: Facets) -> Scope:
     """Entity type and time range; returns the Scope they describe."""
     c1, c2 = st.columns([1, 3])
-    if st.session_state.get("entity_type", ALL) not in (ALL, *facets.entity_types):
-        st.session_state["entity_type"] = ALL
-    etype = c1.selectbox("Entity type", [ALL, *facets.entity_types], key="entity_type",
-                         bind="query-params",
-                         help="Transitions and variants are formed within each entity.")
+    options = [*facets.entity_types, ALL]  # one entity type first: flows of kinds unmixed
+    if st.session_state.get("entity_type", options[0]) not in options:
+        st.session_state["entity_type"] = options[0]
+    etype = c1.selectbox("Entity type", options, key="entity_type", bind="query-params",
+                         help="Transitions and variants are formed within each entity; "
+                              f"{ALL} mixes every entity type in one graph.")
     start = end = None
     lo, hi = naive_utc(facets.first_ts), naive_utc(facets.last_ts)
     if hi > lo:
