@@ -35,8 +35,9 @@ st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
            f"{explore.PAGE_SIZE} per page, sorted by time")
 c_export, c_inv, c_rep = st.columns([4, 1, 1])
-with c_export:
-    export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
+if page.total:  # nothing to export from an empty result
+    with c_export:
+        export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
 with c_inv:
     investigations_widgets.add_popover(filters=investigations_widgets.url_filters(),
                                        key="ex_inv_filters")
