@@ -8,6 +8,7 @@ from eventlab import explore
 from eventlab.charts import explore as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import export
+from eventlab.explore.words import filters_words
 from eventlab.republish.selection import Selection
 from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
 from eventlab.ui import explore_widgets as w
@@ -43,7 +44,8 @@ with c_inv:
                                        key="ex_inv_filters")
 with c_rep:
     republish_widgets.republish_button(
-        Selection.query(*explore.event_ids_query(filters), label="Explore's filtered set"),
+        Selection.query(*explore.event_ids_query(filters), label="Explore's filtered set",
+                        words=filters_words(filters)),
         key="ex_republish")
 marks = context.duplicates()
 picked = w.events_table(page, marks)

@@ -23,6 +23,7 @@ from eventlab.charts import flow as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.explore import filters as explore_filters
+from eventlab.explore.words import filters_words
 from eventlab.flow import END, START, Chain, Scope
 from eventlab.republish.selection import Selection
 from eventlab.timeutil import as_utc, format_utc, naive_utc
@@ -185,7 +186,8 @@ def transitions_section(cur: Any, scope: Scope) -> None:
         f = explore_filters.from_params(explore_params(edge, scope))
         republish_widgets.republish_button(
             Selection.query(*explore.event_ids_query(f),
-                            label=f"transition {edge['from_type']} → {edge['to_type']}"),
+                            label=f"transition {edge['from_type']} → {edge['to_type']}",
+                            words=filters_words(f)),
             key="flow_republish")
 
 

@@ -155,3 +155,7 @@ def test_other_pages_hand_their_selection_over(loaded: tuple[Path, str], page: s
     at.button(key=button).click().run()
     assert not at.exception
     assert [m.value for m in at.metric][:1] == [str(expected)]
+    line = next(t for t in texts(at.markdown) if t.startswith("**Selection**"))
+    assert "?" not in line and "SELECT" not in line  # the filters in words, not SQL
+    if button == "ex_republish":
+        assert line.endswith("Explore's filtered set: entity id starting with order-1")
