@@ -128,6 +128,7 @@ def test_a_job_interrupted_by_an_app_restart_is_resumed_from_the_ledger(
     assert at.button(key="rp_execute").label == "Resume"
     at.button(key="rp_execute").click().run()
     wait_for(at, lambda a: any("Done" in s.value for s in a.success))
+    assert not any("will be created" in w.value for w in at.warning)  # done: it was created
     got = read_all(kafka_config, dry.plan.target_topics[0])
     assert sorted(r["timestamp_ms"] - 1_700_000_000_000 for r in got) == [2, 7]  # once each
 
