@@ -10,6 +10,7 @@ open a fragment redraws every 5 s and writes a lag sample when the interval has 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -52,13 +53,16 @@ def _secrets_section() -> Mapping[str, object]:
 def cluster_config() -> KafkaConfig | None:
     """The cluster to look at: the Sources page's connection, else the configured one; the
     bootstrap field changes only the address (secrets stay where they are)."""
+    secrets = _secrets_section()
     try:
-        base = config_sources.base_config(_secrets_section())
+        base = config_sources.base_config(secrets)
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
     connected = st.session_state.get("k_connected")
-    origin = "EVENTLAB_KAFKA_BOOTSTRAP / secrets"
+    origin = ("EVENTLAB_KAFKA_BOOTSTRAP" if os.environ.get("EVENTLAB_KAFKA_BOOTSTRAP") else
+              "the [kafka] secrets" if secrets.get("bootstrap") else
+              "EventLab's built-in default; set EVENTLAB_KAFKA_BOOTSTRAP to change it")
     if connected is not None and isinstance(getattr(connected, "config", None), KafkaConfig):
         base, origin = connected.config, "the Sources page's connection"
     bootstrap = st.text_input("Bootstrap servers", value=base.bootstrap, key="c_bootstrap",
@@ -89,7 +93,8 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
 
     def draw() -> None:
         try:
-            snapshot = take_snapshot(config, store)
+            with st.spinner(f"Reading consumer groups from {inert(config.bootstrap)} …"):
+                snapshot = take_snapshot(config, store)
         except EventLabError as exc:
             st.session_state["c_failed"] = (config.bootstrap, str(exc))
             st.rerun(scope="app")

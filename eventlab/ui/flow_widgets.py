@@ -313,7 +313,8 @@ def topics_section(store: Any) -> None:
     if config is None:
         return
     try:
-        snapshot = take_snapshot(config, store, seconds=False)
+        with st.spinner(f"Reading consumer groups from {inert(config.bootstrap)} …"):
+            snapshot = take_snapshot(config, store, seconds=False)
     except EventLabError as exc:
         st.error(f"Consumer groups could not be read: {inert_lines(exc)}")
         return
