@@ -35,7 +35,7 @@ except EventLabError as exc:
 st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
            f"{explore.PAGE_SIZE} per page, sorted by time")
-c_export, c_inv, c_rep = st.columns([4, 1, 1])
+c_export, c_inv, c_rep = st.columns([3, 1.5, 1])  # labels uncut at 1400 px
 if page.total:  # nothing to export from an empty result
     with c_export:
         export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
