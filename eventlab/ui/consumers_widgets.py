@@ -162,6 +162,12 @@ def _secs(value: float | None, estimated: bool = False) -> str:
     return f"{text} (estimated)" if estimated else text
 
 
+UNCUT = {"ETA": st.column_config.TextColumn("ETA", width="medium"),
+         "max lag": st.column_config.TextColumn("max lag", width="medium"),
+         "why": st.column_config.TextColumn("why", width="large")}
+"""Columns of sentences ("not catching up", a verdict's reason) wide enough to read whole."""
+
+
 def groups_table(snapshot: LagSnapshot) -> None:
     """One row per group: state, members, lag, no-commit partitions, worst lag in seconds."""
     rows = []
@@ -175,7 +181,7 @@ def groups_table(snapshot: LagSnapshot) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="c_groups",
                  column_config={"no commit": st.column_config.NumberColumn(
                      help="partitions of its topics the group never committed: not counted "
-                          "in the lag as if caught up")})
+                          "in the lag as if caught up"), **UNCUT})
     unknown = [g.group for g in snapshot.groups if g.info.describe_error]
     if unknown:
         st.caption("Members unknown: the broker's group description could not be read "
@@ -210,7 +216,8 @@ def group_panel(group: GroupLag) -> None:
     st.markdown(f"{badge(group.status)} **{inert(group.group)}** · state "
                 f"{inert(group.info.state)} · members {members} · lag {group.total_lag:,} "
                 f"records · {inert(group.reason)}")
-    st.dataframe(pd.DataFrame(partition_rows(group)), hide_index=True, key="c_partitions")
+    st.dataframe(pd.DataFrame(partition_rows(group)), hide_index=True, key="c_partitions",
+                 column_config=UNCUT)
     with st.expander("Samples behind each verdict"):
         for p in group.partitions:
             st.markdown(f"{badge(p.status)} {inert(p.topic)}/{p.partition}: {inert(p.reason)}")

@@ -4,6 +4,7 @@ that is down (a clear error, the app goes on)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -81,6 +82,9 @@ def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest
     assert not at.exception, at.exception
     parts = frame(at, "partition")
     assert list(parts["committed"]) == ["1", "no commit"]
+    widths = {k: c.get("width") for d in at.dataframe for k, c in
+              json.loads(d.proto.columns or "{}").items()}  # sentences read whole
+    assert (widths.get("ETA"), widths.get("why")) == ("medium", "large"), widths
     assert list(parts["lag"].fillna(-1)) == [3, -1]
     assert parts["from"].iloc[0] == "store" and parts["lag seconds"].iloc[0].endswith(" s")
     shown = parts["lag seconds"].iloc[0]  # about 59 s: "59.x s"
