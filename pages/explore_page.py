@@ -8,6 +8,7 @@ from eventlab import explore
 from eventlab.charts import explore as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import export
+from eventlab.explore.words import filters_words
 from eventlab.republish.selection import Selection
 from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
 from eventlab.ui import explore_widgets as w
@@ -34,15 +35,17 @@ except EventLabError as exc:
 st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
            f"{explore.PAGE_SIZE} per page, sorted by time")
-c_export, c_inv, c_rep = st.columns([4, 1, 1])
-with c_export:
-    export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
+c_export, c_inv, c_rep = st.columns([3, 1.5, 1])  # labels uncut at 1400 px
+if page.total:  # nothing to export from an empty result
+    with c_export:
+        export_widgets.download_buttons(cur, export.filtered_events(filters), key="ex_export")
 with c_inv:
     investigations_widgets.add_popover(filters=investigations_widgets.url_filters(),
                                        key="ex_inv_filters")
 with c_rep:
     republish_widgets.republish_button(
-        Selection.query(*explore.event_ids_query(filters), label="Explore's filtered set"),
+        Selection.query(*explore.event_ids_query(filters), label="Explore's filtered set",
+                        words=filters_words(filters)),
         key="ex_republish")
 marks = context.duplicates()
 picked = w.events_table(page, marks)

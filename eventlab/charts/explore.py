@@ -15,9 +15,10 @@ def counts_over_time(table: pa.Table, bucket: str) -> go.Figure:
     colour on every page); the legend beside the plot; a clear empty state."""
     fig = go.Figure()
     fig.update_layout(barmode="stack", xaxis_title=None, yaxis_title="events")
+    if not table.num_rows:  # no buckets: a bucket size would name nothing
+        return empty(layout(fig, "Events over time", 300, legend="none"),
+                     "No events match these filters.")
     title = f"Events per {bucket} (UTC)"
-    if not table.num_rows:
-        return empty(layout(fig, title, 300, legend="none"), "No events match these filters.")
     data = table.to_pydict()
     by_type: dict[str, tuple[list, list]] = {}
     for b, t, n in zip(data["bucket"], data["event_type"], data["events"], strict=True):

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 
 from eventlab.charts import style
-from eventlab.charts.style import color_for
+from eventlab.charts.style import type_colors
 from eventlab.flow import END, START, Chain, duration
 
 MISSING_LANE = "(missing parent)"
@@ -34,12 +34,13 @@ def rates(table: pa.Table, bucket: str, seconds: int) -> go.Figure:
         xs, ys = by_type.setdefault(t, ([], []))
         xs.append(b)
         ys.append(n)
+    colors = type_colors(by_type)
     for t, (xs, ys) in sorted(by_type.items()):
-        fig.add_bar(x=xs, y=ys, name=t, marker_color=color_for(t),
+        fig.add_bar(x=xs, y=ys, name=t, marker_color=colors[t],
                     customdata=[n / seconds for n in ys],
                     hovertemplate="%{fullData.name}<br>%{x}<br>%{y:,} events "
                                   "(%{customdata:.3g}/s)<extra></extra>")
-    fig = style.layout(fig, f"Events per {bucket} (UTC), by type", 320)
+    fig = style.layout(fig, f"Events per {bucket} (UTC), by type", 320, legend="right")
     fig.update_layout(barmode="stack", xaxis_title=None, yaxis_title=f"events per {bucket}",
                       legend_traceorder="normal")
     return fig
@@ -53,15 +54,23 @@ def node_label(node: str) -> str:
 def sankey(edges: Sequence[Mapping[str, Any]], node_counts: Mapping[str, int],
            title: str = "Directly-follows transitions") -> go.Figure:
     """The transitions as a Sankey: START and END are nodes of their own, link width is the
-    number of pairs, the hover shows median and p95 time between."""
-    used = {n for e in edges for n in (e["from_type"], e["to_type"])}
+    number of pairs, the hover shows median and p95 time between. A self-transition (A → A)
+    cannot be drawn as a Sankey link (plotly draws a hollow box): it is counted on its node's
+    label ("↻ 12") and listed in the transitions table. Labels are dark on a light outline,
+    with room between nodes."""
+    repeats = {e["from_type"]: e["count"] for e in edges if e["from_type"] == e["to_type"]}
+    edges = [e for e in edges if e["from_type"] != e["to_type"]]
+    used = {n for e in edges for n in (e["from_type"], e["to_type"])} | set(repeats)
     nodes = [n for n in dict.fromkeys([START, *sorted(used - {START, END}), END]) if n in used]
     index = {n: i for i, n in enumerate(nodes)}
-    colours = ["#444444" if n in (START, END) else color_for(n) for n in nodes]
+    colors = type_colors(n for n in nodes if n not in (START, END))
+    colours = ["#444444" if n in (START, END) else colors[n] for n in nodes]
+    labels = [f"{node_label(n)} ({node_counts.get(n, 0):,})"
+              + (f" ↻ {repeats[n]:,}" if n in repeats else "") for n in nodes]
     fig = go.Figure(go.Sankey(
-        arrangement="snap",
-        node={"label": [f"{node_label(n)} ({node_counts.get(n, 0):,})" for n in nodes],
-              "color": colours, "pad": 14, "thickness": 14,
+        arrangement="snap", textfont={"color": "#111111", "size": 12},
+        node={"label": labels, "color": colours, "pad": 22, "thickness": 14,
+              "line": {"color": "#ffffff", "width": 0.5},
               "hovertemplate": "%{label}<extra></extra>"},
         link={"source": [index[e["from_type"]] for e in edges],
               "target": [index[e["to_type"]] for e in edges],
@@ -73,7 +82,7 @@ def sankey(edges: Sequence[Mapping[str, Any]], node_counts: Mapping[str, int],
               "hovertemplate": "%{customdata[0]} → %{customdata[1]}<br>%{value:,} pairs<br>"
                                "median %{customdata[2]} · p95 %{customdata[3]}"
                                "<extra></extra>"}))
-    return style.layout(fig, title, 520)
+    return style.layout(fig, title, max(520, 34 * len(nodes)))
 
 
 def swimlane(chain: Chain) -> go.Figure:
@@ -113,11 +122,12 @@ def swimlane(chain: Chain) -> go.Figure:
     by_type: dict[str, list] = {}
     for e in chain.events:
         by_type.setdefault(e.event_type, []).append(e)
+    colors = type_colors(by_type)
     for t, evs in sorted(by_type.items()):
         fig.add_scatter(
             x=[e.ts for e in evs], y=[e.entity_id for e in evs], mode="markers+text",
             name=t, text=[t for _ in evs], textposition=[place[e.event_id] for e in evs],
-            marker={"color": color_for(t), "size": 12,
+            marker={"color": colors[t], "size": 12,
                     "symbol": ["circle" if e.in_correlation else "circle-open" for e in evs]},
             customdata=[[e.event_id, e.seq, e.topic or "—"] for e in evs],
             hovertemplate="%{fullData.name}<br>%{y} · seq %{customdata[1]}<br>%{x}<br>"
@@ -132,4 +142,5 @@ def swimlane(chain: Chain) -> go.Figure:
                      range=[-0.7, len(lanes) - 0.3])
     fig.update_xaxes(title=None)
     return style.layout(fig, f"Chain {chain.correlation_id}: {len(chain.events)} events on "
-                             f"{len(chain.lanes)} entities", 140 + 60 * len(lanes))
+                             f"{len(chain.lanes)} entities", 140 + 60 * len(lanes),
+                        legend="right")

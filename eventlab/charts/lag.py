@@ -9,12 +9,29 @@ import plotly.graph_objects as go
 import pyarrow as pa
 
 from eventlab.charts.style import layout
+from eventlab.flow import duration
+
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600,
+          12 * 3600, 86400, 2 * 86400, 7 * 86400, 30 * 86400, 365 * 86400)
+"""Tick spacings of a seconds axis: whole seconds, minutes, hours, days."""
+
+
+def duration_ticks(top: float, ticks: int = 5) -> tuple[list[float], list[str]]:
+    """Tick positions from 0 to at least `top` seconds, about `ticks` of them, labelled as
+    durations ("30.0 s", "5.0 min", "2.0 h") rather than raw seconds."""
+    step = next((s for s in _STEPS if s * ticks >= top), _STEPS[-1])
+    if top > step * ticks:
+        step = top / ticks
+    count = max(1, int(-(-top // step)))
+    values = [step * i for i in range(count + 1)]
+    return values, [duration(v) if v else "0" for v in values]
 
 
 def lag_over_time(table: pa.Table, value: str = "lag", title: str | None = None) -> go.Figure:
     """One line per partition (`series`) of `value` ("lag" or "lag_seconds") over
     `sampled_at`; estimated seconds are drawn as hollow markers."""
     fig = go.Figure()
+    top = 0.0
     if table.num_rows and value in table.column_names:
         data = table.to_pydict()
         lines: dict[str, tuple[list, list, list]] = {}
@@ -28,9 +45,14 @@ def lag_over_time(table: pa.Table, value: str = "lag", title: str | None = None)
         for name, (xs, ys, marks) in sorted(lines.items()):
             fig.add_scatter(x=xs, y=ys, name=name, mode="lines+markers",
                             marker={"symbol": marks, "size": 5}, connectgaps=False)
+            top = max([top, *(y for y in ys if y is not None)])
     unit = "seconds behind" if value == "lag_seconds" else "records behind"
     fig.update_yaxes(title=unit, rangemode="tozero")
-    return layout(fig, title or f"Lag over time ({unit})", 280)
+    if value == "lag_seconds" and top > 0:
+        values, labels = duration_ticks(top)
+        fig.update_yaxes(title="time behind", tickvals=values, ticktext=labels,
+                         range=[0, values[-1] * 1.02])
+    return layout(fig, title or f"Lag over time ({unit})", 280, legend="right")
 
 
 def topic_group_graph(edges: Mapping[tuple[str, str], int | None]) -> go.Figure:

@@ -130,6 +130,11 @@ def produce_demo(config: KafkaConfig, topic: str, *, events: int = 50_000, seed:
                  fmt: str = "json") -> ProduceReport:
     """Produce the demo to `topic` (created with `partitions` if missing); `rate` caps records/s.
 
+    Kafka timestamps: without `rate` each record carries its event time (a fast, repeatable
+    load of history); with `rate` it carries the send time, as a live producer's records do,
+    so a consumer's lag in seconds grows while it falls behind. The event time stays in the
+    payload either way.
+
     Every record's future is checked; the first failure stops the run and raises `SourceError`
     with how many records were acknowledged. `progress(sent, seconds)` is called about once a
     second.
@@ -151,7 +156,8 @@ def produce_demo(config: KafkaConfig, topic: str, *, events: int = 50_000, seed:
             for records, chunk_size in demo_chunks(events, seed, mode, fmt):
                 size += chunk_size
                 for key, value, headers, ts_ms, kind in records:
-                    sent = sender.send(key, value, headers, ts_ms)
+                    sent = sender.send(key, value, headers,
+                                       int(time.time() * 1000) if rate > 0 else ts_ms)
                     if kind is not None:
                         poison[kind] = sent
                     if rate > 0 and (ahead := started + sender.sent / rate

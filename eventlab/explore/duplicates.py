@@ -16,8 +16,13 @@ COPY = "copy"
 CONFLICT = "conflict"
 """Stored more than once, with payloads that differ."""
 
-LABELS = {COPY: "⧉ copy", CONFLICT: "⚠ conflict"}
-"""How a duplicated event is marked where it is listed (Explore's table, What if's picker)."""
+LABELS = {COPY: "= copy", CONFLICT: "⚠ conflict"}
+"""How a duplicated event is marked where it is listed (Explore's table, What if's picker).
+Only characters the fonts of a plain Debian Chromium draw (DejaVu Sans): no missing-glyph
+boxes."""
+LEGEND = f"Event id stored more than once: {LABELS[COPY]} (identical copies), " \
+         f"{LABELS[CONFLICT]} (payloads differ)"
+"""The one-line key to LABELS, for a column's help."""
 
 DUPLICATED_IDS_SQL = ("SELECT event_id FROM events GROUP BY event_id "
                       "HAVING count(*) > 1")

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+import orjson
+
 from eventlab.investigations.model import Investigation
+from eventlab.timetravel.positions import jsonable
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{margin-bottom:.2rem}.meta{color:#666}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
@@ -24,6 +27,26 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{escape(_cell(r.get(c)))}</td>" for c in columns)
                    + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def bookmark_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per bookmarked event id, in the order given: an id stored more than once (a
+    duplicated event) is listed once, with its number of copies."""
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        seen = out.get(row.get("event_id"))
+        if seen is None:
+            out[row.get("event_id")] = {**row, "copies": 1}
+        else:
+            seen["copies"] += 1
+    return list(out.values())
+
+
+def state_text(state: Any) -> str:
+    """An entity's state as indented JSON (keys in order; NaN and the infinities as text,
+    times as ISO text), as every other EventLab output shows it."""
+    return orjson.dumps(jsonable(state), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+                        | orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
 def _cell(value: Any) -> str:
@@ -53,7 +76,8 @@ def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]
         table([{**f, "severity": f["severity"]} for f in findings],
               ["severity", "kind", "count", "explanation"]),
         "<h2>Bookmarked events</h2>",
-        table(bookmarks, ["event_id", "entity_id", "seq", "event_type", "ts"]),
+        table(bookmark_rows(bookmarks),
+              ["event_id", "entity_id", "seq", "event_type", "ts", "copies"]),
         "<h2>Figures</h2>", *figures,
         "<h2>Entities</h2>",
     ]
@@ -61,6 +85,6 @@ def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]
         last = timeline[-1]["state"] if timeline else None
         parts += [f"<h3>{escape(entity)}</h3>",
                   f"<p>{len(timeline):,} events; the state after the last one:</p>",
-                  f"<pre>{escape(str(last))}</pre>"]
+                  f"<pre>{escape(state_text(last))}</pre>"]
     parts.append("</body></html>")
     return "\n".join(parts)

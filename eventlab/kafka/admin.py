@@ -21,8 +21,13 @@ from typing import Any
 import kafka.errors as kerr
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from eventlab.errors import SourceError, TopicGone
-from eventlab.kafka.config import KafkaConfig, kafka_errors
+from eventlab.errors import BrokerUnavailable, SourceError, TopicGone
+from eventlab.kafka.config import (
+    KafkaConfig,
+    kafka_errors,
+    nobody_listens_message,
+    refused_everywhere,
+)
 from eventlab.kafka.positions import TP
 
 _PROBE_MAX_S = 5.0
@@ -45,7 +50,10 @@ class TopicInfo:
 
 @contextmanager
 def admin_client(config: KafkaConfig, doing: str) -> Iterator[KafkaAdminClient]:
-    """A short-lived admin client; construction bootstraps, so a dead broker fails here."""
+    """A short-lived admin client; construction bootstraps, so a dead broker fails here (at
+    once when its port refuses the connection, else after the configured timeout)."""
+    if refused_everywhere(config):
+        raise BrokerUnavailable(nobody_listens_message(config, doing))
     with kafka_errors(config, doing):
         client = KafkaAdminClient(**config.client_kwargs())
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -236,6 +237,32 @@ def unreachable_message(config: KafkaConfig, doing: str) -> str:
     return (f"Kafka at {config.bootstrap} did not answer within {config.timeout_s:g} s while "
             f"{doing}: check that the broker runs and that the address, port and security "
             "settings (EVENTLAB_KAFKA_BOOTSTRAP, EVENTLAB_KAFKA_SECURITY_PROTOCOL) are right")
+
+
+def refused_everywhere(config: KafkaConfig, timeout_s: float = 1.0) -> bool:
+    """True when every bootstrap address refuses a TCP connection at once (nothing listens
+    on its port): there is no point waiting `timeout_s` of kafka-python's bootstrap for it.
+    A slow, filtered or unresolvable address is not "refused" (kafka-python decides)."""
+    servers = [s.strip() for s in config.bootstrap.split(",") if s.strip()]
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        if not port.isdigit():
+            return False
+        try:
+            socket.create_connection((host.strip("[]") or "localhost", int(port)),
+                                     timeout=min(timeout_s, config.timeout_s)).close()
+        except ConnectionRefusedError:
+            continue
+        except OSError:
+            return False
+        return False
+    return bool(servers)
+
+
+def nobody_listens_message(config: KafkaConfig, doing: str) -> str:
+    """The message for a bootstrap whose every address refuses the connection."""
+    return (f"Kafka at {config.bootstrap} refused the connection while {doing}: nothing "
+            "listens on that port. Start the broker, or correct the bootstrap address")
 
 
 def refused_message(config: KafkaConfig, doing: str) -> str:

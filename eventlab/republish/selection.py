@@ -64,6 +64,8 @@ class Selection:
     rows: tuple[tuple[str, str | None, int | None, int], ...] = ()
     reason: str | None = None
     label: str = ""
+    words: str = ""
+    """A query selection in words for people (Explore's filters), shown instead of its SQL."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -71,9 +73,12 @@ class Selection:
                                  f"{', '.join(KINDS)}")
 
     @classmethod
-    def query(cls, sql: str, params: Sequence[Any] = (), label: str = "") -> Selection:
-        """A read-only query returning `event_id`, or `topic`, `partition` and `offset`."""
-        return cls("sql", sql=sql, params=tuple(params), label=label or "SQL query")
+    def query(cls, sql: str, params: Sequence[Any] = (), label: str = "",
+              words: str = "") -> Selection:
+        """A read-only query returning `event_id`, or `topic`, `partition` and `offset`;
+        `words` says what it selects, for people (else they are shown the SQL)."""
+        return cls("sql", sql=sql, params=tuple(params), label=label or "SQL query",
+                   words=words)
 
     @classmethod
     def entity(cls, entity_id: str, from_seq: int | None = None, to_seq: int | None = None,
@@ -108,6 +113,8 @@ class Selection:
         out: dict[str, Any] = {"kind": self.kind, "label": self.label}
         if self.kind == "sql":
             out.update(sql=self.sql, params=[str(p) for p in self.params])
+            if self.words:
+                out["words"] = self.words
         elif self.kind == "entity":
             out.update(entity_id=self.entity_id, from_seq=self.from_seq, to_seq=self.to_seq)
         elif self.kind == "ids":
@@ -123,7 +130,7 @@ class Selection:
         """One line for people."""
         d = self.describe()
         if self.kind == "sql":
-            return f"{self.label}: {self.sql}"
+            return f"{self.label}: {self.words or self.sql}"
         if self.kind == "entity":
             lo = "start" if self.from_seq is None else f"seq {self.from_seq}"
             hi = "end" if self.to_seq is None else f"seq {self.to_seq}"

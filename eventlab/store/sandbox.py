@@ -19,6 +19,7 @@ running out of memory or temp space, and Arrow's 2 GB string limit, become messa
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,8 @@ class SqlResult:
     max_rows: int
     max_bytes: int = 0
     truncated_by: str | None = None
+    limited: bool = False
+    """The query ends in its own LIMIT (the hint is then to lower it, not to add one)."""
 
     @property
     def columns(self) -> list[str]:
@@ -66,11 +69,15 @@ class SqlResult:
         if self.truncated_by == "bytes":
             return (f"Truncated at {self.table.num_rows:,} rows: the result reached the "
                     f"{_size(self.max_bytes)} cap (EVENTLAB_SQL_MAX_BYTES). Select fewer or "
-                    "shorter columns, aggregate, or add a LIMIT.")
+                    f"shorter columns, aggregate, or {self._limit_hint}.")
         if self.truncated:
             return (f"Truncated: only the first {self.max_rows:,} rows are kept. "
-                    "Add a LIMIT or aggregate.")
+                    f"{self._limit_hint[0].upper()}{self._limit_hint[1:]} or aggregate.")
         return ""
+
+    @property
+    def _limit_hint(self) -> str:
+        return f"lower its LIMIT below {self.max_rows:,}" if self.limited else "add a LIMIT"
 
     def rows(self) -> list[list[Any]]:
         """Rows as lists of JSON-friendly values."""
@@ -246,4 +253,9 @@ def run_sql(con: db.Connection, sql: str, *, timeout_s: float = DEFAULT_TIMEOUT_
     table = pa.Table.from_batches(batches, schema=schema)
     if table.num_rows > max_rows:
         table, cut = table.slice(0, max_rows), "rows"
-    return SqlResult(table, cut is not None, elapsed, max_rows, max_bytes, cut)
+    return SqlResult(table, cut is not None, elapsed, max_rows, max_bytes, cut,
+                     limited=_ENDS_IN_LIMIT.search(sql) is not None)
+
+
+_ENDS_IN_LIMIT = re.compile(r"\blimit\s+\d+(\s+offset\s+\d+)?\s*;?\s*$", re.IGNORECASE)
+"""A query whose last clause is a LIMIT."""

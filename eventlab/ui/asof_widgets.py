@@ -175,17 +175,22 @@ def headline(result: AsOf, before: AsOf | None = None) -> None:
                     f"{label(before.at)})")
         when = "by T2"
 
-    def delta(now: int, then: int) -> str | None:
-        return None if before is None else f"{now - then:+,} since T1"
+    def delta(now: int, then: int, colour: str = "normal") -> dict[str, Any]:
+        """The metric's change since T1: no change reads "no change", grey, with no arrow."""
+        if before is None:
+            return {}
+        if now == then:
+            return {"delta": "no change since T1", "delta_color": "off", "delta_arrow": "off"}
+        return {"delta": f"{now - then:+,} since T1", "delta_color": colour}
 
     c1, c2, c3 = st.columns(3)
     c1.metric(f"{inert(result.entity_type)} entities with events {when}", f"{result.entities:,}",
-              delta(result.entities, before.entities if before else 0))
+              **delta(result.entities, before.entities if before else 0))
     c2.metric(f"Existing (state not None) {'at T2' if before else ''}".strip(),
               f"{result.existing:,}",
-              delta(result.existing, before.existing if before else 0))
+              **delta(result.existing, before.existing if before else 0))
     c3.metric(f"Deleted {'at T2' if before else ''}".strip(), f"{result.deleted:,}",
-              delta(result.deleted, before.deleted if before else 0), delta_color="inverse")
+              **delta(result.deleted, before.deleted if before else 0, "inverse"))
     ms = st.session_state.get(f"_asof_ms_{result.table}")
     if ms is not None:
         st.caption(f"Computed inside DuckDB with the merge reducer in {ms / 1000:.2f} s.")

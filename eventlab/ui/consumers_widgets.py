@@ -10,6 +10,7 @@ open a fragment redraws every 5 s and writes a lag sample when the interval has 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -52,13 +53,16 @@ def _secrets_section() -> Mapping[str, object]:
 def cluster_config() -> KafkaConfig | None:
     """The cluster to look at: the Sources page's connection, else the configured one; the
     bootstrap field changes only the address (secrets stay where they are)."""
+    secrets = _secrets_section()
     try:
-        base = config_sources.base_config(_secrets_section())
+        base = config_sources.base_config(secrets)
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
     connected = st.session_state.get("k_connected")
-    origin = "EVENTLAB_KAFKA_BOOTSTRAP / secrets"
+    origin = ("EVENTLAB_KAFKA_BOOTSTRAP" if os.environ.get("EVENTLAB_KAFKA_BOOTSTRAP") else
+              "the [kafka] secrets" if secrets.get("bootstrap") else
+              "EventLab's built-in default; set EVENTLAB_KAFKA_BOOTSTRAP to change it")
     if connected is not None and isinstance(getattr(connected, "config", None), KafkaConfig):
         base, origin = connected.config, "the Sources page's connection"
     bootstrap = st.text_input("Bootstrap servers", value=base.bootstrap, key="c_bootstrap",
@@ -89,7 +93,8 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
 
     def draw() -> None:
         try:
-            snapshot = take_snapshot(config, store)
+            with st.spinner(f"Reading consumer groups from {inert(config.bootstrap)} …"):
+                snapshot = take_snapshot(config, store)
         except EventLabError as exc:
             st.session_state["c_failed"] = (config.bootstrap, str(exc))
             st.rerun(scope="app")
@@ -157,6 +162,12 @@ def _secs(value: float | None, estimated: bool = False) -> str:
     return f"{text} (estimated)" if estimated else text
 
 
+UNCUT = {"ETA": st.column_config.TextColumn("ETA", width="medium"),
+         "max lag": st.column_config.TextColumn("max lag", width="medium"),
+         "why": st.column_config.TextColumn("why", width="large")}
+"""Columns of sentences ("not catching up", a verdict's reason) wide enough to read whole."""
+
+
 def groups_table(snapshot: LagSnapshot) -> None:
     """One row per group: state, members, lag, no-commit partitions, worst lag in seconds."""
     rows = []
@@ -170,7 +181,7 @@ def groups_table(snapshot: LagSnapshot) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="c_groups",
                  column_config={"no commit": st.column_config.NumberColumn(
                      help="partitions of its topics the group never committed: not counted "
-                          "in the lag as if caught up")})
+                          "in the lag as if caught up"), **UNCUT})
     unknown = [g.group for g in snapshot.groups if g.info.describe_error]
     if unknown:
         st.caption("Members unknown: the broker's group description could not be read "
@@ -205,7 +216,8 @@ def group_panel(group: GroupLag) -> None:
     st.markdown(f"{badge(group.status)} **{inert(group.group)}** · state "
                 f"{inert(group.info.state)} · members {members} · lag {group.total_lag:,} "
                 f"records · {inert(group.reason)}")
-    st.dataframe(pd.DataFrame(partition_rows(group)), hide_index=True, key="c_partitions")
+    st.dataframe(pd.DataFrame(partition_rows(group)), hide_index=True, key="c_partitions",
+                 column_config=UNCUT)
     with st.expander("Samples behind each verdict"):
         for p in group.partitions:
             st.markdown(f"{badge(p.status)} {inert(p.topic)}/{p.partition}: {inert(p.reason)}")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
-from eventlab.explore.duplicates import LABELS
+from eventlab.explore.duplicates import LABELS, LEGEND
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
@@ -175,8 +175,7 @@ def events_table(page: explore.Page, marks: dict[str, str]) -> EventKey | None:
                          column_config={
                              "ts": "time (UTC)", "offset": "offset / row",
                              "dup": st.column_config.TextColumn(
-                                 "dup", help="Event id stored more than once: ⧉ identical "
-                                             "copies, ⚠ conflicting payloads"),
+                                 "dup", help=LEGEND, width=96),
                              "source": st.column_config.TextColumn(
                                  "source", help="kafka, or the file the event came from")})
     selected = event.selection.rows if event and hasattr(event, "selection") else []

@@ -68,7 +68,10 @@ def download_buttons(cur: db.Connection, source: export.ExportQuery | export.Tab
     """Format choice, Prepare file, Download, and the cap notice, for one export source."""
     cap = export.BROWSER_MAX_ROWS if max_rows is None else max_rows
     with st.container(key=f"{key}_box"):
-        c1, c2, c3 = st.columns([3, 2, 4], vertical_alignment="bottom")
+        # Formats and the button on one row, the note or the download below: nothing cut in
+        # a narrow column (Explore's, beside its other actions, at 1400 px).
+        c1, c2 = st.columns([3, 1.3], vertical_alignment="bottom")
+        c3 = st.container()
         fmt = c1.segmented_control(label, list(export.FORMATS), format_func=LABELS.get,
                                    default="csv", key=f"{key}_fmt") or "csv"
         signature = (source.signature, fmt, cap)

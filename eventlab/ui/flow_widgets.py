@@ -23,6 +23,7 @@ from eventlab.charts import flow as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.explore import filters as explore_filters
+from eventlab.explore.words import filters_words
 from eventlab.flow import END, START, Chain, Scope
 from eventlab.republish.selection import Selection
 from eventlab.timeutil import as_utc, format_utc, naive_utc
@@ -45,11 +46,12 @@ def has_events(facets: Facets) -> bool:
 def scope_panel(facets: Facets) -> Scope:
     """Entity type and time range; returns the Scope they describe."""
     c1, c2 = st.columns([1, 3])
-    if st.session_state.get("entity_type", ALL) not in (ALL, *facets.entity_types):
-        st.session_state["entity_type"] = ALL
-    etype = c1.selectbox("Entity type", [ALL, *facets.entity_types], key="entity_type",
-                         bind="query-params",
-                         help="Transitions and variants are formed within each entity.")
+    options = [*facets.entity_types, ALL]  # one entity type first: flows of kinds unmixed
+    if st.session_state.get("entity_type", options[0]) not in options:
+        st.session_state["entity_type"] = options[0]
+    etype = c1.selectbox("Entity type", options, key="entity_type", bind="query-params",
+                         help="Transitions and variants are formed within each entity; "
+                              f"{ALL} mixes every entity type in one graph.")
     start = end = None
     lo, hi = naive_utc(facets.first_ts), naive_utc(facets.last_ts)
     if hi > lo:
@@ -184,7 +186,8 @@ def transitions_section(cur: Any, scope: Scope) -> None:
         f = explore_filters.from_params(explore_params(edge, scope))
         republish_widgets.republish_button(
             Selection.query(*explore.event_ids_query(f),
-                            label=f"transition {edge['from_type']} → {edge['to_type']}"),
+                            label=f"transition {edge['from_type']} → {edge['to_type']}",
+                            words=filters_words(f)),
             key="flow_republish")
 
 
@@ -310,7 +313,8 @@ def topics_section(store: Any) -> None:
     if config is None:
         return
     try:
-        snapshot = take_snapshot(config, store, seconds=False)
+        with st.spinner(f"Reading consumer groups from {inert(config.bootstrap)} …"):
+            snapshot = take_snapshot(config, store, seconds=False)
     except EventLabError as exc:
         st.error(f"Consumer groups could not be read: {inert_lines(exc)}")
         return

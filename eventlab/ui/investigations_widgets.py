@@ -116,6 +116,10 @@ def bundle(inv: Investigation) -> None:
                            key="inv_bundle_zip")
 
 
+NEW = "+ New investigation"
+"""The popover's choice that starts an investigation with what is being added."""
+
+
 def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                 filters: str | None = None, position: dict[str, str] | None = None,
                 key: str) -> None:
@@ -123,12 +127,11 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
     with st.popover("Add to an investigation", icon=":material/bookmark_add:"):
         with context.store().reading() as cur:
             found = inv_api.listing(cur)
-        if not found:
-            st.caption("No investigation yet.")
-            st.page_link("pages/investigations_page.py", label="Start one")
-            return
         names = {f"{i.name} ({i.id})": i for i in found}
-        chosen = names[st.selectbox("Investigation", list(names), key=f"{key}_pick")]
+        picked = st.selectbox("Investigation", [*names, NEW], key=f"{key}_pick")
+        new_name = st.text_input("Name of the new investigation", key=f"{key}_new",
+                                 placeholder="e.g. order-4711 charged twice") \
+            if picked == NEW else ""
         what = []
         if bookmark:
             what.append("this event")
@@ -139,7 +142,15 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
         if position:
             what.append("this position")
         if st.button("Add " + " and ".join(what), key=f"{key}_add",
-                     disabled=context.read_only()):
+                     disabled=context.read_only() or (picked == NEW and not new_name.strip())):
+            if picked == NEW:
+                try:
+                    chosen = inv_api.new(new_name, inv_api.default_author(), inv_api.now())
+                except EventLabError as exc:
+                    st.error(inert_lines(exc))
+                    return
+            else:
+                chosen = names[picked]
             doc: dict[str, Any] = chosen.doc()
             if bookmark:
                 doc["bookmarks"] = [*doc["bookmarks"], bookmark]

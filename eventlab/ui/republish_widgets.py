@@ -200,8 +200,11 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
                 f"{plan.tombstones:,} tombstone(s)"
                 + (f" · {plan.skipped:,} not sendable (no destination header)"
                    if plan.skipped else "") + f" · reason: {inert(plan.reason or '(none)')}")
-    for w in plan.warnings:
-        st.warning(inert_lines(w))
+    if row.status == "planned":  # what the plan will do; afterwards the Target line says it
+        for w in plan.warnings:
+            st.warning(inert_lines(w))
+    elif kept := [w for w in plan.warnings if not w.startswith("will be created")]:
+        st.caption("Planned with: " + inert_join(kept, "; "))
     with store.reading() as cur:
         st.dataframe(ledger.by_target(cur, job_id).to_pandas(), hide_index=True,
                      key="rp_by_target")

@@ -44,6 +44,10 @@ def query_form() -> tuple[str, float, bool]:
     return query, float(timeout), bool(submitted or linked or again)
 
 
+SHOWN_NAMES = {"count_star()": "count(*)"}
+"""DuckDB's names for unnamed result columns, as the query wrote them."""
+
+
 def _link(page: str, **params: Any) -> str:
     return f"./{page}?{urlencode({k: str(v) for k, v in params.items()})}"
 
@@ -89,7 +93,7 @@ def result(cur: Any, query: str, timeout: float) -> None:
     st.caption(f"{res.table.num_rows:,} row(s) in {res.elapsed_ms:.0f} ms")
     if res.truncated:
         st.warning(inert_lines(res.notice))
-    frame, config = linked_frame(res.table.to_pandas())
+    frame, config = linked_frame(res.table.to_pandas().rename(columns=SHOWN_NAMES))
     st.dataframe(frame, hide_index=True, key="sql_result", column_config=config)
     export_widgets.download_buttons(cur, export.sql_result(query), key="sql_export")
     cols = set(res.table.column_names)

@@ -83,6 +83,12 @@ def test_comparing_keeps_the_chosen_time_as_t2_and_says_so(
     assert metrics["Changed"] > 0
     moves = _frame(at, "delta")
     assert set(moves.columns) >= {"value", "at_t1", "at_t2", "delta"}
+    assert any(m.proto.delta == "no change since T1" for m in at.metric)  # none deleted
+    for m in at.metric:  # no change is grey with no arrow, never a red "+0"
+        if m.proto.delta and "+0 " in m.proto.delta:
+            raise AssertionError(f"{m.label}: {m.proto.delta}")
+        if m.proto.delta == "no change since T1":
+            assert m.proto.color == 2 and m.proto.direction == 2, m.proto
     at.toggle(key="compare").set_value(False).run()
     assert at.datetime_input(key="at").value == chosen
 

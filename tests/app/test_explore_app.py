@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest_support import shown
+from apptest_support import texts
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -72,6 +72,14 @@ def test_filters_change_the_table(app_env: Path) -> None:
     assert _matching(at) <= prefixed
 
 
+def test_an_empty_result_offers_no_export(app_env: Path) -> None:
+    at = _new().run()
+    assert at.button(key="ex_export_prepare")
+    at.text_input(key="entity").input("no-such-entity-").run()
+    assert not at.exception and _matching(at) == 0
+    assert not [b for b in at.button if b.key == "ex_export_prepare"]
+
+
 def test_bad_json_path_shows_an_error(app_env: Path) -> None:
     at = _new().run()
     at.text_input(key="jpath").input("a b ;drop").run()
@@ -95,11 +103,10 @@ def test_deep_link_restores_filters_and_event(app_env: Path) -> None:
     assert not at.exception
     assert at.text_input(key="entity").value == row[0]
     assert set(at.dataframe(key="events_table").value["entity_id"]) == {row[0]}
-    assert any(shown(s.value).startswith(f"{row[3]} · {row[0]} · seq {row[1]}")
-               for s in at.subheader)
+    assert any(s.startswith(f"{row[3]} · {row[0]} · seq {row[1]}") for s in texts(at.subheader))
     at.button(key="ev_prev").click().run()
     assert not at.exception
-    assert any(shown(s.value).endswith(f" · {row[0]} · seq {prev.seq}") for s in at.subheader)
+    assert any(s.endswith(f" · {row[0]} · seq {prev.seq}") for s in texts(at.subheader))
 
 
 def test_sql_console_runs_and_refuses(app_env: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from apptest_support import shown
+from apptest_support import texts
 from flow_support import ev, flow_db
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
@@ -100,7 +100,7 @@ def test_a_missing_parent_and_an_unknown_id_are_shown(monkeypatch: pytest.Monkey
     assert any("gone" in w.value for w in at.warning)
     assert any("missing parent gone" in str(v) for v in _frame(at, "event")["event"])
     at = _page(monkeypatch, db, correlation="nope")
-    assert any("No event has correlation id 'nope'" in shown(w.value) for w in at.warning)
+    assert any("No event has correlation id 'nope'" in w for w in texts(at.warning))
     at = _page(monkeypatch, db, view="Chain")
     assert any("open one of the latest" in c.value for c in at.caption)
 
@@ -120,6 +120,14 @@ def test_an_empty_store_and_an_empty_range_say_so(monkeypatch: pytest.MonkeyPatc
     infos = [i.value for i in at.info]
     assert any("No events in this scope" in i for i in infos)
     assert any("No transitions in this scope" in i for i in infos)
+
+
+def test_the_default_scope_is_one_entity_type(monkeypatch: pytest.MonkeyPatch,
+                                              demo_db: Path) -> None:
+    at = _page(monkeypatch, demo_db)
+    box = at.selectbox(key="entity_type")
+    assert box.value == box.options[0] != "(all)" and box.options[-1] == "(all)"
+    assert all("all entities" not in c.value for c in at.caption)
 
 
 def test_the_explore_link_of_a_transition_carries_the_scope() -> None:

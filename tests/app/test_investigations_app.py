@@ -70,6 +70,25 @@ def test_start_edit_bookmark_and_bundle(app_db: Path) -> None:
     assert any("files" in c.value for c in at.caption)
 
 
+def test_explore_adds_an_event_to_a_new_investigation(app_db: Path) -> None:
+    with EventStore(app_db) as store:
+        entity, seq, off, eid = db.rows(store.cursor(), "SELECT entity_id, seq, \"offset\", "
+                                                        "event_id FROM events ORDER BY ts "
+                                                        "LIMIT 1")[0]
+    assert _saved(app_db) == []
+    ex = AppTest.from_file(APP, default_timeout=60)
+    ex.query_params["ev"] = explore.EventKey(entity, seq, off).to_param()
+    ex.run()
+    pick = ex.selectbox(key="ex_inv_event_pick")
+    assert pick.options == ["+ New investigation"]
+    assert ex.button(key="ex_inv_event_add").disabled  # no name yet
+    ex.text_input(key="ex_inv_event_new").input("first look").run()
+    ex.button(key="ex_inv_event_add").click().run()
+    assert not ex.exception
+    [got] = _saved(app_db)
+    assert (got.name, got.author, got.bookmarks) == ("first look", "ann", (eid,))
+
+
 def test_read_only_opens_but_does_not_save(app_db: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     with EventStore(app_db) as store:

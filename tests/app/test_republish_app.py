@@ -128,6 +128,7 @@ def test_a_job_interrupted_by_an_app_restart_is_resumed_from_the_ledger(
     assert at.button(key="rp_execute").label == "Resume"
     at.button(key="rp_execute").click().run()
     wait_for(at, lambda a: any("Done" in s.value for s in a.success))
+    assert not any("will be created" in w.value for w in at.warning)  # done: it was created
     got = read_all(kafka_config, dry.plan.target_topics[0])
     assert sorted(r["timestamp_ms"] - 1_700_000_000_000 for r in got) == [2, 7]  # once each
 
@@ -155,3 +156,7 @@ def test_other_pages_hand_their_selection_over(loaded: tuple[Path, str], page: s
     at.button(key=button).click().run()
     assert not at.exception
     assert [m.value for m in at.metric][:1] == [str(expected)]
+    line = next(t for t in texts(at.markdown) if t.startswith("**Selection**"))
+    assert "?" not in line and "SELECT" not in line  # the filters in words, not SQL
+    if button == "ex_republish":
+        assert line.endswith("Explore's filtered set: entity id starting with order-1")

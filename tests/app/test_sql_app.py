@@ -66,3 +66,9 @@ def test_run_submits_the_form_and_a_bad_query_says_why(app_env: Path) -> None:
     at.text_area(key="sql").input("DROP TABLE events")
     at.button(key="sql_run").click().run()
     assert at.error and not at.dataframe
+
+
+def test_an_unnamed_count_is_headed_as_written(app_env: Path) -> None:
+    at = _page(sql="SELECT count(*) FROM events")
+    (frame,) = at.dataframe
+    assert list(frame.value.columns) == ["count(*)"]

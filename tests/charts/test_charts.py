@@ -85,7 +85,7 @@ def test_counts_of_an_empty_table_is_an_empty_stacked_figure() -> None:
     fig = counts_over_time(_counts([]), "minute")
     assert fig.data == ()
     assert fig.layout.barmode == "stack"
-    assert fig.layout.title.text == "Events per minute (UTC)"
+    assert fig.layout.title.text == "Events over time"  # no bucket to name
     assert fig.layout.xaxis.visible is False
     fig.to_json()  # a figure plotly can serialise, as Streamlit does
 

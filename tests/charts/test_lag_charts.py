@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from eventlab.charts.lag import lag_over_time, topic_group_graph
+from eventlab.charts.lag import duration_ticks, lag_over_time, topic_group_graph
 
 
 def _history() -> pa.Table:
@@ -30,6 +30,22 @@ def test_estimated_seconds_are_hollow_marks() -> None:
     fig = lag_over_time(_history(), "lag_seconds")
     assert list(fig.data[0].marker.symbol) == ["circle", "circle-open"]
     assert fig.layout.title.text == "Lag over time (seconds behind)"
+
+
+def test_seconds_behind_read_as_durations_on_the_axis() -> None:
+    fig = lag_over_time(_history(), "lag_seconds")
+    assert list(fig.layout.yaxis.ticktext) == ["0", "10.0 s", "20.0 s", "30.0 s"]
+    assert list(fig.layout.yaxis.tickvals) == [0, 10, 20, 30]
+    assert duration_ticks(55 * 86400)[1][-1] == "60.0 d"
+    assert duration_ticks(4000)[1] == ["0", "15.0 min", "30.0 min", "45.0 min", "60.0 min",
+                                       "75.0 min"]
+    assert lag_over_time(_history(), "lag").layout.yaxis.ticktext is None
+
+
+def test_lag_legends_sit_beside_the_plot_not_over_the_title() -> None:
+    for value in ("lag", "lag_seconds"):
+        legend = lag_over_time(_history(), value).layout.legend
+        assert legend.orientation == "v" and legend.x > 1
 
 
 def test_topic_group_graph_labels_each_edge_with_its_lag() -> None:

@@ -244,6 +244,19 @@ def test_rate_limits_the_speed(kafka_config: KafkaConfig) -> None:
     assert fast.seconds < report.seconds / 2
 
 
+def test_a_paced_run_stamps_records_with_the_send_time(kafka_config: KafkaConfig) -> None:
+    """With --rate the demo is a live producer: Kafka timestamps are when each record was
+    sent (so lag in seconds grows), the event time stays in the payload."""
+    topic = f"demo-live-{uuid.uuid4().hex[:8]}"
+    before = int(time.time() * 1000)
+    produce_demo(kafka_config, topic, events=100, rate=500)
+    after = int(time.time() * 1000)
+    records = [r for r in read_topic(kafka_config, topic) if not poison_of(r)]
+    assert records and all(before <= r["timestamp"] <= after for r in records)
+    assert all(iso_ms(json.loads(r["value"])["timestamp"]) < before - 86_400_000
+               for r in records if json.loads(r["value"]).get("timestamp"))
+
+
 def test_an_existing_topic_keeps_its_partitions(kafka_config: KafkaConfig) -> None:
     topic = f"demo-existing-{uuid.uuid4().hex[:8]}"
     create_topic(kafka_config, topic, partitions=2)

@@ -36,7 +36,10 @@ def test_a_big_result_is_cut_in_bytes_with_a_notice(con: db.Connection,
 def test_the_row_cap_still_says_rows(con: db.Connection) -> None:
     res = run_sql(con, "SELECT range AS i FROM range(50)", max_rows=10)
     assert (res.truncated, res.truncated_by, res.table.num_rows) == (True, "rows", 10)
-    assert "first 10 rows" in res.notice
+    assert "first 10 rows" in res.notice and "Add a LIMIT" in res.notice
+    limited = run_sql(con, "SELECT range AS i FROM range(50) LIMIT 40", max_rows=10)
+    assert limited.truncated and "Add a LIMIT" not in limited.notice
+    assert "Lower its LIMIT below 10" in limited.notice
 
 
 def test_a_result_under_both_caps_is_whole(con: db.Connection,
