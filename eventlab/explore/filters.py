@@ -40,6 +40,30 @@ ALL_TYPES = "(all)"
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
+def link_problems(params: Mapping[str, Any], event_types: list[str] | tuple[str, ...],
+                  entity_types: list[str] | tuple[str, ...]) -> list[str]:
+    """What in Explore's link parameters the page cannot use, each naming its parameter
+    (`types=NoSuchType: no such event type`); the page says so instead of dropping it."""
+    def every(field: str) -> list[str]:
+        value = params.get(PARAMS[field])
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+    out = [f"{PARAMS['event_types']}={t}: no such event type"
+           for t in every("event_types") if t and t not in event_types]
+    out += [f"{PARAMS['entity_type']}={t}: no such entity type"
+            for t in every("entity_type")[-1:] if t and t not in (ALL_TYPES, *entity_types)]
+    out += [f"{PARAMS['json_op']}={op}: not an operator (one of {', '.join(JSON_OPS)})"
+            for op in every("json_op")[-1:] if op and op not in JSON_OPS]
+    for raw in every("duplicates_only")[-1:]:
+        try:
+            parse_bool(PARAMS["duplicates_only"], raw)
+        except FilterError as exc:
+            out.append(str(exc))
+    return out
+
+
 def parse_bool(name: str, raw: str) -> bool:
     """A yes/no link value: 1/0, true/false (yes/no, on/off); FilterError naming the
     parameter otherwise."""

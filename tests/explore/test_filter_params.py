@@ -17,6 +17,7 @@ from eventlab.explore.filters import (
     FilterError,
     Filters,
     from_params,
+    link_problems,
 )
 
 _word = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
@@ -61,3 +62,17 @@ def test_dup_accepts_1_0_true_false(raw: str, expected: bool) -> None:
 def test_a_dup_value_that_is_not_yes_or_no_names_the_parameter() -> None:
     with pytest.raises(FilterError, match="dup=maybe"):
         from_params({"dup": "maybe"})
+
+
+def test_link_problems_name_the_parameter() -> None:
+    problems = from_problems({"types": ["OrderPlaced", "NoSuchType"], "etype": "nosuch",
+                              "dup": "maybe", "jop": "~"})
+    assert problems == ["types=NoSuchType: no such event type",
+                        "etype=nosuch: no such entity type",
+                        "jop=~: not an operator (one of " + ", ".join(JSON_OPS) + ")",
+                        "dup=maybe: not a yes/no value (use 1, 0, true or false)"]
+    assert from_problems({"types": "OrderPlaced", "etype": "(all)", "dup": "1"}) == []
+
+
+def from_problems(params: dict) -> list[str]:
+    return link_problems(params, ["OrderPlaced"], ["order"])
