@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -21,6 +20,7 @@ from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.timeutil import as_utc, format_utc, naive_utc
+from eventlab.ui import links
 from eventlab.ui.text import inert, inert_lines
 
 KEEP = 3  # populations kept per session (temporary tables in DuckDB memory)
@@ -210,7 +210,7 @@ def counts(cur: object, result: AsOf, field: str) -> None:
 
 
 def _tt_link(entity_id: str, at: datetime) -> str:
-    return "./time-travel?" + urlencode({"entity_id": entity_id, "at": as_utc(at).isoformat()})
+    return links.time_travel(entity_id, at=at).url
 
 
 def entities_table(cur: object, result: AsOf, field: str | None) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apptest_support import texts
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
@@ -85,10 +86,12 @@ def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest
     shown = parts["lag seconds"].iloc[0]  # about 59 s: "59.x s"
     secs = float(shown.removesuffix(" s"))
     assert abs(secs - (time.time() - (base + 1000) / 1000)) < 5
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(texts(at.markdown))
     assert "OrderPaid" in text and "order-42" in text
-    links = {link.proto.label: link.proto.page for link in at.get("page_link")}
+    links = {link.proto.label: link.proto for link in at.get("page_link")}
     assert set(links) == {"Open in Explore", "Open in Time travel at this event"}
+    copy = links["Open in Time travel at this event"].query_string  # names the copy
+    assert "entity_id=order-42" in copy and "seq=2" in copy and "offset=" in copy
     # Samples were written while the page was open; the charts show them.
     time.sleep(0.2)
     at.run()
@@ -109,13 +112,13 @@ def test_broker_down_is_a_clear_error_and_the_app_goes_on(
     at = consumers_page()
     assert time.monotonic() - began < 8  # one timeout (2 s), not one per refresh
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = texts(at.error)
     assert any(bootstrap in e and "check that the broker runs" in e for e in errors), errors
     began = time.monotonic()
     at.run()  # a rerun shows the error again without waiting for the broker
-    assert time.monotonic() - began < 1.5 and any(bootstrap in e.value for e in at.error)
+    assert time.monotonic() - began < 1.5 and any(bootstrap in e for e in texts(at.error))
     at.button(key="c_retry").click().run()  # Try again: tries, and says it again
-    assert not at.exception and any(bootstrap in e.value for e in at.error)
+    assert not at.exception and any(bootstrap in e for e in texts(at.error))
     at.text_input(key="c_bootstrap").input(kafka_broker.bootstrap).run()  # the right address
     assert not at.exception and not at.error
     at.switch_page("pages/sql_page.py").run()
