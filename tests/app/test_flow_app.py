@@ -158,3 +158,16 @@ def test_topics_to_groups_graph_with_lag_on_the_edges(monkeypatch: pytest.Monkey
     assert "projector" in labels and topic in labels
     notes = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
     assert "lag 3" in notes  # 5 records, committed up to 2
+
+
+def test_a_chain_example_reaches_the_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from flow_support import CHAIN_ROWS
+
+    db = flow_db(tmp_path / "c.duckdb", CHAIN_ROWS)
+    at = _page(monkeypatch, db, view="Chain")
+    example = at.button(key="chain_example_0")
+    example.click().run()
+    assert not at.exception
+    corr = at.text_input(key="correlation").value
+    assert corr and at.query_params["correlation"] in (corr, [corr])
+    assert "Events" in {m.label for m in at.metric}  # the chain is shown
