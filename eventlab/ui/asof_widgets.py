@@ -19,7 +19,7 @@ from eventlab.asof import AsOf
 from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
-from eventlab.timeutil import as_utc, format_utc, naive_utc
+from eventlab.timeutil import as_utc, format_utc, naive_utc, parse_utc
 from eventlab.ui import links
 from eventlab.ui.text import inert, inert_lines
 
@@ -63,6 +63,35 @@ def _seed(key: str, value: object) -> None:
     """
     if key not in st.session_state and key not in st.query_params:
         st.session_state[key] = value
+
+
+def link_time(name: str, raw: str, lo: datetime, hi: datetime) -> tuple[datetime | None, str]:
+    """A link's As of time (`at`, `t1`) as the minute the picker shows, and what the page says
+    about it (the picker works to the minute and within the data's span)."""
+    try:
+        t = naive_utc(parse_utc(raw))
+    except ValueError:
+        return None, f"{name}={raw}: not a time (use ISO 8601, e.g. 2025-03-05T14:03)."
+    minute = t.replace(second=0, microsecond=0)
+    if not lo <= minute <= hi:
+        return None, (f"{name}={raw}: outside the data's span ({lo:%Y-%m-%d %H:%M} to "
+                      f"{hi:%Y-%m-%d %H:%M} UTC).")
+    if minute != t:
+        return minute, f"{name}={raw}: As of works to the minute; showing {minute:%Y-%m-%d %H:%M}."
+    return minute, ""
+
+
+def _accept_link_times(lo: datetime, hi: datetime) -> None:
+    """On arrival by link: say what the picker cannot show exactly, and show the nearest."""
+    for key in ("at", "t1"):
+        raw = st.query_params.get(key)
+        if raw is None or key in st.session_state:
+            continue
+        value, problem = link_time(key, raw, lo, hi)
+        if problem:
+            st.warning(inert(problem))
+            if value is not None:
+                st.session_state[key] = value
 
 
 def _compare_toggled(lo: datetime) -> None:
@@ -118,6 +147,7 @@ def question(facets: Facets, default_type: Callable[[], str], cur: object) -> Qu
         value = st.session_state.get(key)
         if isinstance(value, datetime) and not lo <= value <= hi:
             del st.session_state[key]
+    _accept_link_times(lo, hi)
     _seed("at", hi)
     t_cols = st.columns([1, 1, 2])
     t1 = None
