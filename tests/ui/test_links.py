@@ -33,3 +33,19 @@ def test_time_travel_link_names_the_copy() -> None:
         "partition": "1"}
     assert links.time_travel("order-1", at=datetime(2025, 1, 1, tzinfo=UTC)).url == \
         "./time-travel?entity_id=order-1&at=2025-01-01T00%3A00%3A00%2B00%3A00"
+
+
+def test_one_owner_for_page_files_urls_and_the_kafka_connection() -> None:
+    """Page files, URL paths and the Sources connection's session key are spelled in one
+    module each; capabilities build no URLs."""
+    import re
+
+    spelled = {
+        r"pages/\w+_page\.py": "eventlab/ui/links.py",
+        r"[\"'](\.?/)(explore|time-travel|flow|republish|investigations)\?": None,
+        r"k_connected": "eventlab/ui/kafka_cluster.py",
+    }
+    files = [*(ROOT / "eventlab").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+    for pattern, owner in spelled.items():
+        found = {str(f.relative_to(ROOT)) for f in files if re.search(pattern, f.read_text())}
+        assert found <= ({owner} if owner else set()), (pattern, sorted(found))
