@@ -56,11 +56,6 @@ def link_problems(params: Mapping[str, Any], event_types: list[str] | tuple[str,
             for t in every("entity_type")[-1:] if t and t not in (ALL_TYPES, *entity_types)]
     out += [f"{PARAMS['json_op']}={op}: not an operator (one of {', '.join(JSON_OPS)})"
             for op in every("json_op")[-1:] if op and op not in JSON_OPS]
-    for raw in every("duplicates_only")[-1:]:
-        try:
-            parse_bool(PARAMS["duplicates_only"], raw)
-        except FilterError as exc:
-            out.append(str(exc))
     return out
 
 

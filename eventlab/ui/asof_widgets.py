@@ -20,7 +20,7 @@ from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
 from eventlab.timeutil import as_utc, format_utc, naive_utc, parse_utc
-from eventlab.ui import links
+from eventlab.ui import links, url_state
 from eventlab.ui.text import inert, inert_lines
 
 KEEP = 3  # populations kept per session (temporary tables in DuckDB memory)
@@ -141,6 +141,7 @@ def question(facets: Facets, default_type: Callable[[], str], cur: object) -> Qu
         return None
     basis, (first, last) = picked
     lo, hi = _minute_floor(first), _minute_ceil(last)
+    url_state.accept_bool("compare")
     compare = c3.toggle("Compare two times", key="compare", bind="query-params",
                         on_change=_compare_toggled, args=(lo,))
     for key in ("at", "t1"):  # another type or basis: times outside its span start over

@@ -15,7 +15,7 @@ from eventlab.explore.duplicates import LABELS
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
-from eventlab.ui import context, investigations_widgets, links, schema_widgets
+from eventlab.ui import context, investigations_widgets, links, schema_widgets, url_state
 from eventlab.ui.text import inert
 
 ALL = explore.filters.ALL_TYPES
@@ -95,9 +95,7 @@ def _accept_link(facets: Facets) -> None:
     for problem in explore.filters.link_problems(params, facets.event_types,
                                                  facets.entity_types):
         st.warning(f"{inert(problem)} (left out of the filters below).")
-    raw = st.query_params.get(P["duplicates_only"], "").strip().lower()
-    if raw in (*explore.filters.TRUE, *explore.filters.FALSE) and raw not in ("true", "false"):
-        st.session_state[P["duplicates_only"]] = raw in explore.filters.TRUE
+    url_state.accept_bool(P["duplicates_only"])
 
 
 def open_filters(f: Filters) -> None:

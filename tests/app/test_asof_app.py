@@ -109,3 +109,12 @@ def test_a_link_time_with_seconds_is_shown_to_the_minute_and_said(
     assert f"t1={t1:%Y-%m-%dT%H:%M:%S}: As of works to the minute" in said
     at = _page(at="soon")
     assert "at=soon: not a time" in " ".join(texts(at.warning))
+
+
+def test_compare_1_in_a_link_compares(app_env: Path) -> None:
+    at = _page(compare="1")
+    assert not at.exception
+    assert at.toggle(key="compare").value is True
+    assert at.datetime_input(key="t1").value is not None
+    at = _page(compare="perhaps")
+    assert "compare=perhaps: not a yes/no value" in " ".join(texts(at.warning))
