@@ -232,18 +232,22 @@ def _parse_json(value: Any) -> Any:
 
 def _id_links(meta: dict[str, Any]) -> None:
     """Correlation and causation ids as links to the events that share them."""
-    links = []
+    found = []
     for keys, param, label in ((CORRELATION_KEYS, "correlation", "correlation"),
                                (CAUSATION_KEYS, "causation", "caused by")):
         value = next((meta[k] for k in keys if meta.get(k)), None)
         if value:
-            links.append((param, label, str(value)))
-    for (param, label, value), col in zip(links, st.columns(max(1, len(links))), strict=False):
+            found.append((param, label, str(value)))
+    for (param, label, value), col in zip(found, st.columns(max(1, len(found))), strict=False):
         # The cause is the event whose id this is; siblings share the causation id.
         target = Filters(event_id=value) if param == "causation" else Filters(correlation_id=value)
         col.button(f"{label} {inert(value, 80)}", key=f"ev_link_{param}", on_click=open_filters,
                    args=(target,), icon=":material/arrow_upward:" if param == "causation"
                    else ":material/link:", type="tertiary")
+        if param == "correlation":
+            chain = links.flow_chain(value)
+            col.page_link(chain.file, label="its chain in Flow", icon=":material/account_tree:",
+                          query_params=chain.query)
 
 
 def _headers_table(headers: list[dict[str, Any]] | None) -> None:

@@ -144,9 +144,18 @@ def flow_chain(correlation: str) -> Link:
     return Link(page("flow"), {"view": "Chain", "correlation": correlation})
 
 
-def republish(params: Mapping[str, str] | None = None) -> Link:
-    """Republish, with a selection given by its URL parameters (or the one in the session)."""
-    return Link(page("republish"), dict(params or {}))
+def republish(entity_id: str | None = None, from_seq: int | None = None,
+              to_seq: int | None = None, dlq: str | None = None) -> Link:
+    """Republish with a selection: an entity's events (optionally a seq range) or a dead
+    letter topic; with neither, the selection kept in the session."""
+    params: dict[str, str] = {}
+    if entity_id:
+        params["entity_id"] = entity_id
+        params.update({k: str(v) for k, v in (("from_seq", from_seq), ("to_seq", to_seq))
+                       if v is not None})
+    elif dlq:
+        params["dlq"] = dlq
+    return Link(page("republish"), params)
 
 
 def investigation(inv_id: str | None = None) -> Link:

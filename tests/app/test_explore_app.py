@@ -271,6 +271,9 @@ def test_correlation_link_reaches_the_url_and_survives_a_filter_change(app_env: 
     at = _new()
     at.query_params["ev"] = explore.EventKey(row[0], row[1], row[2]).to_param()
     at.run()
+    assert not at.exception
+    chain = [p.proto for p in at.get("page_link") if p.proto.label == "its chain in Flow"]
+    assert chain and "flow" in chain[0].page and "view=Chain" in chain[0].query_string
     at.button(key="ev_link_correlation").click().run()
     assert not at.exception
     assert at.query_params["correlation"] == [corr] or at.query_params["correlation"] == corr

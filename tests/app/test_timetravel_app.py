@@ -156,7 +156,7 @@ def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> 
     link = links[0]
     assert "Time Travel" in link.label and "time-travel" in link.page
     assert f"entity_id={ENTITY}" in link.query_string and f"seq={events[2].seq}" in (
-        link.query_string)
+        link.query_string) and f"offset={events[2].offset}" in link.query_string  # the copy
 
 
 def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path, events: tuple) -> None:

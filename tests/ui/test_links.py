@@ -49,3 +49,12 @@ def test_one_owner_for_page_files_urls_and_the_kafka_connection() -> None:
     for pattern, owner in spelled.items():
         found = {str(f.relative_to(ROOT)) for f in files if re.search(pattern, f.read_text())}
         assert found <= ({owner} if owner else set()), (pattern, sorted(found))
+
+
+def test_republish_link_is_what_the_page_reads() -> None:
+    from eventlab.ui.republish_widgets import selection_from_url
+
+    link = links.republish("order-1", from_seq=2, to_seq=5)
+    sel = selection_from_url(link.query)
+    assert sel is not None and (sel.entity_id, sel.from_seq, sel.to_seq) == ("order-1", 2, 5)
+    assert links.republish(dlq="shop.dlq").url == "./republish?dlq=shop.dlq"
