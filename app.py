@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.errors import EventLabError
-from eventlab.ui import context
+from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
 
 # An emoji icon: Streamlit draws it as a data: URL; a :material/...: one is fetched from
@@ -19,26 +19,7 @@ st.set_page_config(page_title="EventLab", page_icon="🧪", layout="wide")
 pages = st.navigation([
     st.Page(context.open_explore, title="EventLab", url_path="start", default=True,
             visibility="hidden"),
-    st.Page("pages/explore_page.py", title="Explore", icon=":material/search:", url_path="explore"),
-    st.Page("pages/timetravel_page.py", title="Time travel", icon=":material/history:",
-            url_path="time-travel"),
-    st.Page("pages/asof_page.py", title="As of", icon=":material/calendar_month:",
-            url_path="as-of"),
-    st.Page("pages/flow_page.py", title="Flow", icon=":material/account_tree:", url_path="flow"),
-    st.Page("pages/sql_page.py", title="SQL console", icon=":material/terminal:", url_path="sql"),
-    st.Page("pages/quarantine_page.py", title="Quarantine", icon=":material/report:",
-            url_path="quarantine"),
-    st.Page("pages/quality_page.py", title="Quality", icon=":material/fact_check:",
-            url_path="quality"),
-    st.Page("pages/sources_page.py", title="Sources", icon=":material/cable:",
-            url_path="sources"),
-    st.Page("pages/consumers_page.py", title="Consumers", icon=":material/speed:",
-            url_path="consumers"),
-    st.Page("pages/republish_page.py", title="Republish", icon=":material/replay:",
-            url_path="republish"),
-    st.Page("pages/investigations_page.py", title="Investigations", icon=":material/folder_open:",
-            url_path="investigations"),
-    st.Page("pages/tour_page.py", title="Tour", icon=":material/school:", url_path="tour"),
+    *[st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path) for p in links.PAGES],
 ])
 
 with st.sidebar:

@@ -12,8 +12,7 @@ DEMO_EVENTS = 3_000
 
 
 def url_paths() -> list[str]:
-    """Every visible page's url_path, as app.py declares it (a new page is covered too)."""
-    import re
+    """Every visible page's url_path, from the app's one list of pages."""
+    from eventlab.ui.links import url_paths as paths
 
-    text = (ROOT / "app.py").read_text()
-    return [m for m in re.findall(r'url_path="([\w-]+)"', text) if m != "start"]
+    return paths()

@@ -27,6 +27,48 @@ class FilterError(EventLabError):
     """A filter value cannot be used (bad JSON path, unknown operator)."""
 
 
+PARAMS: dict[str, str] = {
+    "start": "from", "end": "to", "event_types": "types", "entity_type": "etype",
+    "entity_prefix": "entity", "text": "text", "json_path": "jpath", "json_op": "jop",
+    "json_value": "jval", "event_id": "event_id", "key": "key", "duplicates_only": "dup",
+    "correlation_id": "correlation", "causation_id": "causation", "follows": "follows"}
+"""Explore's URL query parameter of each Filters field: the widgets' keys, `from_params`
+and `Filters.to_params` all read this one table."""
+ALL_TYPES = "(all)"
+"""The entity type box's 'no filter' choice (also accepted in a link)."""
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def link_problems(params: Mapping[str, Any], event_types: list[str] | tuple[str, ...],
+                  entity_types: list[str] | tuple[str, ...]) -> list[str]:
+    """What in Explore's link parameters the page cannot use, each naming its parameter
+    (`types=NoSuchType: no such event type`); the page says so instead of dropping it."""
+    def every(field: str) -> list[str]:
+        value = params.get(PARAMS[field])
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+    out = [f"{PARAMS['event_types']}={t}: no such event type"
+           for t in every("event_types") if t and t not in event_types]
+    out += [f"{PARAMS['entity_type']}={t}: no such entity type"
+            for t in every("entity_type")[-1:] if t and t not in (ALL_TYPES, *entity_types)]
+    out += [f"{PARAMS['json_op']}={op}: not an operator (one of {', '.join(JSON_OPS)})"
+            for op in every("json_op")[-1:] if op and op not in JSON_OPS]
+    return out
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """A yes/no link value: 1/0, true/false (yes/no, on/off); FilterError naming the
+    parameter otherwise."""
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE or value == "":
+        return False
+    raise FilterError(f"{name}={raw}: not a yes/no value (use 1, 0, true or false)")
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the user filters the events by. Empty values mean 'no filter'."""
@@ -46,6 +88,30 @@ class Filters:
     correlation_id: str | None = None
     causation_id: str | None = None
     follows: tuple[str, str] | None = None
+
+    def to_params(self) -> dict[str, str | list[str]]:
+        """Explore's URL query parameters for these filters: the inverse of `from_params`
+        (empty filters are left out; event types repeat as a list)."""
+        out: dict[str, str | list[str]] = {}
+        for name, param in PARAMS.items():
+            value = getattr(self, name)
+            if name == "json_op":
+                if value != "=":
+                    out[param] = value
+            elif name == "duplicates_only":
+                if value:
+                    out[param] = "true"
+            elif name == "event_types":
+                if value:
+                    out[param] = list(value)
+            elif name == "follows":
+                if value:
+                    out[param] = f"{value[0]}>{value[1]}"
+            elif isinstance(value, datetime):
+                out[param] = value.isoformat()
+            elif value not in (None, ""):
+                out[param] = value
+        return out
 
     def json_complete(self) -> bool:
         """True when the JSON-path predicate is whole (a path, and a value unless unary)."""
@@ -173,32 +239,34 @@ def from_params(params: Mapping[str, Any]) -> Filters:
     """Explore's URL query parameters as Filters: what a saved link means, without the page.
 
     Values are strings or lists of strings (a query string parsed with `parse_qs`; the event
-    types repeat: `types=A&types=B`). Unknown parameters are ignored."""
-    def every(name: str) -> list[str]:
-        value = params.get(name)
+    types repeat: `types=A&types=B`). Unknown parameters are ignored; a value that cannot be
+    used raises FilterError naming its parameter."""
+    def every(field: str) -> list[str]:
+        value = params.get(PARAMS[field])
         if value is None:
             return []
         return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
-    def text(name: str) -> str | None:
-        values = every(name)
+    def text(field: str) -> str | None:
+        values = every(field)
         return (values[-1].strip() or None) if values else None
 
-    def when(name: str) -> datetime | None:
-        raw = text(name)
+    def when(field: str) -> datetime | None:
+        raw = text(field)
         if raw is None:
             return None
         try:
             return parse_utc(raw)
         except ValueError:
-            raise FilterError(f"{name}={raw!r} is not a time (ISO 8601, UTC)") from None
+            raise FilterError(f"{PARAMS[field]}={raw!r} is not a time (ISO 8601, UTC)") from None
 
-    etype = text("etype")
-    return Filters(start=when("from"), end=when("to"), event_types=tuple(every("types")),
-                   entity_type=None if etype in (None, "(all)") else etype,
-                   entity_prefix=text("entity"), text=text("text"), json_path=text("jpath"),
-                   json_op=text("jop") or "=", json_value=text("jval"),
-                   event_id=text("event_id"), key=text("key"),
-                   duplicates_only=(text("dup") or "").lower() in ("1", "true"),
-                   correlation_id=text("correlation"), causation_id=text("causation"),
+    etype = text("entity_type")
+    dup = text("duplicates_only")
+    return Filters(start=when("start"), end=when("end"), event_types=tuple(every("event_types")),
+                   entity_type=None if etype in (None, ALL_TYPES) else etype,
+                   entity_prefix=text("entity_prefix"), text=text("text"),
+                   json_path=text("json_path"), json_op=text("json_op") or "=",
+                   json_value=text("json_value"), event_id=text("event_id"), key=text("key"),
+                   duplicates_only=parse_bool(PARAMS["duplicates_only"], dup or ""),
+                   correlation_id=text("correlation_id"), causation_id=text("causation_id"),
                    follows=parse_follows(text("follows")))

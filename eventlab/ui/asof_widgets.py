@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -20,7 +19,8 @@ from eventlab.asof import AsOf
 from eventlab.charts import asof as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
-from eventlab.timeutil import as_utc, format_utc, naive_utc
+from eventlab.timeutil import as_utc, format_utc, naive_utc, parse_utc
+from eventlab.ui import links, url_state
 from eventlab.ui.text import inert, inert_lines
 
 KEEP = 3  # populations kept per session (temporary tables in DuckDB memory)
@@ -63,6 +63,35 @@ def _seed(key: str, value: object) -> None:
     """
     if key not in st.session_state and key not in st.query_params:
         st.session_state[key] = value
+
+
+def link_time(name: str, raw: str, lo: datetime, hi: datetime) -> tuple[datetime | None, str]:
+    """A link's As of time (`at`, `t1`) as the minute the picker shows, and what the page says
+    about it (the picker works to the minute and within the data's span)."""
+    try:
+        t = naive_utc(parse_utc(raw))
+    except ValueError:
+        return None, f"{name}={raw}: not a time (use ISO 8601, e.g. 2025-03-05T14:03)."
+    minute = t.replace(second=0, microsecond=0)
+    if not lo <= minute <= hi:
+        return None, (f"{name}={raw}: outside the data's span ({lo:%Y-%m-%d %H:%M} to "
+                      f"{hi:%Y-%m-%d %H:%M} UTC).")
+    if minute != t:
+        return minute, f"{name}={raw}: As of works to the minute; showing {minute:%Y-%m-%d %H:%M}."
+    return minute, ""
+
+
+def _accept_link_times(lo: datetime, hi: datetime) -> None:
+    """On arrival by link: say what the picker cannot show exactly, and show the nearest."""
+    for key in ("at", "t1"):
+        raw = st.query_params.get(key)
+        if raw is None or key in st.session_state:
+            continue
+        value, problem = link_time(key, raw, lo, hi)
+        if problem:
+            st.warning(inert(problem))
+            if value is not None:
+                st.session_state[key] = value
 
 
 def _compare_toggled(lo: datetime) -> None:
@@ -112,12 +141,14 @@ def question(facets: Facets, default_type: Callable[[], str], cur: object) -> Qu
         return None
     basis, (first, last) = picked
     lo, hi = _minute_floor(first), _minute_ceil(last)
+    url_state.accept_bool("compare")
     compare = c3.toggle("Compare two times", key="compare", bind="query-params",
                         on_change=_compare_toggled, args=(lo,))
     for key in ("at", "t1"):  # another type or basis: times outside its span start over
         value = st.session_state.get(key)
         if isinstance(value, datetime) and not lo <= value <= hi:
             del st.session_state[key]
+    _accept_link_times(lo, hi)
     _seed("at", hi)
     t_cols = st.columns([1, 1, 2])
     t1 = None
@@ -215,7 +246,7 @@ def counts(cur: object, result: AsOf, field: str) -> None:
 
 
 def _tt_link(entity_id: str, at: datetime) -> str:
-    return "./time-travel?" + urlencode({"entity_id": entity_id, "at": as_utc(at).isoformat()})
+    return links.time_travel(entity_id, at=at).url
 
 
 def entities_table(cur: object, result: AsOf, field: str | None) -> None:

@@ -10,9 +10,7 @@ open a fragment redraws every 5 s and writes a lag sample when the interval has 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -20,13 +18,13 @@ import streamlit as st
 
 from eventlab.charts import lag as charts
 from eventlab.errors import EventLabError
-from eventlab.kafka import config_sources
 from eventlab.kafka.config import KafkaConfig
 from eventlab.lag import sampler, samples, settings, topics, where
 from eventlab.lag.rules import NO_COMMIT, OK, WARN
 from eventlab.lag.snapshot import GroupLag, LagSnapshot, PartitionLag, take_snapshot
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import format_utc
+from eventlab.ui import kafka_cluster, links
 from eventlab.ui.text import inert, inert_lines
 
 REFRESH = "5s"
@@ -42,29 +40,14 @@ def badge(status: str) -> str:
     return f":{_COLOURS.get(status, 'red')}-badge[{status}]"
 
 
-def _secrets_section() -> Mapping[str, object]:
-    try:
-        section = st.secrets.get("kafka")
-    except FileNotFoundError:
-        return {}
-    return dict(section) if section else {}
-
-
 def cluster_config() -> KafkaConfig | None:
     """The cluster to look at: the Sources page's connection, else the configured one; the
     bootstrap field changes only the address (secrets stay where they are)."""
-    secrets = _secrets_section()
     try:
-        base = config_sources.base_config(secrets)
+        base, origin = kafka_cluster.cluster()
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
-    connected = st.session_state.get("k_connected")
-    origin = ("EVENTLAB_KAFKA_BOOTSTRAP" if os.environ.get("EVENTLAB_KAFKA_BOOTSTRAP") else
-              "the [kafka] secrets" if secrets.get("bootstrap") else
-              "EventLab's built-in default; set EVENTLAB_KAFKA_BOOTSTRAP to change it")
-    if connected is not None and isinstance(getattr(connected, "config", None), KafkaConfig):
-        base, origin = connected.config, "the Sources page's connection"
     bootstrap = st.text_input("Bootstrap servers", value=base.bootstrap, key="c_bootstrap",
                               help=f"default from {origin}")
     try:
@@ -264,7 +247,8 @@ def standing(store: EventStore, group: GroupLag) -> None:
     if ev.payload:
         st.code(ev.payload[:2000], language="json")
     c1, c2 = st.columns(2)
-    c1.page_link("pages/explore_page.py", label="Open in Explore",
-                 query_params=ev.explore_params)
-    c2.page_link("pages/timetravel_page.py", label="Open in Time travel at this event",
-                 query_params=ev.timetravel_params)
+    ex = links.explore_event(ev.event_id)
+    tt = links.time_travel(ev.entity_id, copy=links.EventCopy(
+        ev.entity_id, ev.seq, ev.offset, "kafka", ev.topic, ev.partition))
+    c1.page_link(ex.file, label="Open in Explore", query_params=ex.query)
+    c2.page_link(tt.file, label="Open in Time travel at this event", query_params=tt.query)

@@ -15,6 +15,7 @@ from eventlab.ingest.background import FOLLOW
 from eventlab.jobs import JobManager
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore, data_version, resolve_db_path
+from eventlab.ui import links
 from eventlab.ui.text import inert_lines
 
 
@@ -74,7 +75,7 @@ def read_only() -> bool:
 def open_explore() -> None:
     """The app's start page ("/"): open Explore with the same query parameters."""
     params = {k: st.query_params.get_all(k) for k in st.query_params}
-    st.switch_page("pages/explore_page.py", query_params=params)
+    st.switch_page(links.page("explore").file, query_params=params)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -15,10 +15,10 @@ from eventlab.explore.duplicates import LABELS, LEGEND
 from eventlab.store.eventstore import StoreStats
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
-from eventlab.ui import context, investigations_widgets, schema_widgets
+from eventlab.ui import context, investigations_widgets, links, schema_widgets, url_state
 from eventlab.ui.text import inert
 
-ALL = "(all)"
+ALL = explore.filters.ALL_TYPES
 PAYLOAD_TREE_LIMIT = 50_000
 """A payload longer than this (characters) is shown cut, as text, with its size."""
 
@@ -50,7 +50,8 @@ def _typed_time(key: str) -> datetime | None:
     try:
         return parse_utc(raw)
     except ValueError:
-        st.error(f"{inert(raw)} is not a time: type it as 2025-03-05 14:03:07 (UTC) or ISO 8601.")
+        st.error(f"{key}={inert(raw)} is not a time: type it as 2025-03-05 14:03:07 (UTC) or "
+                 "ISO 8601.")
         return None
 
 
@@ -83,58 +84,87 @@ def _time_filters(facets: Facets) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-_LINK_FILTERS = (("correlation", "correlation id"), ("causation", "causation id"),
-                 ("follows", "transition"))
-"""Filters that arrive by link (from an event, a chain, a Flow transition), shown as chips."""
+P = explore.filters.PARAMS
+"""Each filter's widget key and URL parameter (one table, shared with `from_params`)."""
 
 
-def _link_filters() -> dict[str, str]:
-    active = {k: st.query_params.get(k, "") for k, _ in _LINK_FILTERS if st.query_params.get(k)}
-    for (name, label), col in zip([f for f in _LINK_FILTERS if f[0] in active],
-                                  st.columns(max(1, len(active))), strict=False):
-        if col.button(f"{label}: {inert(active[name], 80)}  ✕", key=f"clear_{name}",
-                      help="Remove this filter"):
-            del st.query_params[name]
-            st.rerun()
-    return active
+def _accept_link(facets: Facets) -> None:
+    """Before the widgets read the URL: say which link values the page cannot use (naming
+    the parameter), and give the toggle the yes/no forms it does not read itself (dup=1)."""
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    for problem in explore.filters.link_problems(params, facets.event_types,
+                                                 facets.entity_types):
+        st.warning(f"{inert(problem)} (left out of the filters below).")
+    url_state.accept_bool(P["duplicates_only"])
+
+
+def open_filters(f: Filters) -> None:
+    """Show exactly these filters (a link inside Explore: correlation, cause, every copy):
+    set the widgets, which carry them into the URL, and close the open event."""
+    defaults = Filters()
+    for name, key in P.items():
+        value = getattr(f, name)
+        if name == "event_types":
+            st.session_state[key] = list(value)
+        elif name == "entity_type":
+            st.session_state[key] = value or ALL
+        elif name == "follows":
+            st.session_state[key] = f"{value[0]}>{value[1]}" if value else ""
+        elif name in ("start", "end"):
+            st.session_state[key] = f"{value:%Y-%m-%d %H:%M:%S}" if value else ""
+        elif name in ("duplicates_only", "json_op"):
+            st.session_state[key] = value
+        else:
+            st.session_state[key] = value or getattr(defaults, name) or ""
+    st.session_state.pop("time", None)
+    st.session_state.pop("_picked", None)
+    if "ev" in st.query_params:
+        del st.query_params["ev"]
 
 
 def filter_panel(facets: Facets) -> Filters:
-    """The filter widgets; returns the Filters they describe (raises FilterError on a bad
-    transition in the URL)."""
+    """The filter widgets, each bound to its URL parameter; returns the Filters they describe
+    (raises FilterError on a bad transition)."""
+    _accept_link(facets)
     start, end = _time_filters(facets)
     c1, c2, c3 = st.columns([3, 1, 2])
-    types = c1.multiselect("Event types", facets.event_types, key="types",
+    types = c1.multiselect("Event types", facets.event_types, key=P["event_types"],
                            bind="query-params", placeholder="all event types")
-    etype = c2.selectbox("Entity type", [ALL, *facets.entity_types], key="etype",
+    etype = c2.selectbox("Entity type", [ALL, *facets.entity_types], key=P["entity_type"],
                          bind="query-params")
-    prefix = c3.text_input("Entity id starts with", key="entity", bind="query-params",
+    prefix = c3.text_input("Entity id starts with", key=P["entity_prefix"], bind="query-params",
                            placeholder="e.g. order-0001")
     c4, c5, c6, c7 = st.columns([2, 2, 1, 2])
-    text = c4.text_input("Text in payload", key="text", bind="query-params")
-    jpath = c5.text_input("JSON path in payload", key="jpath", bind="query-params",
+    text = c4.text_input("Text in payload", key=P["text"], bind="query-params")
+    jpath = c5.text_input("JSON path in payload", key=P["json_path"], bind="query-params",
                           placeholder="e.g. status or $.items[0].sku")
-    jop = c6.selectbox("Operator", explore.JSON_OPS, key="jop", bind="query-params")
-    jval = c7.text_input("Value", key="jval", bind="query-params",
+    jop = c6.selectbox("Operator", explore.JSON_OPS, key=P["json_op"], bind="query-params")
+    jval = c7.text_input("Value", key=P["json_value"], bind="query-params",
                          disabled=jop in explore.UNARY_OPS,
                          placeholder="applied once typed" if jop not in explore.UNARY_OPS
                          else "no value needed")
     c8, c9, c10 = st.columns([3, 2, 2])
-    event_id = c8.text_input("Event id", key="event_id", bind="query-params")
-    key = c9.text_input("Kafka key", key="key", bind="query-params",
+    event_id = c8.text_input("Event id", key=P["event_id"], bind="query-params")
+    key = c9.text_input("Kafka key", key=P["key"], bind="query-params",
                         help="The record key as text (exact match)")
-    dup = c10.toggle("Only duplicated event ids", key="dup", bind="query-params",
+    dup = c10.toggle("Only duplicated event ids", key=P["duplicates_only"], bind="query-params",
                      help="Event ids stored more than once: identical copies (retries, a file "
                           "copy beside a Kafka copy) or conflicting payloads")
-    linked = _link_filters()
+    c11, c12, c13 = st.columns([3, 2, 2])
+    corr = c11.text_input("Correlation id", key=P["correlation_id"], bind="query-params")
+    cause = c12.text_input("Caused by (causation id)", key=P["causation_id"],
+                           bind="query-params")
+    follows = c13.text_input("Transition", key=P["follows"], bind="query-params",
+                             placeholder="A>B, ^>A or A>$",
+                             help="Events of type A directly followed by B in their entity")
     f = Filters(start=start, end=end, event_types=tuple(types),
                 entity_type=None if etype == ALL else etype,
                 entity_prefix=prefix.strip() or None, text=text.strip() or None,
                 json_path=jpath.strip() or None, json_op=jop,
                 json_value=jval if jval != "" else None, event_id=event_id.strip() or None,
                 key=key or None, duplicates_only=bool(dup),
-                correlation_id=linked.get("correlation"), causation_id=linked.get("causation"),
-                follows=explore.parse_follows(linked.get("follows")))
+                correlation_id=corr.strip() or None, causation_id=cause.strip() or None,
+                follows=explore.parse_follows(follows))
     if f.json_path and not f.json_complete():
         st.caption(f"JSON path {inert(f.json_path)} {inert(f.json_op)} …: type a value to apply "
                    "it.")
@@ -201,20 +231,22 @@ def _parse_json(value: Any) -> Any:
 
 def _id_links(meta: dict[str, Any]) -> None:
     """Correlation and causation ids as links to the events that share them."""
-    links = []
+    found = []
     for keys, param, label in ((CORRELATION_KEYS, "correlation", "correlation"),
                                (CAUSATION_KEYS, "causation", "caused by")):
         value = next((meta[k] for k in keys if meta.get(k)), None)
         if value:
-            links.append((param, label, str(value)))
-    for (param, label, value), col in zip(links, st.columns(max(1, len(links))), strict=False):
-        if param == "causation":
-            # The cause is the event whose id this is; siblings share the causation id.
-            col.page_link("pages/explore_page.py", label=f"{label} {inert(value, 80)}",
-                          icon=":material/arrow_upward:", query_params={"event_id": value})
-        else:
-            col.page_link("pages/explore_page.py", label=f"{label} {inert(value, 80)}",
-                          icon=":material/link:", query_params={param: value})
+            found.append((param, label, str(value)))
+    for (param, label, value), col in zip(found, st.columns(max(1, len(found))), strict=False):
+        # The cause is the event whose id this is; siblings share the causation id.
+        target = Filters(event_id=value) if param == "causation" else Filters(correlation_id=value)
+        col.button(f"{label} {inert(value, 80)}", key=f"ev_link_{param}", on_click=open_filters,
+                   args=(target,), icon=":material/arrow_upward:" if param == "causation"
+                   else ":material/link:", type="tertiary")
+        if param == "correlation":
+            chain = links.flow_chain(value)
+            col.page_link(chain.file, label="its chain in Flow", icon=":material/account_tree:",
+                          query_params=chain.query)
 
 
 def _headers_table(headers: list[dict[str, Any]] | None) -> None:
@@ -225,6 +257,13 @@ def _headers_table(headers: list[dict[str, Any]] | None) -> None:
     st.dataframe(pd.DataFrame(rows, columns=["key", "value"]), hide_index=True,
                  key="ev_headers", column_config={"value": st.column_config.TextColumn(
                      "value", help="UTF-8 text, else hex (0x...); null stays empty")})
+
+
+def event_copy(ev: dict[str, Any]) -> links.EventCopy:
+    """The stored copy an event row is: entity, seq and source position."""
+    return links.EventCopy(str(ev["entity_id"]), int(ev["seq"]), offset=ev.get("offset"),
+                           source=ev.get("source"), topic=ev.get("topic"),
+                           partition=ev.get("partition"))
 
 
 def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> EventKey | None:
@@ -241,17 +280,17 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
     mark = (marks or {}).get(ev["event_id"])
     if mark:
         st.warning(f"This event id is stored more than once ({LABELS[mark]}).")
-        st.page_link("pages/explore_page.py", label="Show every copy",
-                     query_params={"event_id": str(ev["event_id"])})
+        st.button("Show every copy", key="ev_every_copy", on_click=open_filters,
+                  args=(Filters(event_id=str(ev["event_id"])),))
     nav = st.columns(3)
     go_to = None
     if nav[0].button("◀ previous in entity", disabled=detail.previous is None, key="ev_prev"):
         go_to = detail.previous
     if nav[1].button("next in entity ▶", disabled=detail.next is None, key="ev_next"):
         go_to = detail.next
-    nav[2].page_link("pages/timetravel_page.py", label="Open in Time Travel",
-                     icon=":material/history:",
-                     query_params={"entity_id": str(ev["entity_id"]), "seq": str(ev["seq"])})
+    tt = links.time_travel(str(ev["entity_id"]), copy=event_copy(ev))
+    nav[2].page_link(tt.file, label="Open in Time Travel", icon=":material/history:",
+                     query_params=tt.query)
     meta = _parse_json(ev.get("metadata"))
     schema_widgets.event_schema_caption(meta, context.cursor())
     _id_links(meta if isinstance(meta, dict) else {})

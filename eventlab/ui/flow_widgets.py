@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 import pyarrow as pa
@@ -22,12 +21,12 @@ from eventlab.asof import data_version
 from eventlab.charts import flow as charts
 from eventlab.errors import EventLabError
 from eventlab.explore import Facets
-from eventlab.explore import filters as explore_filters
+from eventlab.explore.filters import Filters
 from eventlab.explore.words import filters_words
 from eventlab.flow import END, START, Chain, Scope
 from eventlab.republish.selection import Selection
 from eventlab.timeutil import as_utc, format_utc, naive_utc
-from eventlab.ui import context, republish_widgets
+from eventlab.ui import context, links, republish_widgets
 from eventlab.ui.text import inert, inert_join, inert_lines
 
 ALL = "(all)"
@@ -114,21 +113,10 @@ def _variants(db: str, version: tuple, scope: Scope, top: int) -> pa.Table:
         return flow.variants(cur, scope, top)
 
 
-def _iso(scope: Scope) -> dict[str, str]:
-    out = {}
-    if scope.start is not None:
-        out["from"] = scope.start.isoformat()
-    if scope.end is not None:
-        out["to"] = scope.end.isoformat()
-    return out
-
-
-def explore_params(edge: dict[str, Any], scope: Scope) -> dict[str, str]:
-    """Explore's query parameters for the events of one transition (urls: `follows=A>B`)."""
-    params = {"follows": f"{edge['from_type']}>{edge['to_type']}"}
-    if scope.entity_type:
-        params["etype"] = scope.entity_type  # Explore's entity type filter
-    return {**params, **_iso(scope)}
+def explore_filters(edge: dict[str, Any], scope: Scope) -> Filters:
+    """Explore's filters for the events of one transition (`follows=A>B`) in this scope."""
+    return Filters(follows=(edge["from_type"], edge["to_type"]), entity_type=scope.entity_type,
+                   start=scope.start, end=scope.end)
 
 
 def _seconds(value: Any) -> float | None:
@@ -162,7 +150,7 @@ def transitions_section(cur: Any, scope: Scope) -> None:
     df = pd.DataFrame(shown)
     df["median"] = [flow.duration(_seconds(v)) for v in df["median_seconds"]]
     df["p95"] = [flow.duration(_seconds(v)) for v in df["p95_seconds"]]
-    df["events"] = ["./explore?" + urlencode(explore_params(e, scope)) for e in shown]
+    df["events"] = [links.explore(explore_filters(e, scope)).url for e in shown]
     df = df[["from_type", "to_type", "count", "median", "p95", "negative_gaps", "events",
              "median_seconds", "p95_seconds"]]
     event = st.dataframe(
@@ -178,12 +166,13 @@ def transitions_section(cur: Any, scope: Scope) -> None:
     rows = event.selection.rows if event and hasattr(event, "selection") else []
     if rows:
         edge = shown[rows[0]]
-        st.page_link("pages/explore_page.py", icon=":material/search:",
+        target = links.explore(explore_filters(edge, scope))
+        st.page_link(target.file, icon=":material/search:",
                      label=f"Open the {edge['count']:,} "
                            f"{inert(charts.node_label(edge['from_type']), 80)} → "
                            f"{inert(charts.node_label(edge['to_type']), 80)} events in Explore",
-                     query_params=explore_params(edge, scope))
-        f = explore_filters.from_params(explore_params(edge, scope))
+                     query_params=target.query)
+        f = explore_filters(edge, scope)
         republish_widgets.republish_button(
             Selection.query(*explore.event_ids_query(f),
                             label=f"transition {edge['from_type']} → {edge['to_type']}",
@@ -225,7 +214,7 @@ def variants_section(cur: Any, scope: Scope) -> None:
                                                          else ""))
         st.dataframe(pd.DataFrame({
             "entity_id": ids,
-            "time travel": ["./time-travel?" + urlencode({"entity_id": i}) for i in ids]}),
+            "time travel": [links.time_travel(i).url for i in ids]}),
             hide_index=True, key="flow_variant_entities",
             column_config={"time travel": st.column_config.LinkColumn(
                 "time travel", display_text="open")})
@@ -249,10 +238,15 @@ def _chain_table(chain: Chain) -> pd.DataFrame:
         out["time (UTC)"].append(format_utc(e.ts).removesuffix(" UTC")
                                  + f".{as_utc(e.ts).microsecond // 1000:03d}")
         out["topic"].append(e.topic)
-        out["explore"].append("./explore?" + urlencode({"event_id": e.event_id}))
-        out["time travel"].append("./time-travel?" + urlencode({"entity_id": e.entity_id,
-                                                                "seq": str(e.seq)}))
+        out["explore"].append(links.explore_event(e.event_id).url)
+        out["time travel"].append(links.time_travel(e.entity_id, seq=e.seq).url)
     return pd.DataFrame(out)
+
+
+def _open_chain(correlation: str) -> None:
+    """A chain link on this page: set the bound box, which carries it into the URL."""
+    st.session_state["correlation"] = correlation
+    st.session_state["event_id"] = ""
 
 
 def chain_section(cur: Any) -> None:
@@ -271,10 +265,9 @@ def chain_section(cur: Any) -> None:
                         f"({' / '.join(flow.CORRELATION_KEYS)}).")
                 return
             st.caption("Enter a correlation id, or open one of the latest:")
-            for cid in examples:
-                st.page_link("pages/flow_page.py", label=inert(cid, 80),
-                             icon=":material/account_tree:",
-                             query_params={"view": "Chain", "correlation": cid})
+            for i, cid in enumerate(examples):
+                st.button(inert(cid, 80), key=f"chain_example_{i}", icon=":material/account_tree:",
+                          type="tertiary", on_click=_open_chain, args=(cid,))
             return
         with st.spinner("Looking for every event with this correlation id…"):
             chain = flow.chain(cur, corr)
@@ -323,5 +316,5 @@ def topics_section(store: Any) -> None:
         return
     st.plotly_chart(lag_charts.topic_group_graph(topics.edges(snapshot)), key="flow_topics",
                     config={"displayModeBar": False})
-    st.page_link("pages/consumers_page.py", label="Lag in seconds, history and verdicts",
+    st.page_link(links.page("consumers").file, label="Lag in seconds, history and verdicts",
                  icon=":material/speed:")

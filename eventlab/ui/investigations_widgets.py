@@ -13,7 +13,7 @@ from eventlab import investigations as inv_api
 from eventlab import quality
 from eventlab.errors import EventLabError
 from eventlab.investigations import Investigation
-from eventlab.ui import context
+from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
 
 
@@ -49,7 +49,7 @@ def listing(found: list[Investigation]) -> None:
         st.info("No investigation is saved yet: start one above, then add events to it from "
                 "Explore and Time travel.")
         return
-    df = pd.DataFrame([{"open": f"/investigations?{urlencode({'id': i.id})}", "name": i.name,
+    df = pd.DataFrame([{"open": links.investigation(i.id).url, "name": i.name,
                         "by": i.author, "created (UTC)": f"{i.created_at:%Y-%m-%d %H:%M}",
                         "updated (UTC)": f"{i.updated_at:%Y-%m-%d %H:%M}",
                         "bookmarks": len(i.bookmarks), "entities": len(i.entities)}
@@ -64,13 +64,15 @@ def editor(inv: Investigation) -> Investigation:
     st.caption(f"{inert(inv.id)} · by {inert(inv.author)} · "
                f"created {inv.created_at:%Y-%m-%d %H:%M} UTC · "
                f"updated {inv.updated_at:%Y-%m-%d %H:%M} UTC · this page's address opens it")
-    links = st.columns(3)
+    cols = st.columns(3)
     if inv.filters:
-        links[0].page_link("pages/explore_page.py", label="Its events in Explore",
-                           icon=":material/search:", query_params=inv.explore_params())
+        ex = links.explore(inv.explore_params())
+        cols[0].page_link(ex.file, label="Its events in Explore", icon=":material/search:",
+                          query_params=ex.query)
     if inv.position.get("entity_id"):
-        links[1].page_link("pages/timetravel_page.py", label="Its position in Time travel",
-                           icon=":material/history:", query_params=inv.position)
+        tt = links.to("timetravel", inv.position)
+        cols[1].page_link(tt.file, label="Its position in Time travel",
+                          icon=":material/history:", query_params=tt.query)
     with st.form(f"inv_edit_{inv.id}"):
         notes = st.text_area("Notes", value=inv.notes, height=160)
         filters = st.text_input("Explore filters (a query string, or paste an Explore address)",

@@ -25,7 +25,7 @@ from eventlab.jobs import JobManager
 from eventlab.kafka.sample import MAX_RECORDS
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import sources_widgets
-from eventlab.ui.sources_widgets import Connected
+from eventlab.ui.kafka_cluster import Connected
 from eventlab.ui.text import inert, inert_lines
 
 STARTS = {"the newest records": "newest", "the earliest records": "earliest",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
 from eventlab import quality, settings
 from eventlab.errors import EventLabError
+from eventlab.explore.filters import Filters
 from eventlab.quality.rules import handled_types, rules_file
 from eventlab.store.eventstore import data_version
-from eventlab.ui import context
+from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
 
 # Material icons: Streamlit serves their font itself (emoji need a font the machine may lack).
@@ -50,29 +50,28 @@ def summary(rep: dict[str, Any]) -> None:
     st.caption(f"{rep['events']:,} events checked in {rep['seconds']:.2f} s, inside DuckDB.")
 
 
-def _link(page: str, params: dict[str, Any]) -> str:
-    return f"/{page}?{urlencode({k: str(v) for k, v in params.items()})}"
-
-
 def _examples(f: dict[str, Any]) -> None:
     if not f["examples"]:
         return
     df = pd.DataFrame(f["examples"])
     config: dict[str, Any] = {}
     if "event_id" in df:
-        df.insert(0, "explore", [_link("explore", {"event_id": e}) for e in df["event_id"]])
+        df.insert(0, "explore", [links.explore_event(str(e)).url for e in df["event_id"]])
         config["explore"] = st.column_config.LinkColumn("explore", display_text="open")
     if "entity_id" in df:
         seqs = df["seq"] if "seq" in df else [None] * len(df)
+        offsets = df["offset"] if "offset" in df else [None] * len(df)
         df.insert(1 if "explore" in df else 0, "time travel", [
-            _link("time-travel", {"entity_id": e, **({"seq": int(s)} if s is not None else {})})
-            for e, s in zip(df["entity_id"], seqs, strict=True)])
+            links.time_travel(str(e)).url if s is None or pd.isna(s) else
+            links.time_travel(str(e), copy=links.EventCopy(
+                str(e), int(s), None if o is None or pd.isna(o) else int(o))).url
+            for e, s, o in zip(df["entity_id"], seqs, offsets, strict=True)])
         config["time travel"] = st.column_config.LinkColumn("time travel",
                                                             display_text="open")
     if f["kind"] == "schema_drift":
-        df.insert(0, "explore", [_link("explore", {"types": r["event_type"],
-                                                   "jpath": r["field"], "jop": "exists"})
-                                 for r in f["examples"]])
+        df.insert(0, "explore", [links.explore(Filters(
+            event_types=(r["event_type"],), json_path=r["field"], json_op="exists")).url
+            for r in f["examples"]])
         config["explore"] = st.column_config.LinkColumn("explore", display_text="open")
     st.dataframe(df, hide_index=True, column_config=config, key=f"ex_{f['kind']}")
 
@@ -83,10 +82,11 @@ def finding(f: dict[str, Any]) -> None:
     with st.expander(title, expanded=f["severity"] in ("error", "warning")):
         st.markdown(inert_lines(f["explanation"]))
         if f["explore"]:
-            st.page_link("pages/explore_page.py", label="Show these events in Explore",
-                         icon=":material/search:", query_params=f["explore"])
+            target = links.explore(f["explore"])
+            st.page_link(target.file, label="Show these events in Explore",
+                         icon=":material/search:", query_params=target.query)
         if f["kind"] == "quarantine" and f["count"]:
-            st.page_link("pages/quarantine_page.py", label="Open the quarantine",
+            st.page_link(links.page("quarantine").file, label="Open the quarantine",
                          icon=":material/report:")
         _examples(f)
         details = {k: v for k, v in f["details"].items() if k != "fields"}

@@ -19,16 +19,15 @@ import streamlit as st
 from eventlab import republish
 from eventlab.errors import EventLabError
 from eventlab.jobs import JobManager
-from eventlab.kafka import config_sources
 from eventlab.kafka.config import KafkaConfig
 from eventlab.republish import guards, ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
-from eventlab.ui import context
+from eventlab.ui import context, kafka_cluster, links
 from eventlab.ui.text import inert, inert_join, inert_lines
 
-PAGE = "pages/republish_page.py"
+PAGE = links.page("republish").file
 SELECTION = "rp_selection"
 JOB = "rp_job"
 KINDS = {"One entity (seq range)": "entity", "Event ids": "ids", "SQL query": "sql",
@@ -50,15 +49,8 @@ def republish_button(selection: Selection, key: str, label: str = "Republish…"
 
 def kafka_config() -> KafkaConfig | None:
     """The Sources page's connection if made, else EVENTLAB_KAFKA_* / secrets."""
-    connected = st.session_state.get("k_connected")
-    if connected is not None:
-        return connected.config
     try:
-        secrets = st.secrets.get("kafka")
-    except FileNotFoundError:
-        secrets = None
-    try:
-        return config_sources.base_config(dict(secrets) if secrets else {})
+        return kafka_cluster.cluster()[0]
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None

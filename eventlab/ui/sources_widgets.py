@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 import pandas as pd
@@ -21,13 +20,14 @@ from eventlab.ingest.formats import FORMATS
 from eventlab.ingest.mapping import PRESETS
 from eventlab.jobs import JobManager, JobView
 from eventlab.kafka import config_sources
-from eventlab.kafka.admin import TopicInfo, list_topics
-from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS, KafkaConfig
+from eventlab.kafka.admin import list_topics
+from eventlab.kafka.config import PROTOCOLS, SASL_MECHANISMS
 from eventlab.kafka.positions import TP, tp_order
 from eventlab.lag.topics import TopicLag, lag_by_topic, topic_lag_text
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-from eventlab.ui import context
+from eventlab.ui import context, kafka_cluster, links
+from eventlab.ui.kafka_cluster import Connected
 from eventlab.ui.text import inert, inert_lines
 
 NONE = "(none)"
@@ -63,27 +63,10 @@ def start_job(action: Callable[[str], JobView], key: str = "src") -> None:
 
 # -- Kafka connection -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Connected:
-    """A listed cluster: the connection used and its topics at that moment."""
-
-    config: KafkaConfig
-    topics: list[TopicInfo]
-    listed_at: datetime
-
-
-def _secrets_section() -> Mapping[str, object]:
-    try:
-        section = st.secrets.get("kafka")
-    except FileNotFoundError:  # no secrets.toml at all: only the environment counts
-        return {}
-    return dict(section) if section else {}
-
-
 def kafka_connection() -> Connected | None:
     """The connection form; Connect lists the topics. Returns the last successful listing."""
     try:
-        base = config_sources.base_config(_secrets_section())
+        base = kafka_cluster.configured()
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
@@ -112,11 +95,11 @@ def kafka_connection() -> Connected | None:
             with st.spinner(f"Listing the topics of {config.bootstrap} ..."):
                 topics = list_topics(config)
         except EventLabError as exc:
-            st.session_state.pop("k_connected", None)
+            kafka_cluster.remember(None)
             st.error(inert_lines(exc))
             return None
-        st.session_state["k_connected"] = Connected(config, topics, datetime.now(UTC))
-    return st.session_state.get("k_connected")
+        kafka_cluster.remember(Connected(config, topics, datetime.now(UTC)))
+    return kafka_cluster.connected()
 
 
 def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
@@ -139,7 +122,7 @@ def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
                                               "EventLab never joins a group). Consumers page: "
                                               "lag in seconds, history, verdicts")})
     if any(lags or {}):
-        st.page_link("pages/consumers_page.py", label="Consumer groups and their lag",
+        st.page_link(links.page("consumers").file, label="Consumer groups and their lag",
                      icon=":material/speed:")
 
 

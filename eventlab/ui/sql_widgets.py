@@ -10,7 +10,6 @@ named `entity_id` to Time travel (at the row's `seq` when the result has one).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +18,7 @@ from eventlab.errors import EventLabError
 from eventlab.explore import export
 from eventlab.republish.selection import Selection
 from eventlab.store import sandbox
-from eventlab.ui import export_widgets, republish_widgets
+from eventlab.ui import export_widgets, links, republish_widgets
 from eventlab.ui.text import inert_lines
 
 DEFAULT_QUERY = ("SELECT event_type, count(*) AS events\nFROM events\n"
@@ -48,10 +47,6 @@ SHOWN_NAMES = {"count_star()": "count(*)"}
 """DuckDB's names for unnamed result columns, as the query wrote them."""
 
 
-def _link(page: str, **params: Any) -> str:
-    return f"./{page}?{urlencode({k: str(v) for k, v in params.items()})}"
-
-
 def linked_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The result with `event_id` values as links to Explore and `entity_id` values as links
     to Time travel (built per row of the small, capped result), and the column config that
@@ -63,7 +58,7 @@ def linked_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         names.get("seq")
     if event_col is not None:
         out = out.copy()
-        out[event_col] = [None if pd.isna(v) else _link("explore", event_id=v)
+        out[event_col] = [None if pd.isna(v) else links.explore_event(str(v)).url
                           for v in frame[event_col]]
         config[event_col] = st.column_config.LinkColumn(
             str(event_col), display_text=r"\?event_id=(.*)$",
@@ -73,8 +68,8 @@ def linked_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         seqs = frame[seq_col] if seq_col is not None else [None] * len(frame)
         out[entity_col] = [
             None if pd.isna(v) else
-            _link("time-travel", entity_id=v) if s is None or pd.isna(s) else
-            _link("time-travel", entity_id=v, seq=int(s))
+            links.time_travel(str(v)).url if s is None or pd.isna(s) else
+            links.time_travel(str(v), seq=int(s)).url
             for v, s in zip(frame[entity_col], seqs, strict=True)]
         config[entity_col] = st.column_config.LinkColumn(
             str(entity_col), display_text=r"\?entity_id=([^&]*)",

@@ -12,7 +12,8 @@ HTML, LaTeX (`$...$`) or bare URLs that GitHub-flavoured Markdown turns into lin
 - Streamlit's shortcode and directive plugins and the autolink-literal extension run on the
   parsed text, after escapes are resolved, so an invisible WORD JOINER (U+2060) follows a `:`
   or `@` that a word goes on from, and splits `www.`: `:red[`, `:smile:`, `http://`, `www.x`
-  and `a@b.c` no longer match them (checked in headless Chromium by tests/browser/test_hostile_browser.py);
+  and `a@b.c` no longer match them (checked in headless Chromium by
+  tests/browser/test_hostile_browser.py);
 - line breaks and other control or format characters (bidi overrides, zero-width spaces) are
   shown as visible escapes, so a value cannot start a new Markdown block or reorder the text;
 - invalid UTF-8 (surrogates from lossless decoding) shows as `\\udcXX`;

@@ -232,15 +232,46 @@ def sync_position(loaded: Loaded, settings: Settings) -> None:
         st.session_state["tt_playing"] = False
     seq = _from_url("seq", "_tt_seq_raw")
     if seq is not None:
-        try:
-            st.session_state["tt_index"] = max(0, fold.index_of_seq(int(seq)))
-        except ValueError:
-            st.warning(f"seq={inert(seq)} in the link is not a number.")
+        index, problem = link_index(fold, seq, st.query_params.get("offset"))
+        if problem:
+            st.warning(inert(problem))
+        if index is not None:
+            st.session_state["tt_index"] = index
     at = st.query_params.get("at")
     if at is not None:
         del st.query_params["at"]
         _jump_to(fold, settings.basis, at)
     st.session_state["tt_index"] = min(max(0, st.session_state.get("tt_index", n - 1)), n - 1)
+
+
+def link_index(fold: Fold, seq: str, offset: str | None) -> tuple[int | None, str | None]:
+    """The event a link's `seq` (and `offset`, naming the copy when a seq is stored twice)
+    points at, and what the page must say when the link cannot be followed exactly."""
+    try:
+        wanted = int(seq)
+        at_offset = int(offset) if offset not in (None, "") else None
+    except ValueError:
+        bad = f"offset={offset}" if seq.strip().lstrip("-").isdigit() else f"seq={seq}"
+        return None, f"{bad} in the link is not a number."
+    events = fold.events
+    if not events:
+        return None, None
+    same = [i for i, e in enumerate(events) if e.seq == wanted]
+    if not same:
+        last = events[-1].seq
+        if wanted > last:
+            return len(events) - 1, (f"seq={wanted}: beyond this entity's last event (seq "
+                                     f"{last}); showing the last event.")
+        index = max(0, fold.index_of_seq(wanted))
+        return index, (f"seq={wanted}: this entity has no event with it; showing seq "
+                       f"{events[index].seq}.")
+    if at_offset is None:
+        return same[-1], None
+    copy = [i for i in same if events[i].offset == at_offset]
+    if not copy:
+        return same[-1], (f"offset={at_offset}: no copy of seq {wanted} at this offset; "
+                          "showing the last copy.")
+    return copy[0], None
 
 
 def _jump_to(fold: Fold, basis: str, raw: str) -> None:
@@ -415,8 +446,22 @@ def controls(loaded: Loaded, settings: Settings) -> int:
     error = st.session_state.pop("_tt_jump_error", None)
     if error:
         st.warning(inert_lines(error))
-    _to_url("seq", str(fold.events[index].seq))
+    _position_to_url(fold, index)
     return index
+
+
+def _position_to_url(fold: Fold, index: int) -> None:
+    """`seq` in the URL, and `offset` too when another copy shares that seq (a link must
+    reopen this copy, not the other)."""
+    ev = fold.events[index]
+    _to_url("seq", str(ev.seq))
+    shared = fold.index_of_seq(ev.seq) != index or (index > 0
+                                                   and fold.events[index - 1].seq == ev.seq)
+    if shared and ev.offset is not None:
+        if st.query_params.get("offset") != str(ev.offset):
+            st.query_params["offset"] = str(ev.offset)
+    elif "offset" in st.query_params:
+        del st.query_params["offset"]
 
 
 WHATIF_LIST_MAX = 2_000  # entities up to this many events get a pick list; larger, typed ids

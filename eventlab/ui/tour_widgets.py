@@ -7,13 +7,8 @@ import streamlit as st
 
 from eventlab import explore, tour
 from eventlab.charts import explore as explore_charts
-from eventlab.ui import context
+from eventlab.ui import context, links
 from eventlab.ui.text import inert_join
-
-
-def page_file(url_path: str) -> str:
-    """The page file of a url path (`time-travel` -> `pages/timetravel_page.py`)."""
-    return f"pages/{url_path.replace('-', '')}_page.py"
 
 
 def _go(index: int) -> None:
@@ -51,5 +46,6 @@ def show(filled: tour.Filled, number: int, total: int) -> None:
     if filled.missing:
         st.info(f"This store has no example for {inert_join(filled.missing)} (it is there in "
                 "the demo data: `make run` loads it).")
-    st.page_link(page_file(step.page), label=f"Open {step.page.replace('-', ' ')} here",
-                 icon=":material/open_in_new:", query_params=filled.params or None)
+    target = links.to(step.page, filled.params)
+    st.page_link(target.file, label=f"Open {target.spec.title} here",
+                 icon=":material/open_in_new:", query_params=target.query or None)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apptest_support import texts
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -101,3 +102,25 @@ def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path,
     assert any("Kafka time is not offered" in c.value and "files" in c.value
                for c in at.caption)
     assert _metrics(at)["order entities with events by then"] == orders[0]
+
+
+def test_a_link_time_with_seconds_is_shown_to_the_minute_and_said(
+        app_env: Path, orders: tuple[int, datetime]) -> None:
+    _, last = orders
+    t1 = last.replace(tzinfo=None, second=7, microsecond=0) - timedelta(hours=3)
+    at = _page(compare="true", t1=f"{t1:%Y-%m-%dT%H:%M:%S}")
+    assert not at.exception
+    assert at.datetime_input(key="t1").value == t1.replace(second=0)  # not dropped
+    said = " ".join(texts(at.warning))
+    assert f"t1={t1:%Y-%m-%dT%H:%M:%S}: As of works to the minute" in said
+    at = _page(at="soon")
+    assert "at=soon: not a time" in " ".join(texts(at.warning))
+
+
+def test_compare_1_in_a_link_compares(app_env: Path) -> None:
+    at = _page(compare="1")
+    assert not at.exception
+    assert at.toggle(key="compare").value is True
+    assert at.datetime_input(key="t1").value is not None
+    at = _page(compare="perhaps")
+    assert "compare=perhaps: not a yes/no value" in " ".join(texts(at.warning))

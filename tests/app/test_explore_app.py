@@ -235,3 +235,63 @@ def test_a_huge_payload_is_shown_cut_with_its_size(tmp_path: Path,
     at.run()
     assert not at.exception
     assert any("the first 50,000 shown" in c.value for c in at.caption)
+
+
+def _duplicated(app_env: Path) -> int:
+    with EventStore(app_env) as store:
+        return db.scalar(store.cursor(), "SELECT count(*) FROM events WHERE event_id IN "
+                                         "(SELECT event_id FROM events GROUP BY 1 "
+                                         "HAVING count(*) > 1)")
+
+
+@pytest.mark.parametrize("raw", ["1", "true"])
+def test_dup_link_opens_only_the_duplicates(app_env: Path, raw: str) -> None:
+    at = _new()
+    at.query_params["dup"] = raw
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="dup").value is True
+    assert _matching(at) == _duplicated(app_env) > 0
+
+
+def test_link_values_the_page_cannot_use_are_said(app_env: Path) -> None:
+    at = _new()
+    at.query_params["types"] = ["OrderPlaced", "NoSuchType"]
+    at.query_params["etype"] = "nosuch"
+    at.query_params["dup"] = "maybe"
+    at.run()
+    assert not at.exception
+    said = " ".join(texts(at.warning))
+    for problem in ("types=NoSuchType: no such event type", "etype=nosuch: no such entity type",
+                    "dup=maybe: not a yes/no value"):
+        assert problem in said
+
+
+def test_correlation_link_reaches_the_url_and_survives_a_filter_change(app_env: Path) -> None:
+    with EventStore(app_env) as store:
+        cur = store.cursor()
+        row = db.rows(cur, "SELECT entity_id, seq, \"offset\", metadata->>'$.correlation_id' AS c "
+                           "FROM events WHERE event_id IN (SELECT event_id FROM events GROUP "
+                           "BY 1 HAVING count(*) > 1) AND c IS NOT NULL LIMIT 1")[0]
+        corr = row[3]
+        n = db.scalar(cur, "SELECT count(*) FROM events WHERE metadata->>'$.correlation_id' = ?",
+                      [corr])
+    at = _new()
+    at.query_params["ev"] = explore.EventKey(row[0], row[1], row[2]).to_param()
+    at.run()
+    assert not at.exception
+    chain = [p.proto for p in at.get("page_link") if p.proto.label == "its chain in Flow"]
+    assert chain and "flow" in chain[0].page and "view=Chain" in chain[0].query_string
+    at.button(key="ev_link_correlation").click().run()
+    assert not at.exception
+    assert at.query_params["correlation"] == [corr] or at.query_params["correlation"] == corr
+    assert _matching(at) == n
+    at.toggle(key="dup").set_value(True).run()  # the next filter change keeps the link's filter
+    assert at.text_input(key="correlation").value == corr
+    assert 0 < _matching(at) <= n
+    reloaded = _new()  # a reload: only the URL
+    for k, v in at.query_params.items():
+        reloaded.query_params[k] = v
+    reloaded.run()
+    assert reloaded.text_input(key="correlation").value == corr
+    assert _matching(reloaded) == _matching(at)

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import orjson
-from apptest_support import shown
+from apptest_support import texts
 from export_support import make_store
 from streamlit.testing.v1 import AppTest
 
@@ -50,7 +50,7 @@ def test_prepare_then_download(tmp_path: Path) -> None:
     path = prepared_path(at)
     assert path.name == "events.csv"
     assert [r["event_id"] for r in csv.DictReader(path.open())] == ["f-1", "k-1", "k-2", "k-3"]
-    assert shown(at.caption[0].value).startswith("events.csv: 4 rows, ")
+    assert texts(at.caption)[0].startswith("events.csv: 4 rows, ")
     at.run()  # an ordinary rerun keeps the file, writes nothing new
     assert prepared_path(at) == path and path.exists()
 
@@ -70,7 +70,7 @@ def test_the_cap_notice(tmp_path: Path) -> None:
     at.button(key="ex_prepare").click().run()
     assert not at.exception
     assert len(at.warning) == 1
-    assert shown(at.warning[0].value).startswith("Capped: events.csv holds the first 2 rows")
+    assert texts(at.warning)[0].startswith("Capped: events.csv holds the first 2 rows")
     assert len(list(csv.DictReader(prepared_path(at).open()))) == 2
 
 

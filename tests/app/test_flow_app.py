@@ -133,13 +133,13 @@ def test_the_default_scope_is_one_entity_type(monkeypatch: pytest.MonkeyPatch,
 def test_the_explore_link_of_a_transition_carries_the_scope() -> None:
     from datetime import UTC
 
-    from eventlab.ui.flow_widgets import explore_params
+    from eventlab.ui.flow_widgets import explore_filters
 
     scope = flow.Scope("order", datetime(2025, 3, 3, 10, tzinfo=UTC), None)
-    assert explore_params({"from_type": "^", "to_type": "OrderPlaced"}, scope) == {
+    assert explore_filters({"from_type": "^", "to_type": "OrderPlaced"}, scope).to_params() == {
         "follows": "^>OrderPlaced", "etype": "order",
         "from": "2025-03-03T10:00:00+00:00"}
-    assert explore_params({"from_type": "A", "to_type": "$"}, flow.Scope()) == {
+    assert explore_filters({"from_type": "A", "to_type": "$"}, flow.Scope()).to_params() == {
         "follows": "A>$"}
 
 
@@ -166,3 +166,16 @@ def test_topics_to_groups_graph_with_lag_on_the_edges(monkeypatch: pytest.Monkey
     assert "projector" in labels and topic in labels
     notes = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
     assert "lag 3" in notes  # 5 records, committed up to 2
+
+
+def test_a_chain_example_reaches_the_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from flow_support import CHAIN_ROWS
+
+    db = flow_db(tmp_path / "c.duckdb", CHAIN_ROWS)
+    at = _page(monkeypatch, db, view="Chain")
+    example = at.button(key="chain_example_0")
+    example.click().run()
+    assert not at.exception
+    corr = at.text_input(key="correlation").value
+    assert corr and at.query_params["correlation"] in (corr, [corr])
+    assert "Events" in {m.label for m in at.metric}  # the chain is shown

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_support import shown, texts, wait_for
+from apptest_support import texts, wait_for
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -70,7 +70,7 @@ def test_form_shows_defaults_and_never_the_secrets(fresh_db: Path,
     assert at.selectbox(key="k_protocol").value == "SASL_SSL"
     assert at.selectbox(key="k_mechanism").value == "SCRAM-SHA-512"
     assert at.text_input(key="k_user").value == "alice"
-    status = " ".join(shown(c.value) for c in at.caption)
+    status = " ".join(texts(at.caption))
     assert "SASL password: **set**" in status and "SSL key password: **set**" in status
     assert "/etc/ca.pem" in status
     pages = list(rendered(at))
@@ -83,7 +83,7 @@ def test_form_shows_defaults_and_never_the_secrets(fresh_db: Path,
 
 def test_password_not_set_is_said(fresh_db: Path) -> None:
     at = sources_page()
-    status = " ".join(shown(c.value) for c in at.caption)
+    status = " ".join(texts(at.caption))
     assert "SASL password: **not set**" in status
     assert at.text_input(key="k_bootstrap").value == "127.0.0.1:9092"
 
@@ -98,7 +98,7 @@ def test_unreachable_broker_is_a_clear_error_and_the_app_goes_on(
     at.button(key="k_connect").click().run()
     assert time.monotonic() - began < 10
     assert not at.exception
-    errors = [shown(e.value) for e in at.error]
+    errors = texts(at.error)
     assert any(bootstrap in e and "check that the broker runs" in e for e in errors), errors
     assert not at.multiselect  # no topic form without a listing
     at.text_input(key="f_path").input("/nowhere/at/all.parquet").run()
@@ -138,7 +138,7 @@ def test_path_outside_the_data_folders_is_refused_on_the_page(
     at.text_input(key="f_path").input(str(demo_export)).run()
     at.button(key="f_go").click().run()
     assert not at.exception
-    errors = [shown(e.value) for e in at.error]
+    errors = texts(at.error)
     assert any(str(demo_export) in e and "outside the data folders" in e for e in errors), errors
     with EventStore(fresh_db) as store:
         assert store.stats().events == 0

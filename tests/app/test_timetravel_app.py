@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from apptest_support import shown
+from apptest_support import texts
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab import timetravel
+from eventlab.replay import Event, Fold
 from eventlab.store.eventstore import EventStore
 from eventlab.timetravel import reducer_choices
+from eventlab.ui.timetravel_widgets import link_index
 
 ENTITY = "customer-00001"
 
@@ -124,7 +127,7 @@ def test_a_failing_reducer_shows_its_error_and_the_page_survives(
     at = _page(entity_id=ENTITY)
     assert not at.exception
     bad = events[3]
-    errors = " ".join(shown(e.value) for e in at.error)
+    errors = " ".join(texts(at.error))
     assert bad.event_id in errors and f"seq {bad.seq}" in errors and bad.event_type in errors
     assert any("State before the failing event" in m.value for m in at.markdown)
     assert _state(at)  # the state before the failing event is shown
@@ -153,7 +156,7 @@ def test_explore_links_an_event_to_time_travel(app_env: Path, events: tuple) -> 
     link = links[0]
     assert "Time Travel" in link.label and "time-travel" in link.page
     assert f"entity_id={ENTITY}" in link.query_string and f"seq={events[2].seq}" in (
-        link.query_string)
+        link.query_string) and f"offset={events[2].offset}" in link.query_string  # the copy
 
 
 def test_file_data_offers_no_kafka_time_and_says_why(app_env: Path, events: tuple) -> None:
@@ -234,3 +237,36 @@ def test_what_if_skipping_the_planted_conflicting_copy(app_env: Path) -> None:
     at.toggle(key="wi_add_on").set_value(True).run()
     at.text_area(key="wi_add_payload").input("{nope").run()
     assert not at.exception and any("not JSON" in e.value for e in at.error)
+
+
+def _copies() -> Fold:
+    """seq 1, two copies of seq 2 (offsets 11 and 40), seq 4."""
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = [("a", "Made", 1, 10), ("b", "Set", 2, 11), ("b", "Set", 2, 40), ("c", "Set", 4, 12)]
+    return Fold([Event(event_id=i, entity_type="t", entity_id="x", event_type=t, seq=s, ts=base,
+                       payload={"v": o}, offset=o) for i, t, s, o in rows])
+
+
+def test_a_link_opens_the_copy_it_names() -> None:
+    fold = _copies()
+    assert link_index(fold, "2", "40") == (2, None)
+    assert link_index(fold, "2", "11") == (1, None)
+    assert link_index(fold, "2", None) == (2, None)
+    assert link_index(fold, "2", "99") == (2, "offset=99: no copy of seq 2 at this offset; "
+                                               "showing the last copy.")
+
+
+def test_a_seq_the_entity_lacks_is_said() -> None:
+    fold = _copies()
+    assert link_index(fold, "99", None) == (3, "seq=99: beyond this entity's last event (seq "
+                                               "4); showing the last event.")
+    assert link_index(fold, "3", None) == (2, "seq=3: this entity has no event with it; "
+                                              "showing seq 2.")
+    assert link_index(fold, "x", None) == (None, "seq=x in the link is not a number.")
+
+
+def test_seq_beyond_the_entity_shows_a_message(app_env: Path, events: tuple) -> None:
+    at = _page(entity_id=ENTITY, seq="99999")
+    assert not at.exception
+    assert any("seq=99999: beyond this entity's last event" in w for w in texts(at.warning))
+    assert f"event {len(events)} of {len(events)}" in _header(at)

@@ -89,3 +89,27 @@ def test_stepping_works_after_ticking_a_row(app_url: str, page: Page, demo_db: P
     page.get_by_role("button", name="◀ previous in entity").click()
     expect(page.get_by_text(f"{first[0]} · order-000001 · seq {first[1]}")).to_be_visible(
         timeout=15_000)
+
+
+def test_a_correlation_link_survives_a_reload_and_a_filter_change(app_url: str, page: Page,
+                                                                   demo_db: Path) -> None:
+    with EventStore(demo_db) as store:
+        cur = store.cursor()
+        entity, seq, off, corr = db.rows(
+            cur, "SELECT entity_id, seq, \"offset\", metadata->>'$.correlation_id' AS c "
+                 "FROM events WHERE c IS NOT NULL ORDER BY entity_id, seq LIMIT 1")[0]
+        n = db.scalar(cur, "SELECT count(*) FROM events WHERE metadata->>'$.correlation_id' = ?",
+                      [corr])
+    page.goto(f"{app_url}/explore?ev={explore.EventKey(entity, seq, off).to_param()}")
+    wait_for_app(page)
+    page.get_by_role("button", name=f"correlation {corr}").click()
+    page.wait_for_url(lambda u: f"correlation={corr}" in u, timeout=15_000)  # the address bar
+    expect(page.get_by_text(f"{n:,} matching events")).to_be_visible(timeout=30_000)
+    page.reload()  # a reload keeps the filter
+    wait_for_app(page)
+    expect(page.get_by_label("Correlation id")).to_have_value(corr, timeout=30_000)
+    expect(page.get_by_text(f"{n:,} matching events")).to_be_visible(timeout=30_000)
+    page.get_by_text("Only duplicated event ids").click()  # the next filter change keeps it
+    page.wait_for_url(lambda u: "dup=true" in u and f"correlation={corr}" in u, timeout=15_000)
+    expect(page.get_by_label("Correlation id")).to_have_value(corr)
+    shot(page, "explore-correlation-round-trip")

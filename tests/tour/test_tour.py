@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from eventlab import tour
 from eventlab.store.eventstore import EventStore
-from eventlab.ui.tour_widgets import page_file
+from eventlab.ui.links import page
 
 PATHS = set(url_paths())
 
@@ -25,7 +25,7 @@ def test_every_step_opens_a_page_of_the_app() -> None:
         assert idea in concepts, idea
     for s in steps:
         assert s.page in PATHS, s.page
-        assert (ROOT / page_file(s.page)).exists(), s.page
+        assert (ROOT / page(s.page).file).exists(), s.page
 
 
 def test_every_example_is_found_in_the_demo(demo_db: Path) -> None:
