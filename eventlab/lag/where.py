@@ -1,10 +1,9 @@
 """Where a group stands: the stored event at its committed offset (the next one it will
-process), with the links that open it in Explore and in Time travel."""
+process), with the query parameters that open it in Explore and in Time travel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from eventlab.store import db
 
@@ -32,14 +31,6 @@ class StandingEvent:
     @property
     def timetravel_params(self) -> dict[str, str]:
         return {"entity_id": self.entity_id, "seq": str(self.seq)}
-
-    @property
-    def explore_url(self) -> str:
-        return "/explore?" + urlencode(self.explore_params)
-
-    @property
-    def timetravel_url(self) -> str:
-        return "/time-travel?" + urlencode(self.timetravel_params)
 
 
 def event_at(cur: db.Connection, topic: str, partition: int,
