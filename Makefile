@@ -13,6 +13,8 @@ EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
 # The folders the Sources page's path field may read (default: data/ beside the database).
 EVENTLAB_DATA_DIRS ?= data
 KAFKA_PORT ?= 9092
+# `make test` runs pytest on this many workers (pytest-xdist; 2 fits the 2-core CI machine).
+TEST_WORKERS ?= 2
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
 .PHONY: run test lint bench demo-data demo-kafka clean
@@ -72,7 +74,7 @@ test: $(VENV)/.dev-installed
 	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || \
 		(apt-get update -q && apt-get install -y -q --no-install-recommends rabbitmq-server) || \
 		{ echo "the RabbitMQ tests need rabbitmq-server: apt-get install -y rabbitmq-server"; exit 1; }
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/ingest_parquet.py

@@ -13,7 +13,7 @@ import time
 from _common import ROOT, demo_db, median_ms
 
 from eventlab import quality
-from eventlab.quality.rules import handled_types
+from eventlab.quality.known_types import handled_types
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 

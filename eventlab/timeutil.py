@@ -34,6 +34,16 @@ def parse_utc(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text.strip().replace(" ", "T", 1)))
 
 
+def to_utc(value: datetime | str) -> datetime:
+    """A datetime (`as_utc`) or ISO 8601 text (`parse_utc`) as a UTC time: what a fold is
+    asked "as of" and what a stored row's times may be. Anything else raises TypeError."""
+    if isinstance(value, str):
+        return parse_utc(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    return as_utc(value)
+
+
 def naive_utc(value: datetime) -> datetime:
     """UTC wall-clock time without a zone, to the second: what Streamlit's date and time
     widgets show and give back (`as_utc` turns their value into a time again)."""

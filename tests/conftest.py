@@ -1,5 +1,6 @@
 """Shared fixtures: a small demo database built with the real generator and ingest, an empty
-store, a job manager, and (from `kafka_fixtures`) a real local Kafka broker."""
+store, a job manager, and (from `kafka_fixtures`) a real local Kafka broker; and how the suite
+is split between pytest-xdist workers (`make test` runs `pytest -n 2 --dist loadgroup`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,22 @@ from eventlab.jobs import JobManager
 from eventlab.store.eventstore import EventStore
 
 pytest_plugins = ["kafka_fixtures", "rabbitmq_fixtures"]
+
+SHARED_SERVERS = {"rabbitmq_server": "rabbitmq"}
+"""Session fixtures too slow to start on every worker: the tests using one run on one worker.
+(The Kafka broker starts in a second: each worker runs its own, on its own free port.)"""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, a module's tests stay on one worker (its module fixtures, such
+    as a served app and a browser, start once), and the tests of a shared server share one."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        names = getattr(item, "fixturenames", ())
+        group = next((g for f, g in SHARED_SERVERS.items() if f in names), None)
+        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,16 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
-from eventlab.kafka.admin import create_topic
+from eventlab.kafka.admin import admin_client, create_topic
 from eventlab.kafka.broker import BrokerHandle, start_broker
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.producer import RawBatchWriter, RawRecord
+
+
+def delete_topic(config: KafkaConfig, name: str) -> None:
+    """Delete a topic on the test broker (EventLab itself never deletes a topic)."""
+    with admin_client(config, f"deleting topic {name}") as client:
+        client.delete_topics([name])
 
 
 @pytest.fixture(scope="session")

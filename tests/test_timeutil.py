@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventlab.timeutil import as_utc, format_utc, naive_utc, parse_utc
+from eventlab.timeutil import as_utc, format_utc, naive_utc, parse_utc, to_utc
 
 CET = timezone(timedelta(hours=1))
 
@@ -54,3 +54,12 @@ def test_naive_utc_is_the_widget_value_to_the_second() -> None:
 def test_format_utc_says_utc() -> None:
     assert format_utc(datetime(2025, 3, 5, 15, 3, tzinfo=CET)) == "2025-03-05 14:03:00 UTC"
     assert format_utc(datetime(2025, 3, 5, 14, 3)) == "2025-03-05 14:03:00 UTC"
+
+
+def test_to_utc_takes_a_datetime_or_iso_text_and_nothing_else() -> None:
+    moment = datetime(2025, 3, 5, 14, 3, tzinfo=UTC)
+    assert to_utc(datetime(2025, 3, 5, 15, 3, tzinfo=CET)) == moment
+    assert to_utc(datetime(2025, 3, 5, 14, 3)) == moment
+    assert to_utc("2025-03-05 14:03") == moment and to_utc("2025-03-05 14:03").tzinfo is UTC
+    with pytest.raises(TypeError, match="expected a datetime, got int"):
+        to_utc(1700000000)  # type: ignore[arg-type]

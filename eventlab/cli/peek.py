@@ -8,7 +8,7 @@ from typing import Any
 from eventlab.cli.common import Commands, kafka_config, mapping_spec, print_json
 from eventlab.ingest.mapping import PRESETS
 
-MAX_RECORDS = 500  # eventlab.kafka.sample.MAX_RECORDS, without importing kafka-python
+MAX_RECORDS = 500  # eventlab.kafka.peek.MAX_RECORDS, without importing kafka-python
 
 
 def _records(text: str) -> int:

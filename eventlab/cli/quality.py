@@ -10,7 +10,7 @@ from eventlab.cli.common import Commands, add_db, open_existing, print_json
 def cmd_check(args: argparse.Namespace) -> int:
     """Run every check; exit 1 with --strict when a finding is a warning or an error."""
     from eventlab import quality, settings
-    from eventlab.quality.rules import handled_types, rules_file
+    from eventlab.quality.known_types import handled_types, rules_file
 
     late = args.late_seconds if args.late_seconds is not None else settings.late_event_seconds()
     types, label = handled_types(rules_file(args.rules))

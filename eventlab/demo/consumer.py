@@ -7,7 +7,7 @@ and commits the offsets it processed after each batch (explicit offsets, so a st
 middle of a batch commits only what was processed). Batches hold at most one second of work,
 which keeps every poll well inside `max_poll_interval_ms`.
 
-The group membership is `kafka.group.GroupMember` (short group timings: docs/kafka.md, quirk
+The group membership is `kafka.member.GroupMember` (short group timings: docs/kafka.md, quirk
 1). This is the demo's own group; EventLab itself never joins or commits for a group
 (docs/safety.md, item 5).
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from eventlab.errors import TopicGone
 from eventlab.kafka import admin
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.group import GroupMember
+from eventlab.kafka.member import GroupMember
 from eventlab.kafka.positions import TP, remaining
 
 _TYPE_HEADERS = ("event_type", "ce_type")

@@ -9,7 +9,7 @@ from eventlab.explore.detail import (
     headers_for_display,
     show_bytes,
 )
-from eventlab.explore.duplicates import duplicate_map, duplicate_marks
+from eventlab.explore.duplicates import duplicate_map
 from eventlab.explore.filters import (
     JSON_OPS,
     UNARY_OPS,
@@ -41,7 +41,7 @@ from eventlab.explore.queries import (
 __all__ = [
     "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets", "FilterError",
     "Filters", "Page", "bucket_for", "build_where", "counts_over_time", "duplicate_map",
-    "duplicate_marks", "entity_events", "entity_ids", "event_detail", "event_ids_query",
+    "entity_events", "entity_ids", "event_detail", "event_ids_query",
     "facets", "headers_for_display", "hex_dump", "normalize_path", "page", "parse_follows",
     "quarantine_row", "quarantine_rows", "quarantine_summary", "show_bytes",
 ]

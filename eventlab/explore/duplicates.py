@@ -7,8 +7,6 @@ copy) and *conflicting* when they differ (two different events under one id).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from eventlab.store import db
 
 COPY = "copy"
@@ -29,17 +27,6 @@ DUPLICATED_IDS_SQL = ("SELECT event_id FROM events GROUP BY event_id "
 """The event ids stored more than once (a subquery for `event_id IN (...)`)."""
 
 
-def duplicate_marks(con: db.Connection, event_ids: Iterable[str]) -> dict[str, str]:
-    """For the given ids, the duplicated ones mapped to COPY or CONFLICT (others left out)."""
-    ids = sorted({str(i) for i in event_ids if i is not None})
-    if not ids:
-        return {}
-    rows = db.rows(con, "SELECT event_id, count(DISTINCT coalesce(payload::VARCHAR, '<null>')) "
-                        "FROM events WHERE event_id IN (SELECT unnest(?)) "
-                        "GROUP BY event_id HAVING count(*) > 1", [ids])
-    return {eid: (CONFLICT if distinct > 1 else COPY) for eid, distinct in rows}
-
-
 DUPLICATES_SQL = (
     "WITH d AS (SELECT event_id, count(*) AS copies FROM events GROUP BY event_id "
     "HAVING count(*) > 1) SELECT e.event_id, any_value(d.copies) AS copies, "
@@ -47,13 +34,6 @@ DUPLICATES_SQL = (
     "min(e.entity_id) AS entity_id FROM events e JOIN d USING (event_id) GROUP BY e.event_id")
 """Every duplicated event id with its number of copies and of distinct payloads (1 = identical
 copies). Payloads are compared only for the duplicated ids: the whole-table pass is a count."""
-
-
-def duplicate_counts(con: db.Connection) -> tuple[int, int]:
-    """(ids with identical copies, ids with conflicting payloads) over the whole store."""
-    row = db.rows(con, f"SELECT count(*) FILTER (WHERE payloads = 1), count(*) FILTER (WHERE "
-                       f"payloads > 1) FROM ({DUPLICATES_SQL})")[0]
-    return int(row[0]), int(row[1])
 
 
 def duplicate_map(con: db.Connection) -> dict[str, str]:

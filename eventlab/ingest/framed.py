@@ -33,11 +33,6 @@ def _framed_mask(column: pa.Array) -> pa.Array | None:
     return mask if pc.any(mask).as_py() else None
 
 
-def has_framed(table: pa.Table) -> bool:
-    """True when some value or key of the batch starts with the magic byte."""
-    return any(_framed_mask(table[c]) is not None for c in ("value", "key"))
-
-
 class _Column:
     """The decode results of one column (values or keys)."""
 

@@ -1,7 +1,7 @@
 """Peek at a topic without loading it: a few records, decoded with the chosen mapping, nothing
 stored.
 
-`peek` reads up to 500 raw records (`kafka.sample.read_sample`: `assign()`, no group, no
+`peek` reads up to 500 raw records (`kafka.peek.read_peek`: `assign()`, no group, no
 commit), decodes them exactly as an ingest would (`kafka_mapping`, inside a
 throw-away in-memory DuckDB), and returns one row per record: partition, offset, timestamp,
 key, headers and value (text, or hex when not UTF-8, cut with its size shown), and the decoded
@@ -20,8 +20,8 @@ from typing import Any
 from eventlab.errors import SourceError
 from eventlab.ingest import kafka_mapping
 from eventlab.ingest.mapping import MappingSpec
+from eventlab.kafka.peek import MAX_RECORDS, PeekStart, read_peek
 from eventlab.kafka.positions import TP, parse_start, tp_text
-from eventlab.kafka.sample import MAX_RECORDS, SampleStart, read_sample
 from eventlab.store.blobs import show_bytes
 
 PREVIEW_CHARS = 200
@@ -29,7 +29,7 @@ DEFAULT_RECORDS = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def parse_peek_start(text: str, topic: str) -> SampleStart:
+def parse_peek_start(text: str, topic: str) -> PeekStart:
     """`newest` (or `latest`), `earliest`, `P:OFFSET,...` / `TOPIC:P:OFFSET,...`, or an ISO
     8601 time (naive = UTC): `eventlab peek --from`'s text."""
     value = (text or "newest").strip()
@@ -167,7 +167,7 @@ def load_positions(rows: list[dict[str, Any]], topic: str,
     return dict(sorted({**next_offsets, **firsts}.items()))
 
 
-def peek(config: Any, topic: str, start: SampleStart | str = "newest",
+def peek(config: Any, topic: str, start: PeekStart | str = "newest",
          max_records: int = DEFAULT_RECORDS, *, spec: MappingSpec | None = None,
          isolation_level: str = "read_committed", time_limit_s: float = 10.0) -> PeekResult:
     """Read up to `max_records` (1-500) records of `topic` from `start` and decode them;
@@ -176,15 +176,15 @@ def peek(config: Any, topic: str, start: SampleStart | str = "newest",
         raise SourceError(f"a peek reads 1 to {MAX_RECORDS} records, not {max_records}")
     if isinstance(start, str) and start not in ("newest", "earliest"):
         start = parse_peek_start(start, topic)
-    sample = read_sample(config, topic, start, int(max_records),  # type: ignore[arg-type]
-                         isolation_level=isolation_level, time_limit_s=time_limit_s)
-    rows, mappings = decode_rows(sample.rows, spec or MappingSpec())
+    peeked = read_peek(config, topic, start, int(max_records),  # type: ignore[arg-type]
+                       isolation_level=isolation_level, time_limit_s=time_limit_s)
+    rows, mappings = decode_rows(peeked.rows, spec or MappingSpec())
     notes = []
-    if sample.partial:
+    if peeked.partial:
         notes.append(f"stopped after {time_limit_s:g} s with {len(rows)} record(s)")
     if not rows:
         notes.append("no records at that start (the partitions hold nothing from there to "
                      "their end)")
-    return PeekResult(topic, rows, mappings, sample.start_offsets,
-                      load_positions(rows, topic, sample.next_offsets), sample.end_offsets,
-                      sample.partial, notes)
+    return PeekResult(topic, rows, mappings, peeked.start_offsets,
+                      load_positions(rows, topic, peeked.next_offsets), peeked.end_offsets,
+                      peeked.partial, notes)

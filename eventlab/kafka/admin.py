@@ -21,7 +21,7 @@ from typing import Any
 import kafka.errors as kerr
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from eventlab.errors import BrokerUnavailable, SourceError, TopicGone
+from eventlab.errors import BrokerUnavailable, SourceError
 from eventlab.kafka.config import (
     KafkaConfig,
     kafka_errors,
@@ -189,15 +189,6 @@ def create_topic(config: KafkaConfig, name: str, partitions: int = 1,
             client.create_topics({name: spec}, wait_for_metadata=True)
         except kerr.TopicAlreadyExistsError:
             raise SourceError(f"topic {name} already exists on {config.bootstrap}") from None
-
-
-def delete_topic(config: KafkaConfig, name: str) -> None:
-    """Delete a topic (tests and the demo use this; EventLab never deletes user topics)."""
-    with admin_client(config, f"deleting topic {name}") as client:
-        try:
-            client.delete_topics([name])
-        except kerr.UnknownTopicOrPartitionError:
-            raise TopicGone(f"topic {name} does not exist on {config.bootstrap}") from None
 
 
 def ensure_topic(config: KafkaConfig, name: str, partitions: int) -> int:

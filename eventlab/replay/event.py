@@ -88,11 +88,11 @@ class Event(Mapping[str, Any]):
                 event_type=str(row["event_type"]),
                 event_version=_opt_int(row.get("event_version")),
                 seq=int(row["seq"]),
-                ts=as_utc(row["ts"]),
+                ts=timeutil.to_utc(row["ts"]),
                 payload=_json(row.get("payload")),
                 metadata=_json(row.get("metadata")),
                 is_delete=not _absent(row.get("is_delete")) and bool(row["is_delete"]),
-                kafka_ts=None if _absent(row.get("kafka_ts")) else as_utc(row["kafka_ts"]),
+                kafka_ts=None if _absent(row.get("kafka_ts")) else timeutil.to_utc(row["kafka_ts"]),
                 offset=_opt_int(row.get("offset")),
             )
         except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
@@ -112,15 +112,6 @@ def _absent(value: Any) -> bool:
 
 def _opt_int(value: Any) -> int | None:
     return None if _absent(value) else int(value)
-
-
-def as_utc(value: Any) -> datetime:
-    """A tz-aware UTC datetime from a datetime (naive means UTC) or an ISO 8601 string."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    return timeutil.as_utc(value)
 
 
 def _json(value: Any) -> Any:

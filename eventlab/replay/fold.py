@@ -29,12 +29,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventlab.errors import EventLabError, ReducerError
-from eventlab.replay.event import Event, as_utc
+from eventlab.replay.event import Event
 from eventlab.replay.jsontext import Unreadable
 from eventlab.replay.jsonvalue import copy_value
 from eventlab.replay.merge import MergeReducer
 from eventlab.replay.reducer import Reducer, ReducerLike, State, as_reducer
-from eventlab.timeutil import TIME_BASES
+from eventlab.timeutil import TIME_BASES, to_utc
 
 BEFORE_FIRST = -1
 """The index meaning "before the first event"."""
@@ -148,7 +148,7 @@ class Fold:
         """
         keys = self._keys(basis)
         if basis != "offset":
-            t = as_utc(t)
+            t = to_utc(t)
         elif not isinstance(t, int):
             raise TypeError(f"with basis 'offset', t must be an offset (int), not {t!r}")
         return bisect_right(keys, t) - 1
@@ -275,9 +275,9 @@ class Fold:
 
     def _values(self, basis: str) -> list[Any]:
         if basis == "event_time":
-            return [as_utc(e.ts) for e in self.events]
+            return [to_utc(e.ts) for e in self.events]
         if basis == "kafka_time":
-            return [None if e.kafka_ts is None else as_utc(e.kafka_ts) for e in self.events]
+            return [None if e.kafka_ts is None else to_utc(e.kafka_ts) for e in self.events]
         if basis == "offset":
             return [e.offset for e in self.events]
         raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")

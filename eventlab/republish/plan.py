@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -247,12 +247,3 @@ def identity(src_topic: str | None, src_partition: int | None, src_offset: int,
     """The `IDENTITY` header values a record of this source carries (as read back)."""
     return (src_topic or "", "" if src_partition is None else str(src_partition),
             str(src_offset), event_id or "")
-
-
-def kept_headers(keys: Sequence[str], values: Sequence[bytes | None], drop_prefix: str | None
-                 ) -> list[tuple[str, bytes | None]]:
-    """The original headers in order, optionally without those starting with `drop_prefix`."""
-    if drop_prefix:
-        return [(k, v) for k, v in zip(keys, values, strict=True)
-                if not k.startswith(drop_prefix)]
-    return list(zip(keys, values, strict=True))

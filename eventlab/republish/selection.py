@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-
 from eventlab.errors import EventLabError, SqlRefused
 from eventlab.store import db, sandbox
 
@@ -359,19 +357,6 @@ def summarize(cur: db.Connection, sel: Selection, max_rows: int = 1_000_000,
     try:
         sql, params = source_sql(sel, by, dlq_header)
         return summary_of(cur, sql, params, sel.kind == "dlq")
-    finally:
-        if by is not None:
-            release(cur)
-
-
-def arrow_rows(cur: db.Connection, sel: Selection, limit: int,
-               dlq_header: str = "kafka_dlt-original-topic") -> pa.Table:
-    """The first `limit` source rows (for a preview)."""
-    by = prepare(cur, sel, 1_000_000)
-    try:
-        sql, params = source_sql(sel, by, dlq_header)
-        return db.arrow(cur, f"SELECT * EXCLUDE (key) FROM ({sql}) ORDER BY n LIMIT ?",
-                        [*params, limit])
     finally:
         if by is not None:
             release(cur)

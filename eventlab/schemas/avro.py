@@ -20,8 +20,7 @@ from typing import Any
 import fastavro
 import orjson
 
-from eventlab.schemas.decoders import Decoded
-from eventlab.schemas.model import SchemaText, SchemaUnusable
+from eventlab.schemas.model import Decoded, SchemaText, SchemaUnusable
 
 JSON_MARKS = ({"logicalType": "json"}, {"connect.name": "io.debezium.data.Json"})
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eventlab.errors import SchemaNotFound, SchemaRegistryUnavailable
-from eventlab.schemas.decoders import Decoder, decoder_for
-from eventlab.schemas.model import SchemaText, SchemaUnusable
+from eventlab.schemas.decoders import decoder_for
+from eventlab.schemas.model import Decoder, SchemaText, SchemaUnusable
 from eventlab.store import db
 
 if TYPE_CHECKING:

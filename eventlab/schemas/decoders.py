@@ -4,20 +4,8 @@ validated as JSON by the mapping like any JSON value)."""
 from __future__ import annotations
 
 import json
-from typing import Protocol
 
-from eventlab.schemas.model import SchemaText
-
-Decoded = tuple[list[bytes | None], dict[int, str]]
-"""JSON text per payload (None where it failed), and the failures: index -> why."""
-
-
-class Decoder(Protocol):
-    """Turns the payloads (frame header removed) of one schema id into JSON text."""
-
-    schema: SchemaText
-
-    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded: ...
+from eventlab.schemas.model import Decoded, Decoder, SchemaText
 
 
 class JsonSchemaDecoder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 class SchemaUnusable(ValueError):
@@ -57,3 +58,16 @@ class SchemaText:
                                  d.get("version"))
                 for name, d in data.get("dependencies", {}).items()}
         return cls(id, schema_type, text, subject, version, refs, deps, source)
+
+
+Decoded = tuple[list[bytes | None], dict[int, str]]
+"""JSON text per payload (None where it failed), and the failures: index -> why."""
+
+
+class Decoder(Protocol):
+    """Turns the payloads (frame header removed) of one schema id into JSON text. Defined here,
+    not in `decoders`, so the Avro and Protobuf decoders import nothing that imports them."""
+
+    schema: SchemaText
+
+    def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded: ...

@@ -24,8 +24,7 @@ import orjson
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError
 
-from eventlab.schemas.decoders import Decoded
-from eventlab.schemas.model import SchemaText, SchemaUnusable
+from eventlab.schemas.model import Decoded, SchemaText, SchemaUnusable
 from eventlab.schemas.wire import FrameError, message_indexes
 
 _BUNDLED = "google/protobuf/"

@@ -1,6 +1,6 @@
 """DDL of the EventLab store: the canonical `events` table and its side tables.
 
-Column names as in the README ("The event model"). `partition` and `offset` are SQL keywords:
+Column names as in docs/reference.md ("The event model"). `partition` and `offset` are SQL keywords:
 always quote them (`quote_ident` in `eventlab.store.sql`).
 """
 

@@ -22,7 +22,7 @@ from eventlab.ingest import background
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.peek import DEFAULT_RECORDS, PeekResult, peek
 from eventlab.jobs import JobManager
-from eventlab.kafka.sample import MAX_RECORDS
+from eventlab.kafka.peek import MAX_RECORDS
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import sources_widgets
 from eventlab.ui.kafka_cluster import Connected

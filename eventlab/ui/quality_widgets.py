@@ -10,7 +10,7 @@ import streamlit as st
 from eventlab import quality, settings
 from eventlab.errors import EventLabError
 from eventlab.explore.filters import Filters
-from eventlab.quality.rules import handled_types, rules_file
+from eventlab.quality.known_types import handled_types, rules_file
 from eventlab.store.eventstore import data_version
 from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines

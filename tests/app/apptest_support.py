@@ -6,7 +6,20 @@ import time
 from collections.abc import Callable
 
 from markdown_text import shown, texts  # noqa: F401  (the app tests import them from here)
+from repo_paths import APP
 from streamlit.testing.v1 import AppTest
+
+
+def open_page(page: str | None = None, *, timeout: float = 60, run: bool = True,
+              **params: str) -> AppTest:
+    """The app from its entrypoint (as a browser opens it), on `page` (a file under pages/;
+    None: the default page) with these query parameters, run once unless `run` is off."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if page:
+        at.switch_page(page)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run() if run else at
 
 
 def wait_for(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 30) -> AppTest:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
-from apptest_support import texts
-from repo_paths import APP
+from apptest_support import open_page, texts
 from streamlit.testing.v1 import AppTest
 
 from eventlab.store.eventstore import EventStore
-
-
-@pytest.fixture()
-def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
-    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
-    return demo_db
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +23,7 @@ def orders(demo_db: Path) -> tuple[int, datetime]:
     return n, last.astimezone(UTC)
 
 
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/asof_page.py")
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+_page = partial(open_page, "pages/asof_page.py")
 
 
 def _metrics(at: AppTest) -> dict[str, int]:

@@ -5,19 +5,18 @@ that is down (a clear error, the app goes on)."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
-from apptest_support import texts
+from apptest_support import open_page, texts
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
-from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
-from eventlab.kafka.broker import BrokerHandle
+from eventlab.kafka.broker import BrokerHandle, free_port
 from eventlab.kafka.config import KafkaConfig
 from eventlab.store.eventstore import EventStore
 
@@ -33,21 +32,12 @@ def page_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return path
 
 
-def consumers_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.switch_page(PAGE)
-    return at.run()
+consumers_page = partial(open_page, PAGE, timeout=30)
 
 
 def frame(at: AppTest, column: str):  # noqa: ANN201 - a pandas DataFrame
     """The first table with this column (a non-selectable dataframe has no key here)."""
     return next(f.value for f in at.dataframe if column in f.value.columns)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest.MonkeyPatch,

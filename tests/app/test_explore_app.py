@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
-from apptest_support import texts
-from repo_paths import APP
+from apptest_support import open_page, texts
 from streamlit.testing.v1 import AppTest
 
 from eventlab import explore
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
-
-
-@pytest.fixture()
-def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
-    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
-    return demo_db
 
 
 def _caption_with(at: AppTest, text: str) -> str:
@@ -31,11 +25,7 @@ def _matching(at: AppTest) -> int:
     return int(cap.split(" matching")[0].replace(",", ""))
 
 
-def _new(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if page:
-        at.switch_page(page)
-    return at
+_new = partial(open_page, run=False)
 
 
 def test_explore_header_and_table(app_env: Path) -> None:

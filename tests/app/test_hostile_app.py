@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import hostile
 import pytest
+from apptest_support import open_page
 from google.protobuf.message import Message
-from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab.explore import EventKey
@@ -70,12 +71,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, hostile_db: Path) -> Path:
     return hostile_db
 
 
-def _open(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page(page)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+_open = partial(open_page, timeout=90)
 
 
 def _event_key(db: Path, event_id: str) -> str:

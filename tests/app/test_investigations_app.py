@@ -4,9 +4,11 @@ Explore, bundle it; read-only mode opens but does not save."""
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
+from apptest_support import open_page
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -25,12 +27,7 @@ def app_db(monkeypatch: pytest.MonkeyPatch, demo_db: Path, tmp_path: Path) -> Pa
     return path
 
 
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/investigations_page.py")
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+_page = partial(open_page, "pages/investigations_page.py")
 
 
 def _saved(path: Path) -> list:

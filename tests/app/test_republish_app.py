@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
-from apptest_support import texts, wait_for
+from apptest_support import open_page, texts, wait_for
 from repo_paths import APP, ROOT
 from streamlit.testing.v1 import AppTest
 
@@ -44,12 +45,7 @@ def loaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kafka_broker: Broker
     return path, src
 
 
-def republish_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.switch_page(PAGE)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+republish_page = partial(open_page, PAGE, timeout=30)
 
 
 def test_republish_into_the_source_topic_needs_its_name_typed_back(

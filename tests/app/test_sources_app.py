@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from apptest_support import texts, wait_for
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
+from eventlab.kafka.broker import free_port
 from eventlab.store.eventstore import EventStore
 
 PAGE = "pages/sources_page.py"
@@ -48,12 +48,6 @@ def rendered(at: AppTest) -> Iterator[str]:
         for child in getattr(node, "children", {}).values():
             yield from walk(child)
     yield from walk(at._tree)  # noqa: SLF001
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_form_shows_defaults_and_never_the_secrets(fresh_db: Path,

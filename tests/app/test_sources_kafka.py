@@ -6,19 +6,19 @@ Helpers are repeated from tests/test_sources_app.py on purpose: this folder has 
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
 import pandas as pd
 import pytest
-from apptest_support import texts, wait_for
+from apptest_support import open_page, texts, wait_for
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
-from eventlab.kafka.broker import BrokerHandle, start_broker
+from eventlab.kafka.broker import BrokerHandle, free_port, start_broker
 from eventlab.store.eventstore import EventStore
 
 PAGE = "pages/sources_page.py"
@@ -52,10 +52,7 @@ def produce(make_producer: Callable, topic: str, first: int, count: int) -> dict
     return per
 
 
-def sources_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.switch_page(PAGE)
-    return at.run()
+sources_page = partial(open_page, PAGE, timeout=30)
 
 
 def connect(at: AppTest, bootstrap: str | None = None) -> AppTest:
@@ -165,16 +162,10 @@ def test_offset_out_of_range_is_said_as_the_reader_says_it(
     assert stored(page_env) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_or_dead_broker_is_a_clear_error(page_env: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EVENTLAB_KAFKA_TIMEOUT_S")  # the default timeout must be under 10 s
-    dead = f"127.0.0.1:{_free_port()}"
+    dead = f"127.0.0.1:{free_port()}"
     at = sources_page()
     began = time.monotonic()
     at = connect(at, dead)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from repo_paths import APP
-from streamlit.testing.v1 import AppTest
+from apptest_support import open_page
 
 from eventlab import timetravel
 from eventlab.store.eventstore import EventStore
@@ -17,24 +17,13 @@ QUERY = (f"SELECT entity_id, seq, event_id, event_type FROM events "
          f"WHERE entity_id = '{ENTITY}' ORDER BY seq LIMIT 3")
 
 
-@pytest.fixture()
-def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
-    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
-    return demo_db
-
-
 @pytest.fixture(scope="module")
 def events(demo_db: Path) -> tuple:
     with EventStore(demo_db) as store:
         return timetravel.load_events(store.cursor(), ENTITY)
 
 
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/sql_page.py")
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+_page = partial(open_page, "pages/sql_page.py")
 
 
 def test_a_link_restores_the_query_and_runs_it(app_env: Path, events: tuple) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
-from apptest_support import texts
+from apptest_support import open_page, texts
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
@@ -19,26 +20,13 @@ from eventlab.ui.timetravel_widgets import link_index
 ENTITY = "customer-00001"
 
 
-@pytest.fixture()
-def app_env(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Path:
-    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
-    monkeypatch.delenv(reducer_choices.ENV_RULES, raising=False)
-    monkeypatch.delenv(reducer_choices.ENV_REDUCER, raising=False)
-    return demo_db
-
-
 @pytest.fixture(scope="module")
 def events(demo_db: Path) -> tuple:
     with EventStore(demo_db) as store:
         return timetravel.load_events(store.cursor(), ENTITY)
 
 
-def _page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/timetravel_page.py")
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+_page = partial(open_page, "pages/timetravel_page.py")
 
 
 def _header(at: AppTest) -> str:

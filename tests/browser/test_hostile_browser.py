@@ -1,7 +1,8 @@
-"""Every page opened in headless Chromium on the hostile data set (docs/safety.md, items 33 and
-40), and the hostile investigation's bundle report from a file: URL. Fails on any request to
-another host, any dialog, any exception or error box naming a Python exception, and any image
-or link the data chose."""
+"""Every page opened in headless Chromium on the hostile data set (docs/safety.md, items 30, 33
+and 40), and the hostile investigation's bundle report from a file: URL. Fails on any request
+to another host (fonts, icons and plotly.js are the app's own), a favicon link that is not
+local, any dialog, any exception or error box naming a Python exception, and any image or link
+the data chose."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def _foreign(page: Page, own: str) -> list[str]:
             and urlparse(u).netloc != own]
 
 
+def _local_icons(page: Page, own: str) -> list[str]:
+    """The page's favicon links, each served by the app or a data: URL (the browser fetches
+    favicons outside the page's requests, so `requests_elsewhere` would not see them)."""
+    icons = page.eval_on_selector_all("link[rel~='icon']", "els => els.map(e => e.href)")
+    for href in icons:
+        url = urlparse(href)
+        assert url.scheme == "data" or url.netloc == own, f"favicon {href}"
+    return icons
+
+
 def _problems(page: Page) -> list[str]:
     shown = page.locator('[data-testid="stException"]').all_inner_texts()
     errors = [t for t in page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
@@ -69,6 +80,7 @@ def test_every_page_on_hostile_data(app_url: str, page: Page) -> None:
             wait_for_app(page, timeout_ms=60_000)
             assert not _problems(page), (where, _problems(page))
             assert not _foreign(page, own), (where, _foreign(page, own))
+            assert _local_icons(page, own), f"{where}: no favicon link"
             if name in ("explore", "time-travel", "flow", "investigations") and not params:
                 shot(page, f"hostile-{name}", wait=False)
         # Explore with the hostile event open: pick the first row of the table.

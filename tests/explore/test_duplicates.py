@@ -6,8 +6,7 @@ from eventlab.explore.duplicates import (
     CONFLICT,
     COPY,
     DUPLICATED_IDS_SQL,
-    duplicate_counts,
-    duplicate_marks,
+    duplicate_map,
 )
 from eventlab.store import db
 
@@ -29,19 +28,12 @@ def test_copies_and_conflicts_are_told_apart(store) -> None:
     _add(store, "d", 6, None)
     _add(store, "d", 7, '{"x": 1}')      # a delete and an event under one id
     with store.reading() as cur:
-        assert duplicate_marks(cur, ["a", "b", "c", "d", "zz"]) == {
-            "a": COPY, "b": CONFLICT, "d": CONFLICT}
-        assert duplicate_marks(cur, []) == {}
-        assert duplicate_counts(cur) == (1, 2)
+        assert duplicate_map(cur) == {"a": COPY, "b": CONFLICT, "d": CONFLICT}
         assert sorted(r[0] for r in db.rows(cur, DUPLICATED_IDS_SQL)) == ["a", "b", "d"]
 
 
-def test_the_map_of_every_duplicated_id(store) -> None:
-    from eventlab.explore.duplicates import duplicate_map
+def test_no_duplicates_is_an_empty_map(store) -> None:
     _add(store, "a", 1, '{"x": 1}')
-    _add(store, "a", 2, '{"x": 1}')
-    _add(store, "b", 3, '{"x": 1}')
-    _add(store, "b", 4, '{"x": 2}')
-    _add(store, "c", 5, '{"x": 1}')
+    _add(store, "b", 2, '{"x": 1}')
     with store.reading() as cur:
-        assert duplicate_map(cur) == {"a": COPY, "b": CONFLICT}
+        assert duplicate_map(cur) == {}

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka_fixtures import delete_topic
 
 from eventlab.errors import (
     BrokerUnavailable,
@@ -20,7 +21,7 @@ from eventlab.errors import (
     SourceError,
     TopicGone,
 )
-from eventlab.kafka.admin import delete_topic, list_topics
+from eventlab.kafka.admin import list_topics
 from eventlab.kafka.broker import BrokerHandle, free_port, start_broker
 from eventlab.kafka.config import KafkaConfig, Secret
 from eventlab.kafka.reader import RAW_SCHEMA, KafkaRawReader, offset_out_of_range

@@ -16,7 +16,7 @@ from repo_paths import DEMO_EVENTS
 from eventlab import quality
 from eventlab.demo.anomalies import planned_counts
 from eventlab.quality import drift
-from eventlab.quality.rules import handled_types
+from eventlab.quality.known_types import handled_types
 from eventlab.replay.rules import load_rules
 from eventlab.store.eventstore import EventStore
 

@@ -45,8 +45,6 @@ def test_partitions_and_provenance() -> None:
         ("eventlab-replayed-at", b"99"), ("eventlab-replayed-by", b"me"),
         ("eventlab-reason", b"why")]
     assert p.identity(None, None, 5, None) == ("", "", "5", "")
-    assert p.kept_headers(["a", "kafka_dlt-x", "a"], [b"1", b"2", None], "kafka_dlt-") == [
-        ("a", b"1"), ("a", None)]
 
 
 def test_allow_list_and_topic_names() -> None:

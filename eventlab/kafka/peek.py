@@ -1,6 +1,6 @@
 """A bounded read of a few raw records of one topic, for a peek: nothing is stored.
 
-`read_sample` reads up to `max_records` (at most `MAX_RECORDS`) records with
+`read_peek` reads up to `max_records` (at most `MAX_RECORDS`) records with
 `KafkaRawReader`: `assign()`, no consumer group, no commit, no deserializer (docs/safety.md,
 items 5 and 32). It starts at the newest records (the last N over all partitions, by record
 time), at the earliest ones, at an offset per partition (partitions left out are not read), or
@@ -27,12 +27,12 @@ from eventlab.kafka.reader import RAW_SCHEMA, KafkaRawReader, offset_out_of_rang
 
 MAX_RECORDS = 500
 """The most records one peek reads."""
-SampleStart = Literal["newest", "earliest"] | datetime | Mapping[TP, int]
+PeekStart = Literal["newest", "earliest"] | datetime | Mapping[TP, int]
 """Where a peek starts: the newest records, the earliest, a time, or offsets per partition."""
 
 
 @dataclass(frozen=True)
-class RecordSample:
+class PeekRecords:
     """Raw records of one topic (`reader.RAW_SCHEMA`) and where the read started and ended.
 
     `rows` is in display order: newest first for a `newest` start, else by record time.
@@ -48,9 +48,9 @@ class RecordSample:
     partial: bool
 
 
-def read_sample(config: KafkaConfig, topic: str, start: SampleStart = "newest",
+def read_peek(config: KafkaConfig, topic: str, start: PeekStart = "newest",
                 max_records: int = 50, *, isolation_level: str = "read_committed",
-                time_limit_s: float = 10.0) -> RecordSample:
+                time_limit_s: float = 10.0) -> PeekRecords:
     """Read up to `max_records` raw records of `topic` from `start` (see the module doc)."""
     if not 1 <= max_records <= MAX_RECORDS:
         raise SourceError(f"a peek reads 1 to {MAX_RECORDS} records, not {max_records}")
@@ -104,7 +104,7 @@ def read_sample(config: KafkaConfig, topic: str, start: SampleStart = "newest",
         next_offsets = {tp: reader.positions().get(tp, start_offsets[tp]) for tp in tps}
     rows = pa.concat_tables(tables) if tables else RAW_SCHEMA.empty_table()
     rows = _choose(rows, max_records, newest=start == "newest")
-    return RecordSample(topic, rows, start_offsets, next_offsets, earliest, ends, partial)
+    return PeekRecords(topic, rows, start_offsets, next_offsets, earliest, ends, partial)
 
 
 def _partition_counts(batch: pa.Table) -> tuple[list[int], list[int]]:
