@@ -36,6 +36,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def app_frame_always() -> None:
+    """AppTests run pages inside app.py's frame, as the server does (`eventlab.ui.serve` turns
+    Streamlit's legacy pages/ router off): otherwise the first page a test process switches to
+    can run without app.py, and so without its sidebar and its catch of EventLab errors."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 @pytest.fixture(scope="session")
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo export (Parquet, hive folders by day)."""

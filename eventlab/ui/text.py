@@ -30,9 +30,11 @@ import unicodedata
 JOINER = "\u2060"
 DEFAULT_LIMIT = 300
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
-_SHORTCODE_START = re.compile(r"\\[:@](?=[\w\\])")
-"""An escaped `:` or `@` directly followed by a word character or another escape: where a
-shortcode, directive, URL scheme or e-mail address would go on (`walk: the` needs nothing)."""
+_SHORTCODE_START = re.compile(r"\\:(?=[^\W\d]|\\)|\\@(?=[\w\\])")
+"""An escaped `:` directly followed by a letter or another escape, or an escaped `@` followed by
+a word character: where a shortcode, directive, URL scheme or e-mail address would go on.
+`walk: the` and `127.0.0.1:9092` need nothing (a port stays copyable); the price is that the two
+digit-only emoji shortcodes (`:100:`, `:1234:`) still draw their emoji."""
 _WWW = re.compile(r"(?i)(www)(\\\.)")
 _SHOWN_AS_SPACE = {"\n": "⏎", "\r": "␍", "\t": " "}
 

@@ -20,7 +20,7 @@ def test_out_of_memory_is_a_message(page: str, demo_db: Path, tmp_path: Path,
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page(page)
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert not at.exception, [(e.value, e.stack_trace[-8:]) for e in at.exception]
     errors = [e.value for e in at.error]
     assert any("ran out of memory" in e and "EVENTLAB\\_MEMORY\\_LIMIT" in e
                for e in errors), errors
