@@ -15,3 +15,8 @@ def shown(markdown: str) -> str:
 def texts(elements: object) -> list[str]:
     """`shown` of each element's value (at.markdown, at.caption, at.error, ...)."""
     return [shown(e.value) for e in elements]  # type: ignore[attr-defined]
+
+
+def broker_down_said(message: str) -> bool:
+    """The message says the broker is not there: a refused port (said at once) or no answer."""
+    return "nothing listens" in message or "check that the broker runs" in message
