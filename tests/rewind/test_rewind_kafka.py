@@ -104,3 +104,30 @@ def test_every_guard_refuses_inside_execute(kafka_config: KafkaConfig, topic_fac
             run.execute(kafka_config, store, plan, confirm=confirm, reason="why")
     assert committed_offsets(kafka_config, group, topic) == {0: 5, 1: 5}
     assert [o for _, o, *_ in _audit(store)] == ["refused"] * 4
+
+
+def test_the_command_dry_runs_by_default_then_executes_and_undoes(
+        kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable, tmp_path,
+        allow: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from eventlab.cli import main
+
+    topic = _topic_with_records(topic_factory, producer)
+    group = f"rw-cli-{topic}"
+    commit_group_offsets(kafka_config, group, topic, {0: 5, 1: 5})
+    base = ["reset-offsets", "--bootstrap", kafka_config.bootstrap, "--db",
+            str(tmp_path / "a.duckdb"), "--group", group, "--topic", topic, "--to-earliest"]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert f"{topic}/0  5 -> 0  lag after 5 records" in out and "dry run" in out
+    assert committed_offsets(kafka_config, group, topic) == {0: 5, 1: 5}
+    assert main([*base, "--execute", "--confirm", group, "--reason", "replay", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["executed"] and committed_offsets(kafka_config, group, topic) == {0: 0, 1: 0}
+    assert main(["reset-offsets", "--bootstrap", kafka_config.bootstrap, "--db",
+                 str(tmp_path / "a.duckdb"), "--undo", done["reset_id"], "--execute",
+                 "--confirm", group, "--reason", "undo"]) == 0
+    assert committed_offsets(kafka_config, group, topic) == {0: 5, 1: 5}
+    assert main([*base, "--execute", "--confirm", "wrong", "--reason", "x"]) == 2
+    assert "type the group name" in capsys.readouterr().err
