@@ -26,7 +26,7 @@ from eventlab.lag.rules import NO_COMMIT, OK, WARN
 from eventlab.lag.snapshot import GroupLag, LagSnapshot, PartitionLag, take_snapshot
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import format_utc
-from eventlab.ui import kafka_cluster, lag_sampler, links
+from eventlab.ui import kafka_cluster, lag_sampler, links, rewind_widgets
 from eventlab.ui.text import inert, inert_lines
 
 REFRESH = "5s"
@@ -90,12 +90,13 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
                 wrote = sampler.sample_if_due(store, snapshot)
             except EventLabError as exc:
                 st.warning(f"Lag sample not written: {inert_lines(exc)}")
-        render(snapshot, store, wrote=wrote, read_only=read_only)
+        render(snapshot, store, wrote=wrote, read_only=read_only, config=config)
 
     st.fragment(run_every=REFRESH)(draw)()
 
 
-def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool) -> None:
+def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool,
+           config: KafkaConfig | None = None) -> None:
     """Groups, the graph, and the chosen group's partitions, history and standing."""
     st.caption(f"As of {format_utc_epoch(snapshot.taken_at)}, refreshed every 5 s; "
                f"{sampling_note(snapshot.bootstrap, wrote)}.")
@@ -116,6 +117,8 @@ def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: 
     group_panel(group)
     history_charts(store, snapshot.bootstrap, group)
     standing(store, group)
+    if config is not None:
+        rewind_widgets.panel(config, store, group, read_only=read_only)
 
 
 def sampling_note(bootstrap: str, wrote: bool) -> str:
