@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import ClassVar
 
 from eventlab.errors import EventLabError
 from eventlab.kafka.config import KafkaConfig
@@ -41,6 +43,9 @@ class SamplerStatus:
 class BackgroundSampler:
     """Samples `config`'s groups into `store` every `interval_s` on a daemon thread."""
 
+    _made: ClassVar[weakref.WeakSet[BackgroundSampler]] = weakref.WeakSet()
+    """Every sampler made in this process: `running()` and `stop_all()` (tests, shutdown)."""
+
     def __init__(self, config: KafkaConfig, store: EventStore, interval_s: float,
                  retention_days: float) -> None:
         if interval_s <= 0:
@@ -56,6 +61,21 @@ class BackgroundSampler:
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"eventlab-lag-sampler-{config.bootstrap}")
+        BackgroundSampler._made.add(self)
+
+    @classmethod
+    def running(cls) -> list[BackgroundSampler]:
+        """The samplers of this process whose thread runs."""
+        return [s for s in list(cls._made) if s._thread.is_alive()]
+
+    @classmethod
+    def stop_all(cls, timeout: float = 10.0) -> None:
+        """Stop every sampler of this process (an AppTest's thread outlives its test)."""
+        found = cls.running()
+        for s in found:
+            s._stop.set()
+        for s in found:
+            s._thread.join(timeout)
 
     def start(self) -> BackgroundSampler:
         """Start the thread (once); returns self."""
