@@ -5,6 +5,8 @@ group name typed back and a reason, and undo the last reset. Every guard is chec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -62,9 +64,10 @@ def panel(config: KafkaConfig, store: EventStore, group: GroupLag, *, read_only:
                 st.rerun()
 
 
-def _plan(make: object, store: EventStore) -> None:
+def _plan(make: Callable[[], RewindPlan], store: EventStore) -> None:
+    """Plan, audit the dry run, keep it in the session (or say why not)."""
     try:
-        plan = make()  # type: ignore[operator]
+        plan = make()
         run.dry_run(store, plan)
     except EventLabError as exc:
         st.error(f"Not planned: {inert_lines(exc)}")
