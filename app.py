@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.errors import EventLabError
-from eventlab.ui import context, links
+from eventlab.ui import context, lag_sampler, links
 from eventlab.ui.text import inert, inert_lines
 
 # An emoji icon: Streamlit draws it as a data: URL; a :material/...: one is fetched from
@@ -26,6 +26,8 @@ with st.sidebar:
     st.caption(f"Database: {inert(context.db_path())}")
     if context.read_only():
         st.caption("Read-only mode (EVENTLAB_READ_ONLY): write actions are disabled.")
+
+lag_sampler.ensure_started()  # one per process: lag history records itself (issue 22)
 
 try:
     pages.run()

@@ -40,6 +40,7 @@ REPUBLISH_TOPICS = "EVENTLAB_REPUBLISH_TOPICS"
 REPUBLISH_MAX_RECORDS = "EVENTLAB_REPUBLISH_MAX_RECORDS"
 REPUBLISH_CREATE_TOPICS = "EVENTLAB_REPUBLISH_CREATE_TOPICS"
 DEFAULT_REPUBLISH_MAX_RECORDS = 10_000
+RESET_GROUPS = "EVENTLAB_RESET_GROUPS"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Guards:
     """The allow-list: a regular expression target topics must fully match (None: any)."""
     republish_max_records: int = DEFAULT_REPUBLISH_MAX_RECORDS
     republish_create_topics: bool = True
+    reset_groups: str | None = None
+    """The rewind allow-list: a regular expression group names must fully match (None: no
+    group may be rewound; resetting offsets is opt-in)."""
     problems: tuple[str, ...] = ()
 
     @classmethod
@@ -67,6 +71,12 @@ class Guards:
                 re.compile(topics)
             except re.error as exc:
                 problems.append(f"{REPUBLISH_TOPICS} is not a valid regular expression: {exc}")
+        groups = env.get(RESET_GROUPS, "").strip() or None
+        if groups is not None:
+            try:
+                re.compile(groups)
+            except re.error as exc:
+                problems.append(f"{RESET_GROUPS} is not a valid regular expression: {exc}")
         cap = DEFAULT_REPUBLISH_MAX_RECORDS
         raw = env.get(REPUBLISH_MAX_RECORDS, "").strip()
         if raw:
@@ -81,7 +91,8 @@ class Guards:
             "0", "false", "no", "off")
         return cls(read_only=env.get(READ_ONLY, "") not in ("", "0", "false"),
                    republish_topics=topics, republish_max_records=cap,
-                   republish_create_topics=create, problems=tuple(problems))
+                   republish_create_topics=create, reset_groups=groups,
+                   problems=tuple(problems))
 
 
 _GUARDS: Guards | None = None

@@ -19,6 +19,7 @@ from eventlab.cli import (
     query,
     rabbitmq,
     republish,
+    rewind,
     schemas,
     timetravel,
 )
@@ -26,7 +27,7 @@ from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          republish, demo, broker, rabbitmq, app)
+          rewind, republish, demo, broker, rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

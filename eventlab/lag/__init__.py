@@ -4,7 +4,8 @@ samples kept in the store, and verdicts as pure rules (Burrow's evaluator as the
 Built on `kafka/` (admin calls, one bounded read with `assign()`; never a join or a commit for
 another group). Modules: `rules` (verdicts, pure), `arith` (lag arithmetic, pure), `snapshot`
 (one look at the cluster), `samples` (the `lag_samples` history), `sampler`, `where` (the event
-a group stands on), `topics` (lag per topic for the Sources list), `settings`.
+a group stands on), `topics` (lag per topic for the Sources list), `settings`, `background`
+(the app's one sampler thread per process). Rewinding a group lives in `eventlab.rewind`.
 
 This file imports nothing heavy; import the names from here or from their modules.
 """

@@ -4,7 +4,9 @@ partitions, lag charts over time, the topic → group graph, and where a group s
 The cluster is the one the Sources page connected to (its connection form), else
 EVENTLAB_KAFKA_* / the `[kafka]` secrets; the bootstrap can be changed here. While the page is
 open a fragment redraws every 5 s and writes a lag sample when the interval has passed
-(EVENTLAB_LAG_SAMPLE_S; not in read-only mode). EventLab never joins or commits for a group.
+(EVENTLAB_LAG_SAMPLE_S; not in read-only mode); the app's background sampler
+(`ui.lag_sampler`) records the configured cluster with no page open. EventLab never
+joins or commits for a group, except the explicit rewind (docs/lag-reset.md).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from eventlab.lag.rules import NO_COMMIT, OK, WARN
 from eventlab.lag.snapshot import GroupLag, LagSnapshot, PartitionLag, take_snapshot
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import format_utc
-from eventlab.ui import kafka_cluster, links
+from eventlab.ui import kafka_cluster, lag_sampler, links, rewind_widgets
 from eventlab.ui.text import inert, inert_lines
 
 REFRESH = "5s"
@@ -83,23 +85,21 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
             st.rerun(scope="app")
             return
         wrote = False
-        if not read_only:
+        if not read_only and settings.sample_interval_s() > 0:
             try:
                 wrote = sampler.sample_if_due(store, snapshot)
             except EventLabError as exc:
                 st.warning(f"Lag sample not written: {inert_lines(exc)}")
-        render(snapshot, store, wrote=wrote, read_only=read_only)
+        render(snapshot, store, wrote=wrote, read_only=read_only, config=config)
 
     st.fragment(run_every=REFRESH)(draw)()
 
 
-def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool) -> None:
+def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool,
+           config: KafkaConfig | None = None) -> None:
     """Groups, the graph, and the chosen group's partitions, history and standing."""
-    interval = settings.sample_interval_s()
-    note = ("sampling is off in read-only mode" if read_only else
-            f"a sample is stored every {interval:g} s while this page is open"
-            + (" (one was just written)" if wrote else ""))
-    st.caption(f"As of {format_utc_epoch(snapshot.taken_at)}, refreshed every 5 s; {note}.")
+    st.caption(f"As of {format_utc_epoch(snapshot.taken_at)}, refreshed every 5 s; "
+               f"{sampling_note(snapshot.bootstrap, wrote)}.")
     for note in snapshot.notes:
         st.warning(inert_lines(note))
     if not snapshot.groups:
@@ -117,6 +117,29 @@ def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: 
     group_panel(group)
     history_charts(store, snapshot.bootstrap, group)
     standing(store, group)
+    if config is not None:
+        rewind_widgets.panel(config, store, group, read_only=read_only)
+
+
+def sampling_note(bootstrap: str, wrote: bool) -> str:
+    """How lag history is recorded for this cluster: by the app's background sampler, only
+    while this page is open, or not at all (and why)."""
+    off = lag_sampler.off_reason()
+    running = None if off else lag_sampler.ensure_started()
+    just = " (one was just written)" if wrote else ""
+    if running is not None and running.config.bootstrap == bootstrap:
+        status = running.status()
+        failed = (f"; its last round failed: {inert(status.last_error)}"
+                  if status.last_error else "")
+        return (f"the app samples this cluster every {status.interval_s:g} s in the "
+                f"background, page open or not ({status.written} sample(s) since it started)"
+                f"{just}{failed}")
+    if off and off.startswith("sampling is off"):
+        return off  # our own sentence (`lag_sampler.off_reason`), no data in it
+    interval = settings.sample_interval_s()
+    why = (f"the background sampler follows {inert(running.config.bootstrap)}" if running
+           else f"no background sampler: {inert(off)}")
+    return f"a sample is stored every {interval:g} s while this page is open ({why}){just}"
 
 
 def format_utc_epoch(at: float) -> str:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from eventlab.lag.background import BackgroundSampler
 from eventlab.timetravel import reducer_choices
+
+
+@pytest.fixture(autouse=True)
+def stop_lag_samplers() -> Iterator[None]:
+    """The app starts one background lag sampler per process and database when a cluster is
+    configured; an AppTest's would outlive its test, so each is stopped afterwards."""
+    yield
+    BackgroundSampler.stop_all()
 
 
 @pytest.fixture()
