@@ -120,3 +120,16 @@ def test_x_death_is_parsed_from_a_dead_lettered_message(
     assert (death.queue, death.exchange, death.routing_keys, death.reason, death.count) == (
         work, "", (work,), "rejected", 1)
     assert death.time is not None and death.time.endswith("+00:00")
+
+
+def test_cli_classic_peek_says_its_cost_and_does_nothing_without_consent(
+        rabbit_config: RabbitConfig, queue_factory: Callable[..., str]) -> None:
+    import subprocess
+    import sys
+
+    queue = queue_factory("classic", 2)
+    env = {**os.environ, "EVENTLAB_RABBITMQ_PORT": str(rabbit_config.port)}
+    cmd = [sys.executable, "-m", "eventlab", "peek-queue", "--queue", queue, "--kind", "classic"]
+    refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "redelivered" in refused.stderr
+    assert not any(r for _b, r, _c in _drain(rabbit_config, queue))  # untouched

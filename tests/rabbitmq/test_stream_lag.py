@@ -51,3 +51,23 @@ def test_lag_equals_what_the_consumer_stored(
         time.sleep(0.05)
         second = take_stream_snapshot(rabbit_config, [(stream, "billing")], store)
         assert len(second.group("billing").partitions[0].samples) == 2
+
+
+def test_cli_lag_rabbitmq_prints_what_the_consumer_stored(
+        rabbit_config: RabbitConfig, stream_factory: Callable[..., str],
+        tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    stream = stream_factory([b'{"i": 1}'] * 10)
+    _store_offset(rabbit_config, stream, "audit", 3)
+    env = {**os.environ, "EVENTLAB_RABBITMQ_PORT": str(rabbit_config.port),
+           "EVENTLAB_RABBITMQ_STREAM_PORT": str(rabbit_config.stream_port)}
+    done = subprocess.run([sys.executable, "-m", "eventlab", "lag", "--rabbitmq", "--stream",
+                           stream, "--consumer", "audit", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [row] = json.loads(done.stdout)
+    assert (row["group"], row["topic"], row["committed"], row["end"], row["lag"]) == (
+        "audit", stream, 4, 10, 6)
