@@ -19,7 +19,13 @@ from eventlab.errors import EventLabError
 from eventlab.lag import sampler, samples
 from eventlab.lag.rabbitmq_lag import take_stream_snapshot
 from eventlab.rabbitmq.config import ENV_VARS, RabbitConfig
-from eventlab.rabbitmq.queues import queue_depth
+from eventlab.rabbitmq.queues import (
+    CLASSIC_PEEK_COST,
+    PeekedMessage,
+    peek_classic,
+    peek_quorum,
+    queue_depth,
+)
 from eventlab.store.eventstore import EventStore
 from eventlab.ui.consumers_widgets import UNCUT, partition_rows
 from eventlab.ui.text import inert, inert_lines
@@ -76,6 +82,40 @@ def section(config: RabbitConfig, store: EventStore, *, read_only: bool) -> None
             "unacked": "unknown" if d.unacked is None else d.unacked,
             "consumers": d.consumers, "from": d.source} for d in depths]),
             hide_index=True, key="r_depth")
+    peek_panel(config)
+
+
+def peek_panel(config: RabbitConfig) -> None:
+    """Peek a queue: a quorum queue in place; a classic queue only after its cost is read and
+    accepted. Nothing is ever acknowledged."""
+    with st.expander("Peek at a queue"):
+        queue = st.text_input("Queue", key="r_peek_queue").strip()
+        kind = st.radio("Kind", ["quorum", "classic"], horizontal=True, key="r_peek_kind")
+        limit = st.number_input("Messages", 1, 100, 10, key="r_peek_limit")
+        agreed = True
+        if kind == "classic":
+            st.warning(CLASSIC_PEEK_COST)
+            agreed = st.checkbox("I understand what this peek costs", key="r_peek_ok")
+        if not st.button("Peek", key="r_peek", disabled=not (queue and agreed)):
+            return
+        try:
+            rows = (peek_quorum(config, queue, int(limit)) if kind == "quorum" else
+                    peek_classic(config, queue, int(limit), i_understand=agreed))
+        except EventLabError as exc:
+            st.error(f"Not peeked: {inert_lines(exc)}")
+            return
+        st.dataframe(pd.DataFrame(peek_rows(rows)), hide_index=True, key="r_peek_rows")
+
+
+def peek_rows(rows: list[PeekedMessage]) -> list[dict[str, object]]:
+    """Peeked messages as table rows (bodies as text; a quorum peek's cut bodies marked)."""
+    return [{
+        "position": m.position, "redelivered": m.redelivered,
+        "body": m.body.decode("utf-8", "replace") + (" … (first 64 bytes)" if m.truncated
+                                                     else ""),
+        "properties": str(m.properties), "headers": str(m.headers),
+        "x-death": "; ".join(f"{d.queue} {d.reason} x{d.count} at {d.time}" for d in m.deaths),
+    } for m in rows]
 
 
 def _history(store: EventStore, bootstrap: str, names: list[str]) -> None:

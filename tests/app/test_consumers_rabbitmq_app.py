@@ -62,3 +62,30 @@ def test_stream_consumer_lag_and_queue_depth(page_env: None, monkeypatch: pytest
     assert (row["consumer"], row["committed"], row["end"], row["lag"]) == ("mailer", "3", 8, 5)
     depth = next(d.value for d in at.dataframe if "ready" in d.value.columns)
     assert depth.iloc[0]["queue"] == stream and depth.iloc[0]["from"] == "management"
+
+
+def test_classic_peek_says_its_cost_and_waits_for_consent(
+        page_env: None, monkeypatch: pytest.MonkeyPatch, rabbit_config: RabbitConfig) -> None:
+    import pika
+
+    from eventlab.rabbitmq.amqp import channel
+
+    queue = f"app-classic-{id(page_env)}-{rabbit_config.port}"
+    with channel(rabbit_config, "test setup") as ch:
+        ch.confirm_delivery()
+        ch.queue_declare(queue)
+        ch.basic_publish("", queue, b"**not bold**", pika.BasicProperties(message_id="m1"))
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_PORT", str(rabbit_config.port))
+    at = consumers_page()
+    at.text_input(key="r_peek_queue").set_value(queue)
+    at.radio(key="r_peek_kind").set_value("classic").run()
+    assert not at.exception, at.exception
+    assert any("redelivered" in w.value for w in at.warning)
+    assert at.button(key="r_peek").disabled
+    at.checkbox(key="r_peek_ok").check().run()
+    at.button(key="r_peek").click().run()
+    assert not at.exception, at.exception
+    rows = next(d.value for d in at.dataframe if "body" in d.value.columns)
+    assert list(rows["body"]) == ["**not bold**"]
+    with channel(rabbit_config, "test check") as ch:
+        assert ch.queue_declare(queue, passive=True).method.message_count == 1
