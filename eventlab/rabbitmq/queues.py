@@ -27,6 +27,8 @@ from eventlab.rabbitmq.deadletters import Death, parse_x_death
 QUEUES_BIN = Path("/usr/lib/rabbitmq/bin/rabbitmq-queues")
 QUORUM_PREVIEW_BYTES = 64
 """`rabbitmq-queues peek` shows at most this many bytes of a body (RabbitMQ 3.10)."""
+NO_MESSAGE = "does not have a message at that position"
+"""What `rabbitmq-queues peek` says past the last message (3.10)."""
 CLASSIC_PEEK_COST = (
     "Peeking a classic queue is a consume-and-requeue (AMQP has no peek): while EventLab holds "
     "them the messages are unacknowledged and invisible to other consumers; when they are "
@@ -84,7 +86,8 @@ def peek_quorum(config: RabbitConfig, queue: str, limit: int = 10, *,
     """The first `limit` messages of a quorum queue, left in place (`rabbitmq-queues peek`).
 
     `node` defaults to `config.node`; `env` to this process's environment (the CLI finds the
-    cookie in $HOME/.erlang.cookie). Bodies are cut at `QUORUM_PREVIEW_BYTES`."""
+    cookie in $HOME/.erlang.cookie). Bodies are cut at `QUORUM_PREVIEW_BYTES`. Each position
+    is one run of the CLI (an Erlang VM start, about a second)."""
     node = node or config.node
     if not node:
         raise SourceError("a quorum-queue peek needs the RabbitMQ node name (rabbit@host): set "
@@ -104,8 +107,7 @@ def peek_quorum(config: RabbitConfig, queue: str, limit: int = 10, *,
             raise SourceError(f"rabbitmq-queues peek on node {node} did not answer within "
                               f"{config.timeout_s + 10:g} s") from None
         doc = _json(done.stdout) or _json(done.stderr) or {}
-        if doc.get("result") == "error" and "no" in str(doc.get("message", "")).lower() \
-                and "position" in str(doc.get("message", "")):
+        if doc.get("result") == "error" and NO_MESSAGE in str(doc.get("message", "")):
             break  # past the last message
         if done.returncode != 0 or "message" not in doc:
             said = str(doc.get("message") or done.stderr.strip() or done.stdout.strip())[:300]

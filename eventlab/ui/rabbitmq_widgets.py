@@ -1,7 +1,8 @@
 """RabbitMQ on the Consumers page (shown when a RabbitMQ connection is configured): named
 stream consumers' lag with verdicts and history, and queue depths.
 
-Stream consumers are named by the user (RabbitMQ 3.10 cannot list the names offsets are stored
+Stream consumers are named by the user (in the URL: `r_streams`, `r_consumers`, `r_queues`;
+RabbitMQ 3.10 cannot list the names offsets are stored
 under); EventLab only asks (`query_offset`) and reads unnamed. Queue depth comes from the
 management API on loopback, else an AMQP passive declare (unacked then unknown).
 """
@@ -52,8 +53,10 @@ def section(config: RabbitConfig, store: EventStore, *, read_only: bool) -> None
     st.caption(f"{inert(config.describe())}. Stream consumers: the offset each stored "
                "(query_offset) + 1 is where it reads next; EventLab stores nothing on the broker.")
     c1, c2 = st.columns(2)
-    streams = _names(c1.text_input("Streams (comma-separated)", key="r_streams"))
-    names = _names(c2.text_input("Consumer names (comma-separated)", key="r_consumers"))
+    streams = _names(c1.text_input("Streams (comma-separated)", key="r_streams",
+                                   bind="query-params"))
+    names = _names(c2.text_input("Consumer names (comma-separated)", key="r_consumers",
+                                   bind="query-params"))
     if streams and names:
         try:
             snapshot = take_stream_snapshot(config, [(s, n) for s in streams for n in names],
@@ -70,7 +73,8 @@ def section(config: RabbitConfig, store: EventStore, *, read_only: bool) -> None
                     for r in partition_rows(g)]
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="r_lag", column_config=UNCUT)
             _history(store, snapshot.bootstrap, names)
-    queues = _names(st.text_input("Queues (comma-separated)", key="r_queues"))
+    queues = _names(st.text_input("Queues (comma-separated)", key="r_queues",
+                                  bind="query-params"))
     if queues:
         try:
             depths = [queue_depth(config, q) for q in queues]

@@ -49,13 +49,9 @@ def test_stream_consumer_lag_and_queue_depth(page_env: None, monkeypatch: pytest
     monkeypatch.setenv("EVENTLAB_RABBITMQ_PORT", str(rabbit_config.port))
     monkeypatch.setenv("EVENTLAB_RABBITMQ_STREAM_PORT", str(rabbit_config.stream_port))
     monkeypatch.setenv("EVENTLAB_RABBITMQ_MANAGEMENT_PORT", str(rabbitmq_server.ports.management))
-    at = consumers_page()
+    at = consumers_page(r_streams=stream, r_consumers="mailer", r_queues=stream)  # a link
     assert not at.exception, at.exception
     assert "RabbitMQ" in [h.value for h in at.header]
-    at.text_input(key="r_streams").set_value(stream)
-    at.text_input(key="r_consumers").set_value("mailer")
-    at.text_input(key="r_queues").set_value(stream)
-    at.run()
     assert not at.exception, at.exception
     lag = next(d.value for d in at.dataframe if "consumer" in d.value.columns)
     row = lag.iloc[0]
