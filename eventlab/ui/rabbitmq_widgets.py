@@ -2,9 +2,9 @@
 stream consumers' lag with verdicts and history, and queue depths.
 
 Stream consumers are named by the user (in the URL: `r_streams`, `r_consumers`, `r_queues`;
-RabbitMQ 3.10 cannot list the names offsets are stored
-under); EventLab only asks (`query_offset`) and reads unnamed. Queue depth comes from the
-management API on loopback, else an AMQP passive declare (unacked then unknown).
+RabbitMQ 3.10 cannot list the names offsets are stored under); EventLab only asks
+(`query_offset`) and reads unnamed. Queue depth comes from the management API on loopback,
+else an AMQP passive declare (unacked then unknown).
 """
 
 from __future__ import annotations
