@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ui import consumers_widgets as w
-from eventlab.ui import context
+from eventlab.ui import context, rabbitmq_widgets
 
 st.title("Consumers")
 st.caption("Consumer groups of a Kafka cluster: committed and end offsets, lag in records and "
@@ -14,3 +14,6 @@ st.caption("Consumer groups of a Kafka cluster: committed and end offsets, lag i
 config = w.cluster_config()
 if config is not None:
     w.live(config, context.store(), read_only=context.read_only())
+rabbit = rabbitmq_widgets.configured()
+if rabbit is not None:
+    rabbitmq_widgets.section(rabbit, context.store(), read_only=context.read_only())

@@ -15,7 +15,7 @@ from eventlab.cli.common import (
     print_json,
     stop_on_signals,
 )
-from eventlab.errors import StoreError
+from eventlab.errors import SourceError, StoreError
 
 if TYPE_CHECKING:
     from eventlab.lag.snapshot import LagSnapshot
@@ -86,6 +86,8 @@ def cmd_lag(args: argparse.Namespace) -> int:
     from eventlab.lag import sampler
     from eventlab.lag.snapshot import take_snapshot
 
+    if args.rabbitmq:
+        return _rabbitmq_lag(args)
     config = kafka_config(args.bootstrap)
     groups = args.group or None
     opts = {"window": args.window, "allowed_lag": args.allowed_lag}
@@ -99,6 +101,44 @@ def cmd_lag(args: argparse.Namespace) -> int:
         with stop_on_signals(stop):
             n = sampler.watch(config, store, args.watch, stop, groups,
                               on_sample=lambda s: show(s, args.json), **opts)
+        if not args.json:
+            print(f"stopped after {n} sample(s) into {store.path}")
+        return 0
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _rabbitmq_lag(args: argparse.Namespace) -> int:
+    """`--rabbitmq`: named stream consumers (each --consumer on each --stream)."""
+    import time
+
+    from eventlab.cli.rabbitmq import rabbit_config
+    from eventlab.lag import samples
+    from eventlab.lag.rabbitmq_lag import take_stream_snapshot
+
+    if not args.stream or not args.consumer:
+        raise SourceError("--rabbitmq needs --stream and --consumer (the names the consumers "
+                          "store their offsets under)")
+    pairs = [(s, c) for s in args.stream for c in args.consumer]
+    config = rabbit_config(args)
+    opts = {"window": args.window, "allowed_lag": args.allowed_lag}
+    store = _open(args.db, write=args.watch is not None)
+    try:
+        if args.watch is None:
+            show(take_stream_snapshot(config, pairs, store, **opts), args.json)
+            return 0
+        assert store is not None
+        stop = threading.Event()
+        n = 0
+        with stop_on_signals(stop):
+            while not stop.is_set():
+                began = time.monotonic()
+                snapshot = take_stream_snapshot(config, pairs, store, **opts)
+                samples.write(store, snapshot.sample_rows())
+                n += 1
+                show(snapshot, args.json)
+                stop.wait(max(0.0, args.watch - (time.monotonic() - began)))
         if not args.json:
             print(f"stopped after {n} sample(s) into {store.path}")
         return 0
@@ -127,6 +167,12 @@ def register(commands: Commands) -> None:
         "lag", help="consumer groups' lag in records and seconds, with Burrow's verdicts"))
     sp.add_argument("--bootstrap", help="host:port (default: $EVENTLAB_KAFKA_BOOTSTRAP)")
     sp.add_argument("--group", action="append", help="only this group (repeatable)")
+    sp.add_argument("--rabbitmq", action="store_true",
+                    help="RabbitMQ named stream consumers instead of Kafka groups "
+                         "(EVENTLAB_RABBITMQ_*; with --stream and --consumer)")
+    sp.add_argument("--stream", action="append", help="with --rabbitmq: a stream (repeatable)")
+    sp.add_argument("--consumer", action="append",
+                    help="with --rabbitmq: a consumer name (repeatable)")
     sp.add_argument("--json", action="store_true", help="a JSON list, one object per partition")
     sp.add_argument("--watch", type=_seconds, metavar="SECONDS",
                     help="sample every SECONDS into the database until interrupted")

@@ -18,6 +18,7 @@ from eventlab.cli import (
     quality,
     query,
     rabbitmq,
+    rabbitmq_queues,
     republish,
     rewind,
     schemas,
@@ -27,7 +28,7 @@ from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          rewind, republish, demo, broker, rabbitmq, app)
+          rewind, republish, demo, broker, rabbitmq, rabbitmq_queues, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -31,6 +31,10 @@ ENV_VARS: dict[str, str] = {
     "EVENTLAB_RABBITMQ_TLS": "connect with TLS (default false)",
     "EVENTLAB_RABBITMQ_CAFILE": "CA bundle (PEM) to verify the server under TLS",
     "EVENTLAB_RABBITMQ_TIMEOUT_S": "seconds before an unreachable server is reported (default 8)",
+    "EVENTLAB_RABBITMQ_MANAGEMENT_PORT": "management API port, used on loopback only for queue "
+                                         "depths and tap sizes (default 15672)",
+    "EVENTLAB_RABBITMQ_NODE": "Erlang node name (rabbit@host) for quorum-queue peek through "
+                              "rabbitmq-queues; the cookie is the user's ~/.erlang.cookie",
 }
 
 
@@ -47,6 +51,8 @@ class RabbitConfig:
     tls: bool = False
     cafile: str | None = None
     timeout_s: float = 8.0
+    management_port: int = 15672
+    node: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.password, Secret):
@@ -70,11 +76,12 @@ class RabbitConfig:
 
         kwargs: dict[str, Any] = {}
         for key, attr in (("HOST", "host"), ("VHOST", "vhost"), ("USER", "user"),
-                          ("CAFILE", "cafile")):
+                          ("CAFILE", "cafile"), ("NODE", "node")):
             if (value := get(key)) is not None:
                 kwargs[attr] = value
         for key, attr, kind in (("PORT", "port", int), ("STREAM_PORT", "stream_port", int),
-                                ("TIMEOUT_S", "timeout_s", float)):
+                                ("TIMEOUT_S", "timeout_s", float),
+                                ("MANAGEMENT_PORT", "management_port", int)):
             if (value := get(key)) is not None:
                 try:
                     kwargs[attr] = kind(value)
