@@ -73,7 +73,8 @@ def read_model(path: str | Path, fmt: str | None = None) -> pa.Table:
         if fmt == "parquet":
             return pq.read_table(where)
         if fmt == "csv":
-            return pacsv.read_csv(where)
+            return pacsv.read_csv(
+                where, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
         return pajson.read_json(where)
     except SourceError:
         raise
