@@ -26,13 +26,14 @@ import pyarrow as pa
 
 from eventlab.diverge.readmodel import DivergeError, ReadModelSpec
 from eventlab.store import db
-from eventlab.store.order import ORDER_SQL
-from eventlab.store.sql import quote_ident
+from eventlab.store.order import STREAM_ORDER
+from eventlab.store.sql import quote_ident, quote_literal
 
 STATUSES: tuple[str, ...] = ("match", "differ", "missing", "only_in_read_model")
 VALUE_CHARS = 200
 """Longest value text returned; longer ones are cut, with their length said."""
 _RM = "__diverge_rm"
+_E_ORDER = ", ".join(f"e.{quote_ident(c)}" for c in STREAM_ORDER)  # the stream order
 
 
 @dataclass(frozen=True)
@@ -98,26 +99,32 @@ def _state_text(value: str) -> str:
 def comparison_sql(fields: list[tuple[str, str]], id_column: str, cut: str,
                    at_column: str | None) -> str:
     """The statement (pure): `$1` entity type, `$2` delete types, `$3` tolerance; reads the
-    registered read model `__diverge_rm`."""
+    registered read model `__diverge_rm`. Each payload is parsed once for all paths (one
+    multi-path `json_extract`); the read model joins the events only when it has a cut."""
     cut_expr = {"latest": "NULL", "seq": f"CAST({quote_ident(at_column or '')} AS BIGINT)",
                 "ts": f"CAST({quote_ident(at_column or '')} AS TIMESTAMPTZ)"}[cut]
-    within = {"latest": "true", "seq": "(rm.cut IS NULL OR e.seq <= rm.cut)",
-              "ts": "(rm.cut IS NULL OR e.ts <= rm.cut)"}[cut]
+    source = ("FROM events e WHERE e.entity_type = $1" if cut == "latest" else
+              "FROM events e LEFT JOIN rm USING (entity_id) WHERE e.entity_type = $1 AND "
+              + ("(rm.cut IS NULL OR e.seq <= rm.cut)" if cut == "seq"
+                 else "(rm.cut IS NULL OR e.ts <= rm.cut)"))
     reads = ", ".join(f"{quote_ident(c)} AS r{i}" for i, (c, _) in enumerate(fields))
+    paths: list[str] = []  # every field's path and its ancestors, extracted in one call
+
+    def slot(path: str) -> int:
+        if path not in paths:
+            paths.append(path)
+        return paths.index(path) + 1
+
     aggs, outs = [], []
     for i, (_, path) in enumerate(fields):
-        p = json_path(path)
         parts = path.split(".")
-        ancestors = " OR ".join(
-            f"(json_type(payload, '{json_path('.'.join(parts[:j]))}') NOT IN ('OBJECT'))"
-            for j in range(1, len(parts)))
-        touches = f"json_exists(payload, '{p}')" + (f" OR {ancestors}" if ancestors else "")
-        value = (f"CASE WHEN kind = 'o' AND json_type(payload, '{p}') <> 'NULL' "
-                 f"THEN json_extract(payload, '{p}') END")
-        aggs.append(
-            f"arg_max(struct_pack(v := {value}, event_id, seq, ts, event_type, \"offset\", "
-            f"source, topic, \"partition\"), k) FILTER (WHERE kind IN ('d', 'r') OR "
-            f"(kind = 'o' AND ({touches}))) AS f{i}")
+        x = f"x[{slot(path)}]"
+        ancestors = [f"x[{slot('.'.join(parts[:j]))}]" for j in range(1, len(parts))]
+        touches = " OR ".join([f"{x} IS NOT NULL", *(f"json_type({a}) <> 'OBJECT'"
+                                                     for a in ancestors)])
+        value = f"CASE WHEN kind = 'o' AND CAST({x} AS VARCHAR) <> 'null' THEN {x} END"
+        aggs.append(f"arg_max(struct_pack(v := {value}, rid), k) FILTER (WHERE kind IN "
+                    f"('d', 'r') OR (kind = 'o' AND ({touches}))) AS f{i}")
         sv = f"s.f{i}.v"
         num = (f"try_cast(json_extract_string({sv}, '$') AS DOUBLE)",
                f"try_cast(CAST(rm.r{i} AS VARCHAR) AS DOUBLE)")
@@ -127,18 +134,21 @@ def comparison_sql(fields: list[tuple[str, str]], id_column: str, cut: str,
             f"THEN abs({num[0]} - {num[1]}) <= $3 "
             f"ELSE ({_state_text(sv)}) = CAST(rm.r{i} AS VARCHAR) END AS eq{i}"
             f", s.f{i} AS f{i}, rm.r{i} AS r{i}")
+    extract = ("json_extract(e.payload, [" + ", ".join(quote_literal(json_path(p))
+                                                     for p in paths) + "])") if paths else "[]"
     return f"""
 WITH rm AS (SELECT CAST({quote_ident(id_column)} AS VARCHAR) AS entity_id,
                    {cut_expr} AS cut{', ' + reads if reads else ''} FROM {_RM}),
 ev AS (
-    SELECT e.entity_id, e.event_id, e.seq, e.ts, e.event_type, e."offset", e.source, e.topic,
-           e."partition", e.payload, struct_pack({ORDER_SQL}) AS k,
+    SELECT e.entity_id, e.rowid AS rid,
+           row_number() OVER (PARTITION BY e.entity_id ORDER BY {_E_ORDER}) AS k,
            CASE WHEN e.is_delete OR list_contains($2::VARCHAR[], e.event_type) THEN 'd'
                 WHEN e.payload IS NULL THEN 'n'
+                WHEN starts_with(e.payload, '{{') THEN 'o'
                 ELSE CASE json_type(e.payload) WHEN 'OBJECT' THEN 'o' WHEN 'NULL' THEN 'n'
-                     ELSE 'r' END END AS kind
-    FROM events e LEFT JOIN rm USING (entity_id)
-    WHERE e.entity_type = $1 AND {within}
+                     ELSE 'r' END END AS kind,
+           {extract} AS x
+    {source}
 ),
 s AS (
     SELECT entity_id,
@@ -215,15 +225,15 @@ def _report(con: db.Connection, name: str, entity_type: str, fields: list[tuple[
             f"SELECT entity_id, $1[{i + 1}] AS column, $2[{i + 1}] AS path, "
             f"{_text(_state_text(sv))}"
             f" AS state_value, {_text(f'CAST(r{i} AS VARCHAR)')} AS read_value, "
-            f"f{i}.event_id AS event_id, f{i}.seq AS seq, f{i}.ts AS ts, "
-            f"f{i}.event_type AS event_type, f{i}.\"offset\" AS \"offset\", "
-            f"f{i}.source AS source, f{i}.topic AS topic, f{i}.\"partition\" AS \"partition\", "
+            f"f{i}.rid AS rid, "
             f"{i} AS field_no FROM {name} WHERE status = 'differ' AND NOT eq{i}")
     if parts:
-        differences = db.arrow(con, " UNION ALL ".join(parts)
-                               + " ORDER BY entity_id, field_no LIMIT $3",
+        differences = db.arrow(con, f"""
+            WITH d AS ({" UNION ALL ".join(parts)} ORDER BY entity_id, field_no LIMIT $3)
+            SELECT d.entity_id, d.column, d.path, d.state_value, d.read_value, e.event_id,
+                   e.seq, e.ts, e.event_type, e."offset", e.source, e.topic, e."partition"
+            FROM d LEFT JOIN events e ON e.rowid = d.rid ORDER BY d.entity_id, d.field_no""",
                                [[c for c, _ in fields], [p for _, p in fields], limit])
-        differences = differences.drop_columns(["field_no"])
     else:
         differences = pa.table({"entity_id": pa.array([], pa.string())})
 
