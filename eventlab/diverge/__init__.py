@@ -13,9 +13,14 @@ from eventlab.diverge.compare import (
     comparison_sql,
     json_path,
 )
-from eventlab.diverge.readmodel import ReadModelSpec, parse_mapping, read_model
+from eventlab.diverge.readmodel import (
+    ReadModelSpec,
+    parse_mapping,
+    read_model,
+    read_model_bytes,
+)
 
 __all__ = [
     "STATUSES", "DivergeError", "Divergence", "ReadModelSpec", "compare", "comparison_sql",
-    "json_path", "parse_mapping", "read_model",
+    "json_path", "parse_mapping", "read_model", "read_model_bytes",
 ]

@@ -6,6 +6,7 @@ paths.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass, field
@@ -80,3 +81,20 @@ def read_model(path: str | Path, fmt: str | None = None) -> pa.Table:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise SourceError(f"cannot read the read model {where} as {fmt}: {exc}") from exc
+
+
+def read_model_bytes(data: bytes, name: str, fmt: str | None = None) -> pa.Table:
+    """An uploaded read model (its bytes and file name) as an Arrow table."""
+    fmt = fmt or guess_format(name)
+    if fmt not in FORMATS:
+        raise SourceError(f"cannot tell the format of {name}: name it .csv, .jsonl or "
+                          f".parquet")
+    try:
+        if fmt == "parquet":
+            return pq.read_table(io.BytesIO(data))
+        if fmt == "csv":
+            return pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True))
+        return pajson.read_json(io.BytesIO(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise SourceError(f"cannot read the read model {name} as {fmt}: {exc}") from exc
