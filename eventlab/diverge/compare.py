@@ -100,7 +100,9 @@ def comparison_sql(fields: list[tuple[str, str]], id_column: str, cut: str,
                    at_column: str | None) -> str:
     """The statement (pure): `$1` entity type, `$2` delete types, `$3` tolerance; reads the
     registered read model `__diverge_rm`. Each payload is parsed once for all paths (one
-    multi-path `json_extract`); the read model joins the events only when it has a cut."""
+    multi-path `json_extract`); the read model joins the events only when it has a cut.
+    Events are ranked by seq, except in entities where a seq is stored twice: those are
+    ranked by the whole stream order (a window over them alone), so ties break exactly."""
     cut_expr = {"latest": "NULL", "seq": f"CAST({quote_ident(at_column or '')} AS BIGINT)",
                 "ts": f"CAST({quote_ident(at_column or '')} AS TIMESTAMPTZ)"}[cut]
     source = ("FROM events e WHERE e.entity_type = $1" if cut == "latest" else
@@ -134,21 +136,27 @@ def comparison_sql(fields: list[tuple[str, str]], id_column: str, cut: str,
             f"THEN abs({num[0]} - {num[1]}) <= $3 "
             f"ELSE ({_state_text(sv)}) = CAST(rm.r{i} AS VARCHAR) END AS eq{i}"
             f", s.f{i} AS f{i}, rm.r{i} AS r{i}")
+    kind = ("CASE WHEN e.is_delete OR list_contains($2::VARCHAR[], e.event_type) THEN 'd' "
+            "WHEN e.payload IS NULL THEN 'n' WHEN starts_with(e.payload, '{') THEN 'o' "
+            "ELSE CASE json_type(e.payload) WHEN 'OBJECT' THEN 'o' WHEN 'NULL' THEN 'n' "
+            "ELSE 'r' END END")
     extract = ("json_extract(e.payload, [" + ", ".join(quote_literal(json_path(p))
                                                      for p in paths) + "])") if paths else "[]"
     return f"""
 WITH rm AS (SELECT CAST({quote_ident(id_column)} AS VARCHAR) AS entity_id,
                    {cut_expr} AS cut{', ' + reads if reads else ''} FROM {_RM}),
+ties AS (
+    SELECT DISTINCT entity_id FROM events WHERE entity_type = $1
+    GROUP BY entity_id, seq HAVING count(*) > 1
+),
 ev AS (
+    SELECT e.entity_id, e.rowid AS rid, e.seq AS k, {kind} AS kind, {extract} AS x
+    {source} AND e.entity_id NOT IN (SELECT entity_id FROM ties)
+    UNION ALL
     SELECT e.entity_id, e.rowid AS rid,
            row_number() OVER (PARTITION BY e.entity_id ORDER BY {_E_ORDER}) AS k,
-           CASE WHEN e.is_delete OR list_contains($2::VARCHAR[], e.event_type) THEN 'd'
-                WHEN e.payload IS NULL THEN 'n'
-                WHEN starts_with(e.payload, '{{') THEN 'o'
-                ELSE CASE json_type(e.payload) WHEN 'OBJECT' THEN 'o' WHEN 'NULL' THEN 'n'
-                     ELSE 'r' END END AS kind,
-           {extract} AS x
-    {source}
+           {kind} AS kind, {extract} AS x
+    {source} AND e.entity_id IN (SELECT entity_id FROM ties)
 ),
 s AS (
     SELECT entity_id,

@@ -130,3 +130,15 @@ def test_the_rebuilt_fields_equal_the_python_fold(histories: list[list[Any]]) ->
                 last = max(e.seq for e in events if isinstance(e.payload, dict)
                            and get_path(e.payload, path) not in (MISSING,))
                 assert d["seq"] == last
+
+
+def test_a_seq_stored_twice_breaks_ties_by_the_stream_order() -> None:
+    rows = [row("order-1", 1, {"status": "placed"}),
+            row("order-1", 2, {"status": "late"}, event_type="B", offset=5),
+            row("order-1", 2, {"status": "early"}, event_type="A", offset=9),
+            row("order-2", 1, {"status": "placed"})]
+    rm = _rm(id=["order-1", "order-2"], status=["early", "placed"])
+    with store_with(rows) as store, store.reading() as cur:
+        got = compare(cur, rm, ReadModelSpec())
+    [d] = got.differences.to_pylist()  # stream order: seq, then type: B after A
+    assert (d["state_value"], d["event_type"], d["offset"]) == ("late", "B", 5)
