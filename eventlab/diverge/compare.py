@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from eventlab.diverge.readmodel import DivergeError, ReadModelSpec
 from eventlab.store import db
@@ -177,6 +178,17 @@ SELECT *, CASE WHEN NOT in_s THEN 'only_in_read_model'
 FROM j"""
 
 
+def _check_unique(table: pa.Table, id_column: str) -> None:
+    """One row per entity: a read model with an id twice cannot be compared row by row."""
+    ids = pc.cast(table.column(id_column), pa.string())
+    counts = pc.value_counts(ids)
+    twice = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+    if len(twice):
+        names = ", ".join(repr(v) for v in twice.field("values")[:5].to_pylist())
+        raise DivergeError(f"the read model has {len(twice):,} ids on more than one row "
+                           f"(e.g. {names}); one row per entity is needed")
+
+
 def guess_entity_type(con: db.Connection) -> str | None:
     """The entity type most of the read model's ids have events of."""
     found = db.rows(con, f"SELECT e.entity_type FROM events e JOIN (SELECT DISTINCT entity_id "
@@ -192,6 +204,7 @@ def compare(con: db.Connection, table: pa.Table, spec: ReadModelSpec, *,
     type most of its ids have events of); exact counts, the first `limit` rows of each list."""
     fields = spec.fields(table.column_names)
     cut = _cut_kind(table, spec.at_column)
+    _check_unique(table, spec.id_column)
     db.register(con, _RM, table)
     try:
         if entity_type is None:

@@ -142,3 +142,10 @@ def test_a_seq_stored_twice_breaks_ties_by_the_stream_order() -> None:
         got = compare(cur, rm, ReadModelSpec())
     [d] = got.differences.to_pylist()  # stream order: seq, then type: B after A
     assert (d["state_value"], d["event_type"], d["offset"]) == ("late", "B", 5)
+
+
+def test_an_id_on_two_rows_is_refused_with_its_name() -> None:
+    rm = _rm(id=["order-1", "order-1", "order-2"], status=["paid", "paid", "shipped"])
+    with _store() as store, store.reading() as cur, pytest.raises(
+            DivergeError, match="1 ids on more than one row .e.g. 'order-1'"):
+        compare(cur, rm, ReadModelSpec())
