@@ -15,7 +15,7 @@ from eventlab.store.eventstore import EventStore
 def test_divergence_page_counts_the_planted_faults(monkeypatch: pytest.MonkeyPatch,
                                                    demo_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:
         write_demo_read_model(cur, path)
     monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
     monkeypatch.setenv("EVENTLAB_DATA_DIRS", str(tmp_path))

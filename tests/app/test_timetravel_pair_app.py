@@ -26,7 +26,7 @@ def _frame(at: AppTest, column: str) -> object:
 
 
 def test_two_pinned_positions_from_a_link(app_env: Path, demo_db: Path) -> None:
-    with EventStore(demo_db, read_only=True) as store:
+    with EventStore(demo_db) as store:
         events = timetravel.load_events(store.cursor(), ENTITY)
     fold = Fold(events)
     at = open_page("pages/timetravel_page.py", entity_id=ENTITY, panel="Pin and diff",

@@ -4,6 +4,7 @@ right events, through the file readers (CSV and Parquet) and the CLI."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from eventlab.store.eventstore import EventStore
 def test_every_planted_fault_is_found_with_its_event(demo_db: Path, tmp_path: Path,
                                                      name: str) -> None:
     path = tmp_path / name
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:
         planted = write_demo_read_model(cur, path)
         got = compare(cur, read_model(path), ReadModelSpec(tolerance=0.005))
         orders = cur.execute("SELECT count(DISTINCT entity_id) FROM events "
@@ -40,6 +41,8 @@ def test_every_planted_fault_is_found_with_its_event(demo_db: Path, tmp_path: Pa
 
 def test_cli_diverge_json_and_demo_readmodel(demo_db: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # the CLI opens its database read-only: a copy, as the app's tests hold this one open
+    demo_db = Path(shutil.copy(demo_db, tmp_path / "demo.duckdb"))
     out = tmp_path / "rm.csv"
     assert main(["demo-readmodel", str(out), "--db", str(demo_db)]) == 0
     capsys.readouterr()
