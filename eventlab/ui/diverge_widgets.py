@@ -15,6 +15,7 @@ import streamlit as st
 from eventlab import diverge
 from eventlab.errors import EventLabError
 from eventlab.ingest.roots import check_typed_path, data_roots
+from eventlab.store.eventstore import data_version
 from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
 
@@ -92,14 +93,22 @@ def settings(loaded: Loaded) -> tuple[diverge.ReadModelSpec, str | None]:
 
 def compare(loaded: Loaded, spec: diverge.ReadModelSpec,
             entity_type: str | None) -> diverge.Divergence | None:
-    """Run the comparison (the read model and settings decide; errors said, None)."""
+    """Run the comparison, kept for this session until the read model, the settings or the
+    data change (a rerun for another widget does not compare again); errors said, None."""
+    cur = context.cursor()
+    key = (loaded.digest, spec, entity_type, data_version(cur))
+    kept = st.session_state.get("_dv_result")
+    if kept is not None and kept[0] == key:
+        return kept[1]
     try:
         with st.spinner("Comparing inside DuckDB…"):
-            return diverge.compare(context.cursor(), loaded.table, spec,
-                                   entity_type=entity_type, limit=1000)
+            report = diverge.compare(cur, loaded.table, spec, entity_type=entity_type,
+                                     limit=1000)
     except EventLabError as exc:
         st.error(inert_lines(exc))
         return None
+    st.session_state["_dv_result"] = (key, report)
+    return report
 
 
 def summary(report: diverge.Divergence) -> None:
