@@ -8,6 +8,7 @@ from eventlab import timetravel
 from eventlab.explore import export
 from eventlab.republish.selection import Selection
 from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
+from eventlab.ui import timetravel_pair as pair
 from eventlab.ui import timetravel_panels as panels
 from eventlab.ui import timetravel_widgets as w
 
@@ -59,8 +60,8 @@ def view() -> None:
         panels.state_panel(pos)
     with right:
         panels.diff_panel(pos, loaded.fold)
-    event_tab, blame_tab, history_tab, whatif_tab = st.tabs(
-        ["The event", "Field blame", "Field history", "What if"], key="panel",
+    event_tab, blame_tab, history_tab, whatif_tab, pair_tab = st.tabs(
+        ["The event", "Field blame", "Field history", "What if", "Pin and diff"], key="panel",
         bind="query-params")
     with event_tab:
         if event_tab.open:
@@ -76,6 +77,10 @@ def view() -> None:
             changes = w.whatif_controls(loaded)
             alt, rewritten = w.whatif_fold(loaded, changes)
             panels.whatif_panel(loaded.fold, alt, rewritten, index, len(changes))
+
+    with pair_tab:
+        if pair_tab.open:
+            pair.pair_tab(loaded, index, choices, choice)
 
 
 view()

@@ -9,6 +9,7 @@ from eventlab.cli import (
     app,
     broker,
     demo,
+    diverge,
     export,
     flow,
     ingest,
@@ -27,8 +28,8 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          rewind, republish, demo, broker, rabbitmq, rabbitmq_queues, app)
+GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, diverge,
+          investigations, lag, rewind, republish, demo, broker, rabbitmq, rabbitmq_queues, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -39,6 +39,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("quarantine", "Quarantine", "pages/quarantine_page.py", "quarantine",
              ":material/report:"),
     PageSpec("quality", "Quality", "pages/quality_page.py", "quality", ":material/fact_check:"),
+    PageSpec("divergence", "Divergence", "pages/diverge_page.py", "divergence",
+             ":material/difference:"),
     PageSpec("sources", "Sources", "pages/sources_page.py", "sources", ":material/cable:"),
     PageSpec("consumers", "Consumers", "pages/consumers_page.py", "consumers",
              ":material/speed:"),
@@ -156,6 +158,12 @@ def republish(entity_id: str | None = None, from_seq: int | None = None,
     elif dlq:
         params["dlq"] = dlq
     return Link(page("republish"), params)
+
+
+def divergence(readmodel: str | None = None, id_column: str | None = None) -> Link:
+    """Divergence on a read model file (a path below the data folders) and its id column."""
+    params = {k: v for k, v in (("readmodel", readmodel), ("id_column", id_column)) if v}
+    return Link(page("divergence"), params)
 
 
 def investigation(inv_id: str | None = None) -> Link:
