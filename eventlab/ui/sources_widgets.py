@@ -117,10 +117,13 @@ def topic_table(conn: Connected, stored: Mapping[TP, int]) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="k_topics_table",
                  column_config={"behind": st.column_config.NumberColumn(
                      "behind the end", help="records on the cluster after what EventLab stored"),
+                     "EventLab stored up to": st.column_config.TextColumn(
+                         "EventLab stored up to", width="medium"),
                      "consumer lag": st.column_config.TextColumn(
-                         "consumer lag", help="records behind per consumer group (admin API; "
-                                              "EventLab never joins a group). Consumers page: "
-                                              "lag in seconds, history, verdicts")})
+                         "consumer lag", width="large",
+                         help="records behind per consumer group (admin API; EventLab never "
+                              "joins a group). Consumers page: lag in seconds, history, "
+                              "verdicts")})
     if any(lags or {}):
         st.page_link(links.page("consumers").file, label="Consumer groups and their lag",
                      icon=":material/speed:")

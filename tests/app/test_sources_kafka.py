@@ -6,6 +6,7 @@ Helpers are repeated from tests/test_sources_app.py on purpose: this folder has 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from functools import partial
@@ -206,3 +207,7 @@ def test_topic_list_shows_each_groups_lag(page_env: Path, topic_factory: Callabl
     assert not at.exception
     # Partition 0 is 3 behind; partition 1 was never committed: said so, not counted as 0.
     assert topic_row(at, topic)["consumer lag"] == "3 (billing 3, billing: no commit on 1)"
+    widths = {k: c.get("width") for d in at.dataframe for k, c in
+              json.loads(d.proto.columns or "{}").items()}  # issue 18, 3.10: read whole
+    assert (widths.get("EventLab stored up to"), widths.get("consumer lag")) == (
+        "medium", "large"), widths
