@@ -20,13 +20,14 @@ from eventlab.cli import (
     rabbitmq,
     republish,
     schemas,
+    tail,
     timetravel,
 )
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          republish, demo, broker, rabbitmq, app)
+GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, investigations,
+          lag, republish, demo, broker, rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -100,6 +100,8 @@ class TailState:
     positions: dict[TP, int]
     started: dict[TP, int]
     rows: tuple[dict[str, Any], ...] = ()
+    fresh: tuple[dict[str, Any], ...] = ()
+    """The matches of the last poll, newest first."""
     read: int = 0
     matched: int = 0
     polls: int = 0
@@ -179,6 +181,7 @@ def poll(config: Any, state: TailState, *, spec: MappingSpec | None = None,
     rows, _ = decode_rows(raw, spec or MappingSpec(), where.where() if where else None)
     new = sorted(rows, key=_order, reverse=True)
     kept = tuple(sorted([*new, *state.rows], key=_order, reverse=True)[:keep])
-    return replace(state, positions=positions, rows=kept, read=state.read + raw.num_rows,
+    return replace(state, positions=positions, rows=kept, fresh=tuple(new),
+                   read=state.read + raw.num_rows,
                    matched=state.matched + len(rows), polls=state.polls + 1,
                    last_poll=datetime.now(UTC))
