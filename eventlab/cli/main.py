@@ -15,6 +15,7 @@ from eventlab.cli import (
     investigations,
     lag,
     peek,
+    produce,
     quality,
     query,
     rabbitmq,
@@ -27,7 +28,7 @@ from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, investigations,
-          lag, republish, demo, broker, rabbitmq, app)
+          lag, republish, produce, demo, broker, rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 
