@@ -19,6 +19,7 @@ if read_only:
     st.info("Read-only mode (EVENTLAB_READ_ONLY): loading is disabled. You can still connect "
             "and look at topics.")
 
+produce_widgets.link_notice()
 w.jobs_panel(manager)
 w.live_tail(manager, context.cursor)
 

@@ -23,6 +23,7 @@ from eventlab.produce.send import dry_run, send
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import parse_utc
 from eventlab.ui.kafka_cluster import Connected
+from eventlab.ui.links import PRODUCE_FROM
 from eventlab.ui.text import inert, inert_lines
 
 PLAN, ORIGINAL = "pr_plan", "pr_original"
@@ -46,7 +47,30 @@ def _fill(draft: Draft, topics: list[str]) -> None:
     st.session_state.pop(PLAN, None)
 
 
+def link_notice() -> None:
+    """Say, above the tabs, that a link asked for a corrected copy on the Produce tab."""
+    wanted = st.query_params.get(PRODUCE_FROM)
+    if wanted:
+        st.info(f"The Produce tab is prefilled with a corrected copy of event "
+                f"{inert(wanted)} (edit it, dry run, then send).")
+
+
+def _from_link(store: EventStore, topics: list[str]) -> None:
+    """Prefill once from the link's `produce_from` event id; an unknown id is said."""
+    wanted = st.query_params.get(PRODUCE_FROM)
+    if not wanted or st.session_state.get("pr_link_done") == wanted:
+        return
+    st.session_state["pr_link_done"] = wanted
+    st.session_state["pr_from"] = wanted
+    try:
+        with store.reading() as cur:
+            _fill(prefill.from_event(cur, wanted), topics)
+    except EventLabError as exc:
+        st.error(inert_lines(f"{PRODUCE_FROM}={wanted}: {exc}"))
+
+
 def _prefill(store: EventStore, topics: list[str]) -> None:
+    _from_link(store, topics)
     with store.reading() as cur:
         types = facets(cur).event_types
     c1, c2, c3, c4 = st.columns([3, 1, 3, 1], vertical_alignment="bottom")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from markdown_text import shown
 from streamlit.testing.v1 import AppTest
 
 from eventlab.ingest.kafka_ingest import ingest_kafka
@@ -88,3 +89,35 @@ def test_read_only_disables_produce(kafka_config: KafkaConfig, topic_factory: Ca
         assert not at.exception
         assert at.button(key="pr_dry").disabled
         assert "Read-only" in at.info[0].value
+
+
+def test_link_prefills_a_corrected_copy_and_an_unknown_id_is_said(
+        kafka_config: KafkaConfig, topic_factory: Callable, producer: Callable,
+        tmp_path: Path) -> None:
+    from eventlab.ui import links
+
+    topic = topic_factory(1)
+    producer().send(topic, key=b"k\xff", value=b'{"id": "ev-9", "type": "T", '
+                    b'"aggregateId": "a-1", "data": {}}').get(10)
+    with EventStore(tmp_path / "l.duckdb") as store:
+        ingest_kafka(store, kafka_config, [topic])
+        with store.reading() as cur:
+            (event_id,) = [r[0] for r in db.rows(cur, "SELECT event_id FROM events")]
+        link = links.produce_copy(event_id)
+        at = AppTest.from_function(page, args=(kafka_config, store, False),
+                                   default_timeout=30)
+        for name, value in link.query.items():
+            at.query_params[name] = value
+        at.run()
+        assert not at.exception, at.exception
+        assert at.selectbox(key="pr_topic").value == topic
+        assert (at.text_input(key="pr_key").value, at.selectbox(key="pr_key_fmt").value) == (
+            "6bff", "hex")  # not UTF-8: shown as hex
+        at.text_input(key="pr_reason").set_value("teach").run()
+        assert at.text_input(key="pr_reason").value == "teach"  # prefilled once, not again
+
+        at = AppTest.from_function(page, args=(kafka_config, store, False),
+                                   default_timeout=30)
+        at.query_params[links.PRODUCE_FROM] = "no-such-id"
+        at.run()
+        assert at.error and "produce_from=no-such-id" in shown(at.error[0].value)
