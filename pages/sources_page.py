@@ -24,7 +24,7 @@ w.jobs_panel(manager)
 w.live_tail(manager, context.cursor)
 
 kafka_tab, tail_tab, produce_tab, files_tab = st.tabs(
-    ["Kafka", "Live tail", "Produce", "Files"], key="src_tab")
+    ["Kafka", "Tail", "Produce", "Files"], key="src_tab")
 with kafka_tab:
     conn = w.kafka_connection()
     if conn is not None:

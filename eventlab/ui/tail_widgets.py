@@ -24,8 +24,8 @@ from eventlab.ui.kafka_cluster import Connected
 from eventlab.ui.peek_widgets import COLUMNS, rows_frame
 from eventlab.ui.text import inert, inert_join, inert_lines
 
-STATE, PAUSED = "tl_state", "tl_paused"
-"""Session keys: the `TailState`, and whether it is paused."""
+STATE, PAUSED, ERROR = "tl_state", "tl_paused", "tl_error"
+"""Session keys: the `TailState`, whether it is paused, and why Start failed."""
 
 
 def _filters() -> TailFilter | None:
@@ -54,31 +54,49 @@ def _filters() -> TailFilter | None:
     return where
 
 
-def _start(conn: Connected, topics: list[str], back: int) -> None:
+def _start(conn: Connected) -> None:
+    """Start (or restart) the tail with the widgets' topics and start: a callback (it runs
+    after the widgets took their new values), so the whole run that follows sees it."""
+    topics = list(st.session_state.get("tl_topics") or [])
+    back = int(st.session_state.get("tl_back") or 0)
     try:
         st.session_state[STATE] = live_tail.start(conn.config, topics, back=back)
     except EventLabError as exc:
-        st.error(inert_lines(exc))
+        st.session_state[ERROR] = str(exc)
         return
+    st.session_state.pop(ERROR, None)
     st.session_state[PAUSED] = False
 
 
-def _controls(conn: Connected, topics: list[str], back: int) -> None:
+def _set(key: str, value: object) -> None:
+    if value is None:
+        st.session_state.pop(key, None)
+    else:
+        st.session_state[key] = value
+
+
+def _controls(conn: Connected, topics: list[str]) -> None:
+    """Start/Restart, Pause or Resume, Stop: callbacks, so the page drawn after a click
+    already shows its effect (the right buttons, the fragment polling or not)."""
     state: TailState | None = st.session_state.get(STATE)
     paused = bool(st.session_state.get(PAUSED))
     c1, c2, c3 = st.columns(3)
-    if c1.button("Start" if state is None else "Restart", key="tl_start",
-                 disabled=not topics, help="follow from the end offsets now (or N back)"):
-        _start(conn, topics, back)
+    c1.button("Start" if state is None else "Restart", key="tl_start", on_click=_start,
+              args=(conn,), disabled=not topics,
+              help="follow from the end offsets now (or N back)")
     if state is not None:
         if paused:
-            if c2.button("Resume", key="tl_resume", type="primary",
-                         help="go on from where the tail stopped: nothing is missed"):
-                st.session_state[PAUSED] = False
-        elif c2.button("Pause", key="tl_pause", help="stop polling; the records stay"):
-            st.session_state[PAUSED] = True
-        if c3.button("Stop", key="tl_stop", help="forget the tail and its records"):
-            st.session_state.pop(STATE, None)
+            c2.button("Resume", key="tl_resume", type="primary", on_click=_set,
+                      args=(PAUSED, False), help="go on from where the tail stopped: nothing "
+                                                 "is missed")
+        else:
+            c2.button("Pause", key="tl_pause", on_click=_set, args=(PAUSED, True),
+                      help="stop polling; the records stay")
+        c3.button("Stop", key="tl_stop", on_click=_set, args=(STATE, None),
+                  help="forget the tail and its records")
+    error = st.session_state.pop(ERROR, None)
+    if error:
+        st.error(inert_lines(error))
 
 
 def _show(state: TailState, paused: bool) -> None:
@@ -104,19 +122,19 @@ def tail_panel(conn: Connected, manager: JobManager, store: EventStore, *,
     """Topics, refresh, cap, filters; Start/Pause/Resume/Stop; the records; Load from here."""
     st.subheader("Tail topics live")
     names = [t.name for t in conn.topics]
-    topics = st.multiselect("Topics", names, key="tl_topics",
+    topics = st.multiselect("Topics to tail", names, key="tl_topics",
                             help="all partitions of each; records produced from Start on")
     c1, c2, c3, c4 = st.columns(4)
     every = c1.select_slider("Refresh every (s)", [1, 2, 3, 4, 5], value=2, key="tl_every")
     keep = c2.number_input("Keep newest", min_value=10, max_value=live_tail.MAX_KEEP,
                            value=live_tail.DEFAULT_KEEP, step=10, key="tl_keep",
                            help="records kept in this browser session")
-    back = c3.number_input("Start N back", min_value=0, max_value=500, value=0, key="tl_back",
+    c3.number_input("Start N back", min_value=0, max_value=500, value=0, key="tl_back",
                            help="records before the end of each partition to start with")
     preset = c4.selectbox("Mapping preset", PRESETS, key="tl_preset",
                           help="decode as an ingest with this preset would")
     where = _filters()
-    _controls(conn, topics, int(back))
+    _controls(conn, topics)
     if st.session_state.get(STATE) is None or where is None:
         return
     spec = MappingSpec(preset=preset)

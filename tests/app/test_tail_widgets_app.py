@@ -58,6 +58,7 @@ def test_tail_pause_resume_filters_and_load(kafka_config: KafkaConfig, topic_fac
         at.button(key="tl_start").click().run()
         assert not at.exception, at.exception
         assert shown(at) == []
+        assert at.button(key="tl_pause").label == "Pause"  # the run after the click shows it
         send(1)
         send(2, "OrderPlaced")
         at.run()
@@ -65,6 +66,7 @@ def test_tail_pause_resume_filters_and_load(kafka_config: KafkaConfig, topic_fac
         assert "Following" in at.caption[0].value
 
         at.button(key="tl_pause").click().run()
+        assert at.button(key="tl_resume") and "Paused" in at.caption[0].value
         send(3)
         at.run()
         assert shown(at) == ["order-2", "order-1"]
