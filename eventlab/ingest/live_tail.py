@@ -72,9 +72,6 @@ class TailFilter:
                 params.append(name)
         return clauses, params
 
-    def __bool__(self) -> bool:
-        return bool(self.header or self.where()[0])
-
 
 def parse_filters(items: Sequence[str]) -> TailFilter:
     """`NAME=VALUE` items (`types=OrderPlaced`, `jpath=$.total`, `jop=>`, `jval=100`,
@@ -98,7 +95,6 @@ class TailState:
 
     topics: tuple[str, ...]
     positions: dict[TP, int]
-    started: dict[TP, int]
     rows: tuple[dict[str, Any], ...] = ()
     fresh: tuple[dict[str, Any], ...] = ()
     """The matches of the last poll, newest first."""
@@ -141,7 +137,7 @@ def start(config: Any, topics: Sequence[str], back: int = 0,
     tps = [(t, p) for t in names for p in range(counts[t])]
     bounds = admin.offset_bounds(config, tps, isolation_level)
     begin = {tp: max(bounds[tp][0], bounds[tp][1] - max(0, int(back))) for tp in tps}
-    return TailState(names, begin, dict(begin))
+    return TailState(names, begin)
 
 
 def _order(row: Mapping[str, Any]) -> tuple:
