@@ -24,7 +24,7 @@ from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import parse_utc
 from eventlab.ui.kafka_cluster import Connected
 from eventlab.ui.links import PRODUCE_FROM
-from eventlab.ui.text import inert, inert_lines
+from eventlab.ui.text import inert, inert_join, inert_lines
 
 PLAN, ORIGINAL = "pr_plan", "pr_original"
 """Session keys: the last dry run's `MessagePlan`, and the prefilled event's position."""
@@ -163,8 +163,8 @@ def produce_panel(conn: Connected, store: EventStore, *, read_only: bool) -> Non
                f"partition {plan.partition}, {plan.bytes} bytes, timestamp "
                f"{plan.timestamp_ms if plan.timestamp_ms is not None else 'now'}. Nothing was "
                "sent.")
-    for note in plan.notes:
-        st.info(inert_lines(note))
+    if plan.notes:
+        st.caption(inert_join(plan.notes, "; ") + ".")
     st.dataframe(_bytes_table(plan), hide_index=True, key="pr_bytes")
     confirm = None
     if plan.confirm:
