@@ -84,6 +84,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/flow.py
 	$(BIN)/python bench/ingest_kafka.py
+	$(BIN)/python bench/tail_poll.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/lag.py
 	$(BIN)/python bench/ingest_rabbitmq.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ingest import offsets
-from eventlab.ui import context, peek_widgets, schema_widgets
+from eventlab.ui import context, peek_widgets, produce_widgets, schema_widgets, tail_widgets
 from eventlab.ui import sources_widgets as w
 
 st.title("Sources")
@@ -19,10 +19,12 @@ if read_only:
     st.info("Read-only mode (EVENTLAB_READ_ONLY): loading is disabled. You can still connect "
             "and look at topics.")
 
+produce_widgets.link_notice()
 w.jobs_panel(manager)
 w.live_tail(manager, context.cursor)
 
-kafka_tab, files_tab = st.tabs(["Kafka", "Files"], key="src_tab")
+kafka_tab, tail_tab, produce_tab, files_tab = st.tabs(
+    ["Kafka", "Tail", "Produce", "Files"], key="src_tab")
 with kafka_tab:
     conn = w.kafka_connection()
     if conn is not None:
@@ -30,6 +32,16 @@ with kafka_tab:
         w.kafka_ingest_form(conn, manager, store, read_only=read_only)
         peek_widgets.peek_panel(conn, manager, store, read_only=read_only)
     schema_widgets.registry_panel(context.cursor())
+with tail_tab:
+    if conn is None:
+        st.info("Connect to a cluster on the Kafka tab to tail its topics.")
+    else:
+        tail_widgets.tail_panel(conn, manager, store, read_only=read_only)
+with produce_tab:
+    if conn is None:
+        st.info("Connect to a cluster on the Kafka tab to produce a message.")
+    else:
+        produce_widgets.produce_panel(conn, store, read_only=read_only)
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)
     w.upload_form(manager, store, read_only=read_only)

@@ -16,6 +16,7 @@ from eventlab.cli import (
     investigations,
     lag,
     peek,
+    produce,
     quality,
     query,
     rabbitmq,
@@ -23,13 +24,15 @@ from eventlab.cli import (
     republish,
     rewind,
     schemas,
+    tail,
     timetravel,
 )
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, diverge,
-          investigations, lag, rewind, republish, demo, broker, rabbitmq, rabbitmq_queues, app)
+GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, diverge,
+          investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
+          rabbitmq_queues, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

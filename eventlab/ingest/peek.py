@@ -115,31 +115,42 @@ def _decoded(con: Any, table: str, spec: MappingSpec) -> tuple[Any, list[dict[st
                  for mode, m in modes.items()]
 
 
-def decode_rows(raw: Any, spec: MappingSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Decode a raw table (`reader.RAW_SCHEMA`) with the mapping, in an in-memory DuckDB
-    that is closed afterwards; rows in the table's order, and the mappings resolved."""
+def decode_rows(raw: Any, spec: MappingSpec, where: tuple[list[str], list[Any]] | None = None
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Decode a raw table (`reader.RAW_SCHEMA`, one topic or several) with the mapping, in an
+    in-memory DuckDB that is closed afterwards; rows in the table's order, and the mappings
+    resolved. `where`: bound clauses over the decoded columns (`event_type`, `key`,
+    `payload`, `headers`, ... as Explore's `build_where` writes them); only matching records
+    are returned."""
     from eventlab.store import db
 
     if raw.num_rows == 0:
         return [], []
+    clauses, params = where or ([], [])
     con = db.connect(":memory:", memory_limit="256MB", threads=1)
     try:
         db.register(con, "__peek", raw)
         sql, mappings = _decoded(con, "__peek", spec)
-        decoded = db.arrow(con, f"SELECT \"partition\", \"offset\", entity_type_src, entity_id, "
-                                f"event_type, event_id_src, ts, __tombstone, __reason, __detail "
-                                f"FROM ({sql.text})", sql.params).to_pylist()
+        filtered = (" WHERE " + " AND ".join(f"({c})" for c in clauses)) if clauses else ""
+        decoded = db.arrow(con, f"SELECT topic, \"partition\", \"offset\", entity_type_src, "
+                                f"entity_id, event_type, event_id_src, ts, __tombstone, __reason, "
+                                f"__detail FROM ({sql.text}){filtered}",
+                           [*sql.params, *params]).to_pylist()
     finally:
         con.close()
-    by_pos = {(d["partition"], d["offset"]): d for d in decoded}
+    by_pos = {(d["topic"], d["partition"], d["offset"]): d for d in decoded}
     rows = []
     for r in raw.to_pylist():
-        d = by_pos.get((r["partition"], r["offset"]), {})
+        d = by_pos.get((r["topic"], r["partition"], r["offset"]))
+        if d is None:
+            if clauses:
+                continue
+            d = {}
         reason = d.get("__reason")
         headers = [{"key": h["key"], "value": preview(h["value"], 100)}
                    for h in r["headers"] or []]
         rows.append({
-            "partition": r["partition"], "offset": r["offset"],
+            "topic": r["topic"], "partition": r["partition"], "offset": r["offset"],
             "timestamp": _timestamp(r["timestamp_ms"]),
             "key": preview(r["key"], 100),
             "headers": headers,

@@ -36,6 +36,12 @@ HEADERS: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
                             ORIGINAL_TIMESTAMP, ORIGINAL_EVENT_ID, REPLAY_ID, REPLAYED_AT,
                             REPLAYED_BY, REASON)
 """The provenance headers added to every republished record, in this order."""
+COMPOSED_BY = "eventlab-composed-by"
+COMPOSED_AT = "eventlab-composed-at"
+PRODUCE_ID = "eventlab-produce-id"
+COMPOSED: tuple[str, ...] = (COMPOSED_BY, COMPOSED_AT, PRODUCE_ID, REASON)
+"""The provenance headers of a message composed by hand (`eventlab produce`), in this order;
+a copy of a stored event adds ORIGINAL_EVENT_ID (and its topic, partition and offset)."""
 
 
 def has_header(headers: pa.ChunkedArray | pa.ListArray, name: str) -> bool:

@@ -174,9 +174,7 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
             try:
                 rows_sql, params = selecting.source_sql(sel, by, options.dlq_header)
                 summary = selecting.summary_of(cur, rows_sql, params, dlq)
-                stored = {t for (t,) in db.rows(
-                    cur, "SELECT DISTINCT topic FROM events WHERE topic IS NOT NULL UNION "
-                         "SELECT DISTINCT topic FROM quarantine WHERE topic IS NOT NULL")}
+                stored = selecting.stored_topics(cur)
             finally:
                 if by is not None:
                     selecting.release(cur)

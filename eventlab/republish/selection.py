@@ -367,3 +367,13 @@ def to_json(sel: Selection) -> str:
     d = {k: getattr(sel, k) for k in ("kind", "sql", "params", "entity_id", "from_seq",
                                       "to_seq", "event_ids", "topic", "rows", "reason", "label")}
     return json.dumps(d, default=str)
+
+
+STORED_TOPICS_SQL = ("SELECT DISTINCT topic FROM events WHERE topic IS NOT NULL UNION "
+                     "SELECT DISTINCT topic FROM quarantine WHERE topic IS NOT NULL")
+
+
+def stored_topics(cur: db.Connection) -> set[str]:
+    """Topics EventLab has loaded records of: writing into one needs its name typed back
+    (republish and produce, docs/safety.md, item 22)."""
+    return {t for (t,) in db.rows(cur, STORED_TOPICS_SQL)}

@@ -291,6 +291,9 @@ def event_panel(detail: EventDetail, marks: dict[str, str] | None = None) -> Eve
     tt = links.time_travel(str(ev["entity_id"]), copy=event_copy(ev))
     nav[2].page_link(tt.file, label="Open in Time Travel", icon=":material/history:",
                      query_params=tt.query)
+    fix = links.produce_copy(str(ev["event_id"]))
+    nav[2].page_link(fix.file, label="Edit and send a corrected copy", icon=":material/edit:",
+                     query_params=fix.query)
     meta = _parse_json(ev.get("metadata"))
     schema_widgets.event_schema_caption(meta, context.cursor())
     _id_links(meta if isinstance(meta, dict) else {})

@@ -166,6 +166,15 @@ def divergence(readmodel: str | None = None, id_column: str | None = None) -> Li
     return Link(page("divergence"), params)
 
 
+PRODUCE_FROM = "produce_from"
+"""The Sources page's parameter: a stored event id to prefill the Produce tab with."""
+
+
+def produce_copy(event_id: str) -> Link:
+    """Sources with the Produce tab prefilled from a stored event (a corrected copy)."""
+    return Link(page("sources"), {PRODUCE_FROM: event_id})
+
+
 def investigation(inv_id: str | None = None) -> Link:
     """Investigations, opened on one investigation (or the list)."""
     return Link(page("investigations"), {"id": inv_id} if inv_id else {})

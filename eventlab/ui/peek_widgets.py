@@ -54,8 +54,18 @@ def _start_text(kind: str) -> str:
     return kind
 
 
-def _table(result: PeekResult) -> pd.DataFrame:
+COLUMNS = {"value": st.column_config.TextColumn("value (text, or hex)", width="large"),
+           "headers": st.column_config.TextColumn("headers", width="medium"),
+           "bytes": st.column_config.NumberColumn("value bytes"),
+           "timestamp": "timestamp (UTC)"}
+"""The column settings of a decoded-records table."""
+
+
+def rows_frame(records: list[dict] | tuple[dict, ...], *, with_topic: bool = False
+               ) -> pd.DataFrame:
+    """Decoded records (`ingest.peek.decode_rows`) as the peek and the live tail show them."""
     rows = [{
+        **({"topic": r["topic"]} if with_topic else {}),
         "partition": r["partition"], "offset": r["offset"],
         "timestamp": r["timestamp"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if r["timestamp"]
         else None,
@@ -64,7 +74,7 @@ def _table(result: PeekResult) -> pd.DataFrame:
         "entity_id": r["entity_id"], "event_type": r["event_type"],
         "value": r["value"], "bytes": r["value_bytes"],
         "headers": "; ".join(f"{h['key']}={h['value']}" for h in r["headers"]) or None,
-    } for r in result.rows]
+    } for r in records]
     return pd.DataFrame(rows)
 
 
@@ -115,11 +125,8 @@ def peek_panel(conn: Connected, manager: JobManager, store: EventStore, *,
     for note in result.notes:
         st.info(inert_lines(note))
     if result.rows:
-        st.dataframe(_table(result), hide_index=True, key="pk_table", column_config={
-            "value": st.column_config.TextColumn("value (text, or hex)", width="large"),
-            "headers": st.column_config.TextColumn("headers", width="medium"),
-            "bytes": st.column_config.NumberColumn("value bytes"),
-            "timestamp": "timestamp (UTC)"})
+        st.dataframe(rows_frame(result.rows), hide_index=True, key="pk_table",
+                     column_config=COLUMNS)
     st.caption("Load from here: " + ", ".join(
         f"partition {p} from offset {o:,}" for (_, p), o in result.load_from.items())
         + ". Partitions EventLab has stored before continue after their stored offset.")

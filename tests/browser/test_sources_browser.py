@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker:
         timeout=20_000)
     wait_for_app(page)
     shot(page, "sources-listed", wait=False)
-    page.locator('[data-testid="stMultiSelect"]').click()
+    page.locator('[data-testid="stMultiSelect"]:visible').click()  # the Kafka tab's
     page.get_by_role("option", name=TOPIC).click()
     page.keyboard.press("Escape")
     page.get_by_text("follow (until cancelled)").click()
@@ -109,3 +110,30 @@ def test_connect_follow_and_cancel_in_chromium(app_url: str, page: Page, broker:
     wait_for_app(page)
     expect(page.get_by_text("Live tail")).to_have_count(0)
     shot(page, "sources-cancelled", wait=False)
+
+
+def test_tail_refreshes_by_itself_and_pause_holds(app_url: str, page: Page,
+                                                  broker: BrokerHandle) -> None:
+    """The Tail tab: records produced after Start appear with no click (the fragment's
+    run_every); while paused nothing new appears; Resume catches up."""
+    page.goto(f"{app_url}/sources")
+    wait_for_app(page)
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_text(re.compile(r"1 topic\(s\) on "))).to_be_visible(timeout=20_000)
+    page.get_by_role("tab", name="Tail").click()
+    page.locator('[data-testid="stMultiSelect"]:visible').click()
+    page.get_by_role("option", name=TOPIC).click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Following .*: 0 record"))).to_be_visible(
+        timeout=20_000)
+    _produce_more(broker, 3)
+    expect(page.get_by_text(re.compile(r"3 matched of 3 read"))).to_be_visible(timeout=15_000)
+    shot(page, "sources-tail", wait=False)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text(re.compile(r"Paused .*3 matched"))).to_be_visible(timeout=10_000)
+    _produce_more(broker, 2)
+    page.wait_for_timeout(5_000)
+    expect(page.get_by_text(re.compile(r"Paused .*3 matched of 3 read"))).to_be_visible()
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_text(re.compile(r"5 matched of 5 read"))).to_be_visible(timeout=15_000)
