@@ -1,0 +1,87 @@
+"""Invariants: exact findings on planted faults, both paths equal, the grammar's errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from planted import EXPECTED, STREAMS, plant
+
+from eventlab import invariants
+from eventlab.demo.reducer import upcast  # noqa: F401  (the demo's Python reducer module)
+from eventlab.invariants import duckdb_path, fold_path, grammar
+from eventlab.invariants.spec import DEMO_FILE, InvariantFileError, parse_text
+from eventlab.replay.merge import MergeReducer
+from eventlab.store.eventstore import EventStore
+
+
+def _found(results: list[invariants.Result]) -> dict[str, dict[str, tuple]]:
+    return {r.invariant.name: {v.entity_id: (v.seq, v.event_type, v.positions, v.recovers)
+                               for v in r.violations} for r in results}
+
+
+@pytest.mark.parametrize("path", ["duckdb", "fold"])
+def test_planted_faults_found_exactly(store: EventStore, path: str) -> None:
+    plant(store)
+    demo = invariants.load_file(DEMO_FILE)
+    with store.reading() as cur:
+        results = (duckdb_path.check(cur, demo, ["OrderDeleted"]) if path == "duckdb"
+                   else fold_path.check(cur, demo, MergeReducer(["OrderDeleted"])))
+    assert _found(results) == EXPECTED
+    first = results[0].violations[0]
+    assert (first.entity_id, first.event_id) == ("order-2", "order-2-2")
+    assert all(r.entities == len(STREAMS) for r in results)
+    assert all(r.positions == sum(map(len, STREAMS.values())) for r in results)
+
+
+def test_run_picks_the_path_and_both_agree_on_the_demo(demo_db: Path) -> None:
+    demo = invariants.load_file(DEMO_FILE)
+    extra = parse_text('''
+[[invariant]]
+name = "placed orders have an address city"
+entity_type = "order"
+when = 'event.type == "OrderPlaced" or count(items) >= 2'
+require = "address.city exists and not (address.zip == 0) and (total > 1 or total_amount > -1)"
+[[invariant]]
+name = "customers keep an e-mail"
+entity_type = "customer"
+require = 'email exists and email != "" and status not in ("gone", 3)'
+''')
+    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+        fast = invariants.run(cur, [*demo, *extra])
+        slow = fold_path.check(cur, [*demo, *extra], MergeReducer())
+    assert [r.path for r in fast] == ["duckdb"] * 5
+    assert [(r.entities, r.positions, r.violations) for r in fast] == \
+        [(r.entities, r.positions, r.violations) for r in slow]
+    assert fast[0].entities > 100
+
+
+@pytest.mark.parametrize(("text", "where", "what"), [
+    ("status ==", (1, 10), "expected a value"),
+    ("status = 1", (1, 8), "unexpected character '='"),
+    ("a in 1", (1, 6), "expected '(' after 'in'"),
+    ("sum(items qty)", (1, 11), "expected ',' and the expression"),
+    ("a and\n  (b or c", (2, 10), "expected ')'"),
+    ("'open", (1, 1), "unexpected character"),
+    ("event.id == 1", (1, 1), "'event' is followed by"),
+    ("a.1", (1, 3), "expected a field name after '.'"),
+    ("x == 1 y", (1, 8), "expected 'and', 'or', an operator"),
+])
+def test_grammar_errors_name_line_column_and_what_was_expected(text: str, where: tuple,
+                                                               what: str) -> None:
+    with pytest.raises(grammar.ParseError) as info:
+        grammar.parse(text)
+    assert (info.value.line, info.value.column) == where
+    assert what in str(info.value)
+
+
+def test_file_errors_point_into_the_file() -> None:
+    text = '[[invariant]]\nname = "x"\nentity_type = "order"\nwhen = "a exists"\n' \
+           'require = "b >"\n'
+    with pytest.raises(InvariantFileError, match=r"'x', require: line 5 of the file, "
+                                                 r"column 4 .* expected a value"):
+        parse_text(text, "f.toml")
+    with pytest.raises(InvariantFileError, match="'require' is required"):
+        parse_text('[[invariant]]\nname = "x"\nentity_type = "o"\n')
+    with pytest.raises(InvariantFileError, match="not valid TOML"):
+        parse_text("[[invariant]\n")
