@@ -12,6 +12,7 @@ from eventlab.cli import (
     export,
     flow,
     ingest,
+    invariants,
     investigations,
     lag,
     peek,
@@ -25,8 +26,8 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, investigations, lag,
-          republish, demo, broker, rabbitmq, app)
+GROUPS = (ingest, schemas, peek, query, export, timetravel, flow, quality, invariants,
+          investigations, lag, republish, demo, broker, rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

@@ -134,3 +134,12 @@ def load(files: list[str] | None = None) -> list[Invariant]:
     for f in files if files else configured_files():
         out.extend(load_file(f))
     return out
+
+
+def load_or_demo(files: list[str] | None = None) -> tuple[list[Invariant], str]:
+    """The given or configured invariants and where they came from; without any, the demo
+    shop's examples (`eventlab/demo/invariants.toml`), said so in the label."""
+    chosen = files or configured_files()
+    if chosen:
+        return load(chosen), ", ".join(chosen)
+    return load_file(DEMO_FILE), "the demo shop's examples (no invariants configured)"

@@ -41,11 +41,11 @@ def test_run_picks_the_path_and_both_agree_on_the_demo(demo_db: Path) -> None:
 name = "placed orders have an address city"
 entity_type = "order"
 when = 'event.type == "OrderPlaced" or count(items) >= 2'
-require = "address.city exists and not (address.zip == 0) and (total > 1 or total_amount > -1)"
+require = "address.city exists and (total > 30 or total_amount > 30.5) and count(items) < 3"
 [[invariant]]
 name = "customers keep an e-mail"
 entity_type = "customer"
-require = 'email exists and email != "" and status not in ("gone", 3)'
+require = 'email exists and status not in ("gone", 3) and address.zip < "5"'
 ''')
     with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
         fast = invariants.run(cur, [*demo, *extra])
@@ -53,7 +53,8 @@ require = 'email exists and email != "" and status not in ("gone", 3)'
     assert [r.path for r in fast] == ["duckdb"] * 5
     assert [(r.entities, r.positions, r.violations) for r in fast] == \
         [(r.entities, r.positions, r.violations) for r in slow]
-    assert fast[0].entities > 100
+    assert fast[0].entities > 100 and all(len(r.violations) > 10 for r in fast[3:])
+    assert any(v.recovers for v in fast[3].violations)
 
 
 @pytest.mark.parametrize(("text", "where", "what"), [
@@ -85,3 +86,28 @@ def test_file_errors_point_into_the_file() -> None:
         parse_text('[[invariant]]\nname = "x"\nentity_type = "o"\n')
     with pytest.raises(InvariantFileError, match="not valid TOML"):
         parse_text("[[invariant]\n")
+
+
+def test_cli_json_strict_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from eventlab.cli import main
+
+    demo_db = tmp_path / "planted.duckdb"
+    with EventStore(demo_db) as store:
+        plant(store)
+    assert main(["invariants", "--db", str(demo_db), "--json", "--strict"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"].startswith("the demo shop's examples")
+    shipped = out["invariants"][0]
+    assert shipped["name"] == "a shipped order was paid" and shipped["violating_entities"] == 4
+    assert shipped["violations"][0]["entity_id"] == "order-2"
+    assert shipped["path"] == "duckdb"
+    rule = tmp_path / "ok.toml"
+    rule.write_text('[[invariant]]\nname = "ids"\nentity_type = "order"\n'
+                    'require = "status exists or event.type != \\"OrderPlaced\\""\n')
+    assert main(["invariants", "--db", str(demo_db), "--strict", "--file", str(rule)]) == 0
+    assert "ok      ids (order)" in capsys.readouterr().out
+    rule.write_text('[[invariant]]\nname = "bad"\nentity_type = "order"\nrequire = "a =="\n')
+    assert main(["invariants", "--db", str(demo_db), "--file", str(rule)]) == 2
+    assert "line 4 of the file, column 5" in capsys.readouterr().err
