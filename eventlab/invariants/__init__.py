@@ -29,3 +29,17 @@ def run(con: db.Connection, invariants: Sequence[Invariant],
         deletes = sorted(reducer.delete_types) if reducer is not None else []
         return duckdb_path.check(con, invariants, deletes)
     return fold_path.check(con, invariants, reducer)
+
+
+def findings(con: db.Connection, names: Sequence[str], reducer: Reducer | None = None,
+             limit: int = 100) -> list[dict]:
+    """The results of the named invariants (of the configured files, else the demo's) as
+    dicts with at most `limit` violations each: what an investigation's bundle holds. A name
+    no longer declared is listed with `"missing": true`."""
+    from eventlab.invariants.spec import load_or_demo
+
+    declared = {inv.name: inv for inv in load_or_demo()[0]}
+    chosen = [declared[n] for n in names if n in declared]
+    done = {r.invariant.name: r.to_dict(limit) for r in run(con, chosen, reducer)} \
+        if chosen else {}
+    return [done.get(n, {"name": n, "missing": True}) for n in names]

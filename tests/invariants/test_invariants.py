@@ -111,3 +111,25 @@ def test_cli_json_strict_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     rule.write_text('[[invariant]]\nname = "bad"\nentity_type = "order"\nrequire = "a =="\n')
     assert main(["invariants", "--db", str(demo_db), "--file", str(rule)]) == 2
     assert "line 4 of the file, column 5" in capsys.readouterr().err
+
+
+def test_findings_go_into_an_investigation_bundle(tmp_path: Path) -> None:
+    import json
+
+    from eventlab import investigations as inv_api
+
+    path = tmp_path / "planted.duckdb"
+    with EventStore(path) as store:
+        plant(store)
+        inv = inv_api.new("shipped unpaid", "ann", inv_api.now())
+        inv = inv.with_doc({**inv.doc(), "invariants": ["a shipped order was paid", "gone"]},
+                           inv_api.now())
+        inv_api.save(store, inv)
+        with store.reading() as cur:
+            made = inv_api.write_bundle(cur, inv_api.load(cur, inv.id), tmp_path / "out")
+    found = json.loads((made.folder / "invariants.json").read_text())
+    assert found[0]["violating_entities"] == 4 and found[1] == {"name": "gone", "missing": True}
+    assert [v["entity_id"] for v in found[0]["violations"]] == [
+        "order-2", "order-4", "order-5", "order-6"]
+    html = (made.folder / "report.html").read_text()
+    assert "<h2>Invariants</h2>" in html and "order-6" in html
