@@ -325,23 +325,23 @@ def parse(text: str, line: int = 1) -> Node:
     return _Parser(text, line).parse()
 
 
+def walk(node: Node) -> list[Node]:
+    """The node and every node below it, depth first."""
+    out: list[Node] = [node]
+    if isinstance(node, Unary | In):
+        out += walk(node.arg)
+    elif isinstance(node, Binary):
+        out += walk(node.left) + walk(node.right)
+    elif isinstance(node, Call):
+        for a in node.args:
+            out += walk(a)
+    return out
+
+
 def paths(node: Node) -> list[Path]:
     """Every state path the condition reads (not those inside sum()), once each, in order."""
     found: list[Path] = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, Path):
-            if n.root == "state" and n not in found:
-                found.append(n)
-        elif isinstance(n, Unary):
-            walk(n.arg)
-        elif isinstance(n, Binary):
-            walk(n.left)
-            walk(n.right)
-        elif isinstance(n, In):
-            walk(n.arg)
-        elif isinstance(n, Call):
-            for a in n.args:
-                walk(a)
-    walk(node)
+    for n in walk(node):
+        if isinstance(n, Path) and n.root == "state" and n not in found:
+            found.append(n)
     return found

@@ -8,13 +8,48 @@ made of names and indexes only, so the JSON path text holds nothing from outside
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlab.invariants.grammar import Binary, Call, In, Lit, Node, Path, Unary
+from eventlab.invariants.grammar import Binary, Call, In, Lit, Node, Path, Unary, walk
 from eventlab.invariants.kinds import ARITHMETIC, kind, mode
 
 _NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
+
+
+def _reads(node: Node) -> set[Path | str]:
+    """The state paths a node reads, and "event" when it reads the event (its type or
+    payload); paths inside sum() are the list's elements, not the state."""
+    out: set[Path | str] = set()
+    for n in walk(node):
+        if isinstance(n, Path):
+            if n.root == "state":
+                out.add(n)
+            elif n.root in ("type", "payload"):
+                out.add("event")
+    return out
+
+
+def _item_spec(body: Node) -> dict[str, Any] | None:
+    """The `json_transform` shape of the element fields a sum() reads (leaves as JSON), or
+    None when a path has a list index or is both a leaf and a parent."""
+    spec: dict[str, Any] = {}
+    for n in walk(body):
+        if not (isinstance(n, Path) and n.root == "item"):
+            continue
+        if not all(isinstance(s, str) for s in n.steps):
+            return None
+        level = spec
+        for step in n.steps[:-1]:
+            nxt = level.setdefault(step, {})
+            if not isinstance(nxt, dict):
+                return None
+            level = nxt
+        if isinstance(level.get(n.steps[-1]), dict):
+            return None
+        level[n.steps[-1]] = "JSON"
+    return spec
 
 
 def json_path(steps: tuple[str | int, ...]) -> str:
@@ -34,6 +69,13 @@ class Compiler:
     columns: dict[Path, str]
     first_param: int = 1
     params: list[Any] = field(default_factory=list)
+    per_event: dict[Path, str] | None = None
+    """When set (path -> its column of the value an event sets), a part of a condition that
+    reads one state path and nothing else is computed per event on that value (`hoisted`) and
+    carried like a path: f(value after the event) = f(value its last setter set). The heavy
+    parts then run before the sort, in parallel, and the sort carries small values."""
+    hoisted: list[tuple[Path, str, str]] = field(default_factory=list)
+    """(path, SQL over the per-event value, kind) of each hoisted part, column `hc{k}`."""
 
     def bind(self, value: Any) -> str:
         self.params.append(value)
@@ -41,6 +83,20 @@ class Compiler:
 
     def value(self, node: Node, item: str | None = None) -> str:
         """SQL for a node's value, of the type its `kind` says (JSON, DOUBLE, VARCHAR, BOOL)."""
+        if self.per_event is not None and item is None and not isinstance(node, Lit | Path):
+            reads = _reads(node)
+            if len(reads) == 1 and "event" not in reads:
+                path = next(iter(reads))
+                assert isinstance(path, Path)
+                saved, self.columns, self.per_event = self.columns, dict(self.per_event), None
+                try:
+                    self.hoisted.append((path, self.value(node), kind(node)))
+                finally:
+                    self.per_event, self.columns = self.columns, saved
+                return f"hc{len(self.hoisted) - 1}"
+        return self._value(node, item)
+
+    def _value(self, node: Node, item: str | None = None) -> str:
         if isinstance(node, Lit):
             if isinstance(node.value, bool):
                 return "true" if node.value else "false"
@@ -53,6 +109,9 @@ class Compiler:
             if node.root == "payload":
                 return extract("payload", node.steps)
             if node.root == "item":
+                if item == "struct:x":
+                    fields = "".join(f'."{s}"' for s in node.steps)
+                    return f"nullif(x{fields}, 'null'::JSON)"
                 return extract(item or "x", node.steps)
             return self.columns[node]
         if isinstance(node, Unary):
@@ -90,9 +149,15 @@ class Compiler:
         if node.name == "count":
             return (f"(CASE WHEN json_type({items}) = 'ARRAY' "
                     f"THEN json_array_length({items})::DOUBLE END)")
-        body = self.num(node.args[1], "x")
+        spec = _item_spec(node.args[1])
+        if spec is None:  # paths that no one shape describes: read each element's JSON
+            body = self.num(node.args[1], "x")
+            elements = f"json_extract({items}, '$[*]')"
+        else:  # parse the list once into structs of the fields the expression reads
+            body = self.num(node.args[1], "struct:x")
+            elements = f"json_transform({items}, '{json.dumps([spec])}')"
         return (f"(CASE WHEN json_type({items}) = 'ARRAY' THEN list_sum(list_transform("
-                f"json_extract({items}, '$[*]'), lambda x: {body})) END)")
+                f"{elements}, lambda x: {body})) END)")
 
     def as_json(self, node: Node, item: str | None) -> str:
         k, v = kind(node), self.value(node, item)
