@@ -133,3 +133,17 @@ def test_findings_go_into_an_investigation_bundle(tmp_path: Path) -> None:
         "order-2", "order-4", "order-5", "order-6"]
     html = (made.folder / "report.html").read_text()
     assert "<h2>Invariants</h2>" in html and "order-6" in html
+
+
+def test_other_reducers_take_the_fold_path(store: EventStore) -> None:
+    from eventlab.replay.merge import merge_reducer
+    from eventlab.replay.reducer import as_reducer
+
+    plant(store)
+    demo = invariants.load_file(DEMO_FILE)
+    python_merge = as_reducer(lambda state, event: merge_reducer(state, event, {"OrderDeleted"}))
+    with store.reading() as cur:
+        results = invariants.run(cur, demo, python_merge)
+        fast = invariants.run(cur, demo, MergeReducer(["OrderDeleted"]))
+    assert {r.path for r in results} == {"fold"} and {r.path for r in fast} == {"duckdb"}
+    assert _found(results) == _found(fast) == EXPECTED
