@@ -15,8 +15,6 @@ from typing import Any
 from eventlab.invariants.grammar import Binary, Call, In, Lit, Node, Path, Unary, walk
 from eventlab.invariants.kinds import ARITHMETIC, kind, mode
 
-_NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
-
 
 def _reads(node: Node) -> set[Path | str]:
     """The state paths a node reads, and "event" when it reads the event (its type or
@@ -121,8 +119,14 @@ class Compiler:
                 return f"({self.value(node.arg, item)} IS NOT NULL)"
             return f"(NOT {self.cond(node.arg, item)})"
         if isinstance(node, In):
-            hits = [self.compare("==", node.arg, Lit(v), item) for v in node.values]
-            hit = "(" + " OR ".join(hits) + ")"
+            modes = {mode(node.arg, Lit(v)) for v in node.values}
+            if len(modes) == 1 and "json" not in modes:  # one conversion, one IN list
+                how = modes.pop()
+                lits = ", ".join(self.typed(Lit(v), how, item) for v in node.values)
+                hit = f"coalesce({self.typed(node.arg, how, item)} IN ({lits}), false)"
+            else:
+                hit = "(" + " OR ".join(self.compare("==", node.arg, Lit(v), item)
+                                        for v in node.values) + ")"
             return f"(NOT {hit})" if node.negated else hit
         if isinstance(node, Binary):
             if node.op in ("and", "or"):
@@ -147,7 +151,7 @@ class Compiler:
             return f"abs({self.num(node.args[0], item)})"
         items = self.value(node.args[0], item)
         if node.name == "count":
-            return (f"(CASE WHEN json_type({items}) = 'ARRAY' "
+            return (f"(CASE WHEN starts_with({items}::VARCHAR, '[') "
                     f"THEN json_array_length({items})::DOUBLE END)")
         spec = _item_spec(node.args[1])
         if spec is None:  # paths that no one shape describes: read each element's JSON
@@ -156,7 +160,7 @@ class Compiler:
         else:  # parse the list once into structs of the fields the expression reads
             body = self.num(node.args[1], "struct:x")
             elements = f"json_transform({items}, '{json.dumps([spec])}')"
-        return (f"(CASE WHEN json_type({items}) = 'ARRAY' THEN list_sum(list_transform("
+        return (f"(CASE WHEN starts_with({items}::VARCHAR, '[') THEN list_sum(list_transform("
                 f"{elements}, lambda x: {body})) END)")
 
     def as_json(self, node: Node, item: str | None) -> str:
@@ -167,8 +171,8 @@ class Compiler:
         k, v = kind(node), self.value(node, item)
         if k == "num":
             return v
-        if k == "json":
-            return f"(CASE WHEN json_type({v}) IN {_NUMERIC} THEN {v}::DOUBLE END)"
+        if k == "json":  # JSON text parses as a double only when it is a number
+            return f"TRY_CAST({v}::VARCHAR AS DOUBLE)"
         return "NULL::DOUBLE"
 
     def typed(self, node: Node, target: str, item: str | None) -> str:
@@ -179,9 +183,10 @@ class Compiler:
             return self.num(node, item)
         if k != "json":
             return "NULL"
+        # extracted JSON is compact text: its first character says its type
         if target == "str":
-            return f"(CASE WHEN json_type({v}) = 'VARCHAR' THEN {v}->>'$' END)"
-        return f"(CASE WHEN json_type({v}) = 'BOOLEAN' THEN {v}::BOOLEAN END)"
+            return f"(CASE WHEN starts_with({v}::VARCHAR, '\"') THEN {v}->>'$' END)"
+        return f"(CASE {v}::VARCHAR WHEN 'true' THEN true WHEN 'false' THEN false END)"
 
     def compare(self, op: str, left: Node, right: Node, item: str | None) -> str:
         sql_op = "=" if op == "==" else op
