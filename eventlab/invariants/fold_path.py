@@ -24,16 +24,28 @@ _FIELDS = column_list(("event_id", "entity_type", "entity_id", "event_type", "ev
                        "seq", "offset", "is_delete", "ts", "kafka_ts", "payload", "metadata"))
 
 
+SLICE_EVENTS = 200_000
+"""Events loaded into Python at a time (a slice of entity ids), so memory stays bounded."""
+
+
 def _entities(con: db.Connection, entity_type: str) -> Iterator[tuple[Event, ...]]:
-    """Each entity's events in stream order, one entity at a time."""
-    table = db.arrow(con, f"SELECT {_FIELDS} FROM events WHERE entity_type = ? "
-                          f"ORDER BY entity_id, {ORDER_SQL}", [entity_type])
-    events = events_from_arrow(table)
-    start = 0
-    for i in range(1, len(events) + 1):
-        if i == len(events) or events[i].entity_id != events[start].entity_id:
-            yield events[start:i]
-            start = i
+    """Each entity's events in stream order, one entity at a time, loaded slice by slice."""
+    from eventlab.asof.compute import id_slices
+
+    for low, high in id_slices(con, entity_type, per_slice=SLICE_EVENTS):
+        where, params = "entity_type = ?", [entity_type]
+        for value, clause in ((low, " AND entity_id >= ?"), (high, " AND entity_id < ?")):
+            if value is not None:
+                where += clause
+                params.append(value)
+        events = events_from_arrow(db.arrow(
+            con, f"SELECT {_FIELDS} FROM events WHERE {where} ORDER BY entity_id, {ORDER_SQL}",
+            params))
+        start = 0
+        for i in range(1, len(events) + 1):
+            if i == len(events) or events[i].entity_id != events[start].entity_id:
+                yield events[start:i]
+                start = i
 
 
 def check(con: db.Connection, invariants: Sequence[Invariant],

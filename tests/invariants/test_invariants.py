@@ -147,3 +147,14 @@ def test_other_reducers_take_the_fold_path(store: EventStore) -> None:
         fast = invariants.run(cur, demo, MergeReducer(["OrderDeleted"]))
     assert {r.path for r in results} == {"fold"} and {r.path for r in fast} == {"duckdb"}
     assert _found(results) == _found(fast) == EXPECTED
+
+
+def test_the_fold_path_reads_entities_slice_by_slice(demo_db: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = invariants.load_file(DEMO_FILE)[:1]
+    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+        whole = fold_path.check(cur, demo, MergeReducer())
+        monkeypatch.setattr(fold_path, "SLICE_EVENTS", 100)
+        sliced = fold_path.check(cur, demo, MergeReducer())
+    assert (sliced[0].entities, sliced[0].positions, sliced[0].violations) == \
+        (whole[0].entities, whole[0].positions, whole[0].violations)
