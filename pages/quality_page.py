@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from eventlab.ui import invariants_widgets
 from eventlab.ui import quality_widgets as w
 
 st.title("Quality")
@@ -17,3 +18,4 @@ if rep is None:
 w.summary(rep)
 for f in rep["findings"]:
     w.finding(f)
+invariants_widgets.section()

@@ -13,6 +13,7 @@ from eventlab.cli import (
     export,
     flow,
     ingest,
+    invariants,
     investigations,
     lag,
     peek,
@@ -30,8 +31,8 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, diverge,
-          investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
+GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
+          diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
           rabbitmq_queues, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 

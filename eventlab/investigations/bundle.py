@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from eventlab import quality
+from eventlab import invariants, quality
 from eventlab.charts import explore as explore_charts
 from eventlab.charts import report as report_charts
 from eventlab.charts import timetravel as tt_charts
@@ -192,6 +192,10 @@ def _write_contents(con: db.Connection, inv: Investigation,
     rep = quality.run_checks(con).to_dict()["findings"]
     findings = [f for f in rep if not inv.findings or f["kind"] in inv.findings]
     _write_new(work / "findings.json", orjson.dumps(findings, option=orjson.OPT_INDENT_2))
+    broken = invariants.findings(con, inv.invariants, reducer) if inv.invariants else []
+    if broken:
+        _write_new(work / "invariants.json",
+                   orjson.dumps(broken, option=orjson.OPT_INDENT_2, default=str))
     _write_new(work / "notes.md", (inv.notes or "").encode("utf-8"))
     _write_new(work / "investigation.json",
                orjson.dumps(inv.to_dict(), option=orjson.OPT_INDENT_2))
@@ -199,7 +203,7 @@ def _write_contents(con: db.Connection, inv: Investigation,
                           "WHERE event_id IN (SELECT unnest(?)) ORDER BY ts",
                      [list(inv.bookmarks)]).to_pylist() if inv.bookmarks else []
     html = report.render(inv, events=written, findings=findings, bookmarks=marks,
-                         states=states, figures=_figures(con, sel, folds),
+                         states=states, figures=_figures(con, sel, folds), invariants=broken,
                          plotly_js=report_charts.plotly_js())
     _write_new(work / "report.html", html.encode("utf-8"))
     files = tuple(sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()))

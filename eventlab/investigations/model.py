@@ -36,12 +36,14 @@ class Investigation:
     """Event ids."""
     findings: tuple[str, ...] = ()
     """Quality finding kinds (`duplicate_event_id`, ...)."""
+    invariants: tuple[str, ...] = ()
+    """Names of invariants (`eventlab.invariants`) whose findings go into the bundle."""
 
     def doc(self) -> dict[str, Any]:
         """The editable part, as stored in the `doc` JSON column."""
         return {"notes": self.notes, "filters": self.filters, "entities": list(self.entities),
                 "position": dict(self.position), "bookmarks": list(self.bookmarks),
-                "findings": list(self.findings)}
+                "findings": list(self.findings), "invariants": list(self.invariants)}
 
     def filter_params(self) -> dict[str, list[str]]:
         """The filters as parsed query parameters (for `explore.filters.from_params`)."""
@@ -58,7 +60,9 @@ class Investigation:
                        entities=_strings(doc.get("entities", self.entities)),
                        position={k: str(v) for k, v in (doc.get("position") or {}).items()},
                        bookmarks=_strings(doc.get("bookmarks", self.bookmarks)),
-                       findings=_strings(doc.get("findings", self.findings)), updated_at=now)
+                       findings=_strings(doc.get("findings", self.findings)),
+                       invariants=_strings(doc.get("invariants", self.invariants)),
+                       updated_at=now)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, for `--json` and the bundle."""

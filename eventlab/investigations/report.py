@@ -56,9 +56,25 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _invariants(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The invariants added to the investigation: counts, then the first violating events."""
+    if not results:
+        return []
+    parts = ["<h2>Invariants</h2>",
+             table(results, ["name", "entity_type", "violating_entities",
+                             "violating_positions", "recovered", "entities_checked"])]
+    for r in results:
+        if r.get("violations"):
+            parts += [f"<h3>{escape(str(r['name']))}</h3>",
+                      table(r["violations"], ["entity_id", "seq", "event_type", "event_id",
+                                              "ts", "positions", "recovers"])]
+    return parts
+
+
 def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]],
            bookmarks: Sequence[dict[str, Any]], states: dict[str, Any],
-           figures: Sequence[str], plotly_js: str) -> str:
+           figures: Sequence[str], plotly_js: str,
+           invariants: Sequence[dict[str, Any]] = ()) -> str:
     """The whole report: what was investigated, by whom, the notes, findings, bookmarked
     events, the entities' final states and the figures."""
     parts = [
@@ -75,6 +91,7 @@ def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]
         "<h2>Findings</h2>",
         table([{**f, "severity": f["severity"]} for f in findings],
               ["severity", "kind", "count", "explanation"]),
+        *_invariants(invariants),
         "<h2>Bookmarked events</h2>",
         table(bookmark_rows(bookmarks),
               ["event_id", "entity_id", "seq", "event_type", "ts", "copies"]),

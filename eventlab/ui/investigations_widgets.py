@@ -124,8 +124,9 @@ NEW = "+ New investigation"
 
 def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                 filters: str | None = None, position: dict[str, str] | None = None,
-                key: str) -> None:
-    """'Add to an investigation': pick one and add this event / entity / filters / position."""
+                invariant: str | None = None, key: str) -> None:
+    """'Add to an investigation': pick one and add this event / entity / filters / position /
+    invariant (its findings go into the bundle)."""
     with st.popover("Add to an investigation", icon=":material/bookmark_add:"):
         with context.store().reading() as cur:
             found = inv_api.listing(cur)
@@ -143,6 +144,8 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
             what.append("these filters")
         if position:
             what.append("this position")
+        if invariant:
+            what.append("this invariant's findings")
         if st.button("Add " + " and ".join(what), key=f"{key}_add",
                      disabled=context.read_only() or (picked == NEW and not new_name.strip())):
             if picked == NEW:
@@ -162,6 +165,8 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                 doc["filters"] = filters
             if position:
                 doc["position"] = position
+            if invariant and invariant not in doc["invariants"]:
+                doc["invariants"] = [*doc["invariants"], invariant]
             if _save(chosen.with_doc(doc, inv_api.now())):
                 st.success(f"Added to {inert(chosen.name)}.")
 
