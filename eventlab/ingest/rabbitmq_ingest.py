@@ -24,7 +24,8 @@ from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.positions import TP, tp_text
 from eventlab.rabbitmq.config import RabbitConfig
-from eventlab.rabbitmq.streams import StreamReader, StreamStart, StreamUntil
+from eventlab.rabbitmq.reader_proc import StreamReaderProcess
+from eventlab.rabbitmq.streams import StreamStart, StreamUntil
 from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store.eventstore import EventStore
 
@@ -98,8 +99,8 @@ def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], 
     resume = {stream: n for (stream, _p), n in stored.items()}
     report.resumed_from = {tp_text(tp): n for tp, n in stored.items()}
     report.positions = dict(report.resumed_from)
-    reader = StreamReader(config, list(streams), start=start, until=until, resume=resume,
-                          batch_records=batch_records)
+    reader = StreamReaderProcess(config, list(streams), start=start, until=until, resume=resume,
+                                 batch_records=batch_records)
     try:
         for kind, item, pos in reader:
             if kind == "batch":
