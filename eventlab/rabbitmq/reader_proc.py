@@ -169,6 +169,10 @@ class StreamReaderProcess:
             if item[0] in ("done", "error"):
                 return
 
+    def waiting(self) -> bool:
+        """Has the next item arrived already?"""
+        return not self._items.empty()
+
     def stop(self) -> None:
         """Ask the child to stop; kill it if it does not go."""
         self._finished.set()
