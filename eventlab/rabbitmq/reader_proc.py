@@ -54,10 +54,20 @@ def _watch_parent() -> None:
             os._exit(0)
 
 
+def _warm_up() -> None:
+    """Build one record first: pyarrow imports pandas on its first list conversion (~0.3 s),
+    which would otherwise stall the first batch while messages wait."""
+    from eventlab.rabbitmq.records import raw_table
+
+    raw_table("", 0, [(0, 0, b"")])
+
+
 def main() -> int:
     """Child side: read the request, stream frames until done, stopped or failed."""
     from eventlab.rabbitmq.streams import StreamReader
 
+    warm = threading.Thread(target=_warm_up, daemon=True)
+    warm.start()  # while the request arrives and the client connects
     req = json.loads(sys.stdin.buffer.read())
     cfg = dict(req["config"], password=Secret(req["config"]["password"]))
     start = req["start"]
