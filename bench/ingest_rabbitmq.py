@@ -4,7 +4,8 @@ stream.
 Starts a local RabbitMQ, publishes N envelope events with AMQP properties and application
 properties into a stream (rstream producer, batched), then (in one run, alternating) measures
 a bare rstream consumer (unnamed subscription from FIRST, raw bytes, counting messages), the
-same with rstream's AMQP decoder (for information), and EventLab's ingest into a fresh
+same with rstream's AMQP decoder (for information), EventLab's reader alone (its own process,
+records decoded, nothing stored: where the time goes) and EventLab's ingest into a fresh
 database file. Prints the rates and `ratio=X` (EventLab / bare) as the last line.
 """
 
@@ -31,6 +32,7 @@ from rstream import (
 
 from eventlab.ingest.rabbitmq_ingest import ingest_streams
 from eventlab.rabbitmq.config import RabbitConfig
+from eventlab.rabbitmq.reader_proc import StreamReaderProcess
 from eventlab.rabbitmq.server import start_server
 from eventlab.store.eventstore import EventStore
 
@@ -82,6 +84,24 @@ async def bare_consume(config: RabbitConfig, expected: int, decode: bool = False
     return seconds
 
 
+def eventlab_reader(config: RabbitConfig, expected: int) -> float:
+    """EventLab's reader alone: its own process, records decoded, nothing stored."""
+    t = time.perf_counter()
+    reader = StreamReaderProcess(config, [STREAM])
+    rows = 0
+    try:
+        for kind, item, _pos in reader:
+            if kind == "batch":
+                rows += item.num_rows
+            elif kind != "idle":
+                break
+    finally:
+        reader.stop()
+    seconds = time.perf_counter() - t
+    assert rows == expected, rows
+    return seconds
+
+
 def eventlab_ingest(config: RabbitConfig, expected: int) -> float:
     with tempfile.TemporaryDirectory() as tmp, EventStore(Path(tmp) / "bench.duckdb") as store:
         t = time.perf_counter()
@@ -97,16 +117,19 @@ def main() -> None:
         t = time.perf_counter()
         asyncio.run(publish(config, EVENTS))
         print(f"# published {EVENTS:,} messages in {time.perf_counter() - t:.1f} s")
-        bare, decoding, ours = [], [], []
+        bare, decoding, reading, ours = [], [], [], []
         for _ in range(ROUNDS):
             bare.append(asyncio.run(bare_consume(config, EVENTS)))
             decoding.append(asyncio.run(bare_consume(config, EVENTS, decode=True)))
+            reading.append(eventlab_reader(config, EVENTS))
             ours.append(eventlab_ingest(config, EVENTS))
-        b, d, o = (statistics.median(x) for x in (bare, decoding, ours))
+        b, d, r, o = (statistics.median(x) for x in (bare, decoding, reading, ours))
         print(f"bare rstream consumer: {EVENTS / b:,.0f} messages/s (median of {ROUNDS}: "
               f"{b:.2f} s; raw bytes, not decoded)")
         print(f"rstream + amqp_decoder: {EVENTS / d:,.0f} messages/s (median of {ROUNDS}: "
               f"{d:.2f} s; properties decoded, nothing stored)")
+        print(f"EventLab reader alone:  {EVENTS / r:,.0f} messages/s (median of {ROUNDS}: "
+              f"{r:.2f} s; own process, records decoded, nothing stored)")
         print(f"EventLab ingest:       {EVENTS / o:,.0f} messages/s (median of {ROUNDS}: "
               f"{o:.2f} s; decoded, mapped, stored with positions)")
         print(f"ratio={b / o:.2f}")

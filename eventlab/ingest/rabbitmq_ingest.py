@@ -24,11 +24,14 @@ from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.positions import TP, tp_text
 from eventlab.rabbitmq.config import RabbitConfig
-from eventlab.rabbitmq.streams import StreamReader, StreamStart, StreamUntil
+from eventlab.rabbitmq.reader_proc import StreamReaderProcess
+from eventlab.rabbitmq.streams import StreamStart, StreamUntil
 from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store.eventstore import EventStore
 
 SOURCE = "rabbitmq"
+TXN_RECORDS = 100_000
+"""Batches waiting while one is written are stored together, up to this many records."""
 
 
 @dataclass
@@ -98,16 +101,33 @@ def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], 
     resume = {stream: n for (stream, _p), n in stored.items()}
     report.resumed_from = {tp_text(tp): n for tp, n in stored.items()}
     report.positions = dict(report.resumed_from)
-    reader = StreamReader(config, list(streams), start=start, until=until, resume=resume,
-                          batch_records=batch_records)
+    reader = StreamReaderProcess(config, list(streams), start=start, until=until, resume=resume,
+                                 batch_records=batch_records)
+    pending: list[pa.Table] = []
+    pending_positions: dict[TP, int] = {}
+
+    def flush() -> None:
+        if pending:
+            table = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+            _write_batch(store, table, dict(pending_positions), spec, report, catalog, broker)
+            pending.clear()
+            pending_positions.clear()
+            report.seconds = round(time.perf_counter() - started, 3)
+            if progress:
+                progress(report)
+
     try:
         for kind, item, pos in reader:
+            if kind != "batch":
+                flush()
             if kind == "batch":
                 report.caught_up = False
-                _write_batch(store, item, pos, spec, report, catalog, broker)
-                report.seconds = round(time.perf_counter() - started, 3)
-                if progress:
-                    progress(report)
+                pending.append(item)
+                pending_positions.update(pos)
+                # one transaction for what has piled up while the last one was written
+                if not reader.waiting() or sum(t.num_rows for t in pending) >= TXN_RECORDS \
+                        or cancel.is_set():
+                    flush()
             elif kind == "idle":
                 report.caught_up = True
                 if progress:
@@ -125,6 +145,8 @@ def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], 
             if cancel.is_set():
                 report.stopped_because = "cancelled"
                 break
+        else:
+            flush()
     except KeyboardInterrupt:
         report.stopped_because = "interrupted"
         report.partial = True

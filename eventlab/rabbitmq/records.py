@@ -29,6 +29,7 @@ import pyarrow as pa
 from rstream import amqp_decoder
 
 from eventlab.kafka.reader import RAW_SCHEMA
+from eventlab.rabbitmq import amqp_fast
 
 PROPERTY_HEADERS: tuple[tuple[str, str], ...] = (
     ("message_id", "message-id"), ("user_id", "user-id"), ("to", "to"), ("subject", "subject"),
@@ -38,6 +39,7 @@ PROPERTY_HEADERS: tuple[tuple[str, str], ...] = (
     ("group_id", "group-id"), ("group_sequence", "group-sequence"),
     ("reply_to_group_id", "reply-to-group-id"))
 """AMQP 1.0 message properties and the header names they are stored under."""
+_PROPERTY_NAMES = tuple(name for _attr, name in PROPERTY_HEADERS)
 UNDECODABLE = "x-eventlab-undecodable"
 LOG_APPEND_TIME = 1
 
@@ -62,19 +64,27 @@ def _key(name: Any) -> str:
     return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
 
 
-def message_parts(raw: bytes) -> tuple[bytes | None, list[dict[str, Any]]]:
-    """(body bytes, headers in order) of one AMQP 1.0 encoded message."""
+def message_parts(raw: bytes) -> tuple[bytes | None, list[tuple[str, bytes | None]]]:
+    """(body bytes, headers in order as (name, value)) of one AMQP 1.0 encoded message:
+    the fast reader for the common layout, rstream's decoder for anything else."""
+    fast = amqp_fast.parts(raw, _bytes, _key, _PROPERTY_NAMES)
+    return fast if fast is not None else rstream_parts(raw)
+
+
+def rstream_parts(raw: bytes) -> tuple[bytes | None, list[tuple[str, bytes | None]]]:
+    """(body bytes, headers in order as (name, value)) read with rstream's `amqp_decoder`
+    (any layout; raises on what it cannot read)."""
     msg = amqp_decoder(raw)
-    headers: list[dict[str, Any]] = []
+    headers: list[tuple[str, bytes | None]] = []
     props = msg.properties
     if props is not None:
         for attr, name in PROPERTY_HEADERS:
             value = getattr(props, attr)
             if value is not None:
-                headers.append({"key": name, "value": _bytes(value)})
+                headers.append((name, _bytes(value)))
     for table in (msg.message_annotations, msg.application_properties):
         if table:
-            headers.extend({"key": _key(k), "value": _bytes(v)} for k, v in table.items())
+            headers.extend((_key(k), _bytes(v)) for k, v in table.items())
     body = msg.body
     if body is None:
         value = _bytes(msg.value) if msg.value is not None else (
@@ -86,28 +96,42 @@ def message_parts(raw: bytes) -> tuple[bytes | None, list[dict[str, Any]]]:
     return value, headers
 
 
+_HEADERS_TYPE = RAW_SCHEMA.field("headers").type
+_HEADER_FIELDS = list(_HEADERS_TYPE.value_type)
+
+
 def raw_table(stream: str, partition: int, messages: Sequence[tuple[int, int, bytes]]
               ) -> pa.Table:
     """(offset, chunk timestamp ms, AMQP bytes) messages as a raw batch in `RAW_SCHEMA`."""
     values: list[bytes | None] = []
-    headers: list[list[dict[str, Any]]] = []
+    keys: list[str] = []
+    header_values: list[bytes | None] = []
+    starts = [0]
     for _offset, _ts, raw in messages:
         try:
             value, hdrs = message_parts(raw)
         except Exception as exc:  # noqa: BLE001 - kept raw, quarantined by the mapping
             value = raw
-            hdrs = [{"key": UNDECODABLE,
-                     "value": f"{type(exc).__name__}: {exc}".encode()[:500]}]
+            hdrs = [(UNDECODABLE, f"{type(exc).__name__}: {exc}".encode()[:500])]
         values.append(value)
-        headers.append(hdrs)
+        for name, hvalue in hdrs:
+            keys.append(name)
+            header_values.append(hvalue)
+        starts.append(len(keys))
     n = len(messages)
+    headers = pa.ListArray.from_arrays(
+        pa.array(starts, pa.int32()),
+        pa.StructArray.from_arrays([pa.array(keys, _HEADER_FIELDS[0].type),
+                                    pa.array(header_values, _HEADER_FIELDS[1].type)],
+                                   fields=_HEADER_FIELDS),
+        type=_HEADERS_TYPE)
     return pa.Table.from_arrays([
         pa.array([stream] * n, pa.string()),
         pa.array([partition] * n, pa.int32()),
         pa.array([m[0] for m in messages], pa.int64()),
         pa.nulls(n, pa.binary()),
         pa.array(values, pa.binary()),
-        pa.array(headers, RAW_SCHEMA.field("headers").type),
+        headers,
         pa.array([m[1] for m in messages], pa.int64()),
         pa.array([LOG_APPEND_TIME] * n, pa.int8()),
         pa.array([len(v) if v is not None else -1 for v in values], pa.int32()),

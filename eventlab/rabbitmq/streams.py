@@ -104,6 +104,7 @@ class StreamReader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ends: dict[str, int | None] = {}
+        self._done_sent = False
 
     # -- the consuming side --------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[str, Any, Any]]:
@@ -133,7 +134,8 @@ class StreamReader:
     def _run(self) -> None:
         try:
             reason = asyncio.run(self._main())
-            self._put(("done", reason, None))
+            if not self._done_sent:
+                self._put(("done", reason, None))
         except SourceError as exc:
             self._put(("error", exc, None))
         except Exception as exc:  # noqa: BLE001 - a client failure, reported as ours
@@ -188,7 +190,11 @@ class StreamReader:
             if self.until == "end":
                 for stream in self.streams:
                     self.ends[stream] = await self._end_of(consumer, stream)
-            return await self._read(consumer, closed)
+            reason = await self._read(consumer, closed)
+            # said before closing: every batch is out, and closing takes a while (~0.5 s)
+            self._put(("done", reason, None))
+            self._done_sent = True
+            return reason
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.close(), 5)
