@@ -66,7 +66,7 @@ def condition_bar(loaded: Loaded) -> list[bool] | None:
     box, *cols = st.columns([3, 1.4, 1, 1, 1.6], vertical_alignment="bottom")
     text = box.text_input(
         "Condition on the state", key="when", bind="query-params",
-        placeholder='e.g. status == "shipped" and not exists paid_at',
+        placeholder='e.g. status == "shipped" and not paid_at exists',
         help="The invariant grammar (docs/invariants.md) over the state after each event: "
              "paths, comparisons, and / or / not, exists, in, sum(), count(). Positions "
              f"where it holds are marked {HOLDS} on the slider and in the list.") or ""

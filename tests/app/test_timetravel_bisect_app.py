@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import hostile
 import pytest
 from apptest_support import open_page, texts
 from streamlit.testing.v1 import AppTest
@@ -84,3 +85,21 @@ def test_a_bad_condition_names_its_column(app_env: Path) -> None:
     at.text_input(key="when").input('event.type == "x"').run()
     errors = texts(at.error)
     assert any("column 1" in e and "event.type" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("when", ["total exists", 'x == "![a](http://www.evil)" or <img',
+                                  ":red[RED] exists"])
+def test_hostile_entity_with_a_condition(monkeypatch: pytest.MonkeyPatch, hostile_db: Path,
+                                         when: str) -> None:
+    from test_hostile_app import assert_inert
+
+    monkeypatch.setenv("EVENTLAB_DB", str(hostile_db))
+    at = _page(entity_id=hostile.ENTITY, when=when, timeout=90)
+    assert_inert(at, f"time travel, when={when}")
+    if when == "total exists":
+        assert any("the condition holds at" in c for c in texts(at.caption)), (
+            texts(at.caption), texts(at.error))
+        at.button(key="tt_when_first").click().run()
+        assert_inert(at, "time travel, first where it holds")
+    else:
+        assert any("column" in e for e in texts(at.error)), texts(at.error)
