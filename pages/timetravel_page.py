@@ -8,6 +8,7 @@ from eventlab import timetravel
 from eventlab.explore import export
 from eventlab.republish.selection import Selection
 from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
+from eventlab.ui import timetravel_bisect as when
 from eventlab.ui import timetravel_pair as pair
 from eventlab.ui import timetravel_panels as panels
 from eventlab.ui import timetravel_widgets as w
@@ -49,13 +50,15 @@ interval = w.player(loaded)
 def view() -> None:
     """Everything that follows the position: reruns alone when it moves or plays."""
     w.tick(loaded)
-    index = w.controls(loaded, settings)
+    holding = when.condition_bar(loaded)
+    index = w.controls(loaded, settings, holding)
+    when.marks_caption(holding, len(loaded.fold))
     pos = timetravel.position(loaded.fold, index)
     panels.position_header(pos, len(loaded.fold), settings.basis)
     panels.timeline_panel(loaded, pos, settings.basis)
     events, left, right = st.columns([1.6, 2, 1.8])
     with events:
-        w.event_list(cur, loaded, index, settings.basis)
+        w.event_list(cur, loaded, index, settings.basis, holding)
     with left:
         panels.state_panel(pos)
     with right:

@@ -47,6 +47,7 @@ SELECT_SLIDER_MAX = 2_000  # above this, a numeric slider (labels would weigh to
 URL_MEMORY = 64  # values of a URL parameter this session wrote (not deep links)
 SPEEDS: dict[str, float | None] = {"1 event/s": 1.0, "2 events/s": 2.0, "5 events/s": 5.0,
                                    "10 events/s": 10.0, "original gaps, compressed": None}
+HOLDS = "◆ holds"  # the mark on slider labels and list rows where the condition holds
 _SHORT_BASIS = {"event_time": "event time", "kafka_time": "Kafka time", "offset": "offset"}
 
 
@@ -207,18 +208,24 @@ def summary(loaded: Loaded, settings: Settings) -> None:
         st.error(f"{inert_lines(fold.error)}\n\nStates up to the event before it are shown; from "
                  "it on, the page shows the state just before the failing event.")
         st.button("Go to the failing event", key="tt_goto_failed", icon=":material/error:",
-                  on_click=_move, args=(fold.error.index, len(fold)))
+                  on_click=move, args=(fold.error.index, len(fold)))
 
 
-def _labeller(fold: Fold, basis: str) -> Callable[[int], str]:
-    """Slider labels: position, time (or offset) on the basis, event type. Streamlit renders
-    a select_slider's labels as Markdown: the event type goes through the escape helper."""
+def _holds(marks: list[bool] | None, index: int) -> bool:
+    return marks is not None and index < len(marks) and marks[index]
+
+
+def _labeller(fold: Fold, basis: str, marks: list[bool] | None) -> Callable[[int], str]:
+    """Slider labels: position, time (or offset) on the basis, event type, and HOLDS where
+    the Time travel condition holds. Streamlit renders a select_slider's labels as Markdown:
+    the event type goes through the escape helper."""
     values = timetravel.basis_values(fold, basis)
     prefix = "offset " if basis == "offset" else ""
 
     def label(index: int) -> str:
         return f"#{index + 1} · {prefix}{fmt(values[index])[:19]} · " \
-               f"{inert(fold.events[index].event_type, 60)}"
+               f"{inert(fold.events[index].event_type, 60)}" + \
+               (f" · {HOLDS}" if _holds(marks, index) else "")
     return label
 
 
@@ -291,10 +298,12 @@ def _jump_to(fold: Fold, basis: str, raw: str) -> None:
     st.session_state["tt_playing"] = False
 
 
-def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
+def event_list(cur: Any, loaded: Loaded, index: int, basis: str,
+               holding: list[bool] | None = None) -> None:
     """The entity's events around the current one, like Redux DevTools' action list: type,
     seq and time on the basis; a click moves there; the current one highlighted; events whose
-    id is stored more than once marked (identical copy or conflicting payload)."""
+    id is stored more than once marked (identical copy or conflicting payload), and HOLDS on
+    those where the condition holds (`holding`, one flag per position)."""
     fold = loaded.fold
     n = len(fold)
     lo = max(0, min(index - LIST_WINDOW // 2, n - LIST_WINDOW))
@@ -308,12 +317,15 @@ def event_list(cur: Any, loaded: Loaded, index: int, basis: str) -> None:
         for i in range(lo, hi):
             e = fold.events[i]
             mark = marks.get(e.event_id)
-            st.button(f"seq {e.seq} · {inert(e.event_type, 60)} · {_list_time(values[i])}",
+            holds = _holds(holding, i)
+            st.button(f"seq {e.seq} · {inert(e.event_type, 60)} · {_list_time(values[i])}"
+                      + (f" · {HOLDS}" if holds else ""),
                       key=f"tt_event_{i}", type="primary" if i == index else "tertiary",
-                      width="stretch", on_click=_move, args=(i, n),
+                      width="stretch", on_click=move, args=(i, n),
                       icon=_MARK_ICONS.get(mark or ""),
                       help=f"Go to event {i + 1}: {inert(fmt(values[i]))} · id {inert(e.event_id)}"
-                           + (f". {_MARK_HELP[mark]}." if mark else ""))
+                           + (f". {_MARK_HELP[mark]}." if mark else "")
+                           + (". The condition holds here." if holds else ""))
     duplicated = sum(1 for e in fold.events if e.event_id in marks)
     if duplicated:
         st.caption(f"{duplicated:,} event(s) of this entity have an id stored more than once: "
@@ -327,7 +339,8 @@ def _list_time(value: Any) -> str:
     return "—" if value is None else f"offset {value}"
 
 
-def _move(to: int, n: int) -> None:
+def move(to: int, n: int) -> None:
+    """Go to position `to` (clamped), as the slider, the list and the buttons do; stops play."""
     st.session_state["tt_index"] = min(max(0, to), n - 1)
     st.session_state["tt_playing"] = False
 
@@ -335,12 +348,12 @@ def _move(to: int, n: int) -> None:
 def _slid(key: str, n: int) -> None:
     if st.session_state.get("tt_playing"):
         return  # a stale value from the browser while the fragment moves the slider
-    _move(int(st.session_state[key]), n)
+    move(int(st.session_state[key]), n)
 
 
 def _slid_n(n: int) -> None:
     if not st.session_state.get("tt_playing"):
-        _move(int(st.session_state["tt_slider_n"]) - 1, n)
+        move(int(st.session_state["tt_slider_n"]) - 1, n)
 
 
 def _jumped(fold: Fold, basis: str) -> None:
@@ -402,12 +415,13 @@ def tick(loaded: Loaded) -> None:
         st.session_state["tt_playing"] = False
 
 
-def controls(loaded: Loaded, settings: Settings) -> int:
-    """The slider over the events, step buttons and jump-to; returns the current index."""
+def controls(loaded: Loaded, settings: Settings, marks: list[bool] | None = None) -> int:
+    """The slider over the events (labels marked where the condition holds), step buttons
+    and jump-to; returns the current index."""
     fold = loaded.fold
     n = len(fold)
     index = st.session_state["tt_index"]
-    label = _labeller(fold, settings.basis)
+    label = _labeller(fold, settings.basis, marks)
     playing = bool(st.session_state.get("tt_playing"))
     # Set the slider only when something else moved the position (a button, a jump, play):
     # writing its value on every run would overwrite a key press made during the rerun.
@@ -424,17 +438,17 @@ def controls(loaded: Loaded, settings: Settings) -> int:
         st.caption(label(index))
     cols = st.columns([1, 1.2, 1.4, 1, 3.4], vertical_alignment="bottom")
     cols[0].button("First", key="tt_first", icon=":material/first_page:",
-                   on_click=_move, args=(0, n), disabled=index == 0)
+                   on_click=move, args=(0, n), disabled=index == 0)
     # The arrow keys step (Streamlit's button shortcuts; they stay quiet while the focus is
     # in a text box, and the slider takes them itself while it has the focus).
     cols[1].button("Back", key="tt_prev", icon=":material/chevron_left:", shortcut="Left",
-                   on_click=_move, args=(index - 1, n), disabled=index == 0,
+                   on_click=move, args=(index - 1, n), disabled=index == 0,
                    help="Step back one event (← key)")
     cols[2].button("Forward", key="tt_next", icon=":material/chevron_right:",
-                   shortcut="Right", on_click=_move, args=(index + 1, n),
+                   shortcut="Right", on_click=move, args=(index + 1, n),
                    disabled=index >= n - 1, help="Step forward one event (→ key)")
     cols[3].button("Last", key="tt_last", icon=":material/last_page:",
-                   on_click=_move, args=(n - 1, n), disabled=index >= n - 1)
+                   on_click=move, args=(n - 1, n), disabled=index >= n - 1)
     what = "offset" if settings.basis == "offset" else "date-time (UTC)"
     if st.session_state.get("_tt_jumped_to") != index and st.session_state.get("tt_jump"):
         st.session_state["tt_jump"] = ""  # the position moved on: the typed time is stale
