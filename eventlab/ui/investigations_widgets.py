@@ -156,7 +156,8 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
         what = []
         if scenario is not None:
             named = st.text_input("Name of the what-if", key=f"{key}_scenario_name",
-                                  placeholder=scenario.name, max_chars=200)
+                                  placeholder="e.g. without the duplicate", max_chars=200)
+            st.caption(f"Left blank: {inert(scenario.name, 200)}")
             scenario = replace(scenario, name=named.strip() or scenario.name)
             what.append("this what-if")
         if bookmark:
