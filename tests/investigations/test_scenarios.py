@@ -155,3 +155,16 @@ def test_the_cli_saves_a_what_if_into_an_investigation(
     assert saved.changes == ({"op": "skip", "index": 1, "event_id": "e2"},)
     assert main(["state", "order-1", "--db", str(path), "--save-to", inv_id]) != 0
     assert "--save-to saves a what-if" in capsys.readouterr().err
+
+
+def test_the_reopen_link_names_the_scenario_and_its_reducer() -> None:
+    from eventlab.ui import links
+
+    merge = links.time_travel_scenario("inv-1", "s-1", "order/1",
+                                       {"kind": "merge", "delete_types": ["Gone", "Closed"]})
+    assert merge.url == ("./time-travel?entity_id=order%2F1&panel=What+if&inv=inv-1&"
+                         "scenario=s-1&deletes=Gone&deletes=Closed")
+    rules = links.time_travel_scenario("inv-1", "s-1", "o", {"kind": "rules",
+                                                             "path": "/srv/orders.toml"})
+    assert rules.query["reducer"] == reducer_choices.ReducerChoice(
+        "rules", "/srv/orders.toml").label
