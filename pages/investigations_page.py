@@ -30,6 +30,7 @@ if wanted:
         st.error(inert_lines(exc))
     else:
         inv = w.editor(inv)
+        w.scenarios(inv)
         w.bundle(inv)
     st.divider()
 st.subheader("Saved investigations")

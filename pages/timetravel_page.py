@@ -80,6 +80,10 @@ def view() -> None:
             changes = w.whatif_controls(loaded)
             alt, rewritten = w.whatif_fold(loaded, changes)
             panels.whatif_panel(loaded.fold, alt, rewritten, index, len(changes))
+            if changes:
+                investigations_widgets.add_popover(
+                    scenario=w.whatif_scenario(loaded, choice, changes), key="tt_wi_inv",
+                    label="Save this what-if to an investigation")
 
     with pair_tab:
         if pair_tab.open:

@@ -15,6 +15,7 @@ from pathlib import Path
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.investigations import model, saved
 from eventlab.store.eventstore import EventStore
+from eventlab.timetravel.scenario import Scenario
 
 EVIL = "evil.example"
 IMAGE = f"![x](http://{EVIL}/p.png)"
@@ -39,6 +40,15 @@ DEEP = "[" * 10_000 + "]" * 10_000
 INVESTIGATION = f"inv {IMAGE} {LINK} {DIRECTIVES} {HTML}"
 
 _T0 = datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
+
+
+SCENARIO = Scenario(f"what if {IMAGE} {LINK} {HTML} {DIRECTIVES}", ENTITY,
+                    {"kind": "merge", "path": None, "delete_types": [TICKS]},
+                    ({"op": "skip", "index": 0, "event_id": "ev-1-" + IMAGE},
+                     {"op": "insert", "at": 2, "event_type": f"Hypothetical {HTML} {TICKS}",
+                      "payload": {"status": LINK, IMAGE: DIRECTIVES}}))
+"""A what-if saved in the hostile investigation: hostile name, delete type, event type and
+payload (the investigation's list, its Time travel link, the bundle)."""
 
 
 def _ts(minute: int) -> str:
@@ -125,6 +135,7 @@ def build(db_path: Path, folder: Path) -> Path:
         inv = model.new(INVESTIGATION, f"mallory {LINK}", saved.now())
         inv = model.replace(inv, notes=f"{IMAGE}\n{HTML}", entities=(ENTITY,),
                             bookmarks=("ev-1-" + STRINGS[0], "ev-5"),
-                            position={"entity_id": ENTITY, "seq": "3"})
+                            position={"entity_id": ENTITY, "seq": "3"},
+                            scenarios=(SCENARIO,))
         saved.save(store, inv)
     return db_path

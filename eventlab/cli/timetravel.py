@@ -86,6 +86,8 @@ def cmd_state(args: argparse.Namespace) -> int:
         fold = Fold(events, choice.load(), snapshot_every=timetravel.SNAPSHOT_EVERY)
     if args.skip or args.insert_at is not None:
         return _what_if(args, events, fold)
+    if args.save_to:
+        raise EventLabError("--save-to saves a what-if: give --skip or --insert-at too")
     index = _index(fold, args)
     pos = timetravel.position(fold, index) if index >= 0 else None
     event = pos.event if pos else None
@@ -143,9 +145,13 @@ def _what_if(args: argparse.Namespace, events: Any, real: Any) -> int:
         "real_state": timetravel.jsonable(side.real),
         "differences": timetravel.change_dicts(list(side.differences)),
     }
+    if args.save_to:
+        out["saved"] = _save_scenario(args, events, real, changes)
     if args.json:
         print(_dumps(out))
     else:
+        if args.save_to:
+            print(f"saved as what-if {out['saved']} in investigation {args.save_to}")
         print(f"what if, after {k + 1} of {len(fold)} events (real: {side.real_index + 1} of "
               f"{len(real)}), reducer {out['reducer']}:")
         print(json.dumps(out["state"], indent=2, default=str))
@@ -153,6 +159,20 @@ def _what_if(args: argparse.Namespace, events: Any, real: Any) -> int:
         for d in out["differences"]:
             print(f"  {d}")
     return 0
+
+
+def _save_scenario(args: argparse.Namespace, events: Any, real: Any, changes: list[Any]) -> str:
+    """`--save-to INV`: keep these changes as a what-if scenario of that investigation
+    (a write: refused in read-only mode); returns the scenario's id."""
+    from eventlab import investigations
+    from eventlab.store.eventstore import EventStore, resolve_db_path
+    from eventlab.timetravel import scenario
+
+    saved = scenario.make(args.name or "", args.entity_id, _choice(args), events, changes)
+    with EventStore(resolve_db_path(args.db)) as store:
+        inv = investigations.load(store.cursor(), args.save_to)
+        investigations.save(store, inv.with_scenario(saved, investigations.now()))
+    return saved.id
 
 
 def _hypothetical(path: str) -> dict[str, Any]:
@@ -290,6 +310,10 @@ def register(commands: Commands) -> None:
                     help="what if: replay a hypothetical event just before seq SEQ")
     sp.add_argument("--event", metavar="FILE.json",
                     help='the hypothetical event: {"event_type": "...", "payload": {...}}')
+    sp.add_argument("--save-to", metavar="INVESTIGATION",
+                    help="with --skip / --insert-at: save the what-if into this investigation "
+                         "(id or name); its bundle replays it")
+    sp.add_argument("--name", help="the saved what-if's name (default: its changes)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_state)
 

@@ -27,6 +27,8 @@ from eventlab.replay import Fold
 from eventlab.store import db
 from eventlab.store.sql import column_list
 from eventlab.timetravel import SNAPSHOT_EVERY, load_events, reducer_choices
+from eventlab.timetravel import scenario as scenarios
+from eventlab.timetravel.positions import jsonable
 
 MAX_EVENTS = 100_000
 """Selected events written into a bundle at most (the report says when it is cut)."""
@@ -189,6 +191,7 @@ def _write_contents(con: db.Connection, inv: Investigation,
         _write_new(work / "states" / name, orjson.dumps(rows, option=orjson.OPT_INDENT_2))
     _write_new(work / "states" / "index.json",
                orjson.dumps(index, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    replayed = _scenarios(con, inv, work)
     rep = quality.run_checks(con).to_dict()["findings"]
     findings = [f for f in rep if not inv.findings or f["kind"] in inv.findings]
     _write_new(work / "findings.json", orjson.dumps(findings, option=orjson.OPT_INDENT_2))
@@ -204,10 +207,62 @@ def _write_contents(con: db.Connection, inv: Investigation,
                      [list(inv.bookmarks)]).to_pylist() if inv.bookmarks else []
     html = report.render(inv, events=written, findings=findings, bookmarks=marks,
                          states=states, figures=_figures(con, sel, folds), invariants=broken,
+                         scenarios=replayed,
                          plotly_js=report_charts.plotly_js())
     _write_new(work / "report.html", html.encode("utf-8"))
     files = tuple(sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()))
     return written, truncated, files
+
+
+def _offered() -> list[reducer_choices.ReducerChoice]:
+    try:
+        return reducer_choices.configured()
+    except EventLabError:
+        return [reducer_choices.MERGE]
+
+
+def scenario_result(con: db.Connection, saved: scenarios.Scenario,
+                    offered: list[reducer_choices.ReducerChoice]) -> dict[str, Any]:
+    """One scenario replayed on the store as it is now: the scenario, the reducer used, the
+    real and the what-if state after the last event, and their differences (or the error
+    that stopped the replay, named)."""
+    out: dict[str, Any] = {**saved.to_dict(), "error": None}
+    choice = saved.reducer_choice(offered)
+    if choice is None:
+        out["error"] = (f"the scenario's reducer ({saved.reducer.get('kind')}: "
+                        f"{saved.reducer.get('path')}) is not offered by this EventLab")
+        return out
+    events = load_events(con, saved.entity_id)
+    if not events:
+        out["error"] = f"no events of entity {saved.entity_id!r} in this database"
+        return out
+    try:
+        done = scenarios.replay(saved, Fold(events, choice.load(), snapshot_every=SNAPSHOT_EVERY))
+    except EventLabError as exc:
+        out["error"] = str(exc)
+        return out
+    out.update({"reducer_used": choice.label, "events": done.events,
+                "whatif_events": done.whatif_events, "real_state": jsonable(done.real),
+                "whatif_state": jsonable(done.whatif),
+                "differences": [{"op": c.op, "path": c.dotted, "real": jsonable(c.old),
+                                 "what_if": jsonable(c.new)} for c in done.differences]})
+    return out
+
+
+def _scenarios(con: db.Connection, inv: Investigation, work: Path) -> list[dict[str, Any]]:
+    """`scenarios/<slug>-<hash>.json` per saved what-if scenario; returns what they hold."""
+    if not inv.scenarios:
+        return []
+    (work / "scenarios").mkdir()
+    offered = _offered()
+    out = []
+    for saved in inv.scenarios:
+        result = scenario_result(con, saved, offered)
+        _write_new(work / "scenarios" / f"{saved.id}.json",
+                   orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                                default=str))
+        out.append(result)
+    return out
 
 
 def _write_new(path: Path, data: bytes) -> None:

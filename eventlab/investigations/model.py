@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from eventlab.errors import EventLabError
+from eventlab.timetravel.scenario import Scenario, from_dict
 
 
 class InvestigationError(EventLabError):
@@ -38,12 +39,15 @@ class Investigation:
     """Quality finding kinds (`duplicate_event_id`, ...)."""
     invariants: tuple[str, ...] = ()
     """Names of invariants (`eventlab.invariants`) whose findings go into the bundle."""
+    scenarios: tuple[Scenario, ...] = ()
+    """Saved what-if scenarios (`eventlab.timetravel.scenario`), replayed into the bundle."""
 
     def doc(self) -> dict[str, Any]:
         """The editable part, as stored in the `doc` JSON column."""
         return {"notes": self.notes, "filters": self.filters, "entities": list(self.entities),
                 "position": dict(self.position), "bookmarks": list(self.bookmarks),
-                "findings": list(self.findings), "invariants": list(self.invariants)}
+                "findings": list(self.findings), "invariants": list(self.invariants),
+                "scenarios": [s.to_dict() for s in self.scenarios]}
 
     def filter_params(self) -> dict[str, list[str]]:
         """The filters as parsed query parameters (for `explore.filters.from_params`)."""
@@ -62,7 +66,21 @@ class Investigation:
                        bookmarks=_strings(doc.get("bookmarks", self.bookmarks)),
                        findings=_strings(doc.get("findings", self.findings)),
                        invariants=_strings(doc.get("invariants", self.invariants)),
+                       scenarios=_scenarios(doc.get("scenarios", self.scenarios)),
                        updated_at=now)
+
+    def with_scenario(self, scenario: Scenario, now: datetime) -> Investigation:
+        """A copy holding `scenario` (one with the same id is replaced, not doubled)."""
+        kept = tuple(s for s in self.scenarios if s.id != scenario.id)
+        return replace(self, scenarios=(*kept, scenario), updated_at=now)
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        """The saved scenario with this id; `InvestigationError` when there is none."""
+        for s in self.scenarios:
+            if s.id == scenario_id:
+                return s
+        raise InvestigationError(f"investigation {self.id!r} has no what-if scenario "
+                                 f"{scenario_id!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, for `--json` and the bundle."""
@@ -74,6 +92,13 @@ class Investigation:
 def _strings(values: Any) -> tuple[str, ...]:
     items = values.split(",") if isinstance(values, str) else list(values or ())
     return tuple(dict.fromkeys(s for s in (str(v).strip() for v in items) if s))
+
+
+def _scenarios(values: Any) -> tuple[Scenario, ...]:
+    """Scenarios from the doc (objects already, or their dicts); entries that are not one
+    (a hand-edited doc) are left out, the investigation still opens."""
+    out = [v if isinstance(v, Scenario) else from_dict(v) for v in (values or ())]
+    return tuple({s.id: s for s in out if s is not None}.values())
 
 
 def clean_query(text: str) -> str:

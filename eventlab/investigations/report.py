@@ -71,10 +71,49 @@ def _invariants(results: Sequence[dict[str, Any]]) -> list[str]:
     return parts
 
 
+def _scenarios(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The saved what-if scenarios: what changed, then each one's differences at the end."""
+    if not results:
+        return []
+    rows = [{"name": r.get("name"), "entity_id": r.get("entity_id"),
+             "changes": ", ".join(_change_text(c) for c in r.get("changes") or ()),
+             "differences": len(r.get("differences") or ()), "error": r.get("error")}
+            for r in results]
+    parts = ["<h2>What-if scenarios</h2>",
+             table(rows, ["name", "entity_id", "changes", "differences", "error"])]
+    for r in results:
+        if r.get("differences"):
+            parts += [f"<h3>{escape(str(r.get('name')))} ({escape(str(r.get('id')))})</h3>",
+                      "<p>The real and the what-if state after the last event differ in:</p>",
+                      table([{**d, "real": _json(d.get("real")),
+                              "what_if": _json(d.get("what_if"))} for d in r["differences"]],
+                            ["op", "path", "real", "what_if"])]
+    return parts
+
+
+def _change_text(change: dict[str, Any]) -> str:
+    op = change.get("op")
+    if op == "insert":
+        return f"insert {change.get('event_type')} before #{_num(change.get('at'))}"
+    if op == "move":
+        return f"move #{_num(change.get('index'))} before #{_num(change.get('to'))}"
+    return f"{op} #{_num(change.get('index'))} ({change.get('event_id')})"
+
+
+def _num(value: Any) -> str:
+    return str(value + 1) if isinstance(value, int) else str(value)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+                        default=str).decode()
+
+
 def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]],
            bookmarks: Sequence[dict[str, Any]], states: dict[str, Any],
            figures: Sequence[str], plotly_js: str,
-           invariants: Sequence[dict[str, Any]] = ()) -> str:
+           invariants: Sequence[dict[str, Any]] = (),
+           scenarios: Sequence[dict[str, Any]] = ()) -> str:
     """The whole report: what was investigated, by whom, the notes, findings, bookmarked
     events, the entities' final states and the figures."""
     parts = [
@@ -92,6 +131,7 @@ def render(inv: Investigation, *, events: int, findings: Sequence[dict[str, Any]
         table([{**f, "severity": f["severity"]} for f in findings],
               ["severity", "kind", "count", "explanation"]),
         *_invariants(invariants),
+        *_scenarios(scenarios),
         "<h2>Bookmarked events</h2>",
         table(bookmark_rows(bookmarks),
               ["event_id", "entity_id", "seq", "event_type", "ts", "copies"]),

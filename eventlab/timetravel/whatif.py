@@ -122,6 +122,18 @@ def changes_from_ids(events: Sequence[Event], skip_ids: Sequence[str]) -> list[S
     return out
 
 
+def skip_tokens(events: Sequence[Event], indices: Sequence[int]) -> list[str]:
+    """`--skip` tokens naming these positions: the id, or `ID:K` when the id is stored more
+    than once (the inverse of `changes_from_ids`)."""
+    out: list[str] = []
+    for i in indices:
+        eid = events[i].event_id
+        copies = [k for k, e in enumerate(events) if e.event_id == eid]
+        plain = len(copies) == 1 and ":" not in eid  # an id with ":" always gets its K
+        out.append(eid if plain else f"{eid}:{copies.index(i) + 1}")
+    return out
+
+
 def index_of_seq(events: Sequence[Event], seq: int) -> int:
     """The position of the first event with this seq (for `--insert-at SEQ`); past the last
     event when no event has a seq that high."""

@@ -3,6 +3,7 @@ and Time travel show."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from eventlab import investigations as inv_api
 from eventlab import quality
 from eventlab.errors import EventLabError
 from eventlab.investigations import Investigation
+from eventlab.timetravel.scenario import Scenario
 from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
 
@@ -94,6 +96,21 @@ def editor(inv: Investigation) -> Investigation:
     return inv
 
 
+def scenarios(inv: Investigation) -> None:
+    """The saved what-if scenarios, each a link that reopens Time travel with it applied."""
+    if not inv.scenarios:
+        return
+    st.markdown("**What-if scenarios** (saved from Time travel's What if tab; the bundle "
+                "replays each one)")
+    df = pd.DataFrame([{"open": links.time_travel_scenario(inv.id, s.id, s.entity_id,
+                                                           s.reducer).url,
+                        "name": s.name, "entity": s.entity_id,
+                        "reducer": str(s.reducer.get("kind", "merge")),
+                        "changes": len(s.changes)} for s in inv.scenarios])
+    st.dataframe(df, hide_index=True, key="inv_scenarios", column_config={
+        "open": st.column_config.LinkColumn("open", display_text="open in Time travel")})
+
+
 def bundle(inv: Investigation) -> None:
     """Write the incident bundle on the server and offer its zip."""
     st.markdown("**Incident bundle**: the selected events (Parquet and JSON lines), the "
@@ -124,10 +141,11 @@ NEW = "+ New investigation"
 
 def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                 filters: str | None = None, position: dict[str, str] | None = None,
-                invariant: str | None = None, key: str) -> None:
+                invariant: str | None = None, scenario: Scenario | None = None, key: str,
+                label: str = "Add to an investigation") -> None:
     """'Add to an investigation': pick one and add this event / entity / filters / position /
-    invariant (its findings go into the bundle)."""
-    with st.popover("Add to an investigation", icon=":material/bookmark_add:"):
+    invariant (its findings go into the bundle) / what-if scenario (named here)."""
+    with st.popover(label, icon=":material/bookmark_add:"):
         with context.store().reading() as cur:
             found = inv_api.listing(cur)
         names = {f"{i.name} ({i.id})": i for i in found}
@@ -136,6 +154,12 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                                  placeholder="e.g. order-4711 charged twice") \
             if picked == NEW else ""
         what = []
+        if scenario is not None:
+            named = st.text_input("Name of the what-if", key=f"{key}_scenario_name",
+                                  placeholder="e.g. without the duplicate", max_chars=200)
+            st.caption(f"Left blank: {inert(scenario.name, 200)}")
+            scenario = replace(scenario, name=named.strip() or scenario.name)
+            what.append("this what-if")
         if bookmark:
             what.append("this event")
         if entity:
@@ -167,7 +191,10 @@ def add_popover(*, bookmark: str | None = None, entity: str | None = None,
                 doc["position"] = position
             if invariant and invariant not in doc["invariants"]:
                 doc["invariants"] = [*doc["invariants"], invariant]
-            if _save(chosen.with_doc(doc, inv_api.now())):
+            updated = chosen.with_doc(doc, inv_api.now())
+            if scenario is not None:
+                updated = updated.with_scenario(scenario, inv_api.now())
+            if _save(updated):
                 st.success(f"Added to {inert(chosen.name)}.")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
 from urllib.parse import urlencode
 
 from eventlab.explore.filters import Filters
@@ -138,6 +139,28 @@ def time_travel(entity_id: str, seq: int | None = None, at: datetime | None = No
         params["seq"] = str(seq)
     if at is not None:
         params["at"] = as_utc(at).isoformat()
+    return Link(page("timetravel"), params)
+
+
+SCENARIO = "scenario"
+"""Time travel's parameters for a saved what-if: `scenario` (its id) and `inv` (the
+investigation that holds it)."""
+SCENARIO_INV = "inv"
+
+
+def time_travel_scenario(inv_id: str, scenario_id: str, entity_id: str,
+                         reducer: Mapping[str, object] | None = None) -> Link:
+    """Time travel on the What if tab with a saved scenario applied (loaded from the
+    investigation by id; its reducer chosen when the link says which)."""
+    params: dict[str, str | list[str]] = {"entity_id": entity_id, "panel": "What if",
+                                          SCENARIO_INV: inv_id, SCENARIO: scenario_id}
+    reducer = reducer or {}
+    kind, path = str(reducer.get("kind") or "merge"), reducer.get("path")
+    if kind != "merge" and path:
+        params["reducer"] = f"{kind}: {PurePath(str(path)).name}"
+    deletes = reducer.get("delete_types")
+    if kind == "merge" and isinstance(deletes, list | tuple) and deletes:
+        params["deletes"] = [str(d) for d in deletes]
     return Link(page("timetravel"), params)
 
 

@@ -19,14 +19,14 @@ from typing import Any
 import orjson
 import streamlit as st
 
-from eventlab import explore, timetravel
+from eventlab import explore, investigations, timetravel
 from eventlab.errors import EventLabError, ReducerError
 from eventlab.explore.duplicates import CONFLICT, COPY, LABELS
 from eventlab.replay import Fold
-from eventlab.timetravel import Loaded, whatif
+from eventlab.timetravel import Loaded, scenario, whatif
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
 from eventlab.timeutil import TIME_BASES, parse_utc
-from eventlab.ui import context
+from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_join, inert_lines, plain
 from eventlab.ui.timetravel_panels import fmt
 
@@ -481,10 +481,68 @@ def _position_to_url(fold: Fold, index: int) -> None:
 WHATIF_LIST_MAX = 2_000  # entities up to this many events get a pick list; larger, typed ids
 
 
+def _saved_scenario(loaded: Loaded) -> None:
+    """A link to a saved scenario (`inv` and `scenario` in the URL): load it from its
+    investigation once and set the What if widgets to it; what cannot be shown is said."""
+    inv_id, sid = st.query_params.get(links.SCENARIO_INV), st.query_params.get(links.SCENARIO)
+    if not inv_id or not sid:
+        return
+    token = f"{loaded.entity_id}\x00{inv_id}\x00{sid}"
+    if st.session_state.get("_wi_applied") == token:
+        return
+    st.session_state["_wi_applied"] = token
+    try:
+        with context.store().reading() as cur:
+            saved = investigations.load(cur, inv_id).scenario(sid)
+        if saved.entity_id != loaded.entity_id:
+            raise whatif.WhatIfError(f"scenario {sid} is about entity {saved.entity_id}, not "
+                                     f"{loaded.entity_id}")
+        changes = saved.to_changes(loaded.fold.events)
+    except EventLabError as exc:
+        st.session_state["_wi_problem"] = f"The saved what-if cannot be applied: {exc}"
+        return
+    left = _set_whatif_widgets(loaded, changes)
+    st.session_state["_wi_name"] = saved.name
+    if left:
+        st.session_state["_wi_problem"] = (f"{left} change(s) of the saved what-if have no "
+                                           "control on this tab (one move and one insert "
+                                           "are shown): they are not applied here.")
+
+
+def _set_whatif_widgets(loaded: Loaded, changes: list[whatif.Change_]) -> int:
+    """Put `changes` into the What if widgets; returns how many did not fit."""
+    events = loaded.fold.events
+    skips = [c.index for c in changes if isinstance(c, whatif.Skip)]
+    if len(events) <= WHATIF_LIST_MAX:
+        st.session_state["wi_skip"] = skips
+    else:
+        st.session_state["wi_skip_ids"] = ", ".join(whatif.skip_tokens(events, skips))
+    moves = [c for c in changes if isinstance(c, whatif.Move)]
+    inserts = [c for c in changes if isinstance(c, whatif.Insert)]
+    st.session_state["wi_move_on"] = bool(moves)
+    if moves:
+        st.session_state["wi_move_from"] = moves[0].index + 1
+        st.session_state["wi_move_to"] = moves[0].to + 1
+    st.session_state["wi_add_on"] = bool(inserts)
+    if inserts:
+        st.session_state["wi_add_type"] = inserts[0].event_type
+        st.session_state["wi_add_payload"] = orjson.dumps(
+            inserts[0].payload, option=orjson.OPT_INDENT_2, default=str).decode()
+        st.session_state["wi_add_at"] = inserts[0].at + 1
+    return max(0, len(moves) - 1) + max(0, len(inserts) - 1)
+
+
 def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
-    """What to change, Redux DevTools style: skip events, move one, add a hypothetical one."""
+    """What to change, Redux DevTools style: skip events, move one, add a hypothetical one
+    (or a saved scenario a link names)."""
     fold = loaded.fold
     n = len(fold)
+    _saved_scenario(loaded)
+    if st.session_state.get("_wi_name") and st.session_state.get("_wi_applied"):
+        st.caption(f"Saved what-if: {inert(st.session_state['_wi_name'])}")
+    problem = st.session_state.pop("_wi_problem", None)
+    if problem:
+        st.warning(inert_lines(problem))
     marks = context.duplicates()
     changes: list[whatif.Change_] = []
 
@@ -525,6 +583,12 @@ def whatif_controls(loaded: Loaded) -> list[whatif.Change_]:
             else:
                 changes.append(whatif.Insert(int(at) - 1, etype or "Hypothetical", payload))
     return changes
+
+
+def whatif_scenario(loaded: Loaded, choice: ReducerChoice,
+                    changes: list[whatif.Change_]) -> scenario.Scenario:
+    """These changes as a scenario to save (named from the changes until the user names it)."""
+    return scenario.make("", loaded.entity_id, choice, loaded.fold.events, changes)
 
 
 def whatif_fold(loaded: Loaded, changes: list[whatif.Change_]) -> tuple[Fold, whatif.Rewritten]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import hostile
 import pytest
@@ -129,6 +130,13 @@ def test_the_hostile_investigation(app_env: Path) -> None:
     link = at.dataframe[0].value["open"].iloc[0]
     at = _open("pages/investigations_page.py", id=link.split("id=", 1)[1].replace("+", " "))
     assert_inert(at, "investigation")
+    # Its saved what-if reopens Time travel with the hostile changes applied, inert.
+    [frame] = [d.value for d in at.dataframe if "changes" in d.value.columns]
+    query = parse_qs(urlsplit(frame["open"].iloc[0]).query)
+    at = _open("pages/timetravel_page.py", **{k: v[0] for k, v in query.items()}, seq="3")
+    assert_inert(at, "time travel with the saved what-if")
+    assert at.text_input(key="wi_add_type").value == f"Hypothetical {hostile.HTML} {hostile.TICKS}"
+    assert any("2 change(s)" in c.value for c in at.caption)  # before the failing event
 
 
 @pytest.mark.parametrize("step", [str(n) for n in range(1, 9)])
