@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from eventlab.errors import MappingError
+from eventlab.errors import MappingError, SourceError
 from eventlab.ingest.exports import BadLine, FileRef, discover
 from eventlab.ingest.file_ingest import IngestReport, drop_unchanged, map_chunk
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.readahead import read_ahead
+from eventlab.ingest.roots import check_typed_path, data_roots
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
@@ -169,3 +171,15 @@ def _count(store: EventStore, chunk: Chunk, spec: MappingSpec, report: PrecheckR
         merged[origin] = merged.get(origin, 0) + n
     report.known_from = [{"origin": o, "events": n} for o, n in
                          sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def precheck_typed_path(store: EventStore, path: str, *, db_path: str | Path,
+                        fmt: str | None = None, preset: str = "auto") -> PrecheckReport:
+    """The Sources page's path field, checked as `background.start_path_ingest` would load
+    it: only below the data folders (`ingest.roots`); a path outside them is refused."""
+    if not path.strip():
+        raise SourceError("enter a file, folder or glob on the server to check")
+    roots = data_roots(db_path)
+    check_typed_path(path, roots)
+    return precheck_paths(store, [path.strip()], fmt=fmt, spec=MappingSpec(preset=preset),
+                          roots=roots)
