@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from eventlab.cli.common import Commands, add_db, kafka_config, mapping_spec, print_json
 from eventlab.ingest.formats import DUPLICATES, FORMATS
-from eventlab.ingest.mapping import PRESETS
+from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.kafka.positions import parse_start, parse_until
 
 if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs
@@ -44,6 +44,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from eventlab.store.eventstore import EventStore
 
     spec = mapping_spec(args)
+    if args.check:
+        return _check(args, spec)
     with EventStore(args.db, memory_limit=args.memory_limit) as store:
         report = ingest_paths(store, args.paths, fmt=args.format, spec=spec,
                               progress=None if args.json else _Progress(),
@@ -60,6 +62,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if nothing or (args.strict and (report.files_failed or report.rows_quarantined)):
         return 1
     return 0
+
+
+def _check(args: argparse.Namespace, spec: MappingSpec) -> int:
+    """`ingest --check`: how many rows have an event id already stored; stores nothing.
+    Exit status 1 when no file could be read (as a load would)."""
+    from eventlab.ingest.precheck import precheck_paths
+    from eventlab.store.eventstore import EventStore
+
+    with EventStore(args.db, memory_limit=args.memory_limit) as store:
+        report = precheck_paths(store, args.paths, fmt=args.format, spec=spec)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+        if report.rows_known_id:
+            print("a load skips them (--duplicates skip, the default) or stores them as "
+                  "copies (--duplicates copy)")
+    return 0 if report.files_checked or report.files_unchanged else 1
 
 
 def cmd_ingest_kafka(args: argparse.Namespace) -> int:
@@ -110,6 +130,9 @@ def register(commands: Commands) -> None:
     sp.add_argument("--duplicates", choices=DUPLICATES, default="skip",
                     help="rows whose event id is already stored (an export loaded back): "
                          "skip them (default) or load them as copies")
+    sp.add_argument("--check", action="store_true",
+                    help="store nothing: say how many rows have an event id already stored "
+                         "(and from where), sampling big inputs")
     sp.add_argument("--strict", action="store_true",
                     help="exit non-zero if any file failed or any row was quarantined")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

@@ -20,6 +20,7 @@ import pyarrow as pa
 from eventlab.errors import MappingError
 from eventlab.ingest.canonical_sql import (
     REST,
+    Sql,
     doc_columns,
     final_select,
     mapped_select,
@@ -110,7 +111,7 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
     refs, problems, skipped = discover(paths, fmt, roots=roots)
     report.files_failed += problems
     report.files_not_read += skipped
-    refs = _drop_unchanged(store, refs, report)
+    refs = drop_unchanged(store, refs, report)
     by_fmt: dict[str, list[FileRef]] = {}
     for ref in refs:
         by_fmt.setdefault(ref.fmt, []).append(ref)
@@ -136,7 +137,7 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
     return report
 
 
-def _drop_unchanged(store: EventStore, refs: list[FileRef],
+def drop_unchanged(store: EventStore, refs: list[FileRef],
                     report: IngestReport) -> list[FileRef]:
     """Files already loaded with the same size and mtime are skipped whole."""
     if not refs:
@@ -197,8 +198,6 @@ def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
 
 def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
                  spec: MappingSpec, report: IngestReport, duplicates: str) -> None:
-    names = [f"__in_{i}" for i in range(len(chunk))]
-    is_jsonl = chunk[0][0].fmt == "jsonl"
     if not any(t.num_rows or bad for _, t, bad in chunk):
         # Empty files load as 0 rows (there is nothing to map).
         with store.transaction() as cur:
@@ -207,27 +206,10 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         return
     # Registered names live on the transaction's own cursor and vanish when it closes.
     with store.transaction() as cur:
-        for name, (_, table, _) in zip(names, chunk, strict=True):
-            db.register(cur, name, table)
-        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
-        if is_jsonl:
-            union = _jsonl_relation(cur, union)
-        types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
-        hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
-        mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
-        if is_jsonl and "payload" not in spec.overrides:  # as brokers map documents
-            mapping = rest_payload(mapping)
-            if REST in {r.column for r in mapping.fields.values()}:
-                union = (f"(SELECT *, {rest_sql('__raw', 'NOT __invalid', doc_columns(mapping))}"
-                         f" FROM {union})")
-                types[REST] = "JSON"
-        missing = mapping.missing_required()
-        if missing:
-            raise MappingError(
-                f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
-                f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
-        source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
-        stats = _write(cur, union, types, mapping, chunk, is_jsonl, source_cols, duplicates)
+        mapped = map_chunk(cur, chunk, spec)
+        stats = _write(cur, mapped.union, mapped.types, mapped.mapping, chunk, mapped.is_jsonl,
+                       mapped.source_cols, duplicates)
+    mapping = mapped.mapping
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
     report.rows_stored += stats["stored"]
@@ -240,6 +222,53 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         report.warnings.append(f"{chunk[0][0].fmt} files used another mapping: {resolved}")
     else:
         report.mapping = resolved
+
+
+@dataclass(frozen=True)
+class MappedChunk:
+    """Files registered on a cursor and combined, with the mapping resolved for them: what
+    the load writes and `ingest.precheck` counts (one definition of "mapped as ingest would")."""
+
+    union: str
+    """The combined relation (SQL text over the registered tables)."""
+    types: dict[str, str]
+    mapping: Mapping
+    is_jsonl: bool
+    source_cols: list[str]
+
+    def select(self) -> Sql:
+        """The mapped rows (`canonical_sql.mapped_select`) of this chunk."""
+        return mapped_select(self.mapping, self.types, f"({self.union})", doc_mode=self.is_jsonl)
+
+
+def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[BadLine]]],
+              spec: MappingSpec) -> MappedChunk:
+    """Register the chunk's tables on `cur` (they vanish when it closes), combine them by
+    column name and resolve the mapping. Raises MappingError when a required field has no
+    column, a DuckDB error when the files cannot be combined."""
+    names = [f"__in_{i}" for i in range(len(chunk))]
+    is_jsonl = chunk[0][0].fmt == "jsonl"
+    for name, (_, table, _) in zip(names, chunk, strict=True):
+        db.register(cur, name, table)
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
+    if is_jsonl:
+        union = _jsonl_relation(cur, union)
+    types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
+    hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
+    mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
+    if is_jsonl and "payload" not in spec.overrides:  # as brokers map documents
+        mapping = rest_payload(mapping)
+        if REST in {r.column for r in mapping.fields.values()}:
+            union = (f"(SELECT *, {rest_sql('__raw', 'NOT __invalid', doc_columns(mapping))}"
+                     f" FROM {union})")
+            types[REST] = "JSON"
+    missing = mapping.missing_required()
+    if missing:
+        raise MappingError(
+            f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
+            f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
+    source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
+    return MappedChunk(union, types, mapping, is_jsonl, source_cols)
 
 
 def _jsonl_relation(cur: db.Connection, union: str) -> str:
@@ -264,7 +293,7 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
            chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
            is_jsonl: bool, source_cols: list[str], duplicates: str) -> dict[str, int]:
     """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
-    sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl)
+    sel = MappedChunk(union, types, mapping, is_jsonl, source_cols).select()
     sources = [ref.path for ref, _, _ in chunk]
     prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
                       [sources])

@@ -10,14 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from eventlab.errors import EventLabError
 from eventlab.ingest import background, tail
 from eventlab.ingest.formats import FORMATS
-from eventlab.ingest.mapping import PRESETS
+from eventlab.ingest.mapping import PRESETS, MappingSpec
+from eventlab.ingest.precheck import precheck_paths, precheck_typed_path
 from eventlab.jobs import JobManager, JobView
 from eventlab.kafka import config_sources
 from eventlab.kafka.admin import list_topics
@@ -28,6 +31,7 @@ from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import context, kafka_cluster, links
 from eventlab.ui.kafka_cluster import Connected
+from eventlab.ui.precheck_widgets import check_before_load
 from eventlab.ui.text import inert, inert_lines
 
 NONE = "(none)"
@@ -198,6 +202,9 @@ def path_ingest_form(manager: JobManager, store: EventStore, *, read_only: bool)
                          placeholder="/data/exports/2026-11/  or  exports/**/*.parquet")
     fmt, preset = _format_and_preset("f")
     duplicates = _duplicates("f")
+    check_before_load("f", (path.strip(), fmt, preset), lambda: precheck_typed_path(
+        store, path, db_path=context.db_path(), fmt=fmt, preset=preset),
+        disabled=not path.strip())
     if st.button("Load path", key="f_go", type="primary",
                  disabled=read_only or not path.strip()):
         start_job(lambda token: background.start_path_ingest(
@@ -218,17 +225,27 @@ def upload_form(manager: JobManager, store: EventStore, *, read_only: bool) -> N
                           disabled=read_only)
     fmt, preset = _format_and_preset("u")
     duplicates = _duplicates("u")
+    if up is not None:
+        check_before_load("u", (up.file_id, fmt, preset), lambda: precheck_paths(
+            store, [str(_saved(up, limit))], fmt=fmt, spec=MappingSpec(preset=preset)),
+            disabled=read_only)
     if st.button("Load upload", key="u_go", type="primary", disabled=read_only or up is None):
         assert up is not None
 
         def action(token: str) -> JobView:
-            folder = background.upload_dir(context.db_path())
-            saved = background.save_upload(up.name, up.getbuffer(), folder, limit)
+            saved = _saved(up, limit)
             return background.start_files_ingest(manager, store, [str(saved)], fmt=fmt,
                                                   preset=preset, token=token,
                                                   title=f"Upload {up.name}",
                                                   duplicates=duplicates)
         start_job(action)
+
+
+def _saved(up: UploadedFile, limit: int) -> Path:
+    """The upload kept under uploads/ (named by content: checking, then loading, keeps one
+    file, so the check sees the path the load reads)."""
+    folder = background.upload_dir(context.db_path())
+    return background.save_upload(up.name, up.getbuffer(), folder, limit)
 
 
 _DUPLICATES = {"skip ids already stored": "skip", "load as copies": "copy"}

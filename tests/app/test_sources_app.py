@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_support import texts, wait_for
+from apptest_support import shown, texts, wait_for
 from markdown_text import broker_down_said
 from repo_paths import APP
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import AlertBase, Button
 
+from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.kafka.broker import free_port
 from eventlab.store.eventstore import EventStore
 
@@ -201,3 +203,73 @@ def test_an_export_loaded_back_skips_stored_ids_or_loads_copies(fresh_db: Path) 
     at = upload(at, "copies.jsonl", lines + "\n\n")
     wait_for(at, lambda a: any("already stored (loaded as copies)" in s for s in texts(a.success)))
     assert events() == 6
+
+
+def _order(at: AppTest) -> list[str]:
+    """The page's buttons (by key) and alerts (by text) in the order a browser shows them."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Button):
+            out.append(f"button:{node.key}")
+        elif isinstance(node, AlertBase):
+            out.append(f"alert:{shown(node.value)}")
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+    walk(at.main)
+    return out
+
+
+def test_check_says_how_many_ids_are_stored_before_loading_a_path(
+        fresh_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("EVENTLAB_DATA_DIRS", str(data))
+    first = data / "first.jsonl"
+    first.write_text("".join(
+        f'{{"event_id": "ev-{i}", "entity_id": "cart-{i}", "event_type": "CartOpened", '
+        f'"ts": "2026-03-0{i + 1}T10:00:00Z"}}\n' for i in range(4)))
+    with EventStore(fresh_db) as store:
+        ingest_paths(store, [str(first)])
+    back = data / "back"
+    back.mkdir()
+    (back / "export.jsonl").write_text(first.read_text().replace("ev-3", "ev-new"))
+    at = sources_page()
+    at.text_input(key="f_path").input(str(back)).run()
+    assert not at.warning  # nothing said before the check
+    at.button(key="f_check").click().run()
+    assert not at.exception, at.exception
+    said = texts(at.warning)
+    assert any(s.startswith(f"3 of 4 rows have an event id already stored (from: {first} (3))")
+               and "load as copies" in s for s in said), said
+    order = _order(at)
+    warning = next(i for i, e in enumerate(order) if "already stored (from:" in e)
+    assert warning < order.index("button:f_go")  # said above the Load button
+    with EventStore(fresh_db) as store:  # the check stored nothing
+        assert store.stats().events == 4
+        with store.reading() as cur:
+            assert cur.execute("SELECT count(*) FROM ingested_files").fetchall() == [(1,)]
+    # Another format chosen: the result no longer applies and is not shown.
+    at.selectbox(key="f_format").set_value("parquet").run()
+    assert not any("already stored (from:" in s for s in texts(at.warning))
+
+
+def test_check_of_an_upload_loaded_back(fresh_db: Path) -> None:
+    lines = "".join(f'{{"event_id": "ev-{i}", "entity_id": "cart-{i}", "event_type": '
+                    f'"CartOpened", "ts": "2026-03-0{i + 1}T10:00:00Z"}}\n' for i in range(3))
+    at = sources_page()
+    at.file_uploader(key="u_file").set_value(("carts.jsonl", lines.encode(),
+                                              "application/jsonl")).run()
+    at.button(key="u_check").click().run()
+    assert any(s.startswith("0 of 3 rows have an event id already stored.")
+               for s in texts(at.info)), texts(at.info)
+    at.button(key="u_go").click().run()
+    at = wait_for(at, lambda a: any("3 stored" in s.value for s in a.success))
+    at.file_uploader(key="u_file").set_value(("back.jsonl", (lines + "\n").encode(),
+                                              "application/jsonl")).run()
+    at.button(key="u_check").click().run()
+    assert not at.exception, at.exception
+    assert any(s.startswith("3 of 3 rows have an event id already stored (from: ")
+               and "carts.jsonl (3))" in s for s in texts(at.warning)), texts(at.warning)
+    with EventStore(fresh_db) as store:
+        assert store.stats().events == 3

@@ -97,6 +97,27 @@ def test_ingest_bad_mapping_file_exits_2_with_the_error(tmp_path: Path, export: 
     assert "unknown preset 'avro'" in captured.err
 
 
+def test_ingest_check_counts_ids_already_stored_and_stores_nothing(
+        tmp_path: Path, export: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "x.duckdb")
+    assert main(["ingest", str(export / "a.parquet"), "--db", db, "--json"]) == 0
+    _json_out(capsys)
+    back = write_parquet(tmp_path / "back" / "a.parquet", flat_events(5))  # loaded back
+    assert main(["ingest", str(back), "--check", "--db", db, "--json"]) == 0
+    out = _json_out(capsys)
+    assert (out["rows_checked"], out["rows_known_id"], out["sampled"]) == (5, 5, False)
+    assert out["known_from"] == [{"origin": str(export / "a.parquet"), "events": 5}]
+    assert main(["ingest", str(back), "--check", "--db", db]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"5 of 5 rows have an event id already stored (from: "
+                           f"{export / 'a.parquet'} (5)).")
+    assert "--duplicates copy" in text
+    with EventStore(db) as store:
+        assert store.stats().events == 5
+        with store.reading() as cur:
+            assert cur.execute("SELECT count(*) FROM ingested_files").fetchall() == [(1,)]
+
+
 def test_ingest_twice_reports_duplicates(tmp_path: Path, export: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     args = ["ingest", str(export), "--db", str(tmp_path / "x.duckdb"), "--json"]
