@@ -43,6 +43,8 @@ IDENTITY: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET
 """With the replay id, what identifies a republished record when the target is read back."""
 DLQ_HEADER = "kafka_dlt-original-topic"
 DLQ_PREFIX = "kafka_dlt-"
+RABBITMQ_DLQ_HEADER = "x-first-death-queue"
+"""Where RabbitMQ says a dead letter came from: the queue a redrive sends it back to."""
 BY_KEY, BY_PARTITION = "key", "partition"
 KAFKA = "kafka"
 RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE = (

@@ -187,3 +187,49 @@ def test_missing_exchange_and_read_only_are_refused_and_audited(
     assert outcomes.count("refused") == 3
     with pytest.raises(Exception, match="no stream"):
         read_all(rabbit_config, dry.plan.target_topics[0])
+
+
+def test_cli_redrives_a_dead_letter_queue_to_the_queue_in_x_death(
+        tmp_path: Path, rabbit_config: RabbitConfig) -> None:
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    work, dlq, kept = f"work-{tag}", f"dlq-{tag}", f"kept-{tag}"
+    ch = _channel(rabbit_config)
+    ch.queue_declare(dlq)
+    ch.queue_declare(work, arguments={"x-dead-letter-exchange": "",
+                                      "x-dead-letter-routing-key": dlq})
+    ch.queue_declare(kept, durable=True, arguments={"x-queue-type": "stream"})
+    ch.confirm_delivery()
+    for i in range(3):
+        ch.basic_publish("", work, _envelope(i), pika.BasicProperties(
+            message_id=f"m-{i}", headers={"tenant": "acme"}))
+    for _ in range(3):
+        method, _props, _body = ch.basic_get(work)
+        ch.basic_reject(method.delivery_tag, requeue=False)
+    # RabbitMQ 3.10 cannot dead-letter into a stream: the dead letters are moved from the
+    # classic DLQ into a stream as they are (what a drain or a tap stores), then loaded.
+    for _ in range(3):
+        method, props, body = ch.basic_get(dlq, auto_ack=True)
+        assert props.headers["x-first-death-queue"] == work
+        ch.basic_publish("", kept, body, props)
+    path = tmp_path / "dlq.duckdb"
+    with EventStore(path) as store:
+        assert ingest_streams(store, rabbit_config, [kept]).rows_stored == 3
+        with store.reading() as cur:
+            keys = [h["key"] for h in db.rows(cur, "SELECT headers FROM events")[0][0]]
+    assert "x-first-death-queue" in keys, keys
+    env = {k: v for k, v in os.environ.items() if k != "EVENTLAB_READ_ONLY"}
+    out = subprocess.run(
+        [sys.executable, "-m", "eventlab", "republish", "--dlq", kept, "--to-rabbitmq-queues",
+         "--drop-dead-letter-headers", "--execute", "--yes", "--db", str(path), "--json",
+         "--rabbitmq-port", str(rabbit_config.port),
+         "--rabbitmq-stream-port", str(rabbit_config.stream_port)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["status"] == "done" and result["sent"] == 3
+    method, props, body = ch.basic_get(work, auto_ack=True)
+    assert body == _envelope(0) and method.message_count == 2
+    assert props.message_id == "m-0" and props.headers["tenant"] == b"acme"
+    assert not [k for k in props.headers if "death" in k]
+    assert props.headers[prov.ORIGINAL_TOPIC] == kept  # provenance as text
+    ch.connection.close()
