@@ -31,9 +31,14 @@ _INT_PROPERTIES = {"absolute_expiry_time", "creation_time", "group_sequence"}
 _BASIC = {"message-id": "message_id", "correlation-id": "correlation_id",
           "content-type": "content_type", "content-encoding": "content_encoding",
           "reply-to": "reply_to", "x-basic-type": "type", "x-basic-app-id": "app_id",
-          "x-basic-expiration": "expiration"}
-"""Stored header -> AMQP 0.9.1 basic property (strings); `creation-time` becomes `timestamp`,
-`x-basic-priority` / `x-basic-delivery-mode` the numbers."""
+          "x-basic-expiration": "expiration", "type": "type", "app-id": "app_id",
+          "expiration": "expiration"}
+"""Stored header -> AMQP 0.9.1 basic property (strings): the names a stream gives (AMQP 1.0,
+`x-basic-*`) and those of a drained queue (`ingest/rabbitmq_dlq.py`: 0.9.1 names, '-')."""
+_BASIC_NUMBERS = {"x-basic-priority": "priority", "x-basic-delivery-mode": "delivery_mode",
+                  "priority": "priority", "delivery-mode": "delivery_mode"}
+_BASIC_TIME = {"creation-time": 1000, "timestamp": 1}
+"""Headers that become `timestamp` (seconds), with the divisor of their stored unit."""
 DEAD_LETTER = ("x-death", "x-first-death-", "x-last-death-")
 """The headers RabbitMQ adds when it dead-letters a message (dropped on request in a redrive)."""
 
@@ -85,11 +90,11 @@ def basic_properties(headers: Sequence[Header], provenance: Sequence[Header]) ->
             if key in _BASIC and value is not None:
                 kwargs[_BASIC[key]] = value.decode()
                 continue
-            if key == "creation-time" and value is not None:
-                kwargs["timestamp"] = int(value) // 1000
+            if key in _BASIC_TIME and value is not None:
+                kwargs["timestamp"] = int(value) // _BASIC_TIME[key]
                 continue
-            if key in ("x-basic-priority", "x-basic-delivery-mode") and value is not None:
-                kwargs[key.removeprefix("x-basic-").replace("-", "_")] = int(value)
+            if key in _BASIC_NUMBERS and value is not None:
+                kwargs[_BASIC_NUMBERS[key]] = int(value)
                 continue
         except (UnicodeDecodeError, ValueError):
             pass
