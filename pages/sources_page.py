@@ -5,13 +5,20 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.ingest import offsets
-from eventlab.ui import context, peek_widgets, produce_widgets, schema_widgets, tail_widgets
+from eventlab.ui import (
+    context,
+    peek_widgets,
+    produce_widgets,
+    rabbitmq_sources,
+    schema_widgets,
+    tail_widgets,
+)
 from eventlab.ui import sources_widgets as w
 
 st.title("Sources")
-st.caption("Load Kafka topics or Parquet/JSONL/CSV exports into the database. Loads run on the "
-           "server as jobs: they keep going when you leave the page, and every session sees "
-           "them.")
+st.caption("Load Kafka topics, RabbitMQ streams or Parquet/JSONL/CSV exports into the "
+           "database. Loads run on the server as jobs: they keep going when you leave the "
+           "page, and every session sees them.")
 store = context.store()
 manager = context.job_manager()
 read_only = context.read_only()
@@ -23,8 +30,8 @@ produce_widgets.link_notice()
 w.jobs_panel(manager)
 w.live_tail(manager, context.cursor)
 
-kafka_tab, tail_tab, produce_tab, files_tab = st.tabs(
-    ["Kafka", "Tail", "Produce", "Files"], key="src_tab")
+kafka_tab, tail_tab, produce_tab, files_tab, rabbitmq_tab = st.tabs(
+    ["Kafka", "Tail", "Produce", "Files", "RabbitMQ"], key="src_tab")
 with kafka_tab:
     conn = w.kafka_connection()
     if conn is not None:
@@ -45,3 +52,5 @@ with produce_tab:
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)
     w.upload_form(manager, store, read_only=read_only)
+with rabbitmq_tab:
+    rabbitmq_sources.rabbitmq_section(manager, store, context.cursor(), read_only=read_only)

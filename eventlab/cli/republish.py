@@ -3,7 +3,10 @@
 A selection (--ids FILE, --sql, --entity, --dlq) is planned first (the dry run, written to
 the ledger and the audit log); --execute then sends exactly that plan. --resume JOB_ID goes
 on with an existing job: unknown records are settled by reading the target, then only what
-is not acknowledged is sent. Read-only mode (EVENTLAB_READ_ONLY) and the topic allow-list
+is not acknowledged is sent. --to-rabbitmq-stream / --to-rabbitmq-exchange / --to-rabbitmq-queues
+write into RabbitMQ (EVENTLAB_RABBITMQ_* or --rabbitmq-host/--rabbitmq-port/
+--rabbitmq-stream-port) instead of Kafka; a resumed job uses the broker its plan names.
+Read-only mode (EVENTLAB_READ_ONLY) and the topic allow-list
 (EVENTLAB_REPUBLISH_TOPICS) refuse inside the republish functions; refusals are audited.
 """
 
@@ -71,6 +74,32 @@ def _print(obj: dict[str, Any], as_json: bool) -> None:
         print(f"  ... {len(obj['records']) - 50:,} more (--json lists every record)")
 
 
+def _target(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(target kind, target name) from the --to-* options."""
+    from eventlab.republish import plan as planning
+
+    if args.to_rabbitmq_exchange is not None:
+        return planning.RABBITMQ_EXCHANGE, args.to_rabbitmq_exchange
+    if args.to_rabbitmq_queues:
+        return planning.RABBITMQ_QUEUE, None
+    if args.to_rabbitmq_stream is not None:
+        return planning.RABBITMQ_STREAM, args.to_rabbitmq_stream or None
+    return planning.KAFKA, args.to
+
+
+def _connection(args: argparse.Namespace, kind: str) -> Any:
+    """The Kafka or RabbitMQ settings a target of `kind` needs."""
+    from eventlab.cli.rabbitmq import rabbit_config
+    from eventlab.republish import plan as planning
+
+    if kind != planning.KAFKA:
+        return rabbit_config(args)
+    if not args.bootstrap:
+        raise EventLabError("--bootstrap is needed to republish into Kafka (or give "
+                            "--to-rabbitmq-stream, --to-rabbitmq-exchange or --to-rabbitmq-queues)")
+    return kafka_config(args.bootstrap)
+
+
 def cmd_republish(args: argparse.Namespace) -> int:
     """Plan, dry-run, execute or resume a republish."""
     from eventlab import republish
@@ -86,7 +115,11 @@ def cmd_republish(args: argparse.Namespace) -> int:
     if not path.exists():
         raise StoreError(f"No database at {path}. Load data first (`eventlab ingest ...`) or "
                          "pass --db / set EVENTLAB_DB.")
-    config = kafka_config(args.bootstrap)
+    kind, target = _target(args)
+    if kind != "kafka" and args.to:
+        raise EventLabError("give either --to (Kafka) or a --to-rabbitmq-* target, not both")
+    if args.routing_key is not None and kind != "rabbitmq-exchange":
+        raise EventLabError("--routing-key goes with --to-rabbitmq-exchange")
     cancel = threading.Event()
     with EventStore(path) as store, stop_on_signals(cancel):
         if args.resume:
@@ -101,14 +134,25 @@ def cmd_republish(args: argparse.Namespace) -> int:
                 from eventlab.republish import ledger
 
                 row = ledger.job(cur, job_id)
+            config = _connection(args, row.plan.target_kind if row else kind)
             confirm = _confirm(row.plan, args.yes) if row else None
             action = "resume"
         else:
             from eventlab.republish import guards
+            from eventlab.republish import plan as planning
 
-            options = PlanOptions(target=args.to, timestamp=args.timestamp,
-                                  reason=args.reason or "", dlq_header=guards.dlq_header(),
-                                  create_topics=guards.create_topics())
+            dlq_header = guards.dlq_header()
+            if kind == "rabbitmq-queue":
+                if not args.dlq:
+                    raise EventLabError("--to-rabbitmq-queues redrives a dead-letter queue: "
+                                        "give --dlq with the stored queue or stream")
+                dlq_header = planning.RABBITMQ_DLQ_HEADER
+            config = _connection(args, kind)
+            options = PlanOptions(target=target, timestamp=args.timestamp,
+                                  reason=args.reason or "", dlq_header=dlq_header,
+                                  drop_dlq_headers=args.drop_dead_letter_headers,
+                                  create_topics=guards.create_topics(), target_kind=kind,
+                                  routing_key=args.routing_key)
             dry: DryRun = republish.dry_run(store, config, _selection(args), options)
             if args.dry_run:
                 _print(dry.to_dict(with_records=True), args.json)
@@ -126,7 +170,7 @@ def cmd_republish(args: argparse.Namespace) -> int:
 def register(commands: Commands) -> None:
     """Add `republish`."""
     sp = add_db(commands.add_parser(
-        "republish", help="re-send stored events to Kafka: dry run, execute, resume",
+        "republish", help="re-send stored events to Kafka or RabbitMQ: dry run, execute, resume",
         description="Select (--ids/--sql/--entity/--dlq), then --dry-run or --execute; "
                     "--resume JOB_ID goes on with a planned or interrupted job."))
     sel = sp.add_mutually_exclusive_group()
@@ -138,9 +182,27 @@ def register(commands: Commands) -> None:
                                                     "the topics named in its headers")
     sp.add_argument("--from-seq", type=int, help="with --entity: first seq (inclusive)")
     sp.add_argument("--to-seq", type=int, help="with --entity: last seq (inclusive)")
-    sp.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers host:port")
+    sp.add_argument("--bootstrap", help="Kafka bootstrap servers host:port (Kafka targets)")
     sp.add_argument("--to", metavar="TOPIC",
                     help="target topic (default: <topic>.replay.<job> per source topic)")
+    rmq = sp.add_mutually_exclusive_group()
+    rmq.add_argument("--to-rabbitmq-stream", nargs="?", const="", metavar="STREAM",
+                     help="into a RabbitMQ stream, deduplicated (default name: "
+                          "<topic>.replay.<job>, created)")
+    rmq.add_argument("--to-rabbitmq-exchange", metavar="EXCHANGE",
+                     help="into a RabbitMQ exchange, with confirms and mandatory routing")
+    rmq.add_argument("--to-rabbitmq-queues", action="store_true",
+                     help="with --dlq: each dead letter back to the queue in its "
+                          "x-first-death-queue header")
+    sp.add_argument("--routing-key", help="with --to-rabbitmq-exchange (default: the "
+                                          "record's x-routing-key, else empty)")
+    sp.add_argument("--drop-dead-letter-headers", action="store_true",
+                    help="with --dlq: leave out the dead-letter headers (kafka_dlt-*, or "
+                         "RabbitMQ's x-death, x-first-death-*, x-last-death-*)")
+    sp.add_argument("--rabbitmq-host", dest="host", help="RabbitMQ host ($EVENTLAB_RABBITMQ_HOST)")
+    sp.add_argument("--rabbitmq-port", dest="port", type=int, help="RabbitMQ AMQP port")
+    sp.add_argument("--rabbitmq-stream-port", dest="stream_port", type=int,
+                    help="RabbitMQ stream port")
     sp.add_argument("--reason", help="why (sent as eventlab-reason, kept in the audit log)")
     sp.add_argument("--rate", type=rate, default=0.0, help="records per second (0: no limit)")
     sp.add_argument("--timestamp", choices=("original", "now"), default="original")

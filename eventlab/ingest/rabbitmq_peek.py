@@ -37,9 +37,14 @@ def peek_stream(config: RabbitConfig, stream: str, *, at: str | int | datetime =
     `at`: "first", "last" (the last `limit` messages), an offset, or a time.
     """
     start: str | int | datetime = at
+    end = stream_end(config, stream)
     if at == "last":
-        start = max(0, stream_end(config, stream) - limit)
-    table = read_all(config, stream, start=start, until=limit)  # type: ignore[arg-type]
+        start = max(0, end - limit)
+    # A read bounded by a count waits for that many messages: when the stream holds no more
+    # than `limit` from the start, read to its end instead (else a short stream never returns).
+    first = start if isinstance(start, int) else 0
+    until: int | str = "end" if end - first <= limit else limit
+    table = read_all(config, stream, start=start, until=until)  # type: ignore[arg-type]
     if table is None:
         return []
     rows = []

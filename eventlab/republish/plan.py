@@ -43,7 +43,16 @@ IDENTITY: tuple[str, ...] = (ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET
 """With the replay id, what identifies a republished record when the target is read back."""
 DLQ_HEADER = "kafka_dlt-original-topic"
 DLQ_PREFIX = "kafka_dlt-"
+RABBITMQ_DLQ_HEADER = "x-first-death-queue"
+"""Where RabbitMQ says a dead letter came from: the queue a redrive sends it back to."""
 BY_KEY, BY_PARTITION = "key", "partition"
+KAFKA = "kafka"
+RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE = (
+    "rabbitmq-stream", "rabbitmq-exchange", "rabbitmq-queue")
+TARGET_KINDS = (KAFKA, RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE)
+"""Where a job writes: Kafka topics, RabbitMQ streams (stream protocol, deduplicated), an
+exchange (publisher confirms, mandatory), or queues by name through the default exchange
+(a dead-letter redrive)."""
 ORIGINAL, NOW = "original", "now"
 FILES_TOPIC = "events"
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
@@ -61,6 +70,8 @@ class PlanOptions:
     drop_dlq_headers: bool = False
     dlq_header_prefix: str = DLQ_PREFIX
     create_topics: bool = True
+    target_kind: str = KAFKA
+    routing_key: str | None = None
 
     def check(self) -> list[str]:
         """What is wrong with these options (empty when fine)."""
@@ -69,6 +80,10 @@ class PlanOptions:
             problems.append(f"partitioning must be {BY_KEY!r} or {BY_PARTITION!r}")
         if self.timestamp not in (ORIGINAL, NOW):
             problems.append(f"timestamp must be {ORIGINAL!r} or {NOW!r}")
+        if self.target_kind not in TARGET_KINDS:
+            problems.append(f"target kind must be one of {', '.join(TARGET_KINDS)}")
+        if self.target_kind == RABBITMQ_EXCHANGE and not self.target:
+            problems.append("a RabbitMQ exchange target needs the exchange's name")
         if self.target is not None and not valid_topic(self.target):
             problems.append(f"{self.target!r} is not a valid topic name (letters, digits, "
                             "'.', '_' and '-', at most 249)")
@@ -130,6 +145,8 @@ class Plan:
     dlq_header: str = DLQ_HEADER
     drop_dlq_headers: bool = False
     dlq_header_prefix: str = DLQ_PREFIX
+    target_kind: str = KAFKA
+    routing_key: str | None = None
 
     @property
     def target_topics(self) -> list[str]:
@@ -203,7 +220,8 @@ def make_plan(*, job_id: str, actor: str, kind: str, options: PlanOptions,
                 create=tuple(create), confirm=confirm, warnings=tuple(warnings), count=count,
                 bytes=bytes_, tombstones=tombstones, skipped=skipped,
                 dlq_header=options.dlq_header, drop_dlq_headers=options.drop_dlq_headers,
-                dlq_header_prefix=options.dlq_header_prefix)
+                dlq_header_prefix=options.dlq_header_prefix, target_kind=options.target_kind,
+                routing_key=options.routing_key)
 
 
 def confirmed(plan: Plan, typed: str | None) -> bool:

@@ -13,7 +13,8 @@ records are read back (`republish/verify.py`): a target deleted, re-created or t
 since makes the job `lost` ("target lost N acknowledged records"), and it stops there
 (docs/safety.md, item 38). `done` means every acknowledged record was seen in the target.
 
-Sending itself (the per-record path) is `eventlab/republish/send.py`.
+The target's own steps (create, settle, send, verify) are behind `republish/target.py`:
+Kafka (`kafka_target.py`, sending in `send.py`) and RabbitMQ (`rabbitmq_target.py`).
 """
 
 from __future__ import annotations
@@ -28,19 +29,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.errors import EventLabError, SourceError
-from eventlab.kafka import admin, provenance
+from eventlab.errors import EventLabError
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.partitioner import partition_for
+from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.republish import audit, guards, ledger, verify
 from eventlab.republish import plan as planning
 from eventlab.republish import selection as selecting
-from eventlab.republish import send as sending
 from eventlab.republish.guards import RepublishRefused
 from eventlab.republish.ledger import Counts
 from eventlab.republish.plan import Plan, PlanOptions
 from eventlab.republish.selection import Selection, SelectionError, Summary
 from eventlab.republish.send import DELIVERY_TIMEOUT_S
+from eventlab.republish.target import Target, target_for
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
@@ -150,15 +151,18 @@ def _key_partitions(cur: db.Connection, rows_sql: str, params: Sequence[Any],
                      "partition": pa.array(out_p, pa.int32())})
 
 
-def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
+def dry_run(store: EventStore, config: KafkaConfig | RabbitConfig | Target, sel: Selection,
             options: PlanOptions | None = None, *, actor: str | None = None,
             preview: int = 10_000) -> DryRun:
     """Plan a job and list exactly what it would send; writes the ledger and an audit row,
     produces nothing. Refusals (read-only, allow-list, cap, nothing selected) are audited.
     The guards are the process's (`eventlab.settings.guards`): options can narrow them (no
-    topic creation), never widen them."""
+    topic creation), never widen them. `config` says where: a Kafka cluster, a RabbitMQ server
+    (with `options.target_kind` a stream, an exchange or queues) or a `Target`."""
     actor = actor or guards.actor()
     options = options or PlanOptions(dlq_header=guards.dlq_header())
+    target = target_for(config, options.target_kind)
+    options = replace(options, target_kind=target.kind)
     options = replace(options, create_topics=options.create_topics and guards.create_topics())
     described = sel.describe()
     _guard(store, actor, "dry-run", selection=described)
@@ -195,7 +199,7 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
     src_topics = sorted({r.topic for r in summary.ranges if r.topic} | (
         set(summary.destinations) if dlq else set()))
     try:
-        listed = admin.partition_counts(config, sorted(set(src_topics) | set(targets.values())))
+        listed = target.partition_counts(sorted(set(src_topics) | set(targets.values())))
     except EventLabError as exc:  # the attempt is audited, then the error shown
         with store.transaction() as cur:
             audit.append(cur, actor=actor, action="dry-run", outcome="error",
@@ -217,6 +221,11 @@ def dry_run(store: EventStore, config: KafkaConfig, sel: Selection,
         existing={t: listed.get(t) for t in targets.values()}, sensitive=sensitive,
         count=sendable, bytes_=summary.bytes, tombstones=summary.tombstones, skipped=skipped)
     _check_targets(store, actor, "dry-run", the_plan, described)
+    if the_plan.create and not target.creates:
+        raise _refuse(store, actor, "dry-run", f"target(s) missing on {target.describe()}: "
+                      f"{', '.join(the_plan.create)}; declare them first (a {target.kind} "
+                      "target is never created by EventLab)", selection=described,
+                      job_id=job_id)
     if the_plan.create and not options.create_topics:
         raise _refuse(store, actor, "dry-run", "target topic(s) do not exist and creation is "
                       f"off ({guards.CREATE_TOPICS}=0): {', '.join(the_plan.create)}",
@@ -265,51 +274,16 @@ def send_again(store: EventStore, job_id: str, *, actor: str | None = None) -> P
 
 # -- settling unknown records -----------------------------------------------------------------
 
-def settle(store: EventStore, config: KafkaConfig, job_id: str) -> tuple[int, int, int]:
+def settle(store: EventStore, config: KafkaConfig | Target, job_id: str
+           ) -> tuple[int, int, int]:
     """Read the targets for the job's unknown records: (found, missing, extra copies)."""
-    with store.reading() as cur:
-        unknown = ledger.unknown_rows(cur, job_id)
-        if not unknown:
-            return 0, 0, 0
-        acked = ledger.acked_positions(cur, job_id)
-    topics = sorted({row[1] for row in unknown})
-    counts = admin.partition_counts(config, topics)
-    copies: dict[tuple[str, tuple], list[tuple[int, int]]] = {}
-    for topic in topics:
-        if counts.get(topic) is None:
-            continue  # never created: nothing of this job is there
-        for f in provenance.find_replayed(config, topic, job_id, planning.REPLAY_ID,
-                                          planning.IDENTITY):
-            if (topic, f.partition, f.offset) not in acked:
-                copies.setdefault((topic, f.identity), []).append((f.partition, f.offset))
-    ns, statuses, parts, offs, errors = [], [], [], [], []
-    found = missing = 0
-    for n, target, s_topic, s_part, s_off, event_id in unknown:
-        key = (target, planning.identity(s_topic, s_part, s_off, event_id))
-        hits = copies.get(key)
-        ns.append(n)
-        if hits:
-            p, o = hits.pop(0)
-            statuses.append(ledger.ACKED)
-            parts.append(p)
-            offs.append(o)
-            errors.append(None)
-            found += 1
-        else:
-            statuses.append(ledger.UNSENT)
-            parts.append(None)
-            offs.append(None)
-            errors.append("not found in the target when settled")
-            missing += 1
-    extra = sum(len(v) for v in copies.values())
-    with store.transaction() as cur:
-        ledger.write_outcomes(cur, job_id, ns, statuses, parts, offs, errors)
-    return found, missing, extra
+    return target_for(config).settle(store, job_id)
 
 
 # -- execute / resume -------------------------------------------------------------------------
 
-def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str | None = None,
+def execute(store: EventStore, config: KafkaConfig | RabbitConfig | Target, job_id: str, *,
+            actor: str | None = None,
             confirm: str | None = None, rate: float | None = None,
             cancel: threading.Event | None = None,
             progress: Callable[[Counts], None] | None = None,
@@ -329,6 +303,10 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
                       job_id=job_id)
     plan, described = row.plan, row.selection
     targets = ", ".join(plan.target_topics)
+    target = target_for(config, plan.target_kind)
+    if target.kind != plan.target_kind:
+        raise _refuse(store, actor, action, f"job {job_id} writes to {plan.target_kind}, not "
+                      f"{target.kind}: give that connection", job_id=job_id, target=targets)
     _check_targets(store, actor, action, plan, described)
     cap = guards.max_records()
     if plan.count > cap:
@@ -347,10 +325,10 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
     sent_now = found = missing = extra = 0
     verified = False
     try:
-        error = _lost(store, config, job_id)  # before anything re-creates a target
+        error = _lost(store, target, job_id)  # before anything re-creates a target
         if error is None:
-            _ensure_targets(config, plan)
-            found, missing, extra = settle(store, config, job_id)
+            target.ensure(plan)
+            found, missing, extra = target.settle(store, job_id)
             if found or missing:
                 notes.append(f"settled {found + missing:,} unknown record(s) by reading the "
                              f"target: {found:,} found, {missing:,} not found")
@@ -363,12 +341,12 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
             if not (before.unsent or before.failed):
                 notes.append("nothing to send: every record is acknowledged")
             else:
-                sent_now, error = sending.send(store, config, plan, rate, cancel, progress,
-                                               delivery_timeout_s)
+                sent_now, error = target.send(store, plan, rate, cancel, progress,
+                                              delivery_timeout_s)
             with store.reading() as cur:
                 complete = ledger.counts(cur, job_id).sent == plan.count
             if error is None and complete:  # done only when every ack is seen in the target
-                error = _lost(store, config, job_id) if sent_now else None
+                error = _lost(store, target, job_id) if sent_now else None
                 verified = error is None
                 if verified:
                     notes.append("every acknowledged record verified in the target")
@@ -393,13 +371,13 @@ def execute(store: EventStore, config: KafkaConfig, job_id: str, *, actor: str |
                      tuple(notes))
 
 
-def _lost(store: EventStore, config: KafkaConfig, job_id: str) -> str | None:
+def _lost(store: EventStore, target: Target, job_id: str) -> str | None:
     """Read the job's acknowledged records back; None when all are where they were
     acknowledged, else the 'target lost N acknowledged records' message (they are marked
     lost). A job with records lost earlier stays lost: sending again is a new job."""
     with store.reading() as cur:
         earlier = ledger.counts(cur, job_id).lost
-    check = verify.verify_acked(store, config, job_id)
+    check = target.verify(store, job_id)
     verify.mark_lost(store, job_id, check)
     if check.lost:
         return check.message()
@@ -407,24 +385,6 @@ def _lost(store: EventStore, config: KafkaConfig, job_id: str) -> str | None:
         return verify.lost_message(earlier, "found when the target was read back before; "
                                             "see the job's records")
     return None
-
-
-def _ensure_targets(config: KafkaConfig, plan: Plan) -> None:
-    counts = admin.partition_counts(config, plan.target_topics)
-    for topic in plan.target_topics:
-        want = plan.target_partitions[topic]
-        have = counts.get(topic)
-        if have is None:
-            if topic not in plan.create:
-                raise SourceError(f"target topic {topic} no longer exists on {config.bootstrap}; "
-                                  "plan again")
-            if not guards.create_topics():
-                raise RepublishRefused(f"target topic {topic} does not exist and creation is "
-                                       f"off ({guards.CREATE_TOPICS}=0)")
-            have = admin.ensure_topic(config, topic, want)
-        if have != want:
-            raise SourceError(f"target topic {topic} has {have} partition(s), the plan expected "
-                              f"{want}: plan again")
 
 
 def report(store: EventStore, job_id: str) -> JobReport | None:

@@ -55,3 +55,12 @@ def test_cli_starts_detached_on_loopback_and_stops_with_its_epmd(tmp_path: Path)
     assert stopped.returncode == 0, stopped.stderr
     assert not answers(amqp) and not answers(streams)
     assert not _epmd_pids(state["ports"]["epmd"])
+
+
+def test_peek_of_a_stream_shorter_than_the_limit_returns_what_it_holds(
+        rabbit_config: RabbitConfig, stream_factory: Callable[..., str]) -> None:
+    stream = stream_factory([b"a", b"b", b"c"])
+    assert [r["offset"] for r in peek_stream(rabbit_config, stream, limit=20)] == [0, 1, 2]
+    assert [r["offset"] for r in peek_stream(rabbit_config, stream, at="last", limit=20)] == [
+        0, 1, 2]
+    assert [r["offset"] for r in peek_stream(rabbit_config, stream, at=1, limit=20)] == [1, 2]
