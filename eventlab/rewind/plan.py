@@ -139,16 +139,18 @@ def resolve(target: Target, partitions: Mapping[int, tuple[int, int]],
 
 def build(group: str, topic: str, target: Target, partitions: Mapping[int, tuple[int, int]],
           committed: Mapping[int, int], wanted: Mapping[int, int],
-          timestamps: Mapping[int, float], now: float) -> RewindPlan:
+          timestamps: Mapping[int, float], now: float,
+          notes: Mapping[int, str] | None = None) -> RewindPlan:
     """The plan: each wanted offset clamped to [earliest, end], with the lag it leaves in
     records and in seconds (now minus the timestamp of the record at the new offset, epoch s;
-    0 at the end; None when that record's time is unknown)."""
+    0 at the end; None when that record's time is unknown); `notes` say how an offset was
+    found, when that needs saying."""
     moves = []
     for p in sorted(wanted):
         lo, end = partitions[p]
         new = min(max(wanted[p], lo), end)
-        note = ("" if new == wanted[p] else
-                f"asked {wanted[p]:,}, kept within [{lo:,}, {end:,}]")
+        note = "; ".join(x for x in ((notes or {}).get(p, ""), "" if new == wanted[p] else
+                                     f"asked {wanted[p]:,}, kept within [{lo:,}, {end:,}]") if x)
         at = timestamps.get(p)
         secs = 0.0 if new >= end else (None if at is None else max(0.0, now - at))
         moves.append(Move(p, committed.get(p), new, lo, end, end - new, secs, note))

@@ -24,6 +24,7 @@ from eventlab.kafka.admin import offset_bounds, partition_counts
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.groups import group_offsets, read_records_at
 from eventlab.republish import audit
+from eventlab.rewind.by_time import offsets_at_time
 from eventlab.rewind.plan import PlanError, RewindPlan, Target, build, parse_time, resolve
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
@@ -46,10 +47,10 @@ def plan_reset(config: KafkaConfig, group: str, topic: str, target: Target,
     bounds = offset_bounds(config, [(topic, p) for p in range(count)], "read_uncommitted")
     partitions = {p: bounds[(topic, p)] for p in range(count)}
     committed = group_commit.committed_offsets(config, group, topic)
+    notes: dict[int, str] = {}
     if target.kind == "to-datetime":
         at = parse_time(target.value)
-        found = group_commit.offsets_for_time(config, topic, range(count),
-                                              int(at.timestamp() * 1000))
+        found, notes = offsets_at_time(config, topic, partitions, int(at.timestamp() * 1000))
     elif target.kind == "to-event":
         found = {**_event_position(store, topic, target.value)}
     wanted = resolve(target, partitions, committed, found=found)
@@ -58,7 +59,8 @@ def plan_reset(config: KafkaConfig, group: str, topic: str, target: Target,
                                     if o < partitions[p][1]})
     stamps = {p: read.found[((topic, p), o)].timestamp_ms / 1000
               for p, o in clamped.items() if ((topic, p), o) in read.found}
-    return build(group, topic, target, partitions, committed, wanted, stamps, time.time())
+    return build(group, topic, target, partitions, committed, wanted, stamps, time.time(),
+                 notes)
 
 
 def _event_position(store: EventStore | None, topic: str, event_id: str) -> dict[int, int]:
