@@ -63,3 +63,18 @@ def eta_seconds(lag: int | None, consumed: float | None, produced: float | None)
     if consumed is None or produced is None or consumed - produced <= 0:
         return None
     return lag / (consumed - produced)
+
+
+def lag_duration(seconds: float) -> str:
+    """`12.3 s`, `4 min 5 s`, `3 h 20 min`, `12 d 4 h`: a lag a person can read (the
+    Consumers page and the rewind plan)."""
+    s = max(0.0, seconds)
+    if s < 120:
+        return f"{s:.1f} s"
+    m = int(s // 60)
+    if m < 120:
+        return f"{m} min {int(s % 60)} s"
+    h = m // 60
+    if h < 48:
+        return f"{h} h {m % 60} min"
+    return f"{h // 24:,} d {h % 24} h"

@@ -22,6 +22,7 @@ from eventlab.charts import lag as charts
 from eventlab.errors import EventLabError
 from eventlab.kafka.config import KafkaConfig
 from eventlab.lag import sampler, samples, settings, topics, where
+from eventlab.lag.arith import lag_duration
 from eventlab.lag.rules import NO_COMMIT, OK, WARN
 from eventlab.lag.snapshot import GroupLag, LagSnapshot, PartitionLag, take_snapshot
 from eventlab.store.eventstore import EventStore
@@ -93,6 +94,15 @@ def live(config: KafkaConfig, store: EventStore, *, read_only: bool) -> None:
         render(snapshot, store, wrote=wrote, read_only=read_only, config=config)
 
     st.fragment(run_every=REFRESH)(draw)()
+    # The rewind panel stands outside the 5-second refresh: its choices (an open "To" list, a
+    # typed group name) would otherwise be redrawn under the user's hands.
+    shown = st.session_state.get(_REWIND_FOR)
+    if shown is not None:
+        rewind_widgets.panel(config, store, shown, read_only=read_only)
+
+
+_REWIND_FOR = "_c_rewind_group"
+"""The chosen group as the last snapshot saw it: the rewind panel's subject."""
 
 
 def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: bool,
@@ -118,7 +128,10 @@ def render(snapshot: LagSnapshot, store: EventStore, *, wrote: bool, read_only: 
     history_charts(store, snapshot.bootstrap, group)
     standing(store, group)
     if config is not None:
-        rewind_widgets.panel(config, store, group, read_only=read_only)
+        previous = st.session_state.get(_REWIND_FOR)
+        st.session_state[_REWIND_FOR] = group
+        if previous is None or previous.group != group.group:
+            st.rerun(scope="app")  # a new group: the panel outside the refresh follows it
 
 
 def sampling_note(bootstrap: str, wrote: bool) -> str:
@@ -147,24 +160,12 @@ def format_utc_epoch(at: float) -> str:
     return format_utc(datetime.fromtimestamp(at, UTC))
 
 
-def duration(seconds: float) -> str:
-    """`12.3 s`, `4 min 5 s`, `3 h 20 min`, `12 d 4 h`: a lag a person can read."""
-    s = max(0.0, seconds)
-    if s < 120:
-        return f"{s:.1f} s"
-    m = int(s // 60)
-    if m < 120:
-        return f"{m} min {int(s % 60)} s"
-    h = m // 60
-    if h < 48:
-        return f"{h} h {m % 60} min"
-    return f"{h // 24:,} d {h % 24} h"
 
 
 def _secs(value: float | None, estimated: bool = False) -> str:
     if value is None:
         return "—"
-    text = duration(value)
+    text = lag_duration(value)
     return f"{text} (estimated)" if estimated else text
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from eventlab.errors import EventLabError
 from eventlab.kafka.config import KafkaConfig
+from eventlab.lag.arith import lag_duration
 from eventlab.lag.snapshot import GroupLag
 from eventlab.rewind import run
 from eventlab.rewind.plan import KINDS, RewindPlan, Target
@@ -31,7 +32,7 @@ def plan_rows(plan: RewindPlan) -> pd.DataFrame:
         "partition": f"{plan.topic}/{m.partition}",
         "current": "no commit" if m.current is None else f"{m.current:,}",
         "new": f"{m.new:,}", "lag after (records)": m.lag_after,
-        "lag after (s)": None if m.lag_seconds_after is None else round(m.lag_seconds_after, 1),
+        "lag after": "—" if m.lag_seconds_after is None else lag_duration(m.lag_seconds_after),
         "note": m.note or ("" if m.changes else "unchanged")} for m in plan.moves])
 
 

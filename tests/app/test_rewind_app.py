@@ -41,6 +41,8 @@ def test_dry_run_confirm_reset_and_undo(tmp_path: Path, monkeypatch: pytest.Monk
     assert not at.exception and not at.error, texts(at.error)
     plan = next(f.value for f in at.dataframe if "lag after (records)" in f.value.columns)
     assert plan.iloc[0][["current", "new", "lag after (records)"]].tolist() == ["4", "1", 5]
+    assert plan.iloc[0]["lag after"].endswith((" s", " min", " h", " d")) or \
+        plan.iloc[0]["lag after"] == "—"  # read as a duration, not raw seconds
     assert at.button(key="rw_execute").disabled
     at.text_input(key="rw_confirm").input(group).run()
     at.text_input(key="rw_reason").input("replay after the fix").run()
