@@ -47,7 +47,7 @@ name = "customers keep an e-mail"
 entity_type = "customer"
 require = 'email exists and status not in ("gone", 3) and address.zip < "5"'
 ''')
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:  # as the app opens it
         fast = invariants.run(cur, [*demo, *extra])
         slow = fold_path.check(cur, [*demo, *extra], MergeReducer())
     assert [r.path for r in fast] == ["duckdb"] * 5
@@ -152,7 +152,7 @@ def test_other_reducers_take_the_fold_path(store: EventStore) -> None:
 def test_the_fold_path_reads_entities_slice_by_slice(demo_db: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     demo = invariants.load_file(DEMO_FILE)[:1]
-    with EventStore(demo_db, read_only=True) as store, store.reading() as cur:
+    with EventStore(demo_db) as store, store.reading() as cur:  # as the app opens it
         whole = fold_path.check(cur, demo, MergeReducer())
         monkeypatch.setattr(fold_path, "SLICE_EVENTS", 100)
         sliced = fold_path.check(cur, demo, MergeReducer())
