@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -183,7 +184,18 @@ def start_server(port: int | None = None, stream_port: int | None = None, *,
         raise
     if not detached:
         atexit.register(handle.stop)
+        _watch(handle)
     return handle
+
+
+def _watch(handle: ServerHandle) -> None:
+    """Start the watcher that stops the node if this process dies without `atexit`
+    (`eventlab.rabbitmq.watch`)."""
+    from eventlab.rabbitmq.watch import handle_json
+
+    subprocess.Popen([sys.executable, "-m", "eventlab.rabbitmq.watch", str(os.getpid()),
+                      handle_json(handle)], start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _wait_ready(handle: ServerHandle, timeout_s: float) -> None:
