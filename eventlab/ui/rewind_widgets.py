@@ -38,7 +38,7 @@ def plan_rows(plan: RewindPlan) -> pd.DataFrame:
 
 def panel(config: KafkaConfig, store: EventStore, group: GroupLag, *, read_only: bool) -> None:
     """The rewind expander for `group`."""
-    with st.expander("Rewind this group (reset offsets)"):
+    with st.expander(f"Rewind group {inert(group.group)} (reset offsets)"):
         if read_only:
             st.caption("Read-only mode (EVENTLAB_READ_ONLY): resetting offsets is disabled.")
             return

@@ -214,13 +214,15 @@ def _rewind(app_url: str, page: Page) -> None:
     page.keyboard.type(IDLE)
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(rf"{IDLE} · state")).first).to_be_visible(timeout=45_000)
-    panel = page.locator('[data-testid="stExpander"]').filter(has_text="Rewind this group")
-    panel.get_by_text("Rewind this group").click()
+    # The panel names its group: wait for the one of the group just chosen (the page redraws
+    # the panel, which stands outside the 5 s refresh, when the chosen group changes).
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text=f"Rewind group {IDLE}")
+    panel.get_by_text(f"Rewind group {IDLE}").click(timeout=45_000)
     expect(panel.get_by_text("Dry run first")).to_be_visible(timeout=10_000)
     how = panel.locator('[data-testid="stSelectbox"]').filter(
         has=page.get_by_text("To", exact=True))
-    # The panel is inside the page's 5 s refresh, which closes an open list (a user sees it
-    # too): pick again until the choice holds; to-earliest takes no value, so its box turns off.
+    # Pick until the choice holds (the panel once stood inside the page's 5 s refresh, which
+    # closed an open list); to-earliest takes no value, so its box turns off.
     value = panel.get_by_role("textbox", name="Value")
     for _ in range(4):
         how.locator("input").first.click()
