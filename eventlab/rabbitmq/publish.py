@@ -21,6 +21,7 @@ from rstream import exceptions as rexc
 from rstream.recovery import BackOffRecoveryStrategy
 
 from eventlab.errors import SourceError
+from eventlab.rabbitmq import amqp
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.rabbitmq.records import PROPERTY_HEADERS
 from eventlab.rabbitmq.streams import connection_error
@@ -186,18 +187,12 @@ class ExchangePublisher:
         import pika
 
         self.config = config
-        params = pika.ConnectionParameters(
-            config.host, config.port, config.vhost,
-            pika.PlainCredentials(config.user, config.password.reveal()),
-            ssl_options=pika.SSLOptions(config.ssl_context()) if config.tls else None,
-            socket_timeout=config.timeout_s, blocked_connection_timeout=config.timeout_s,
-            connection_attempts=1)
         try:
-            self._conn = pika.BlockingConnection(params)
+            self._conn = pika.BlockingConnection(amqp.parameters(config))
             self._channel = self._conn.channel()
             self._channel.confirm_delivery()
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise _amqp_error(config, exc, "connecting") from exc
+            raise amqp.amqp_error(config, exc, "connecting") from exc
 
     def __enter__(self) -> ExchangePublisher:
         return self
@@ -227,7 +222,7 @@ class ExchangePublisher:
         except pexc.ChannelClosedByBroker as exc:
             if exc.reply_code == 404:
                 return False
-            raise _amqp_error(self.config, exc, f"looking up {kind} {name!r}") from exc
+            raise amqp.amqp_error(self.config, exc, f"looking up {kind} {name!r}") from exc
         finally:
             with contextlib.suppress(Exception):
                 if channel.is_open:
@@ -249,22 +244,5 @@ class ExchangePublisher:
         except pexc.NackError:
             return "refused by the broker (nack)"
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise _amqp_error(self.config, exc, f"publishing to exchange {exchange!r}") from exc
+            raise amqp.amqp_error(self.config, exc, f"publishing to exchange {exchange!r}") from exc
 
-
-def _amqp_error(config: RabbitConfig, exc: BaseException, doing: str) -> SourceError:
-    import pika.exceptions as pexc
-
-    from eventlab.errors import BrokerUnavailable
-
-    where = f"RabbitMQ at {config.host}:{config.port} (vhost {config.vhost!r})"
-    if isinstance(exc, pexc.ProbableAuthenticationError | pexc.AuthenticationError):
-        return SourceError(f"{where} refused the login of user {config.user!r} while {doing}: "
-                           "check EVENTLAB_RABBITMQ_USER and EVENTLAB_RABBITMQ_PASSWORD")
-    if isinstance(exc, pexc.ProbableAccessDeniedError):
-        return SourceError(f"{where}: the virtual host {config.vhost!r} does not exist or user "
-                           f"{config.user!r} may not use it ({doing})")
-    if isinstance(exc, pexc.AMQPConnectionError | OSError):
-        return BrokerUnavailable(f"{where} did not answer while {doing}: is it running? "
-                                 "Check EVENTLAB_RABBITMQ_HOST and EVENTLAB_RABBITMQ_PORT")
-    return SourceError(f"RabbitMQ error while {doing} ({where}): {type(exc).__name__}: {exc}")
