@@ -35,13 +35,16 @@ from eventlab.kafka.positions import TP
 _HEAD = struct.Struct(">cI")
 
 
-def _write(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+def write_frame(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+    """One frame of the reader protocol: a kind byte, the length, the payload (also the
+    RabbitMQ reader's)."""
     out.write(_HEAD.pack(kind, len(payload)))
     out.write(payload)
     out.flush()
 
 
-def _read(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
+def read_frame(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """The next frame written by `write_frame`; None at the end of the stream."""
     head = stream.read(_HEAD.size)
     if len(head) < _HEAD.size:
         return None
@@ -101,15 +104,16 @@ def main() -> int:
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, batch.schema) as writer:
                     writer.write_table(batch)
-                _write(out, b"B", sink.getvalue().to_pybytes())
-                _write(out, b"P", json.dumps(
+                write_frame(out, b"B", sink.getvalue().to_pybytes())
+                write_frame(out, b"P", json.dumps(
                     [[t, p, o] for (t, p), o in reader.positions().items()]).encode())
             else:  # connected, and nothing came within the poll: caught up (while following)
-                _write(out, b"I", b"")
+                write_frame(out, b"I", b"")
         reason = "cancelled" if stop["flag"] else (reader.stopped_because or "end reached")
-        _write(out, b"D", json.dumps({"reason": reason}).encode())
+        write_frame(out, b"D", json.dumps({"reason": reason}).encode())
     except SourceError as exc:
-        _write(out, b"E", json.dumps({"type": type(exc).__name__, "message": str(exc)}).encode())
+        write_frame(out, b"E", json.dumps({"type": type(exc).__name__,
+                                           "message": str(exc)}).encode())
     except BrokenPipeError:
         return 0
     finally:
@@ -142,7 +146,7 @@ class ReaderProcess:
         stream = self._proc.stdout
         assert stream is not None
         pending: pa.Table | None = None
-        while (frame := _read(stream)) is not None:
+        while (frame := read_frame(stream)) is not None:
             kind, payload = frame
             if kind == b"B":
                 pending = pa.ipc.open_stream(payload).read_all()

@@ -29,7 +29,7 @@ import pyarrow as pa
 from eventlab import errors
 from eventlab.errors import SourceError
 from eventlab.kafka.config import Secret
-from eventlab.kafka.reader_proc import _read, _write
+from eventlab.kafka.reader_proc import read_frame, write_frame
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.rabbitmq.streams import StreamStart, StreamUntil
 
@@ -86,16 +86,16 @@ def main() -> int:
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, item.schema) as writer:
                     writer.write_table(item)
-                _write(out, b"B", sink.getvalue().to_pybytes())
-                _write(out, b"P", json.dumps(
+                write_frame(out, b"B", sink.getvalue().to_pybytes())
+                write_frame(out, b"P", json.dumps(
                     [[s, p, o] for (s, p), o in positions.items()]).encode())
             elif kind == "idle":
-                _write(out, b"I", b"")
+                write_frame(out, b"I", b"")
             elif kind == "done":
-                _write(out, b"D", json.dumps({"reason": item}).encode())
+                write_frame(out, b"D", json.dumps({"reason": item}).encode())
                 break
             else:
-                _write(out, b"E", json.dumps({"type": type(item).__name__,
+                write_frame(out, b"E", json.dumps({"type": type(item).__name__,
                                               "message": str(item)}).encode())
                 break
     except BrokenPipeError:
@@ -129,7 +129,7 @@ class StreamReaderProcess:
         stream = self._proc.stdout
         assert stream is not None
         pending: pa.Table | None = None
-        while (frame := _read(stream)) is not None:
+        while (frame := read_frame(stream)) is not None:
             kind, payload = frame
             if kind == b"B":
                 pending = pa.ipc.open_stream(payload).read_all()
