@@ -5,16 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab import asof, explore
+from eventlab.errors import EventLabError
 from eventlab.ui import asof_widgets as w
 from eventlab.ui import context
+from eventlab.ui.text import inert_lines
 
 st.title("As of")
 st.caption("Every entity of a type folded with the default reducer (JSON merge patch) up to a "
            "moment, computed inside DuckDB. Counts by a field, the entities, and what moved "
            "between two times.")
 cur = context.cursor()
-facets = explore.facets(cur)
-q = w.question(facets, lambda: asof.busiest_type(cur) or facets.entity_types[0], cur)
+try:
+    facets = explore.facets(cur)
+    q = w.question(facets, lambda: asof.busiest_type(cur) or facets.entity_types[0], cur)
+except EventLabError as exc:  # out of memory, a damaged store: said, not a traceback
+    st.error(inert_lines(exc))
+    st.stop()
 if q is None:
     st.stop()
 
