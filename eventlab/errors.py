@@ -74,3 +74,19 @@ class SchemaRegistryUnavailable(SourceError):
 
 class SchemaNotFound(SourceError):
     """No schema with this id in the registry, the folder or the store."""
+
+
+class AwsUnavailable(SourceError):
+    """An SNS/SQS endpoint did not answer in time, or answered something that is not AWS."""
+
+
+class AwsCredentialsMissing(SourceError):
+    """boto3's credential chain found nothing (environment, profile, role)."""
+
+
+class AwsAccessDenied(SourceError):
+    """AWS refused the call for these credentials (a missing permission or a wrong signature)."""
+
+
+class AwsNotFound(SourceError):
+    """The named queue, topic or subscription does not exist (or not in this region/account)."""

@@ -17,7 +17,7 @@ from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.jobs import JobManager
 from eventlab.store.eventstore import EventStore
 
-pytest_plugins = ["kafka_fixtures", "rabbitmq_fixtures"]
+pytest_plugins = ["kafka_fixtures", "rabbitmq_fixtures", "aws_fixtures"]
 
 SHARED_SERVERS = {"rabbitmq_server": "rabbitmq"}
 """Session fixtures too slow to start on every worker: the tests using one run on one worker.

@@ -13,7 +13,8 @@ from repo_paths import ROOT
 
 PACKAGE = ROOT / "eventlab"
 OWNERS = {"duckdb": "store", "kafka": "kafka", "streamlit": "ui", "plotly": "charts",
-          "rstream": "rabbitmq", "pika": "rabbitmq"}
+          "rstream": "rabbitmq", "pika": "rabbitmq", "boto3": "aws",
+          "botocore": "aws", "moto": "aws"}
 """A library and the one package of eventlab that may import it."""
 HEAVY = ("pyarrow", "orjson", "kafka", "duckdb", "pandas", "numpy", "streamlit", "plotly")
 

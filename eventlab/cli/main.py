@@ -7,6 +7,7 @@ import sys
 
 from eventlab.cli import (
     app,
+    aws,
     broker,
     demo,
     diverge,
@@ -33,7 +34,7 @@ from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
           diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, app)
+          rabbitmq_queues, aws, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 
