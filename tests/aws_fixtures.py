@@ -42,7 +42,7 @@ def aws_config(aws_endpoint: LocalEndpoint) -> AwsConfig:
 
 
 @pytest.fixture
-def queue_factory(aws_config: AwsConfig) -> Callable[..., str]:
+def sqs_queue_factory(aws_config: AwsConfig) -> Callable[..., str]:
     """make(fifo=False, **attributes) creates a queue unique to this test; returns its URL."""
     from eventlab.aws.clients import sqs
 
@@ -57,7 +57,7 @@ def queue_factory(aws_config: AwsConfig) -> Callable[..., str]:
 
 
 @pytest.fixture
-def topic_factory(aws_config: AwsConfig) -> Callable[..., str]:
+def sns_topic_factory(aws_config: AwsConfig) -> Callable[..., str]:
     """make(fifo=False) creates an SNS topic unique to this test; returns its ARN."""
     from eventlab.aws.clients import sns
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from event_rows import add_events, event
+
 from eventlab.store.eventstore import EventStore
 
 CANONICAL = ("event_id, entity_type, entity_id, event_type, event_version, seq, ts, "
@@ -15,6 +17,9 @@ KEY = b"\x00\xffk"
 VALUE = b'{"n":1,"s":"\xc3\xbc"}'
 HEADERS = [{"key": "trace", "value": b"\x00\xff"}, {"key": "none", "value": None}]
 
+COLUMNS = ("event_id", "entity_type", "entity_id", "event_type", "event_version", "seq", "ts",
+           "payload", "metadata", "is_delete", "source", "topic", "partition", "offset", "key",
+           "value", "headers", "kafka_ts", "kafka_ts_type")
 ROWS = [
     ("k-1", "order", "order-1", "OrderPlaced", 1, 1, "2026-11-01 10:00:00.123456+00",
      '{"n":1,"s":"ü"}', '{"correlation_id":"c1"}', False, "kafka", "orders", 0, 0, KEY,
@@ -32,16 +37,11 @@ ROWS = [
 
 def make_store(path: Path) -> Path:
     """A database file holding `ROWS` (closed again)."""
-    with EventStore(path) as store, store.transaction() as cur:
-        for row in ROWS:
-            cur.execute(
-                'INSERT INTO events (event_id, entity_type, entity_id, event_type, '
-                'event_version, seq, ts, payload, metadata, is_delete, source, topic, '
-                '"partition", "offset", key, value, headers, kafka_ts, kafka_ts_type) '
-                'VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?, ?, ?, ?, ?, ?, ?, '
-                '?, CAST(? AS TIMESTAMPTZ), ?)', list(row))
-        cur.execute("INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, "
+    with EventStore(path) as store:
+        add_events(store, [event(**dict(zip(COLUMNS, row, strict=True))) for row in ROWS])
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, "
                     "detail, raw, key, headers) VALUES ('kafka', 'orders', 0, 9, "
-                    "'invalid JSON', 'not a JSON object', ?, ?, ?)",
-                    [b"\xff\x00bad", b"k9", HEADERS])
+                        "'invalid JSON', 'not a JSON object', ?, ?, ?)",
+                        [b"\xff\x00bad", b"k9", HEADERS])
     return path

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
+from event_rows import T0, add_events
 
 from eventlab.errors import ReducerError
 from eventlab.replay import Event, Fold, FunctionReducer, MergeReducer, merge_reducer
-from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.store.order import stream_key
 
-T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 _MISSING = object()
 
 
@@ -42,22 +40,9 @@ def row(entity_id: str, seq: int, payload: Any = _MISSING, *, minute: float | No
     }
 
 
-_TYPES = {"event_version": pa.int32(), "seq": pa.int64(), "offset": pa.int64(),
-          "ts": pa.timestamp("us", tz="UTC"), "kafka_ts": pa.timestamp("us", tz="UTC"),
-          "is_delete": pa.bool_()}
-
-
 def insert(store: EventStore, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows into `events` (JSON columns as text, everything else typed)."""
-    if not rows:
-        return
-    table = pa.table({name: pa.array([r[name] for r in rows], _TYPES.get(name, pa.string()))
-                      for name in rows[0]})
-    with store.transaction() as cur:
-        db.register(cur, "__rows", table)
-        cols = ", ".join(f'"{c}"' for c in rows[0])
-        cur.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM __rows")
-        db.unregister(cur, "__rows")
+    """Insert rows into `events` (the shared `event_rows.add_events`)."""
+    add_events(store, rows)
 
 
 def store_with(rows: Sequence[dict[str, Any]]) -> EventStore:

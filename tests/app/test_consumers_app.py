@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from apptest_support import open_page, texts
+from event_rows import add_events, event
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from markdown_text import broker_down_said
 from streamlit.testing.v1 import AppTest
@@ -56,12 +57,11 @@ def test_a_group_with_lag_and_where_it_stands(page_db: Path, monkeypatch: pytest
     c = KafkaConsumer(**kafka_config.client_kwargs(), group_id=group, enable_auto_commit=False)
     c.commit({TopicPartition(topic, 0): OffsetAndMetadata(1, "", -1)})
     c.close(autocommit=False)
-    with EventStore(page_db) as store, store.transaction() as cur:
-        at_1 = datetime.fromtimestamp((base + 1000) / 1000, UTC)
-        cur.execute("""INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts,
-                       source, topic, "partition", "offset", kafka_ts, payload)
-                       VALUES ('ev-1', 'order', 'order-42', 'OrderPaid', 2, ?, 'kafka', ?, 0, 1,
-                       ?, '{"paid": true}')""", [at_1, topic, at_1])
+    at_1 = datetime.fromtimestamp((base + 1000) / 1000, UTC)
+    with EventStore(page_db) as store:
+        add_events(store, [event(event_id="ev-1", entity_id="order-42", event_type="OrderPaid",
+                                 seq=2, ts=at_1, source="kafka", topic=topic, partition=0,
+                                 offset=1, kafka_ts=at_1, payload={"paid": True})])
 
     at = consumers_page()
     assert not at.exception, at.exception

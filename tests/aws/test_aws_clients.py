@@ -29,8 +29,8 @@ from eventlab.rabbitmq.server import free_port
 
 
 def test_a_message_goes_through_the_emulator(aws_config: AwsConfig,
-                                             queue_factory: Callable[..., str]) -> None:
-    url = queue_factory()
+                                             sqs_queue_factory: Callable[..., str]) -> None:
+    url = sqs_queue_factory()
     client = sqs(aws_config)
     client.send_message(QueueUrl=url, MessageBody='{"a": 1}')
     got = client.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]

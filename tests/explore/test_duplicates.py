@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from event_rows import add_events, event
+
 from eventlab.explore.duplicates import (
     CONFLICT,
     COPY,
@@ -12,11 +14,9 @@ from eventlab.store import db
 
 
 def _add(store, event_id: str, offset: int, payload: str | None) -> None:
-    with store.transaction() as cur:
-        cur.execute("INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts, "
-                    "payload, source, \"offset\") VALUES (?, 'order', 'o1', 'T', ?, "
-                    "TIMESTAMPTZ '2025-01-01 00:00:00+00', ?, 'f.jsonl', ?)",
-                    [event_id, offset, payload, offset])
+    add_events(store, [event(event_id=event_id, entity_id="o1", event_type="T", seq=offset,
+                             ts="2025-01-01 00:00:00+00:00", payload=payload, source="f.jsonl",
+                             offset=offset)])
 
 
 def test_copies_and_conflicts_are_told_apart(store) -> None:

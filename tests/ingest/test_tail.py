@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from event_rows import add_events, event
 
 from eventlab.ingest.tail import (
     TAIL_COLUMNS,
@@ -45,14 +46,10 @@ def test_tail_sql_with_topics_binds_them_as_one_list() -> None:
 
 def _insert(store: EventStore, count: int, *, topic: str = "orders", start: int = 0) -> None:
     """`count` events of one topic, event i ingested at T0 + i seconds (offset i)."""
-    with store.transaction() as cur:
-        cur.execute(
-            "INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts, source, "
-            "topic, \"partition\", \"offset\", ingested_at) "
-            "SELECT ? || i, 'order', 'order-' || (i % 3), 'Changed', i + 1, "
-            "?::TIMESTAMPTZ + to_seconds(i), 'kafka', ?, 0, i, "
-            "?::TIMESTAMPTZ + to_seconds(i) FROM range(?, ?) r(i)",
-            [topic, T0, topic, T0, start, start + count])
+    add_events(store, [event(event_id=f"{topic}{i}", entity_id=f"order-{i % 3}", seq=i + 1,
+                             ts=T0 + timedelta(seconds=i), source="kafka", topic=topic,
+                             partition=0, offset=i, ingested_at=T0 + timedelta(seconds=i))
+                       for i in range(start, start + count)])
 
 
 @pytest.fixture()
@@ -85,12 +82,11 @@ def test_newest_events_filter_by_topic(store: EventStore) -> None:
 
 
 def test_newest_events_break_ties_by_topic_partition_offset(store: EventStore) -> None:
-    with store.transaction() as cur:
-        for topic, partition, offset in [("a", 0, 1), ("b", 0, 0), ("b", 1, 0), ("b", 1, 5)]:
-            cur.execute("INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, "
-                        "ts, source, topic, \"partition\", \"offset\", ingested_at) VALUES "
-                        "(?, 'o', 'o-1', 'X', 1, ?, 'kafka', ?, ?, ?, ?)",
-                        [f"{topic}{partition}{offset}", T0, topic, partition, offset, T0])
+    add_events(store, [event(event_id=f"{topic}{partition}{offset}", entity_type="o",
+                             entity_id="o-1", event_type="X", ts=T0, source="kafka", topic=topic,
+                             partition=partition, offset=offset, ingested_at=T0)
+                       for topic, partition, offset in [("a", 0, 1), ("b", 0, 0), ("b", 1, 0),
+                                                        ("b", 1, 5)]])
     got = newest_events(store.cursor(), limit=10).to_pylist()
     assert [(r["topic"], r["partition"], r["offset"]) for r in got] == [
         ("b", 1, 5), ("b", 1, 0), ("b", 0, 0), ("a", 0, 1)]

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from event_rows import add_events, event
+
 from eventlab.store.eventstore import EventStore
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -59,9 +61,7 @@ def plant(store: EventStore) -> None:
                          etype == "OrderDeleted", len(rows)))
     rows.append(("c1", "customer", "customer-1", "CustomerRegistered", 1, T0,
                  json.dumps({"status": "shipped"}), False, 999))
-    with store.transaction() as cur:
-        for r in reversed(rows):
-            cur.execute(
-                "INSERT INTO events (event_id, entity_type, entity_id, event_type, "
-                "event_version, seq, ts, payload, is_delete, source, \"partition\", \"offset\") "
-                "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, 'planted.jsonl', 0, ?)", list(r))
+    names = ("event_id", "entity_type", "entity_id", "event_type", "seq", "ts", "payload",
+             "is_delete", "offset")
+    add_events(store, [event(**dict(zip(names, r, strict=True)), event_version=1,
+                             source="planted.jsonl", partition=0) for r in reversed(rows)])

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+from event_rows import add_events, event
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from eventlab.demo.consumer import run_demo_consumer
@@ -80,13 +81,10 @@ def test_lag_seconds_is_the_age_of_the_record_at_the_committed_offset(
     assert abs(p.lag_seconds - truth) < 2.0
     assert q.lag == 2 and abs(q.lag_seconds - (time.time() - stamps[4] / 1000)) < 2.0
     # Once ingested, the stored event's Kafka timestamp is used instead of a read.
-    with store.transaction() as cur:
-        cur.execute("""INSERT INTO events (event_id, entity_type, entity_id, event_type, seq, ts,
-                       source, topic, "partition", "offset", kafka_ts, payload)
-                       VALUES ('e-2', 'order', 'order-7', 'OrderPlaced', 3, ?, 'kafka', ?, 0, 2,
-                       ?, '{"total": 5}')""",
-                    [datetime.fromtimestamp(stamps[2] / 1000, UTC), topic,
-                     datetime.fromtimestamp(stamps[2] / 1000, UTC)])
+    at_2 = datetime.fromtimestamp(stamps[2] / 1000, UTC)
+    add_events(store, [event(event_id="e-2", entity_id="order-7", event_type="OrderPlaced",
+                             seq=3, ts=at_2, source="kafka", topic=topic, partition=0, offset=2,
+                             kafka_ts=at_2, payload={"total": 5})])
     (p,) = take_snapshot(kafka_config, store, [group]).rows()
     assert p.lag_seconds_source == "store" and abs(p.lag_seconds - truth) < 2.0
     # Where the group stands: that event, with the position its links open.

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from event_rows import add_events, event
 from repo_paths import DEMO_EVENTS
 
 from eventlab import quality
@@ -25,17 +26,13 @@ DEMO_RULES = Path(__file__).parents[2] / "eventlab" / "demo" / "rules.toml"
 
 
 def _add(store: EventStore, rows: list[dict]) -> None:
-    with store.transaction() as cur:
-        for i, r in enumerate(rows):
-            cur.execute(
-                "INSERT INTO events (event_id, entity_type, entity_id, event_type, event_version,"
-                " seq, ts, payload, source, topic, \"partition\", \"offset\", kafka_ts) "
-                "VALUES (?, 'order', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                [r.get("id", f"e{i}"), r["entity"], r.get("type", "T"), r.get("version", 1),
-                 r["seq"], r.get("ts", T0 + timedelta(minutes=i)),
-                 json.dumps(r.get("payload", {"a": 1})),
-                 "kafka" if r.get("kafka_ts") else "f.jsonl", r.get("topic"),
-                 r.get("offset", i), r.get("kafka_ts")])
+    add_events(store, [
+        event(event_id=r.get("id", f"e{i}"), entity_id=r["entity"],
+              event_type=r.get("type", "T"), event_version=r.get("version", 1), seq=r["seq"],
+              ts=r.get("ts", T0 + timedelta(minutes=i)), payload=r.get("payload", {"a": 1}),
+              source="kafka" if r.get("kafka_ts") else "f.jsonl", topic=r.get("topic"),
+              partition=0, offset=r.get("offset", i), kafka_ts=r.get("kafka_ts"))
+        for i, r in enumerate(rows)])
 
 
 def _run(store: EventStore, **kw) -> quality.Report:
