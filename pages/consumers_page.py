@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from eventlab.ui import aws_widgets, context, rabbitmq_widgets
 from eventlab.ui import consumers_widgets as w
-from eventlab.ui import context, rabbitmq_widgets
 
 st.title("Consumers")
 st.caption("Consumer groups of a Kafka cluster: committed and end offsets, lag in records and "
@@ -17,3 +17,6 @@ if config is not None:
 rabbit = rabbitmq_widgets.configured()
 if rabbit is not None:
     rabbitmq_widgets.section(rabbit, context.store(), read_only=context.read_only())
+aws = aws_widgets.configured()
+if aws is not None:
+    aws_widgets.section(aws, context.store(), read_only=context.read_only())

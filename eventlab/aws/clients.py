@@ -50,7 +50,8 @@ def _session(config: AwsConfig) -> boto3.session.Session:
             from None
 
 
-def _client(config: AwsConfig, service: str) -> Any:
+def client(config: AwsConfig, service: str) -> Any:
+    """A boto3 client for `service` (credential chain; bounded timeouts and retries)."""
     bounded = botocore.config.Config(
         connect_timeout=config.timeout_s, read_timeout=config.timeout_s,
         retries={"max_attempts": 2, "mode": "standard"}, user_agent_extra="eventlab")
@@ -61,12 +62,12 @@ def _client(config: AwsConfig, service: str) -> Any:
 
 def sqs(config: AwsConfig) -> Any:
     """An SQS client (boto3's credential chain; timeouts from the config)."""
-    return _client(config, "sqs")
+    return client(config, "sqs")
 
 
 def sns(config: AwsConfig) -> Any:
     """An SNS client (boto3's credential chain; timeouts from the config)."""
-    return _client(config, "sns")
+    return client(config, "sns")
 
 
 def error_code(exc: BaseException) -> str:

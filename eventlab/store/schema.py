@@ -141,6 +141,19 @@ DDL: tuple[str, ...] = (
         status       VARCHAR
     )
     """,
+    # Queue depth history (eventlab/lag/queue_samples.py): SQS queues (and any broker's queues).
+    """
+    CREATE TABLE IF NOT EXISTS queue_samples (
+        sampled_at   TIMESTAMPTZ NOT NULL,
+        broker       VARCHAR NOT NULL,     -- e.g. sqs:http://127.0.0.1:4566 or sqs:aws:eu-west-1
+        queue        VARCHAR NOT NULL,
+        visible      BIGINT,               -- waiting to be received
+        in_flight    BIGINT,               -- received, not yet deleted
+        delayed      BIGINT,
+        oldest_age_s DOUBLE,               -- NULL: not known (no CloudWatch datapoint)
+        dlq_visible  BIGINT                -- NULL: no dead-letter queue
+    )
+    """,
     # Republish (eventlab/republish/ledger.py): one row per job, one per planned record.
     """
     CREATE TABLE IF NOT EXISTS republish_jobs (
