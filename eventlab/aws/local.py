@@ -11,7 +11,6 @@ no server behind) and waits until it answers; `detach` / `stop_detached` keep a 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -22,12 +21,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventlab.children import die_with_parent
 from eventlab.errors import BrokerStartError
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 STATE_DIR = Path(".eventlab")
-_PR_SET_PDEATHSIG = 1
 # Dummy credentials for the emulator (it accepts any; real AWS needs real ones).
 EMULATOR_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -84,12 +83,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the starting process ends (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def answers(port: int, timeout_s: float = 1.0) -> bool:
     """True when an HTTP server answers on 127.0.0.1:port."""
     try:
@@ -122,7 +115,7 @@ def start_local(port: int, *, log_path: Path, detached: bool = False,
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, preexec_fn=None if detached else _die_with_parent)
+            start_new_session=True, preexec_fn=None if detached else die_with_parent)
     endpoint = LocalEndpoint(port, process.pid, log_path, process)
     deadline = time.monotonic() + timeout_s
     while not answers(port, timeout_s=0.5):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eventlab.children import die_with_parent
 from eventlab.errors import BrokerStartError, BrokerUnavailable
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def start_broker(port: int | None = None, host: str = "127.0.0.1", *, timeout_s:
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=detached)
+            start_new_session=detached, preexec_fn=None if detached else die_with_parent)
     handle = BrokerHandle(process, host, port, log_path, remove_log)
     try:
         _wait_ready(handle, timeout_s)

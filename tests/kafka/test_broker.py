@@ -50,3 +50,26 @@ def test_a_missing_binary_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("CALF_TANSU_BIN", str(tmp_path / "no-such-tansu"))
     with pytest.raises(BrokerStartError, match="no Tansu broker binary"):
         start_broker()
+
+
+def test_the_broker_ends_with_the_process_that_started_it_even_after_sigkill() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from eventlab.kafka.broker import free_port
+
+    port = free_port()
+    code = ("import time; from eventlab.kafka.broker import start_broker; "
+            f"start_broker({port}); print('up', flush=True); time.sleep(600)")
+    starter = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert starter.stdout is not None and starter.stdout.readline().strip() == "up"
+        assert port_in_use("127.0.0.1", port)
+    finally:
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+    deadline = time.monotonic() + 10
+    while port_in_use("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_in_use("127.0.0.1", port), "the broker outlived the process that started it"
