@@ -9,6 +9,7 @@ from eventlab.cli import (
     app,
     broker,
     demo,
+    demo_rabbitmq,
     diverge,
     export,
     flow,
@@ -33,7 +34,7 @@ from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
           diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, app)
+          rabbitmq_queues, demo_rabbitmq, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 
