@@ -107,6 +107,8 @@ def cmd_ingest_rabbitmq(args: argparse.Namespace) -> int:
     try:
         config = rabbit_config(args)
         start, until = parse_stream_start(args.from_), parse_stream_until(args.until)
+        if not args.stream and not args.super_stream:
+            raise SourceError("name what to read: --stream S and/or --super-stream S")
 
         def progress(r: StreamIngestReport) -> None:
             if sys.stderr.isatty() and not args.json:
@@ -116,9 +118,10 @@ def cmd_ingest_rabbitmq(args: argparse.Namespace) -> int:
         with EventStore(args.db) as store:
             if until == "follow" and not args.json:
                 print("following; press Ctrl-C to stop", file=sys.stderr)
-            report = ingest_streams(store, config, list(args.stream), start=start,
+            report = ingest_streams(store, config, list(args.stream or ()), start=start,
                                     until=until, spec=mapping_spec(args), progress=progress,
-                                    batch_records=args.batch_records)
+                                    batch_records=args.batch_records,
+                                    super_streams=list(args.super_stream or ()))
     except EventLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -176,7 +179,10 @@ def register(commands: Commands) -> None:
     sp = add_db(commands.add_parser("ingest-rabbitmq",
                                     help="load RabbitMQ streams (resumable)"))
     _connection_args(sp)
-    sp.add_argument("--stream", action="append", required=True, help="repeat for more streams")
+    sp.add_argument("--stream", action="append", help="repeat for more streams")
+    sp.add_argument("--super-stream", action="append",
+                    help="a super stream: its partitions S-0, S-1, ... as partitions of topic S "
+                         "(repeatable)")
     sp.add_argument("--from", dest="from_", default="first",
                     help="first (default) | last | next | OFFSET | ISO8601; stored positions "
                          "of earlier runs win")
