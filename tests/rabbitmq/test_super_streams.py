@@ -7,6 +7,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +82,8 @@ def test_three_partitions_land_with_their_numbers_and_resume_without_gap_or_dupl
         assert third.records_read == 0  # caught up: positions per partition were stored
 
 
-def test_cli_reads_a_super_stream(rabbit_config: RabbitConfig, tmp_path, capsys,
+def test_cli_reads_a_super_stream(rabbit_config: RabbitConfig, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     name = _super_stream(rabbit_config, 2)
     _publish(rabbit_config, name, {0: 2, 1: 3})
@@ -88,3 +94,33 @@ def test_cli_reads_a_super_stream(rabbit_config: RabbitConfig, tmp_path, capsys,
     out = json.loads(capsys.readouterr().out)
     assert out["records_read"] == 5 and out["positions"] == {f"{name}/0": 2, f"{name}/1": 3}
     assert main(["ingest-rabbitmq", "--db", db_path]) == 1  # neither --stream nor --super-stream
+
+
+def test_exactly_once_per_partition_under_sigkill(tmp_path: Path,
+                                                  rabbit_config: RabbitConfig) -> None:
+    name = _super_stream(rabbit_config, 3)
+    _publish(rabbit_config, name, {0: 1500, 1: 1200, 2: 1800})
+    db_path = tmp_path / "ss.duckdb"
+    cmd = [sys.executable, "-m", "eventlab", "ingest-rabbitmq", "--db", str(db_path),
+           "--super-stream", name, "--port", str(rabbit_config.port), "--stream-port",
+           str(rabbit_config.stream_port), "--batch-records", "200", "--json"]
+    kills = 0
+    for attempt in range(12):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.2 + 0.25 * attempt)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        if kills == 2:
+            break
+    assert kills >= 1
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with EventStore(db_path) as store:
+        got = _rows(store, 'SELECT "partition", count(*), count(DISTINCT "offset"), '
+                           'min("offset"), max("offset") FROM events GROUP BY 1 ORDER BY 1')
+        assert got == [(0, 1500, 1500, 0, 1499), (1, 1200, 1200, 0, 1199),
+                       (2, 1800, 1800, 0, 1799)]
+        assert _rows(store, 'SELECT "partition", next_offset FROM ingest_offsets '
+                            'ORDER BY 1') == [(0, 1500), (1, 1200), (2, 1800)]
