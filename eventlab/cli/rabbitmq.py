@@ -137,7 +137,12 @@ def cmd_peek_rabbitmq(args: argparse.Namespace) -> int:
 
     try:
         at = parse_stream_start(args.at)
-        rows = peek_stream(rabbit_config(args), args.stream, at=at, limit=args.limit)
+        stream = args.stream
+        if args.super_stream:  # a partition is a stream of its own: S-<partition>
+            from eventlab.rabbitmq.superstreams import partition_name
+
+            stream = partition_name(args.super_stream, args.partition)
+        rows = peek_stream(rabbit_config(args), stream, at=at, limit=args.limit)
     except EventLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -198,7 +203,11 @@ def register(commands: Commands) -> None:
     sp = commands.add_parser("peek-rabbitmq", help="show messages of a RabbitMQ stream "
                                                    "(nothing stored)")
     _connection_args(sp)
-    sp.add_argument("--stream", required=True)
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stream")
+    which.add_argument("--super-stream", help="peek one partition of this super stream")
+    sp.add_argument("--partition", type=int, default=0,
+                    help="with --super-stream: the partition index (default 0)")
     sp.add_argument("--at", default="first",
                     help="first (default) | last (the last --limit) | OFFSET | ISO8601")
     sp.add_argument("--limit", type=int, default=20)

@@ -124,3 +124,33 @@ def test_exactly_once_per_partition_under_sigkill(tmp_path: Path,
                        (2, 1800, 1800, 0, 1799)]
         assert _rows(store, 'SELECT "partition", next_offset FROM ingest_offsets '
                             'ORDER BY 1') == [(0, 1500), (1, 1200), (2, 1800)]
+
+
+def test_peek_one_partition_of_a_super_stream(rabbit_config: RabbitConfig,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _super_stream(rabbit_config, 3)
+    _publish(rabbit_config, name, {0: 1, 1: 2, 2: 1})
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_PORT", str(rabbit_config.port))
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_STREAM_PORT", str(rabbit_config.stream_port))
+    assert main(["peek-rabbitmq", "--super-stream", name, "--partition", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["offset"] for r in rows] == [0, 1]
+    assert [json.loads(r["value"])["event_id"] for r in rows] == ["p1-0", "p1-1"]
+
+
+def test_lag_of_a_named_consumer_on_every_partition(rabbit_config: RabbitConfig,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventlab.rabbitmq.named_consumer import run_named_consumer
+
+    name = _super_stream(rabbit_config, 2)
+    _publish(rabbit_config, name, {0: 5, 1: 3})
+    run_named_consumer(rabbit_config, f"{name}-0", "billing", rate=0, max_messages=2)
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_PORT", str(rabbit_config.port))
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_STREAM_PORT", str(rabbit_config.stream_port))
+    assert main(["lag", "--rabbitmq", "--super-stream", name, "--consumer", "billing",
+                 "--json"]) == 0
+    rows = {r["topic"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows[f"{name}-0"]["committed"], rows[f"{name}-0"]["lag"]) == (2, 3)
+    assert rows[f"{name}-1"]["committed"] is None  # billing never read partition 1
