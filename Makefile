@@ -13,11 +13,16 @@ EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
 # The folders the Sources page's path field may read (default: data/ beside the database).
 EVENTLAB_DATA_DIRS ?= data
 KAFKA_PORT ?= 9092
+# `make demo-rabbitmq`: its own node on these ports (not RabbitMQ's defaults, nor the tests'
+# free ones) and its own database, emptied on every start like the Kafka demo's.
+RABBITMQ_PORT ?= 5682
+RABBITMQ_STREAM_PORT ?= 5562
+RABBITMQ_DB ?= .eventlab/rabbitmq.duckdb
 # `make test` runs pytest on this many workers (pytest-xdist; 2 fits the 2-core CI machine).
 TEST_WORKERS ?= 2
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: run test lint bench demo-data demo-kafka clean
+.PHONY: run test lint bench demo-data demo-kafka demo-rabbitmq clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +67,34 @@ demo-kafka: $(VENV)/.run-installed
 	EVENTLAB_KAFKA_BOOTSTRAP=$(KAFKA) EVENTLAB_DB=$(KAFKA_DB) $(BIN)/python -m eventlab.ui.serve \
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
+
+# RabbitMQ in one command: a local node (`eventlab rabbitmq --detach`, 127.0.0.1:$(RABBITMQ_PORT),
+# streams $(RABBITMQ_STREAM_PORT)); the demo shop published at 500/s through exchange shop to
+# the stream shop-events, the classic queue shop-orders and the quorum queue shop-audit (both
+# dead-letter into shop-dlq; log .eventlab/demo-rabbitmq-publisher.log); the named stream
+# consumer shop-projector at 100/s (offset stored on the broker: its lag grows) and a worker on
+# shop-orders that rejects the poison into shop-dlq (log .eventlab/demo-rabbitmq-consumer.log);
+# the app on $(RABBITMQ_DB) with the EVENTLAB_RABBITMQ_* settings. Ctrl-C stops them all.
+demo-rabbitmq: $(VENV)/.run-installed
+	@mkdir -p .eventlab
+	rm -f $(RABBITMQ_DB) $(RABBITMQ_DB).wal
+	@$(BIN)/eventlab rabbitmq --stop --port $(RABBITMQ_PORT) >/dev/null 2>&1 || true
+	$(BIN)/eventlab rabbitmq --port $(RABBITMQ_PORT) --stream-port $(RABBITMQ_STREAM_PORT) --detach
+	@export EVENTLAB_RABBITMQ_PORT=$(RABBITMQ_PORT) EVENTLAB_RABBITMQ_STREAM_PORT=$(RABBITMQ_STREAM_PORT) \
+		EVENTLAB_RABBITMQ_MANAGEMENT_PORT=$$($(BIN)/python -c "import json; print(json.load(open( \
+		'.eventlab/rabbitmq-$(RABBITMQ_PORT).json'))['ports']['management'])"); \
+	$(BIN)/eventlab demo-rabbitmq --events 50000 --rate 500 --seed 42 \
+		> .eventlab/demo-rabbitmq-publisher.log 2>&1 & publisher=$$!; \
+	$(BIN)/eventlab demo-rabbitmq-consumer --stream shop-events --name shop-projector --rate 100 \
+		--queue shop-orders --wait 60 > .eventlab/demo-rabbitmq-consumer.log 2>&1 & consumer=$$!; \
+	trap 'kill $$publisher $$consumer 2>/dev/null; wait $$publisher $$consumer 2>/dev/null; \
+		$(BIN)/eventlab rabbitmq --stop --port $(RABBITMQ_PORT)' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "publishing the demo shop through exchange shop (pid $$publisher, log .eventlab/demo-rabbitmq-publisher.log)"; \
+	echo "stream consumer shop-projector and the shop-orders worker running (pid $$consumer, log .eventlab/demo-rabbitmq-consumer.log)"; \
+	EVENTLAB_DB=$(RABBITMQ_DB) EVENTLAB_RULES=$(EVENTLAB_RULES) EVENTLAB_REDUCER=$(EVENTLAB_REDUCER) \
+		$(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
 
 # The browser tests drive headless Chromium, so before pytest the lookup they use finds one, or
 # installs it (Debian's chromium through apt-get, else Playwright's own download), or stops with

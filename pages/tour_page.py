@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from eventlab import tour
@@ -14,7 +16,7 @@ st.title("Tour")
 st.caption("Event sourcing on this data, for a class or a first visit: each step opens the "
            "real page in the right state and says what to look at. No terminal needed.")
 try:
-    steps = tour.load_steps()
+    steps = tour.load_steps(broker=tour.broker_in(os.environ))
 except EventLabError as exc:
     st.error(inert_lines(exc))
     st.stop()

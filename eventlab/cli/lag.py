@@ -117,11 +117,16 @@ def _rabbitmq_lag(args: argparse.Namespace) -> int:
     from eventlab.lag import samples
     from eventlab.lag.rabbitmq_lag import take_stream_snapshot
 
-    if not args.stream or not args.consumer:
-        raise SourceError("--rabbitmq needs --stream and --consumer (the names the consumers "
-                          "store their offsets under)")
-    pairs = [(s, c) for s in args.stream for c in args.consumer]
     config = rabbit_config(args)
+    streams = list(args.stream or ())
+    if getattr(args, "super_stream", None):  # each partition is a stream: S-0, S-1, ...
+        from eventlab.rabbitmq.superstreams import partitions
+
+        streams += [p for s in args.super_stream for p in partitions(config, s)]
+    if not streams or not args.consumer:
+        raise SourceError("--rabbitmq needs --stream (or --super-stream) and --consumer (the "
+                          "names the consumers store their offsets under)")
+    pairs = [(s, c) for s in streams for c in args.consumer]
     opts = {"window": args.window, "allowed_lag": args.allowed_lag}
     store = _open(args.db, write=args.watch is not None)
     try:
@@ -171,6 +176,8 @@ def register(commands: Commands) -> None:
                     help="RabbitMQ named stream consumers instead of Kafka groups "
                          "(EVENTLAB_RABBITMQ_*; with --stream and --consumer)")
     sp.add_argument("--stream", action="append", help="with --rabbitmq: a stream (repeatable)")
+    sp.add_argument("--super-stream", action="append",
+                    help="with --rabbitmq: each partition stream of a super stream (repeatable)")
     sp.add_argument("--consumer", action="append",
                     help="with --rabbitmq: a consumer name (repeatable)")
     sp.add_argument("--json", action="store_true", help="a JSON list, one object per partition")

@@ -11,6 +11,7 @@ from eventlab.cli import (
     aws_queues,
     broker,
     demo,
+    demo_rabbitmq,
     diverge,
     export,
     flow,
@@ -35,7 +36,7 @@ from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
           diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, aws, aws_queues, app)
+          rabbitmq_queues, demo_rabbitmq, aws, aws_queues, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

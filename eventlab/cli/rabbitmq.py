@@ -107,6 +107,8 @@ def cmd_ingest_rabbitmq(args: argparse.Namespace) -> int:
     try:
         config = rabbit_config(args)
         start, until = parse_stream_start(args.from_), parse_stream_until(args.until)
+        if not args.stream and not args.super_stream:
+            raise SourceError("name what to read: --stream S and/or --super-stream S")
 
         def progress(r: StreamIngestReport) -> None:
             if sys.stderr.isatty() and not args.json:
@@ -116,9 +118,10 @@ def cmd_ingest_rabbitmq(args: argparse.Namespace) -> int:
         with EventStore(args.db) as store:
             if until == "follow" and not args.json:
                 print("following; press Ctrl-C to stop", file=sys.stderr)
-            report = ingest_streams(store, config, list(args.stream), start=start,
+            report = ingest_streams(store, config, list(args.stream or ()), start=start,
                                     until=until, spec=mapping_spec(args), progress=progress,
-                                    batch_records=args.batch_records)
+                                    batch_records=args.batch_records,
+                                    super_streams=list(args.super_stream or ()))
     except EventLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -134,7 +137,12 @@ def cmd_peek_rabbitmq(args: argparse.Namespace) -> int:
 
     try:
         at = parse_stream_start(args.at)
-        rows = peek_stream(rabbit_config(args), args.stream, at=at, limit=args.limit)
+        stream = args.stream
+        if args.super_stream:  # a partition is a stream of its own: S-<partition>
+            from eventlab.rabbitmq.superstreams import partition_name
+
+            stream = partition_name(args.super_stream, args.partition)
+        rows = peek_stream(rabbit_config(args), stream, at=at, limit=args.limit)
     except EventLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -176,7 +184,10 @@ def register(commands: Commands) -> None:
     sp = add_db(commands.add_parser("ingest-rabbitmq",
                                     help="load RabbitMQ streams (resumable)"))
     _connection_args(sp)
-    sp.add_argument("--stream", action="append", required=True, help="repeat for more streams")
+    sp.add_argument("--stream", action="append", help="repeat for more streams")
+    sp.add_argument("--super-stream", action="append",
+                    help="a super stream: its partitions S-0, S-1, ... as partitions of topic S "
+                         "(repeatable)")
     sp.add_argument("--from", dest="from_", default="first",
                     help="first (default) | last | next | OFFSET | ISO8601; stored positions "
                          "of earlier runs win")
@@ -192,7 +203,11 @@ def register(commands: Commands) -> None:
     sp = commands.add_parser("peek-rabbitmq", help="show messages of a RabbitMQ stream "
                                                    "(nothing stored)")
     _connection_args(sp)
-    sp.add_argument("--stream", required=True)
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stream")
+    which.add_argument("--super-stream", help="peek one partition of this super stream")
+    sp.add_argument("--partition", type=int, default=0,
+                    help="with --super-stream: the partition index (default 0)")
     sp.add_argument("--at", default="first",
                     help="first (default) | last (the last --limit) | OFFSET | ISO8601")
     sp.add_argument("--limit", type=int, default=20)

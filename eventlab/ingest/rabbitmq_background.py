@@ -23,16 +23,18 @@ KIND = "rabbitmq-ingest"
 def start_stream_ingest(manager: JobManager, store: EventStore, config: RabbitConfig,
                         streams: Sequence[str], *, start: StreamStart = "first",
                         until: StreamUntil = "end", preset: str = "auto",
-                        token: str | None = None) -> JobView:
-    """Start reading `streams` into the store in the background."""
+                        token: str | None = None, super_streams: Sequence[str] = ()) -> JobView:
+    """Start reading `streams` (and the partitions of `super_streams`) in the background."""
     names = [s for s in dict.fromkeys(s.strip() for s in streams) if s]
-    if not names:
-        raise SourceError("name at least one stream to load")
+    supers = [s for s in dict.fromkeys(s.strip() for s in super_streams) if s]
+    if not names and not supers:
+        raise SourceError("name at least one stream or super stream to load")
     if preset not in PRESETS:
         raise SourceError(f"unknown mapping preset {preset!r}: use one of {', '.join(PRESETS)}")
     stop_text = {"end": "until the end at start", "follow": "following"}.get(
         str(until), f"until {until} messages")
-    title = f"RabbitMQ {', '.join(names)} · from {start} (stored positions win) · {stop_text}"
+    shown = [*names, *(f"{s} (super stream)" for s in supers)]
+    title = f"RabbitMQ {', '.join(shown)} · from {start} (stored positions win) · {stop_text}"
 
     def run(ctx: JobContext) -> StreamIngestReport:
         def progress(r: StreamIngestReport) -> None:
@@ -43,7 +45,7 @@ def start_stream_ingest(manager: JobManager, store: EventStore, config: RabbitCo
 
         report = ingest_streams(store, config, names, start=start, until=until,
                                 spec=MappingSpec(preset=preset), progress=progress,
-                                cancel=ctx.cancel)
+                                cancel=ctx.cancel, super_streams=supers)
         progress(report)
         ctx.update(stage=report.stopped_because or "finished")
         if report.error:
@@ -52,8 +54,9 @@ def start_stream_ingest(manager: JobManager, store: EventStore, config: RabbitCo
         return report
 
     return manager.start(
-        KIND, title, run, keys=[f"rabbitmq-stream:{config.broker_id}:{s}" for s in names],
+        KIND, title, run,
+        keys=[f"rabbitmq-stream:{config.broker_id}:{s}" for s in [*names, *supers]],
         tags=["follow"] if until == "follow" else [], token=token,
-        params={"streams": names, "start": str(start), "until": str(until), "preset": preset,
-                "broker": config.broker_id},
+        params={"streams": names, "super_streams": supers, "start": str(start),
+                "until": str(until), "preset": preset, "broker": config.broker_id},
         progress=JobProgress(stage="connecting"))

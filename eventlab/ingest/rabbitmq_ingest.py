@@ -6,13 +6,16 @@ next offset of each stream; each batch is decoded by the same code as Kafka's
 structured mode, schema-registry framing) and written with its positions in ONE
 transaction. Positions are stored per broker (`RabbitConfig.broker_id`), never on the
 broker: a run killed anywhere resumes from `ingest_offsets` with no gap and no duplicate.
+A super stream's partitions (`super_streams`) are read as partitions of one topic: topic =
+the super stream, partition = the index, offset = the partition stream's offset; positions
+per partition, with the same guarantee (`rabbitmq.superstreams`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,7 @@ from eventlab.ingest.kafka_ingest import store_batch
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
 from eventlab.kafka.positions import TP, tp_text
+from eventlab.rabbitmq import superstreams
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.rabbitmq.reader_proc import StreamReaderProcess
 from eventlab.rabbitmq.streams import StreamStart, StreamUntil
@@ -82,8 +86,10 @@ def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], 
                    spec: MappingSpec | None = None,
                    progress: Callable[[StreamIngestReport], None] | None = None,
                    cancel: threading.Event | None = None, batch_records: int = 20_000,
-                   schemas: SchemaCatalog | None = None) -> StreamIngestReport:
-    """Read streams into the store until `until`; stored positions win over `start`.
+                   schemas: SchemaCatalog | None = None,
+                   super_streams: Sequence[str] = ()) -> StreamIngestReport:
+    """Read streams (and the partitions of `super_streams`) into the store until `until`;
+    stored positions win over `start`.
 
     Raises when the source fails before anything was read (refused, login, vhost, unknown
     stream); after that a source error ends the run with `error` and `partial` set and
@@ -93,16 +99,20 @@ def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], 
     catalog = schemas or build_catalog(store)
     cancel = cancel or threading.Event()
     broker = config.broker_id
-    report = StreamIngestReport(streams=list(streams), broker=broker)
+    report = StreamIngestReport(streams=[*streams, *super_streams], broker=broker)
     started = time.perf_counter()
+    labels = {name: (s, i) for s in super_streams
+              for i, name in enumerate(superstreams.partitions(config, s))}
     store.ensure_entity_index()
     with store.reading() as cur:
-        stored = stored_positions(cur, streams, source=SOURCE, broker=broker)
-    resume = {stream: n for (stream, _p), n in stored.items()}
+        stored = stored_positions(cur, report.streams, source=SOURCE, broker=broker)
+    by_label = {label: name for name, label in labels.items()}
+    resume = {by_label.get((topic, p), topic): n for (topic, p), n in stored.items()
+              if (topic, p) in by_label or (topic in streams and p == 0)}
     report.resumed_from = {tp_text(tp): n for tp, n in stored.items()}
     report.positions = dict(report.resumed_from)
-    reader = StreamReaderProcess(config, list(streams), start=start, until=until, resume=resume,
-                                 batch_records=batch_records)
+    reader = StreamReaderProcess(config, [*streams, *labels], start=start, until=until,
+                                 resume=resume, batch_records=batch_records, labels=labels)
     pending: list[pa.Table] = []
     pending_positions: dict[TP, int] = {}
 

@@ -38,12 +38,14 @@ _AHEAD = 4
 
 
 def _request(config: RabbitConfig, streams: list[str], start: StreamStart, until: StreamUntil,
-             resume: dict[str, int], batch_records: int) -> bytes:
+             resume: dict[str, int], batch_records: int,
+             labels: dict[str, tuple[str, int]] | None = None) -> bytes:
     cfg = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     cfg["password"] = config.password.reveal()
     start_json: Any = {"time": start.isoformat()} if isinstance(start, datetime) else start
     return json.dumps({"config": cfg, "streams": streams, "start": start_json, "until": until,
-                       "resume": resume, "batch_records": batch_records}).encode()
+                       "resume": resume, "batch_records": batch_records,
+                       "labels": labels or {}}).encode()
 
 
 def _watch_parent() -> None:
@@ -76,7 +78,8 @@ def main() -> int:
     out = sys.stdout.buffer
     reader = StreamReader(RabbitConfig(**cfg), req["streams"], start=start,
                           until=req["until"], resume=req["resume"],
-                          batch_records=req["batch_records"])
+                          batch_records=req["batch_records"],
+                          labels={k: (t, p) for k, (t, p) in req.get("labels", {}).items()})
     # SIGTERM (the parent's stop) ends the child at once: positions are the parent's to
     # store, and the broker drops the subscription with the connection.
     threading.Thread(target=_watch_parent, daemon=True).start()
@@ -111,13 +114,14 @@ class StreamReaderProcess:
 
     def __init__(self, config: RabbitConfig, streams: list[str], *,
                  start: StreamStart = "first", until: StreamUntil = "end",
-                 resume: dict[str, int] | None = None, batch_records: int = 20_000) -> None:
+                 resume: dict[str, int] | None = None, batch_records: int = 20_000,
+                 labels: dict[str, tuple[str, int]] | None = None) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "eventlab.rabbitmq.reader_proc"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self._proc.stdin is not None
         self._proc.stdin.write(_request(config, list(streams), start, until, dict(resume or {}),
-                                        batch_records))
+                                        batch_records, labels))
         self._proc.stdin.close()
         self._items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=_AHEAD)
         self._finished = threading.Event()

@@ -93,8 +93,12 @@ class StreamReader:
 
     def __init__(self, config: RabbitConfig, streams: list[str], *, start: StreamStart = "first",
                  until: StreamUntil = "end", resume: Mapping[str, int] | None = None,
-                 batch_records: int = 20_000, max_batches: int = 8) -> None:
+                 batch_records: int = 20_000, max_batches: int = 8,
+                 labels: Mapping[str, tuple[str, int]] | None = None) -> None:
         self.config = config
+        self.labels = dict(labels or {})
+        """Stream -> the (topic, partition) its records are stored as (a super stream's
+        partition: (super stream, index)); others are (stream, 0)."""
         self.streams = list(streams)
         self.start = start
         self.until = until
@@ -299,8 +303,9 @@ class StreamReader:
 
     def _flush(self, stream: str, buf: list[tuple[int, int, bytes]],
                nexts: dict[str, int]) -> None:
-        table = raw_table(stream, 0, buf)
-        positions = {(stream, 0): buf[-1][0] + 1}
+        topic, partition = self.labels.get(stream, (stream, 0))
+        table = raw_table(topic, partition, buf)
+        positions = {(topic, partition): buf[-1][0] + 1}
         buf.clear()
         self._out.put_nowait(("batch", table, positions))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,19 @@ STEPS_FILE = Path(__file__).with_name("steps.toml")
 CHARTS: tuple[str, ...] = ("counts_over_time",)
 """Charts a step may embed (drawn by the page from the store)."""
 _SLOT = re.compile(r"\{(\w+)\}")
+BROKERS = ("kafka", "rabbitmq")
+"""A step may say something else per broker: a `[step.rabbitmq]` table replaces its text and
+link parameters when the app is connected to RabbitMQ."""
+
+
+def broker_in(env: Mapping[str, str]) -> str:
+    """The broker the tour speaks of: RabbitMQ when only RabbitMQ is configured (any
+    EVENTLAB_RABBITMQ_* set, no EVENTLAB_KAFKA_BOOTSTRAP), else Kafka."""
+    from eventlab.rabbitmq.config import ENV_VARS
+
+    if env.get("EVENTLAB_KAFKA_BOOTSTRAP") or not any(env.get(n) for n in ENV_VARS):
+        return "kafka"
+    return "rabbitmq"
 
 
 class TourError(EventLabError):
@@ -42,14 +55,18 @@ class Step:
         return found
 
 
-def load_steps(path: Path = STEPS_FILE) -> tuple[Step, ...]:
-    """Parse and check the steps file (unknown lookups and charts are errors)."""
+def load_steps(path: Path = STEPS_FILE, broker: str = "kafka") -> tuple[Step, ...]:
+    """Parse and check the steps file (unknown lookups and charts are errors); a step's
+    `[step.<broker>]` table, when there is one, gives its text and parameters."""
+    if broker not in BROKERS:
+        raise TourError(f"tour broker {broker!r} is not one of {BROKERS}")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise TourError(f"tour steps {path}: {exc}") from exc
     steps = []
     for n, raw in enumerate(doc.get("step", []), 1):
+        raw = {**raw, **raw.get(broker, {})} if broker != "kafka" else raw
         try:
             step = Step(title=raw["title"], concept=raw["concept"], page=raw["page"],
                         text=raw["text"].strip(),

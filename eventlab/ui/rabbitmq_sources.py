@@ -22,6 +22,7 @@ from eventlab.ingest.rabbitmq_background import start_stream_ingest
 from eventlab.ingest.rabbitmq_peek import peek_stream, stream_end
 from eventlab.jobs import JobManager
 from eventlab.rabbitmq.config import RabbitConfig
+from eventlab.rabbitmq.superstreams import partition_name
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import sources_widgets
@@ -47,29 +48,37 @@ def _names(text: str) -> list[str]:
 
 
 def streams_table(config: RabbitConfig, cur: db.Connection) -> list[str]:
-    """The streams with stored positions on this broker; their ends on request."""
+    """The streams (and super streams: more than partition 0) with stored positions on this
+    broker, one row per partition; their ends on request."""
     stored = stored_positions(cur, source="rabbitmq", broker=config.broker_id)
     names = sorted({topic for topic, _p in stored})
+    supers = {topic for topic, p in stored if p > 0}
+    st.session_state["rmq_known_supers"] = supers
     st.subheader("Streams read before")
     if not names:
         st.caption("No stream of this broker has been loaded yet: name one below.")
         return []
-    rows = [{"stream": n, "stored next offset": stored[(n, 0)]} for n in names]
+    rows = [{"stream": t, "partition": p, "stored next offset": n,
+             "reads": partition_name(t, p) if t in supers else t}
+            for (t, p), n in sorted(stored.items())]
     ends: dict[str, int] = st.session_state.get("rmq_ends", {})
     if st.button("Look up ends", key="rmq_ends_go",
                  help="asks the broker for each stream's end (reads its last chunk)"):
         ends = {}
         try:
-            for n in names:
-                ends[n] = stream_end(config, n)
+            for row in rows:
+                ends[row["reads"]] = stream_end(config, row["reads"])
         except EventLabError as exc:
             st.error(inert_lines(exc))
         st.session_state["rmq_ends"] = ends
     for row in rows:
-        end = ends.get(row["stream"])
+        end = ends.get(row.pop("reads"))
         row["end"] = end
         row["not loaded yet"] = None if end is None else max(0, end - row["stored next offset"])
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="rmq_streams")
+    if supers:
+        st.caption("A stream with more than partition 0 is a super stream: each partition "
+                   "is its stream S-0, S-1, ...")
     return names
 
 
@@ -80,7 +89,13 @@ def ingest_form(config: RabbitConfig, manager: JobManager, store: EventStore,
     chosen = st.multiselect("Streams read before", known, key="rmq_known") if known else []
     typed = st.text_input("Other streams", key="rmq_typed", placeholder="orders, payments",
                           help="comma-separated stream names")
-    names = list(dict.fromkeys([*chosen, *_names(typed)]))
+    typed_supers = st.text_input("Super streams", key="rmq_super", placeholder="invoices",
+                                 help="comma-separated; partitions S-0, S-1, ... are read as "
+                                      "partitions of S")
+    known_supers = st.session_state.get("rmq_known_supers", set())
+    supers = list(dict.fromkeys([*(c for c in chosen if c in known_supers),
+                                 *_names(typed_supers)]))
+    names = [n for n in dict.fromkeys([*chosen, *_names(typed)]) if n not in supers]
     c1, c2, c3 = st.columns(3)
     with c1:
         start_kind = STARTS[st.radio("Start", list(STARTS), key="rmq_start")]
@@ -99,11 +114,11 @@ def ingest_form(config: RabbitConfig, manager: JobManager, store: EventStore,
                "last stored offset. EventLab subscribes without a name: the broker tracks no "
                "consumer of ours.")
     if st.button("Start ingest", key="rmq_go", type="primary",
-                 disabled=read_only or not names,
+                 disabled=read_only or not (names or supers),
                  help="disabled in read-only mode" if read_only else None):
         sources_widgets.start_job(lambda token: start_stream_ingest(
             manager, store, config, names, start=start, until=until,  # type: ignore[arg-type]
-            preset=preset, token=token), key="rmq")
+            preset=preset, token=token, super_streams=supers), key="rmq")
 
 
 def _peek_rows(rows: list[dict]) -> pd.DataFrame:

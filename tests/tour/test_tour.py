@@ -62,3 +62,36 @@ def test_tour_page_walks_every_step(monkeypatch: pytest.MonkeyPatch, demo_db: Pa
             at.button(key="tour_next").click().run()
     at.button(key="tour_back").click().run()
     assert at.subheader[0].value.startswith(f"{len(steps) - 1} of")
+
+
+def test_the_broker_step_speaks_of_the_configured_broker() -> None:
+    assert tour.broker_in({}) == "kafka"
+    assert tour.broker_in({"EVENTLAB_RABBITMQ_PORT": "5682"}) == "rabbitmq"
+    assert tour.broker_in({"EVENTLAB_RABBITMQ_PORT": "5682",
+                           "EVENTLAB_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}) == "kafka"
+    kafka, rabbit = tour.load_steps(), tour.load_steps(broker="rabbitmq")
+    assert [s.title for s in kafka] == [s.title for s in rabbit]
+    changed = [(k, r) for k, r in zip(kafka, rabbit, strict=True) if k != r]
+    assert len(changed) == 1  # only the broker step has a RabbitMQ variant
+    k, r = changed[0]
+    assert "make demo-kafka" in k.text and "make demo-rabbitmq" in r.text and r.page == k.page
+    assert r.params == {"r_streams": "shop-events", "r_consumers": "shop-projector",
+                        "r_queues": "shop-orders,shop-audit,shop-dlq"}
+    with pytest.raises(tour.TourError, match="not one of"):
+        tour.load_steps(broker="sqs")
+
+
+def test_tour_page_says_the_rabbitmq_step_when_rabbitmq_is_configured(
+        monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
+    monkeypatch.delenv("EVENTLAB_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.setenv("EVENTLAB_RABBITMQ_PORT", "5682")
+    steps = tour.load_steps(broker="rabbitmq")
+    n = next(i for i, s in enumerate(steps) if s.page == "consumers")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/tour_page.py")
+    at.query_params["step"] = str(n + 1)
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "make demo-rabbitmq" in text and "make demo-kafka" not in text
