@@ -35,6 +35,7 @@ BLOCK = 8 << 20
 _BLANK = b" \t\r\n"
 _WINDOW = 1 << 16
 _DECODER = json.JSONDecoder()
+UNDECIDED = -1
 
 
 class ArchiveError(ValueError):
@@ -69,25 +70,34 @@ def open_content(path: str) -> IO[bytes]:
 
 def looks_like_json(path: str) -> bool:
     """Does the file (gzip or not) start with `{` after blanks? For files with no extension
-    (Firehose object names have none)."""
+    (Firehose object names have none). A gzip file whose start cannot be decompressed counts
+    as JSON, so reading it lists the failure instead of passing it over."""
     try:
-        with open_content(path) as f:
-            head = f.read(4096)
-    except (OSError, EOFError, zlib.error):
+        with open(path, "rb") as f:
+            head = f.read(_WINDOW)
+    except OSError:
         return False
+    if head[:2] == GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, 4096)
+        except zlib.error:
+            return True
     return head.lstrip(_BLANK)[:1] == b"{"
 
 
 def _exact(buf: bytes, start: int) -> tuple[int | None, bool]:
     """(end of the JSON value starting at `start`, or None when it is not valid JSON; whether
     the failure is at the end of `buf`, i.e. the value may go on in the next block). The
-    standard library decoder reads a growing window so a bad object costs little."""
+    standard library decoder reads a growing window so a bad object costs little. Nesting
+    too deep for it gives (UNDECIDED, False): the piece is kept as cut, for DuckDB to judge."""
     size = _WINDOW
     while True:
         window = buf[start:start + size]
         text = window.decode("utf-8", "surrogateescape")
         try:
             _, end = _DECODER.raw_decode(text)
+        except RecursionError:
+            return UNDECIDED, False
         except json.JSONDecodeError as exc:
             at_end = exc.pos >= len(text) - 8
             if at_end and start + size < len(buf):
@@ -173,7 +183,9 @@ class Splitter:
                 if exact is None and at_end and not final:
                     break  # perhaps an object longer than one block, or with `}{` inside
                 good = exact is not None
-                if good:
+                if exact == UNDECIDED:  # deeper than Python's decoder goes: DuckDB judges
+                    good = _utf8(buf[pos:end])
+                elif good:
                     end = pos + exact
                     good = _utf8(buf[pos:end])
                 else:

@@ -45,6 +45,11 @@ FIELDS: tuple[str, ...] = (
 )
 REQUIRED: tuple[str, ...] = ("entity_id", "event_type", "ts")
 PRESETS: tuple[str, ...] = ("auto", "cloudevents", "envelope", "flat")
+ENVELOPE_PRESETS: tuple[str, ...] = ("sns", "sqs")
+"""Presets for archived SNS notifications / SQS messages (JSON files only): the event inside
+is mapped with `auto` (`ingest.sns_envelope`)."""
+FILE_PRESETS: tuple[str, ...] = (*PRESETS, *ENVELOPE_PRESETS)
+"""What file ingest offers."""
 
 _ENVELOPE: dict[str, tuple[str, ...]] = {
     "event_id": ("id", "event_id", "eventId"),

@@ -137,3 +137,9 @@ def test_truncated_gzip_is_listed_and_the_other_files_load(store: EventStore,
     (failed,) = report.files_failed
     assert failed["file"] == str(cut)
     assert "gzip stream is corrupt or truncated" in failed["error"]
+
+
+def test_nesting_deeper_than_pythons_decoder_is_left_to_duckdb() -> None:
+    deep = b'{"deep": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    docs, _, _, _, bad = _split(deep + b"\n" + b'{"NaN": NaN}', 1 << 20)
+    assert docs == [deep.decode(), '{"NaN": NaN}'] and bad == []
