@@ -259,8 +259,9 @@ def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[
     envelope = spec.preset in ENVELOPE_PRESETS
     if envelope and not is_jsonl:
         raise MappingError(f"the {spec.preset} preset reads JSON files, not {chunk[0][0].fmt}")
-    if envelope:
-        union = sns_envelope.unwrap(spec.preset, union)
+    if envelope:  # unwrapped once, into Arrow: the load's queries then read it as JSON lines
+        db.register(cur, "__envelopes", db.arrow(cur, sns_envelope.unwrap(spec.preset, union)))
+        union = "SELECT * FROM __envelopes"
     if is_jsonl:
         union = _jsonl_relation(cur, union)
     types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}

@@ -23,6 +23,7 @@ Pure SQL text over the JSON documents of a file chunk (`__doc`, `__source`, `__r
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from eventlab.ingest.canonical_sql import Sql, json_expr, text_expr
@@ -39,14 +40,24 @@ RECORD: dict[str, str] = {"topic": "__sns_topic", "kafka_ts": "__sns_time",
 """`events` columns written from the envelope (file ingest leaves them NULL otherwise)."""
 
 
+_SNS = {"Type": "VARCHAR", "MessageId": "VARCHAR", "TopicArn": "VARCHAR", "Subject": "VARCHAR",
+        "Message": "VARCHAR", "Timestamp": "VARCHAR", "MessageAttributes": "JSON"}
+_SQS = {"MessageId": "VARCHAR", "Body": "VARCHAR", "Attributes": {"SentTimestamp": "VARCHAR"},
+        "MessageAttributes": "JSON", "eventSourceARN": "VARCHAR"}
+_LAMBDA = {"messageId": "MessageId", "body": "Body", "messageAttributes": "MessageAttributes"}
+"""Lambda's SQS records spell these in lower camel case (read when the other is absent)."""
+
+
 def _is_object(doc: str) -> str:
-    return (f"coalesce(json_valid({doc}) AND json_type(CASE WHEN json_valid({doc}) "
-            f"THEN {doc} END) = 'OBJECT', false)")
+    """`doc` (text) is a JSON object: valid JSON starting with `{` (one parse)."""
+    return f"coalesce(json_valid({doc}) AND starts_with(ltrim({doc}), '{{'), false)"
 
 
-def _object(doc: str) -> str:
-    """`doc` as JSON when it is a JSON object, else NULL (never an error)."""
-    return f"CASE WHEN {_is_object(doc)} THEN CAST({doc} AS JSON) END"
+def _parse(doc: str, structure: dict[str, object]) -> str:
+    """The JSON object `doc` as a struct of the keys in `structure`, parsed once; NULL when
+    `doc` is not a JSON object."""
+    spec = quote_literal(json.dumps(structure))
+    return f"CASE WHEN {_is_object(doc)} THEN json_transform({doc}, {spec}) END"
 
 
 def _get(doc: str, *keys: str) -> str:
@@ -55,75 +66,68 @@ def _get(doc: str, *keys: str) -> str:
                                    for k in keys) + ")"
 
 
-def _entries(attrs: str) -> str:
-    return f"map_entries(TRY(json_transform({attrs}, '\"MAP(VARCHAR, JSON)\"')))"
-
-
 _TYPE = _get("e.value", "Type", "DataType", "dataType")
 _VALUE = (f"CASE WHEN starts_with({_TYPE}, 'Binary') THEN "
           f"TRY(from_base64({_get('e.value', 'Value', 'BinaryValue', 'binaryValue')})) "
           f"ELSE encode({_get('e.value', 'Value', 'StringValue', 'stringValue')}) END")
-
-
-def _headers(attrs: str) -> str:
-    """Message attributes as `events.headers` (key, value bytes), in order."""
-    return (f"list_transform({_entries(attrs)}, lambda e: "
-            f"{{'key': e.key, 'value': {_VALUE}}})")
-
-
-def _types(attrs: str) -> str:
-    """{name: type} of the message attributes, as JSON."""
-    return (f"to_json(map_from_entries(list_transform({_entries(attrs)}, lambda e: "
-            f"{{'key': e.key, 'value': {_TYPE}}})))")
+_ENTRIES = "map_entries(__attrs)"
+_HEADERS = f"list_transform({_ENTRIES}, lambda e: {{'key': e.key, 'value': {_VALUE}}})"
+"""Message attributes as `events.headers` (key, value bytes), in order."""
+_TYPES = (f"to_json(map_from_entries(list_transform({_ENTRIES}, lambda e: "
+          f"{{'key': e.key, 'value': {_TYPE}}})))")
+"""{name: type} of the message attributes, as JSON."""
 
 
 def unwrap(preset: str, union: str) -> str:
-    assert preset in ENVELOPE_PRESETS
     """The chunk's documents with the inner event as `__doc` and the envelope in `COLUMNS`.
     A document that is not a JSON object keeps its text as `__doc` (quarantined as invalid
-    JSON); an envelope whose message is not a JSON object has that message as `__doc`."""
-    env = "__env"
+    JSON); an envelope whose message is not a JSON object has that message as `__doc`. Each
+    envelope is parsed once (`json_transform` to a struct of the keys read)."""
+    if preset not in ENVELOPE_PRESETS:
+        raise ValueError(f"not an envelope preset: {preset!r}")
     if preset == "sns":
-        sns = env
-        outer = f"(SELECT *, {_object('__doc')} AS {env} FROM ({union}))"
+        message, attrs, time = "__sns.Message", "__sns.MessageAttributes", "__sns_time"
+        msg_id, arn = "__sns.MessageId", "__sns.TopicArn"
+        parsed = (f"SELECT *, __sns IS NOT NULL AS __ok, TRY_CAST(__sns.Timestamp AS "
+                  f"TIMESTAMPTZ) AS {time} FROM (SELECT *, {_parse('__doc', _SNS)} AS __sns "
+                  f"FROM ({union}))")
     else:
-        body = _get(env, "Body", "body")
-        is_sns = f"coalesce({_get('__b', 'Type')} = 'Notification', false)"
-        outer = (f"(SELECT *, CASE WHEN {is_sns} THEN __b END AS __sns FROM (SELECT *, "
-                 f"{_object(body)} AS __b FROM (SELECT *, {_object('__doc')} AS {env} "
-                 f"FROM ({union}))))")
-        sns = "__sns"
-    if preset == "sns":
-        message = _get(sns, "Message")
-        attrs = f"json_extract({sns}, '$.MessageAttributes')"
-        time = f"TRY_CAST({_get(sns, 'Timestamp')} AS TIMESTAMPTZ)"
-        msg_id = _get(sns, "MessageId")
-        arn = _get(sns, "TopicArn")
-    else:
-        message = f"CASE WHEN {sns} IS NOT NULL THEN {_get(sns, 'Message')} ELSE {body} END"
-        attrs = (f"coalesce(json_extract({sns}, '$.MessageAttributes'), "
-                 f"json_extract({env}, '$.MessageAttributes'), "
-                 f"json_extract({env}, '$.messageAttributes'))")
-        sent = _get(env, "Attributes.SentTimestamp", "attributes.SentTimestamp")
-        time = (f"coalesce(TRY_CAST({_get(sns, 'Timestamp')} AS TIMESTAMPTZ), "
-                f"to_timestamp(TRY_CAST({sent} AS BIGINT) / 1000))")
-        msg_id = f"coalesce({_get(sns, 'MessageId')}, {_get(env, 'MessageId', 'messageId')})"
-        arn = f"coalesce({_get(sns, 'TopicArn')}, {_get(env, 'eventSourceARN')})"
+        lower = {k: f"CASE WHEN __q.{v} IS NULL THEN json_extract(__doc, '$.{k}') END"
+                 for k, v in _LAMBDA.items()}
+        body = f"coalesce(__q.Body, json_extract_string({lower['body']}, '$'))"
+        sent = ("coalesce(__q.Attributes.SentTimestamp, CASE WHEN __q.Attributes IS NULL THEN "
+                "json_extract_string(__doc, '$.attributes.SentTimestamp') END)")
+        inner = (f"SELECT *, {_parse('__doc', _SQS)} AS __q FROM ({union})")
+        body_sql = (f"SELECT *, {body} AS __body, __q IS NOT NULL AS __ok, "
+                    f"to_timestamp(TRY_CAST({sent} AS BIGINT) / 1000) AS __sent FROM ({inner})")
+        sns = (f"SELECT *, CASE WHEN __b.Type = 'Notification' THEN __b END AS __sns FROM "
+               f"(SELECT *, {_parse('__body', _SNS)} AS __b FROM ({body_sql}))")
+        parsed = (f"SELECT *, coalesce(TRY_CAST(__sns.Timestamp AS TIMESTAMPTZ), __sent) "
+                  f"AS __sns_time FROM ({sns})")
+        message = "CASE WHEN __sns IS NOT NULL THEN __sns.Message ELSE __body END"
+        attrs = (f"coalesce(__sns.MessageAttributes, __q.MessageAttributes, "
+                 f"{lower['messageAttributes']})")
+        time = "__sns_time"
+        msg_id = (f"coalesce(__sns.MessageId, __q.MessageId, "
+                  f"json_extract_string({lower['messageId']}, '$'))")
+        arn = "coalesce(__sns.TopicArn, __q.eventSourceARN)"
+    with_attrs = (f"SELECT *, TRY(json_transform({attrs}, '\"MAP(VARCHAR, JSON)\"')) AS __attrs, "
+                  f"{message} AS __message, {arn} AS __arn FROM ({parsed})")
     parts = {
-        "__doc": f"CASE WHEN {env} IS NULL THEN __doc ELSE {message} END",
+        "__doc": "CASE WHEN __ok THEN __message ELSE __doc END",
         "__sns_raw": "__doc",
         "__sns_id": msg_id,
-        "__sns_arn": arn,
-        "__sns_topic": f"nullif(regexp_extract({arn}, '[^:]*$'), '')",
+        "__sns_arn": "__arn",
+        "__sns_topic": "nullif(regexp_extract(__arn, '[^:]*$'), '')",
         "__sns_time": time,
-        "__sns_subject": _get(sns, "Subject"),
-        "__sns_type": _get(sns, "Type"),
-        "__sns_value": f"encode({message})",
-        "__sns_headers": _headers(attrs),
-        "__sns_types": _types(attrs),
+        "__sns_subject": "__sns.Subject",
+        "__sns_type": "__sns.Type",
+        "__sns_value": "encode(__message)",
+        "__sns_headers": _HEADERS,
+        "__sns_types": _TYPES,
     }
     select = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in parts.items())
-    return f"(SELECT __source, __row, {select} FROM {outer})"
+    return f"(SELECT __source, __row, {select} FROM ({with_attrs}))"
 
 
 def _inline(sql: Sql) -> str:
@@ -152,7 +156,8 @@ def complete(preset: str, union: str, types: dict[str, str],
     meta = f"coalesce({_inline(json_expr(f['metadata'], types))}, CAST('{{}}' AS JSON))" \
         if "metadata" in f else "CAST('{}' AS JSON)"
     sns = ("json_object('sns', json_object('message_id', __sns_id, 'topic_arn', __sns_arn, "
-           "'subject', __sns_subject, 'type', __sns_type, 'attribute_types', __sns_types))")
+           "'subject', __sns_subject, 'type', __sns_type, 'attribute_types', "
+           "CAST(__sns_types AS JSON)))")
     extra = {
         "__sns_event_id": first("event_id", "__sns_id"),
         "__sns_ts": first("ts", "CAST(__sns_time AS VARCHAR)"),
