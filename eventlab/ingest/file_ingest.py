@@ -30,7 +30,13 @@ from eventlab.ingest.canonical_sql import (
 )
 from eventlab.ingest.exports import BadLine, FileRef, discover, hive_values
 from eventlab.ingest.formats import DUPLICATES
-from eventlab.ingest.mapping import ENVELOPE_PRESETS, Mapping, MappingSpec, resolve
+from eventlab.ingest.mapping import (
+    ENVELOPE_PRESETS,
+    Mapping,
+    MappingSpec,
+    envelope_hint,
+    resolve,
+)
 from eventlab.ingest.readahead import read_ahead
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
@@ -278,9 +284,12 @@ def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[
         union, types, mapping = sns_envelope.complete(spec.preset, union, types, mapping)
     missing = mapping.missing_required()
     if missing:
+        hint = None if envelope else envelope_hint(list(types))
         raise MappingError(
             f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
-            f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
+            f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})"
+            + (f"; these look like archived {hint.upper()} messages: use the {hint} preset"
+               if hint else ""))
     source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
     record = tuple(sns_envelope.RECORD.items()) if envelope else ()
     return MappedChunk(union, types, mapping, is_jsonl, source_cols, record)

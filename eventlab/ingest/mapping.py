@@ -207,6 +207,17 @@ def load_spec(path: str | Path) -> MappingSpec:
     return spec_from_dict(data, where=str(p))
 
 
+def envelope_hint(columns: list[str]) -> str | None:
+    """The envelope preset the columns look like (an SNS notification, an SQS message), for
+    the message of a mapping that found no event inside; never chosen by `auto`."""
+    cols = set(columns)
+    if {"Type", "MessageId", "TopicArn", "Message"} <= cols:
+        return "sns"
+    if {"MessageId", "Body"} <= cols or {"messageId", "body"} <= cols:
+        return "sqs"
+    return None
+
+
 def detect_preset(columns: list[str]) -> str:
     """Guess the preset from the column (or top-level key) names."""
     cols = set(columns)

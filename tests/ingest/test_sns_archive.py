@@ -165,3 +165,11 @@ def test_cli_ingest_folder_with_preset_sns(tmp_path: Path, archive: Path,
     assert code == 0
     assert (out["files_read"], out["rows_stored"], out["rows_quarantined"]) == (2, 5, 1)
     assert out["mapping"]["preset"] == "sns"
+
+
+def test_an_sns_archive_loaded_without_the_preset_names_it(store: EventStore,
+                                                           archive: Path) -> None:
+    report = ingest_paths(store, [str(archive)])
+    assert report.rows_stored == 0 and len(report.files_failed) == 2
+    assert all(f["needs"] == "mapping" and "use the sns preset" in f["error"]
+               for f in report.files_failed)
