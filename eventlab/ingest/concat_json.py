@@ -129,6 +129,40 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
+WAIT, GOOD, BAD = "wait", "good", "bad"
+_BIG = 1 << 20
+"""Pieces longer than this are decoded exactly first (never parsed whole with orjson)."""
+
+
+def _decide(buf: bytes, pos: int, end: int, final: bool) -> tuple[str, int, str]:
+    """(GOOD | BAD | WAIT, where the piece starting at `pos` ends, why it is bad). `end` is the
+    next candidate cut (len(buf) when none); WAIT: it may go on in the next block."""
+    n = len(buf)
+    if end >= n or end - pos > _BIG:
+        # No cut in the rest of the block (objects apart by blanks only, or one longer than
+        # the rest), or a long piece: decode exactly, never the whole rest at once.
+        exact, at_end = _exact(buf, pos)
+        if exact is not None and exact != UNDECIDED and (final or pos + exact < n):
+            stop = pos + exact
+            return (GOOD if _utf8(buf[pos:stop]) else BAD), stop, "not UTF-8 text"
+        if not final and (end >= n or at_end):
+            return WAIT, end, ""
+    try:
+        orjson.loads(buf[pos:end])
+        return GOOD, end, ""
+    except orjson.JSONDecodeError as exc:
+        msg = str(exc)
+    exact, at_end = _exact(buf, pos)
+    if exact is None and at_end and not final:
+        return WAIT, end, ""  # an object longer than the block, or with `}{` inside
+    if exact == UNDECIDED:  # deeper than Python's decoder goes: DuckDB judges
+        return (GOOD if _utf8(buf[pos:end]) else BAD), end, msg
+    if exact is not None:
+        stop = pos + exact
+        return (GOOD if _utf8(buf[pos:stop]) else BAD), stop, msg
+    return BAD, _restart(buf, pos, end), msg
+
+
 class Splitter:
     """Feed the content in blocks; the objects complete so far are collected as Arrow text
     (in parts of about `PART` bytes: the Python copies never hold more), bad spans as Pieces."""
@@ -170,26 +204,10 @@ class Splitter:
             if newline <= pos:
                 newline = buf.find(b"\n", pos)
                 newline = n if newline < 0 else newline + 1
-            end = min(brace, newline)
-            if end >= n and not final:
-                break  # the last piece may go on in the next block
-            msg = ""
-            try:
-                orjson.loads(buf[pos:end])
-                good = True
-            except orjson.JSONDecodeError as exc:
-                msg = str(exc)
-                exact, at_end = _exact(buf, pos)
-                if exact is None and at_end and not final:
-                    break  # perhaps an object longer than one block, or with `}{` inside
-                good = exact is not None
-                if exact == UNDECIDED:  # deeper than Python's decoder goes: DuckDB judges
-                    good = _utf8(buf[pos:end])
-                elif good:
-                    end = pos + exact
-                    good = _utf8(buf[pos:end])
-                else:
-                    end = _restart(buf, pos, end)
+            verdict, end, msg = _decide(buf, pos, min(brace, newline), final)
+            if verdict == WAIT:
+                break  # the piece may go on in the next block
+            good = verdict == GOOD
             if good:
                 if bad_from is not None:
                     self._add_bad(buf, bad_from, pos, bad_msg)

@@ -34,6 +34,8 @@ CASES = {
     "pretty printed": (b'{\n "a": 1\n}\n{\n "b": [1,\n 2]\n}',
                        ['{\n "a": 1\n}', '{\n "b": [1,\n 2]\n}'], []),
     "blanks between": (b'{"a":1} {"b":2}\r\n{"c":3}', ['{"a":1}', '{"b":2}', '{"c":3}'], []),
+    "blanks only between": (b'{"a":1} {"b":2}\t{"c":{"d":3}}',
+                            ['{"a":1}', '{"b":2}', '{"c":{"d":3}}'], []),
     "bad object mid-file": (b'{"a":1}{"b":}{"c":3}', ['{"a":1}', '{"c":3}'],
                             [(b'{"b":}', 7, 1, "invalid JSON")]),
     "truncated last object": (b'{"a":1}{"b":2', ['{"a":1}'], [(b'{"b":2', 7, 1, "invalid JSON")]),
