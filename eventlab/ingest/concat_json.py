@@ -5,13 +5,14 @@ unless a delimiter processor adds newlines, and often gzip-compresses the object
 reads such a file, gzip or not (told by its magic bytes, not its name), a block at a time (a
 2 GB file is never read in one go), and cuts it into one text per object for DuckDB to parse.
 
-How it cuts, fast: candidate boundaries are newlines and `}` (blanks) `{` (a regular
-expression, in C); each piece is checked with orjson (in C). A piece that is not valid JSON
-(a `}{` inside a string, a pretty-printed object over several lines, a truly bad object) is
-decoded exactly with the standard library from its start; what still fails is one bad span,
-kept with its raw bytes, its object index and byte offset (measured in `bench/ingest_firehose.py`;
-DuckDB's `read_json_objects` would be faster but needs file access, which the store's
-connections do not have, and cannot say which object was bad).
+How it cuts, fast: candidate cuts are newlines and `}{` (found with `bytes.find`, in C); each
+piece is checked with orjson (in C). A piece that is not valid JSON (a `}{` inside a string, a
+pretty-printed object over several lines, objects apart by blanks only, a truly bad object) is
+decoded exactly with the standard library from its start, a window at a time; what still fails
+is one bad span, kept with its raw bytes, its object index and byte offset, and the next object
+is looked for inside it (`_restart`). `bench/ingest_firehose.py` measures this against a plain
+`raw_decode` loop; DuckDB's `read_json_objects` would be faster but needs file access, which the
+store's connections do not have, and cannot say which object was bad.
 
 Rows are numbered by line (as JSON lines always were) when every object starts on its own line,
 else by object index (`__row`).
@@ -44,8 +45,8 @@ class ArchiveError(ValueError):
 
 @dataclass
 class Piece:
-    """One object's text (`doc`, valid JSON) or a bad span (`error` set): where it starts in
-    the (decompressed) content, its object index and line."""
+    """A bad span (not JSON, or not UTF-8): its bytes, where it starts in the (decompressed)
+    content, its object index and line, the decoder's message and the quarantine reason."""
 
     raw: bytes
     offset: int
@@ -110,8 +111,8 @@ def _exact(buf: bytes, start: int) -> tuple[int | None, bool]:
 def _restart(buf: bytes, start: int, end: int) -> int:
     """Where the next object starts inside a bad piece [start, end) (an object cut short and
     followed by the next one with no `}` between): the first `{` from which the rest of the
-    piece is one valid object; else `end`."""
-    at = buf.find(b"{", start + 1, end)
+    piece is one valid object; else `end` (also for a piece too long to try every `{`)."""
+    at = buf.find(b"{", start + 1, end) if end - start <= _BIG else -1
     while at >= 0:
         try:
             orjson.loads(buf[at:end])
