@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from eventlab.cli.common import Commands, add_db, kafka_config, mapping_spec, print_json
 from eventlab.ingest.formats import DUPLICATES, FORMATS
-from eventlab.ingest.mapping import PRESETS, MappingSpec
+from eventlab.ingest.mapping import FILE_PRESETS, PRESETS, MappingSpec
 from eventlab.kafka.positions import parse_start, parse_until
 
 if TYPE_CHECKING:  # kafka-python loads only when a Kafka command runs
@@ -126,7 +126,8 @@ def register(commands: Commands) -> None:
     sp.add_argument("--format", choices=FORMATS)
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--mapping", help="TOML mapping file")
-    g.add_argument("--preset", choices=PRESETS, help="mapping preset (default auto)")
+    g.add_argument("--preset", choices=FILE_PRESETS, help="mapping preset (default auto; sns/sqs: "
+                   "archived SNS notifications / SQS messages)")
     sp.add_argument("--duplicates", choices=DUPLICATES, default="skip",
                     help="rows whose event id is already stored (an export loaded back): "
                          "skip them (default) or load them as copies")

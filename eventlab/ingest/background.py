@@ -18,7 +18,7 @@ from eventlab.errors import SourceError
 from eventlab.ingest.file_ingest import IngestReport, ingest_paths
 from eventlab.ingest.formats import DUPLICATES, FORMATS
 from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
-from eventlab.ingest.mapping import PRESETS, MappingSpec
+from eventlab.ingest.mapping import FILE_PRESETS, PRESETS, MappingSpec
 from eventlab.ingest.offsets import stored_positions
 from eventlab.ingest.roots import check_typed_path, data_roots
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
@@ -31,7 +31,7 @@ KAFKA, FILES = "kafka", "files"
 FOLLOW = "follow"
 RESUME = "resume"
 DEFAULT_UPLOAD_MAX_MB = 200
-UPLOAD_TYPES: tuple[str, ...] = ("parquet", "jsonl", "ndjson", "json", "csv")
+UPLOAD_TYPES: tuple[str, ...] = ("parquet", "jsonl", "ndjson", "json", "csv", "gz")
 _MB = 1024 * 1024
 
 
@@ -156,8 +156,9 @@ def start_files_ingest(manager: JobManager, store: EventStore, paths: Sequence[s
         raise SourceError("enter a file, folder or glob on the server to load")
     if fmt is not None and fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    if preset not in PRESETS:
-        raise SourceError(f"unknown mapping preset {preset!r}: use one of {', '.join(PRESETS)}")
+    if preset not in FILE_PRESETS:
+        raise SourceError(f"unknown mapping preset {preset!r}: use one of "
+                          f"{', '.join(FILE_PRESETS)}")
     if duplicates not in DUPLICATES:
         raise SourceError(f"duplicates must be one of {', '.join(DUPLICATES)}, not "
                           f"{duplicates!r}")

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from eventlab.errors import SourceError
+from eventlab.ingest.concat_json import looks_like_json, read_docs
 from eventlab.ingest.formats import guess_format
 from eventlab.ingest.roots import outside_message, under_roots
 
@@ -156,7 +157,7 @@ def discover(paths: list[str], fmt: str | None = None, *,
                                                        if link else what)
                                 + ", not a regular file: not read"})
                 continue
-            f = fmt or guess_format(c)
+            f = fmt or guess_format(c) or ("jsonl" if looks_like_json(c) else None)
             if f is None:
                 if not walked:
                     problems.append({"file": c, "error": UNKNOWN_FORMAT, "needs": "format"})
@@ -245,20 +246,12 @@ def _read_csv(ref: FileRef, where: str) -> tuple[pa.Table, list[BadLine]]:
 
 
 def _read_jsonl(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
-    """Lines as text; the JSON itself is parsed inside DuckDB. Blank lines are skipped."""
-    data = Path(ref.real or ref.path).read_bytes()
-    docs: list[str] = []
-    rows: list[int] = []
-    bad: list[BadLine] = []
-    for i, line in enumerate(data.split(b"\n")):
-        if not line.strip():
-            continue
-        try:
-            docs.append(line.decode("utf-8"))
-            rows.append(i)
-        except UnicodeDecodeError as exc:
-            bad.append(BadLine(ref.path, i, line, f"line {i + 1} is not UTF-8 text: {exc}"))
-    n = len(docs)
-    return pa.table({"__doc": pa.array(docs, pa.string()),
-                     "__source": pa.array([ref.path] * n, pa.string()),
-                     "__row": pa.array(rows, pa.int64())}), bad
+    """JSON documents as text (JSON lines, or concatenated JSON as Firehose writes it; gzip
+    or not: `ingest.concat_json`), parsed inside DuckDB. A span that is not JSON (or not
+    UTF-8) is a BadLine naming its line, or its object index and byte offset."""
+    docs = read_docs(ref.real or ref.path, ref.path)
+    bad = [BadLine(ref.path, row, p.raw, f"{p.where(by_line=row == p.line)} is "
+                   + ("not UTF-8 text" if p.reason == "not UTF-8" else "not valid JSON")
+                   + (f": {p.error}" if p.error else ""), p.reason)
+           for row, p in docs.bad]
+    return docs.table, bad

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
 
 from eventlab.errors import MappingError
+from eventlab.ingest import sns_envelope
 from eventlab.ingest.canonical_sql import (
     REST,
     Sql,
@@ -29,7 +30,13 @@ from eventlab.ingest.canonical_sql import (
 )
 from eventlab.ingest.exports import BadLine, FileRef, discover, hive_values
 from eventlab.ingest.formats import DUPLICATES
-from eventlab.ingest.mapping import Mapping, MappingSpec, resolve
+from eventlab.ingest.mapping import (
+    ENVELOPE_PRESETS,
+    Mapping,
+    MappingSpec,
+    envelope_hint,
+    resolve,
+)
 from eventlab.ingest.readahead import read_ahead
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
@@ -208,7 +215,7 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
     with store.transaction() as cur:
         mapped = map_chunk(cur, chunk, spec)
         stats = _write(cur, mapped.union, mapped.types, mapped.mapping, chunk, mapped.is_jsonl,
-                       mapped.source_cols, duplicates)
+                       mapped.source_cols, duplicates, mapped.record)
     mapping = mapped.mapping
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
@@ -235,10 +242,14 @@ class MappedChunk:
     mapping: Mapping
     is_jsonl: bool
     source_cols: list[str]
+    record: tuple[tuple[str, str], ...] = ()
+    """(`events` column, relation column) of source record columns a file can also have
+    (an SNS envelope's topic, broker time, attributes, message bytes)."""
 
     def select(self) -> Sql:
         """The mapped rows (`canonical_sql.mapped_select`) of this chunk."""
-        return mapped_select(self.mapping, self.types, f"({self.union})", doc_mode=self.is_jsonl)
+        return mapped_select(self.mapping, self.types, f"({self.union})", doc_mode=self.is_jsonl,
+                             passthrough=tuple(src for _, src in self.record))
 
 
 def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[BadLine]]],
@@ -251,24 +262,37 @@ def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[
     for name, (_, table, _) in zip(names, chunk, strict=True):
         db.register(cur, name, table)
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
+    envelope = spec.preset in ENVELOPE_PRESETS
+    if envelope and not is_jsonl:
+        raise MappingError(f"the {spec.preset} preset reads JSON files, not {chunk[0][0].fmt}")
+    if envelope:  # unwrapped once, into Arrow: the load's queries then read it as JSON lines
+        db.register(cur, "__envelopes", db.arrow(cur, sns_envelope.unwrap(spec.preset, union)))
+        union = "SELECT * FROM __envelopes"
     if is_jsonl:
         union = _jsonl_relation(cur, union)
     types = {r[0]: r[1] for r in db.rows(cur, f"DESCRIBE {union}")}
     hive = {k for ref, _, _ in chunk for k in hive_values(ref.path)}
-    mapping = resolve(spec, list(types), ignore=_INTERNAL + tuple(hive))
+    inner = replace(spec, preset="auto") if envelope else spec
+    mapping = resolve(inner, list(types), ignore=_INTERNAL + tuple(hive) + sns_envelope.COLUMNS)
     if is_jsonl and "payload" not in spec.overrides:  # as brokers map documents
         mapping = rest_payload(mapping)
         if REST in {r.column for r in mapping.fields.values()}:
             union = (f"(SELECT *, {rest_sql('__raw', 'NOT __invalid', doc_columns(mapping))}"
                      f" FROM {union})")
             types[REST] = "JSON"
+    if envelope:
+        union, types, mapping = sns_envelope.complete(spec.preset, union, types, mapping)
     missing = mapping.missing_required()
     if missing:
+        hint = None if envelope else envelope_hint(list(types))
         raise MappingError(
             f"the {mapping.preset} mapping finds no column for {', '.join(missing)} "
-            f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})")
+            f"(columns: {', '.join(c for c in types if c not in _INTERNAL)})"
+            + (f"; these look like archived {hint.upper()} messages: use the {hint} preset"
+               if hint else ""))
     source_cols = [c for c in types if c not in _INTERNAL and c not in hive]
-    return MappedChunk(union, types, mapping, is_jsonl, source_cols)
+    record = tuple(sns_envelope.RECORD.items()) if envelope else ()
+    return MappedChunk(union, types, mapping, is_jsonl, source_cols, record)
 
 
 def _jsonl_relation(cur: db.Connection, union: str) -> str:
@@ -282,18 +306,19 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
     valid = ("coalesce(json_valid(__doc) AND json_type(CASE WHEN json_valid(__doc) "
              "THEN __doc END) = 'OBJECT', false)")
     if not keys:
-        return (f"(SELECT __doc AS __raw, NOT {valid} AS __invalid, __source, __row "
+        return (f"(SELECT __doc AS __raw, NOT {valid} AS __invalid, * EXCLUDE (__doc) "
                 f"FROM ({union}))")
     return (f"(SELECT unnest(json_transform(CASE WHEN {valid} THEN __doc END, "
             f"{quote_literal(structure)})), __doc AS __raw, NOT {valid} AS __invalid, "
-            f"__source, __row FROM ({union}))")
+            f"* EXCLUDE (__doc) FROM ({union}))")
 
 
 def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
            chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-           is_jsonl: bool, source_cols: list[str], duplicates: str) -> dict[str, int]:
+           is_jsonl: bool, source_cols: list[str], duplicates: str,
+           record: tuple[tuple[str, str], ...] = ()) -> dict[str, int]:
     """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
-    sel = MappedChunk(union, types, mapping, is_jsonl, source_cols).select()
+    sel = MappedChunk(union, types, mapping, is_jsonl, source_cols, record).select()
     sources = [ref.path for ref, _, _ in chunk]
     prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
                       [sources])
@@ -314,8 +339,10 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     skip = f" AND NOT coalesce({known_sql}, false)" if known and duplicates == "skip" else ""
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
             "ON prev.entity_id = c.entity_id") if join_existing else ""
-    insert = (f"INSERT INTO events ({column_list(FILE_COLUMNS)}) "
-              f"SELECT * FROM (SELECT {final_select(derive, join_existing)} FROM ({sel.text}) c"
+    final = final_select(derive, join_existing) + "".join(f", c.{quote_ident(r)}"
+                                                          for _, r in record)
+    insert = (f"INSERT INTO events ({column_list(FILE_COLUMNS + tuple(c for c, _ in record))}) "
+              f"SELECT * FROM (SELECT {final} FROM ({sel.text}) c"
               f"{join} WHERE c.__reason IS NULL{dedupe}{skip}) ORDER BY entity_id, seq")
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0

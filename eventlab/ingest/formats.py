@@ -11,8 +11,12 @@ EXTENSIONS: dict[str, str] = {".parquet": "parquet", ".pq": "parquet", ".jsonl":
 
 
 def guess_format(path: str) -> str | None:
-    """The format a file name suggests, or None."""
-    return EXTENSIONS.get(Path(path).suffix.lower())
+    """The format a file name suggests, or None. A `.gz` name tells by the name before it
+    (`x.jsonl.gz`, `x.csv.gz`); JSON files are read gzip or not."""
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = Path(p.stem)
+    return EXTENSIONS.get(p.suffix.lower())
 
 
 DUPLICATES: tuple[str, ...] = ("skip", "copy")

@@ -45,6 +45,11 @@ FIELDS: tuple[str, ...] = (
 )
 REQUIRED: tuple[str, ...] = ("entity_id", "event_type", "ts")
 PRESETS: tuple[str, ...] = ("auto", "cloudevents", "envelope", "flat")
+ENVELOPE_PRESETS: tuple[str, ...] = ("sns", "sqs")
+"""Presets for archived SNS notifications / SQS messages (JSON files only): the event inside
+is mapped with `auto` (`ingest.sns_envelope`)."""
+FILE_PRESETS: tuple[str, ...] = (*PRESETS, *ENVELOPE_PRESETS)
+"""What file ingest offers."""
 
 _ENVELOPE: dict[str, tuple[str, ...]] = {
     "event_id": ("id", "event_id", "eventId"),
@@ -200,6 +205,17 @@ def load_spec(path: str | Path) -> MappingSpec:
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"Mapping file {p} is not valid TOML: {exc}") from exc
     return spec_from_dict(data, where=str(p))
+
+
+def envelope_hint(columns: list[str]) -> str | None:
+    """The envelope preset the columns look like (an SNS notification, an SQS message), for
+    the message of a mapping that found no event inside; never chosen by `auto`."""
+    cols = set(columns)
+    if {"Type", "MessageId", "TopicArn", "Message"} <= cols:
+        return "sns"
+    if {"MessageId", "Body"} <= cols or {"messageId", "body"} <= cols:
+        return "sqs"
+    return None
 
 
 def detect_preset(columns: list[str]) -> str:

@@ -19,7 +19,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from eventlab.errors import EventLabError
 from eventlab.ingest import background, tail
 from eventlab.ingest.formats import FORMATS
-from eventlab.ingest.mapping import PRESETS, MappingSpec
+from eventlab.ingest.mapping import FILE_PRESETS, PRESETS, MappingSpec
 from eventlab.ingest.precheck import precheck_paths, precheck_typed_path
 from eventlab.jobs import JobManager, JobView
 from eventlab.kafka import config_sources
@@ -264,7 +264,8 @@ def _duplicates(key: str) -> str:
 def _format_and_preset(key: str) -> tuple[str | None, str]:
     c1, c2 = st.columns(2)
     fmt = c1.selectbox("Format", [AUTO, *FORMATS], key=f"{key}_format")
-    preset = c2.selectbox("Mapping preset", PRESETS, key=f"{key}_preset")
+    preset = c2.selectbox("Mapping preset", FILE_PRESETS, key=f"{key}_preset",
+                          help="sns / sqs: archived SNS notifications or SQS messages (Firehose)")
     return (None if fmt == AUTO else fmt), preset
 
 
