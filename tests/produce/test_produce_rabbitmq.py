@@ -161,3 +161,28 @@ def test_pure_rabbitmq_plan_rules() -> None:
         plan(properties=(("priority", "9"),))
     hexed = plan(headers=(("bin", "00ff"),), header_format="hex")
     assert hexed.headers[0] == ("bin", b"\x00\xff") and not hexed.text_headers
+
+
+def test_a_corrected_copy_of_a_stored_stream_event_goes_back_as_it_came(
+        rabbit_config: RabbitConfig, stream_factory: Callable[..., str],
+        store: EventStore) -> None:
+    from eventlab.ingest.rabbitmq_ingest import ingest_streams
+    from eventlab.produce import prefill
+
+    body = b'{"event_id": "e1", "entity_id": "o-1", "event_type": "OrderPlaced", "seq": 1}'
+    src = stream_factory([(body, {"message_id": "m-9", "type": "OrderPlaced",
+                                  "headers": {"tenant": "acme"}})])
+    assert ingest_streams(store, rabbit_config, [src]).rows_stored == 1
+    with store.reading() as cur:
+        draft = prefill.from_event(cur, "e1")
+    assert (draft.target_kind, draft.topic, draft.key) == (RABBITMQ_STREAM, src, None)
+    assert dict(draft.properties) == {"message_id": "m-9", "type": "OrderPlaced"}
+    assert draft.headers == (("tenant", "acme"),)
+    plan = dry_run(store, rabbit_config, draft)
+    assert plan.confirm == src  # a stream EventLab loaded from
+    assert send(store, rabbit_config, plan, confirm=src).state == "acked"
+    out = read_all(rabbit_config, src).to_pylist()
+    assert len(out) == 2 and out[1]["value"] == body
+    by = {h["key"]: h["value"] for h in out[1]["headers"]}
+    assert by["message-id"] == b"m-9" and by["tenant"] == b"acme"
+    assert by[prov.ORIGINAL_EVENT_ID] == b"e1" and by[prov.ORIGINAL_TOPIC] == src.encode()
