@@ -111,3 +111,31 @@ def test_read_only_offers_no_action_and_the_function_refuses(
     assert _audit(path)[-1] == ("execute", "refused")
     with pytest.raises(EventLabError, match="no stream"):
         read_all(rabbit_config, f"{src}-ro")
+
+
+def test_an_exchange_target_with_a_routing_key_is_confirmed_and_routed(
+        loaded: tuple[Path, str], rabbit_config: RabbitConfig) -> None:
+    import pika
+
+    path, src = loaded
+    exchange, queue = f"{src}-x", f"{src}-xq"
+    with pika.BlockingConnection(pika.ConnectionParameters(
+            rabbit_config.host, rabbit_config.port)) as conn:
+        channel = conn.channel()
+        channel.exchange_declare(exchange, "direct")
+        channel.queue_declare(queue)
+        channel.queue_bind(queue, exchange, "fixed")
+    at = republish_page(entity_id="order-0")
+    at.radio(key="rp_target_kind").set_value("RabbitMQ exchange + routing key").run()
+    at.text_input(key="rp_target").set_value(exchange)
+    at.text_input(key="rp_routing_key").set_value("fixed")
+    at.button(key="rp_dry").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("routing key fixed" in t for t in texts(at.markdown))
+    at.button(key="rp_execute").click().run()
+    wait_for(at, lambda a: any("Done" in s.value for s in a.success))
+    with pika.BlockingConnection(pika.ConnectionParameters(
+            rabbit_config.host, rabbit_config.port)) as conn:
+        depth = conn.channel().queue_declare(queue, passive=True).method.message_count
+    assert depth == 3  # e0, e2, e4, each routed once
+    assert _audit(path) == [("dry-run", "planned"), ("execute", "done")]
