@@ -181,7 +181,8 @@ def produce_panel(conn: Connected | None, store: EventStore, *, read_only: bool,
     _prefill(store, topics)
     if st.session_state.get("pr_kind") not in offered:
         st.session_state["pr_kind"] = next(iter(offered))
-    kind = offered[st.radio("Target", list(offered), key="pr_kind", horizontal=True)]
+    kind = offered[st.radio("Target", list(offered), key="pr_kind", horizontal=True)
+                   if len(offered) > 1 else st.session_state["pr_kind"]]
     config = conn.config if kind == KAFKA and conn is not None else rabbit
     if kind == KAFKA:
         c1, c2, c3 = st.columns([3, 1, 2])
@@ -225,7 +226,9 @@ def produce_panel(conn: Connected | None, store: EventStore, *, read_only: bool,
     if plan.target_kind != kind:  # the target kind changed since: plan again
         st.session_state.pop(PLAN, None)
         return
-    st.caption(f"Dry run {inert(plan.produce_id)}: one message to **{inert(plan.target())}**, "
+    where = (f"**{inert(plan.target())}**" if plan.rabbitmq else
+             f"**{inert(plan.topic)}** partition {plan.partition}")
+    st.caption(f"Dry run {inert(plan.produce_id)}: one message to {where}, "
                f"{plan.bytes} bytes, timestamp "
                f"{plan.timestamp_ms if plan.timestamp_ms is not None else 'now'}. Nothing was "
                "sent.")
