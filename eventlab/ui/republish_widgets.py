@@ -38,8 +38,10 @@ PAGE = links.page("republish").file
 SELECTION = "rp_selection"
 JOB = "rp_job"
 TARGETS = {"Kafka topic": planning.KAFKA, "RabbitMQ stream": planning.RABBITMQ_STREAM,
-           "RabbitMQ exchange + routing key": planning.RABBITMQ_EXCHANGE}
-"""The target kinds the page offers (RabbitMQ ones only when EVENTLAB_RABBITMQ_* is set)."""
+           "RabbitMQ exchange + routing key": planning.RABBITMQ_EXCHANGE,
+           "RabbitMQ queues (dead-letter redrive)": planning.RABBITMQ_QUEUE}
+"""The target kinds the page offers (RabbitMQ ones only when EVENTLAB_RABBITMQ_* is set, the
+queues only for a dead-letter selection)."""
 KINDS = {"One entity (seq range)": "entity", "Event ids": "ids", "SQL query": "sql",
          "Dead-letter topic (redrive)": "dlq", "Quarantine": "quarantine"}
 
@@ -75,10 +77,11 @@ class Connections:
         self.kafka = kafka
         self.rabbit = rabbit
 
-    def kinds(self) -> dict[str, str]:
-        """The target kinds offered, label -> kind."""
+    def kinds(self, selection_kind: str | None = None) -> dict[str, str]:
+        """The target kinds offered for a selection of `selection_kind`, label -> kind."""
         return {label: kind for label, kind in TARGETS.items()
-                if (self.kafka if kind == planning.KAFKA else self.rabbit) is not None}
+                if (self.kafka if kind == planning.KAFKA else self.rabbit) is not None
+                and (kind != planning.RABBITMQ_QUEUE or selection_kind == "dlq")}
 
     def for_kind(self, kind: str) -> Any:
         """The connection a target of `kind` writes through (None: not configured)."""
@@ -134,12 +137,31 @@ def selection_form() -> Selection | None:
     return Selection.quarantine(reason=reason.strip() or None, label="Republish page")
 
 
-def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
-    """The selection's count, bytes, topics, partitions and offset ranges."""
+def dlq_header(kind: str) -> str:
+    """The header naming a dead letter's destination: RabbitMQ's `x-first-death-queue` for a
+    queue redrive, else EVENTLAB_REPUBLISH_DLQ_HEADER (Spring Kafka's by default)."""
+    return planning.RABBITMQ_DLQ_HEADER if kind == planning.RABBITMQ_QUEUE else guards.dlq_header()
+
+
+def choose_target(conns: Connections, sel: Selection) -> str | None:
+    """The target kind (a choice only when there is one to make); None when none is
+    configured."""
+    offered = conns.kinds(sel.kind)
+    if not offered:
+        return None
+    if len(offered) == 1:
+        return next(iter(offered.values()))
+    return offered[st.radio("Target", list(offered), key="rp_target_kind", horizontal=True)]
+
+
+def summary(store: EventStore, sel: Selection, kind: str | None = None
+            ) -> republish.Summary | None:
+    """The selection's count, bytes, topics, partitions and offset ranges (a dead-letter
+    selection's destinations by the header of the target `kind`)."""
     st.markdown(f"**Selection** · {inert(sel.text())}")
     try:
         with store.reading() as cur:
-            s = republish.summarize(cur, sel, dlq_header=guards.dlq_header())
+            s = republish.summarize(cur, sel, dlq_header=dlq_header(kind or planning.KAFKA))
     except EventLabError as exc:
         st.error(inert_lines(exc))
         return None
@@ -162,20 +184,19 @@ def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
     return s
 
 
-def plan_form(store: EventStore, conns: Connections, sel: Selection, read_only: bool) -> None:
-    """Target kind (Kafka, or RabbitMQ when configured), target, partitioning, timestamp,
-    reason; the Dry run button plans into the chosen target."""
-    offered = conns.kinds()
-    label = (st.radio("Target", list(offered), key="rp_target_kind", horizontal=True)
-             if len(offered) > 1 else next(iter(offered)))
-    kind = offered[label]
+def plan_form(store: EventStore, conns: Connections, kind: str, sel: Selection,
+              read_only: bool) -> None:
+    """Target (of `kind`: Kafka, or RabbitMQ when configured), partitioning, timestamp,
+    reason; the Dry run button plans into it."""
     kafka = kind == planning.KAFKA
     with st.form("rp_plan_form"):
         c1, c2 = st.columns(2)
         target = c1.text_input(
             "Target topic (empty: a new `<topic>.replay.<job>` per source topic)" if kafka else
             "Target stream (empty: a new `<stream>.replay.<job>`, created)"
-            if kind == planning.RABBITMQ_STREAM else "Exchange (it must exist)", key="rp_target")
+            if kind == planning.RABBITMQ_STREAM else "Exchange (it must exist)"
+            if kind == planning.RABBITMQ_EXCHANGE else "One queue for every record (empty: the "
+            "queue each record's x-first-death-queue names)", key="rp_target")
         reason = c2.text_input("Reason (sent as eventlab-reason, kept in the audit log)",
                                key="rp_reason")
         routing = (st.text_input("Routing key (empty: each record's stored x-routing-key)",
@@ -194,7 +215,7 @@ def plan_form(store: EventStore, conns: Connections, sel: Selection, read_only: 
     options = planning.PlanOptions(
         target=target.strip() or None, timestamp=ts, reason=reason.strip(),
         partitioning=planning.BY_KEY if part.startswith("by") else planning.BY_PARTITION,
-        drop_dlq_headers=bool(drop), dlq_header=guards.dlq_header(),
+        drop_dlq_headers=bool(drop), dlq_header=dlq_header(kind),
         create_topics=guards.create_topics(), target_kind=kind,
         routing_key=routing.strip() or None if kind == planning.RABBITMQ_EXCHANGE else None)
     try:
@@ -381,10 +402,11 @@ def page() -> None:
         sel = selection_form()
     conns = connections()
     if sel is not None:
-        s = summary(store, sel)
-        if s is not None and s.count and conns.kinds():
+        kind = choose_target(conns, sel)
+        s = summary(store, sel, kind)
+        if s is not None and s.count and kind is not None:
             st.caption(inert(conns.describe()))
-            plan_form(store, conns, sel, read_only)
+            plan_form(store, conns, kind, sel, read_only)
     picked = st.session_state.get("rp_pick")
     job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)
     if job_id:

@@ -139,3 +139,54 @@ def test_an_exchange_target_with_a_routing_key_is_confirmed_and_routed(
         depth = conn.channel().queue_declare(queue, passive=True).method.message_count
     assert depth == 3  # e0, e2, e4, each routed once
     assert _audit(path) == [("dry-run", "planned"), ("execute", "done")]
+
+
+def test_a_dead_letter_selection_is_redriven_to_the_queues_in_x_death(
+        loaded: tuple[Path, str], rabbit_config: RabbitConfig, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pika
+
+    _path, src = loaded
+    work, dlq, kept = f"{src}-work", f"{src}-dlq", f"{src}-kept"
+    conn = pika.BlockingConnection(pika.ConnectionParameters(rabbit_config.host,
+                                                             rabbit_config.port))
+    ch = conn.channel()
+    ch.queue_declare(dlq)
+    ch.queue_declare(work, arguments={"x-dead-letter-exchange": "",
+                                      "x-dead-letter-routing-key": dlq})
+    ch.queue_declare(kept, durable=True, arguments={"x-queue-type": "stream"})
+    ch.confirm_delivery()
+    for i in range(2):
+        ch.basic_publish("", work, _envelope(10 + i), pika.BasicProperties(message_id=f"d-{i}"))
+    for _ in range(2):
+        method, _props, _body = ch.basic_get(work)
+        ch.basic_reject(method.delivery_tag, requeue=False)
+    for _ in range(2):  # the dead letters as a drain or a tap stores them
+        method, props, body = ch.basic_get(dlq, auto_ack=True)
+        ch.basic_publish("", kept, body, props)
+    path = tmp_path / "dlq.duckdb"
+    with EventStore(path) as store:
+        assert ingest_streams(store, rabbit_config, [kept]).rows_stored == 2
+    monkeypatch.setenv("EVENTLAB_DB", str(path))
+    at = republish_page(dlq=kept)
+    assert not at.exception, at.exception
+    at.radio(key="rp_target_kind").set_value("RabbitMQ queues (dead-letter redrive)").run()
+    assert any(f"{work} (2)" in t for t in texts(at.caption))  # destinations by x-death
+    at.checkbox(key="rp_drop").check()
+    at.button(key="rp_dry").click().run()
+    assert not at.exception, at.exception
+    # a redrive goes back into the queue the records came from: its name is typed back
+    assert texts(at.error) == [f"The target is a source topic: {work}. Type its "
+                                             "name to confirm."]
+    at.text_input(key="rp_confirm").set_value(work).run()
+    at.button(key="rp_execute").click().run()
+    wait_for(at, lambda a: any("Done" in s.value for s in a.success))
+    bodies = []
+    for _ in range(2):
+        method, props, body = ch.basic_get(work, auto_ack=True)
+        assert method is not None and props.message_id.startswith("d-")
+        assert not [k for k in props.headers if "death" in k]
+        bodies.append(body)
+    assert ch.basic_get(work, auto_ack=True)[0] is None  # each once
+    assert sorted(bodies) == sorted([_envelope(10), _envelope(11)])
+    conn.close()
