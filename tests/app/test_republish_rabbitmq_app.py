@@ -176,8 +176,8 @@ def test_a_dead_letter_selection_is_redriven_to_the_queues_in_x_death(
     at.button(key="rp_dry").click().run()
     assert not at.exception, at.exception
     # a redrive goes back into the queue the records came from: its name is typed back
-    assert texts(at.error) == [f"The target is a source topic: {work}. Type its "
-                                             "name to confirm."]
+    assert texts(at.error) == [f"The target is a source topic: {work}. Type its name to "
+                               "confirm."]
     at.text_input(key="rp_confirm").set_value(work).run()
     at.button(key="rp_execute").click().run()
     wait_for(at, lambda a: any("Done" in s.value for s in a.success))
