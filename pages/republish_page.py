@@ -1,4 +1,4 @@
-"""Republish: re-send chosen events to Kafka, dry run first, exactly once, audited."""
+"""Republish: re-send chosen events to Kafka or RabbitMQ, dry run first, exactly once, audited."""
 
 from __future__ import annotations
 

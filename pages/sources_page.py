@@ -10,6 +10,7 @@ from eventlab.ui import (
     peek_widgets,
     produce_widgets,
     rabbitmq_sources,
+    rabbitmq_widgets,
     schema_widgets,
     tail_widgets,
 )
@@ -45,10 +46,8 @@ with tail_tab:
     else:
         tail_widgets.tail_panel(conn, manager, store, read_only=read_only)
 with produce_tab:
-    if conn is None:
-        st.info("Connect to a cluster on the Kafka tab to produce a message.")
-    else:
-        produce_widgets.produce_panel(conn, store, read_only=read_only)
+    produce_widgets.produce_panel(conn, store, read_only=read_only,
+                                  rabbit=rabbitmq_widgets.configured())
 with files_tab:
     w.path_ingest_form(manager, store, read_only=read_only)
     w.upload_form(manager, store, read_only=read_only)

@@ -1,4 +1,11 @@
-"""`eventlab produce`: compose one message, see its exact bytes (dry run), send it."""
+"""`eventlab produce`: compose one message, see its exact bytes (dry run), send it.
+
+Into a Kafka topic (--topic), or a RabbitMQ stream (--to-rabbitmq-stream) or exchange
+(--to-rabbitmq-exchange with --routing-key) through EVENTLAB_RABBITMQ_* (or --rabbitmq-host /
+--rabbitmq-port / --rabbitmq-stream-port); --message-id, --correlation-id, --content-type and
+--type set the RabbitMQ properties, --header its application properties in order. A corrected
+copy of an event read from a RabbitMQ stream goes back to that stream unless told otherwise.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 from eventlab.cli.common import Commands, add_db, kafka_config, print_json
 
 FORMATS = ("json", "text", "hex", "none")  # eventlab.produce.plan.FORMATS, kept light
+PROPERTIES = ("message_id", "correlation_id", "content_type", "type")  # RABBIT_PROPERTIES
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -32,7 +40,20 @@ def _draft(args: argparse.Namespace, store: Any) -> Any:
         draft = Draft(topic=args.topic or "")
     changes: dict[str, Any] = {}
     if args.topic:
-        changes["topic"] = args.topic
+        changes.update(topic=args.topic, target_kind="kafka")
+    if args.to_rabbitmq_stream:
+        changes.update(topic=args.to_rabbitmq_stream, target_kind="rabbitmq-stream")
+    if args.to_rabbitmq_exchange is not None:
+        changes.update(topic=args.to_rabbitmq_exchange, target_kind="rabbitmq-exchange",
+                       routing_key=args.routing_key or "")
+    elif args.routing_key is not None:
+        changes["routing_key"] = args.routing_key
+    props = dict(draft.properties)
+    for name in PROPERTIES:
+        if getattr(args, name) is not None:
+            props[name] = getattr(args, name)
+    if props:
+        changes["properties"] = tuple(props.items())
     if args.value is not None or args.value_file:
         changes["value"] = (Path(args.value_file).read_text(encoding="utf-8")
                             if args.value_file else args.value)
@@ -54,8 +75,9 @@ def _draft(args: argparse.Namespace, store: Any) -> Any:
 
 def _show(plan: Any) -> None:
     d = plan.to_dict()
-    print(f"dry run {plan.produce_id}: 1 message to {plan.topic} partition {plan.partition}, "
-          f"{plan.bytes} bytes")
+    print(f"dry run {plan.produce_id}: 1 message to {plan.target()}, {plan.bytes} bytes")
+    for p in d["properties"]:
+        print(f"property {p['key']}: 0x{p['hex']}  ({p['text']})")
     for name in ("key", "value"):
         part = d[name]
         print(f"{name}: " + ("null" if part is None else f"0x{part['hex']}"
@@ -72,9 +94,15 @@ def cmd_produce(args: argparse.Namespace) -> int:
     from eventlab.produce.send import dry_run, send
     from eventlab.store.eventstore import EventStore, resolve_db_path
 
-    config = kafka_config(args.bootstrap)
     with EventStore(resolve_db_path(args.db)) as store:
-        plan = dry_run(store, config, _draft(args, store))
+        draft = _draft(args, store)
+        if draft.target_kind == "kafka":
+            config: Any = kafka_config(args.bootstrap)
+        else:
+            from eventlab.cli.rabbitmq import rabbit_config
+
+            config = rabbit_config(args)
+        plan = dry_run(store, config, draft)
         if not args.execute:
             if args.json:
                 print_json({"dry_run": True, **plan.to_dict()})
@@ -88,7 +116,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
         _show(plan)
         print(f"sent: {result.state}" + (f", partition {result.partition} offset "
                                          f"{result.offset}" if result.offset is not None else
-                                         f" ({result.error})"))
+                                         f" ({result.error})" if result.error else ""))
     return 0 if result.state == "acked" else 1
 
 
@@ -97,7 +125,20 @@ def register(commands: Commands) -> None:
     sp = add_db(commands.add_parser(
         "produce", help="send one message composed by hand (dry run first; guarded, audited)"))
     sp.add_argument("--bootstrap", help="host:port[,...] (default $EVENTLAB_KAFKA_BOOTSTRAP)")
-    sp.add_argument("--topic", help="target topic (default: the prefilled event's)")
+    target = sp.add_mutually_exclusive_group()
+    target.add_argument("--topic", help="target Kafka topic (default: the prefilled event's)")
+    target.add_argument("--to-rabbitmq-stream", metavar="STREAM",
+                        help="a RabbitMQ stream (it must exist; deduplicated by the produce id)")
+    target.add_argument("--to-rabbitmq-exchange", metavar="EXCHANGE",
+                        help="a RabbitMQ exchange (confirms, mandatory: unroutable is said)")
+    sp.add_argument("--routing-key", help="with --to-rabbitmq-exchange (default: empty)")
+    for name in PROPERTIES:
+        sp.add_argument(f"--{name.replace('_', '-')}", dest=name,
+                        help=f"RabbitMQ property {name}")
+    sp.add_argument("--rabbitmq-host", dest="host", help="RabbitMQ host ($EVENTLAB_RABBITMQ_HOST)")
+    sp.add_argument("--rabbitmq-port", dest="port", type=int, help="RabbitMQ AMQP port")
+    sp.add_argument("--rabbitmq-stream-port", dest="stream_port", type=int,
+                    help="RabbitMQ stream protocol port")
     sp.add_argument("--partition", type=int, help="default: by the key, else 0")
     sp.add_argument("--key", help="the key (see --key-format)")
     sp.add_argument("--key-format", choices=FORMATS, default="text")
@@ -107,8 +148,10 @@ def register(commands: Commands) -> None:
     sp.add_argument("--format", choices=FORMATS, default="json",
                     help="json (checked, sent as typed; default), text, hex, none (tombstone)")
     sp.add_argument("--header", type=_header, action="append", metavar="NAME=VALUE",
-                    help="repeatable, in order; replaces prefilled headers")
-    sp.add_argument("--timestamp", help="ISO 8601 (naive = UTC); default: now")
+                    help="repeatable, in order; replaces prefilled headers (RabbitMQ: the "
+                         "application properties)")
+    sp.add_argument("--timestamp", help="ISO 8601 (naive = UTC); default: now (RabbitMQ: "
+                                        "no timestamp property)")
     pre = sp.add_mutually_exclusive_group()
     pre.add_argument("--from-event", metavar="EVENT_ID",
                      help="prefill from a stored event: a corrected copy")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
 from eventlab.kafka.config import KafkaConfig
+from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.republish import guards, ledger
 from eventlab.republish.run import JobReport, execute
 from eventlab.store.eventstore import EventStore
@@ -18,11 +19,13 @@ from eventlab.store.eventstore import EventStore
 KIND = "republish"
 
 
-def start_republish(manager: JobManager, store: EventStore, config: KafkaConfig, job_id: str,
+def start_republish(manager: JobManager, store: EventStore, config: KafkaConfig | RabbitConfig,
+                    job_id: str,
                     *, actor: str | None = None, confirm: str | None = None,
                     rate: float | None = None, action: str = "execute",
                     token: str | None = None) -> JobView:
-    """Run (or resume) job `job_id` in a background thread; its view."""
+    """Run (or resume) job `job_id` in a background thread, into `config`'s broker (the
+    one its plan's target kind needs); its view."""
     actor = actor or guards.actor()
     if guards.read_only_refusal() is not None:  # audited by execute's own guard, then refused
         execute(store, config, job_id, actor=actor, confirm=confirm, action=action)

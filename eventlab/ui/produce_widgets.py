@@ -6,6 +6,11 @@ headers one `NAME=VALUE` a line in order, timestamp, reason); **Dry run** shows 
 bytes and is audited; **Send** sends exactly that plan (the guards are checked again inside
 `produce.send.send`, so read-only mode refuses even if the button were clicked). A topic
 EventLab loaded from needs its name typed back.
+
+With RabbitMQ configured (EVENTLAB_RABBITMQ_*) the target may also be a RabbitMQ stream or an
+exchange with a routing key: no key or partition then, but the message properties
+(message_id, correlation_id, content_type, type) and the headers as application properties;
+the same dry run, guards, confirmation and audit (`produce.send`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import streamlit as st
 from eventlab.errors import EventLabError
 from eventlab.explore.queries import facets
 from eventlab.produce import prefill
-from eventlab.produce.plan import FORMATS, Draft, MessagePlan, ProduceError
+from eventlab.produce.plan import FORMATS, RABBIT_PROPERTIES, Draft, MessagePlan, ProduceError
 from eventlab.produce.send import dry_run, send
+from eventlab.rabbitmq.config import RabbitConfig
+from eventlab.republish.plan import KAFKA, RABBITMQ_EXCHANGE, RABBITMQ_STREAM
 from eventlab.store.eventstore import EventStore
 from eventlab.timeutil import parse_utc
 from eventlab.ui.kafka_cluster import Connected
@@ -28,11 +35,21 @@ from eventlab.ui.text import inert, inert_join, inert_lines
 
 PLAN, ORIGINAL = "pr_plan", "pr_original"
 """Session keys: the last dry run's `MessagePlan`, and the prefilled event's position."""
+TARGETS = {"Kafka topic": KAFKA, "RabbitMQ stream": RABBITMQ_STREAM,
+           "RabbitMQ exchange": RABBITMQ_EXCHANGE}
+"""The target kinds (RabbitMQ ones only when EVENTLAB_RABBITMQ_* is set)."""
 
 
 def _fill(draft: Draft, topics: list[str]) -> None:
     """Put a draft into the form's widgets (before they are drawn in this run)."""
-    if draft.topic in topics:
+    label = next(k for k, v in TARGETS.items() if v == draft.target_kind)
+    st.session_state["pr_kind"] = label
+    st.session_state.update({f"pr_prop_{p}": dict(draft.properties).get(p, "")
+                             for p in RABBIT_PROPERTIES})
+    if draft.target_kind != KAFKA:
+        st.session_state["pr_rmq_target"] = draft.topic
+        st.session_state["pr_routing_key"] = draft.routing_key or ""
+    elif draft.topic in topics:
         st.session_state["pr_topic"] = draft.topic
     else:
         st.warning(inert_lines(f"topic {draft.topic or '(none: loaded from a file)'} is not "
@@ -90,9 +107,11 @@ def _prefill(store: EventStore, topics: list[str]) -> None:
         st.error(inert_lines(exc))
 
 
-def _draft(topic: str) -> Draft:
+def _draft(topic: str, kind: str = KAFKA) -> Draft:
     """The form's values as a Draft (ProduceError for a value that cannot be read)."""
     state = st.session_state
+    if kind != KAFKA:
+        return _rabbit_draft(topic, kind)
     headers = []
     for line in (state.get("pr_headers") or "").splitlines():
         if line.strip():
@@ -115,52 +134,102 @@ def _draft(topic: str) -> Draft:
                  reason=state.get("pr_reason") or "", original=state.get(ORIGINAL))
 
 
+def _rabbit_draft(target: str, kind: str) -> Draft:
+    """The form's values as a RabbitMQ Draft (no key, no partition; properties)."""
+    base = _draft(target)
+    state = st.session_state
+    props = tuple((p, state.get(f"pr_prop_{p}") or "") for p in RABBIT_PROPERTIES
+                  if state.get(f"pr_prop_{p}"))
+    return Draft(topic=target, value=base.value, value_format=base.value_format,
+                 headers=base.headers, header_format=base.header_format,
+                 timestamp=base.timestamp, reason=base.reason, original=base.original,
+                 target_kind=kind, properties=props,
+                 routing_key=(state.get("pr_routing_key") or "")
+                 if kind == RABBITMQ_EXCHANGE else None)
+
+
 def _bytes_table(plan: MessagePlan) -> pd.DataFrame:
     d: dict[str, Any] = plan.to_dict()
     rows = [{"part": name, "name": None, "bytes": None if d[name] is None else d[name]["bytes"],
              "hex": None if d[name] is None else d[name]["hex"],
              "text": None if d[name] is None else d[name]["text"]} for name in ("key", "value")]
-    rows += [{"part": "header", "name": h["key"], "bytes": h["bytes"], "hex": h["hex"],
+    if plan.rabbitmq:  # no key; the properties, then the application properties
+        rows = [r for r in rows if r["part"] == "value"]
+        rows += [{"part": "property", "name": p["key"], "bytes": p["bytes"], "hex": p["hex"],
+                  "text": p["text"]} for p in d["properties"]]
+    rows += [{"part": "application property" if plan.rabbitmq else "header",
+              "name": h["key"], "bytes": h["bytes"], "hex": h["hex"],
               "text": h["text"]} for h in d["headers"]]
     return pd.DataFrame(rows)
 
 
-def produce_panel(conn: Connected, store: EventStore, *, read_only: bool) -> None:
-    """Prefill, the form, Dry run, the exact bytes, the confirmation and Send."""
+def produce_panel(conn: Connected | None, store: EventStore, *, read_only: bool,
+                  rabbit: RabbitConfig | None = None) -> None:
+    """Prefill, the target (Kafka, or RabbitMQ when `rabbit` is given), the form, Dry run,
+    the exact bytes, the confirmation and Send."""
     st.subheader("Produce one message")
+    offered = {label: kind for label, kind in TARGETS.items()
+               if (conn if kind == KAFKA else rabbit) is not None}
+    if not offered:
+        st.info("Connect to a cluster on the Kafka tab (or set EVENTLAB_RABBITMQ_*) to "
+                "produce a message.")
+        return
     if read_only:
         st.info("Read-only mode (EVENTLAB_READ_ONLY): producing is disabled.")
-    topics = [t.name for t in conn.topics]
+    topics = [t.name for t in conn.topics] if conn is not None else []
     st.session_state.setdefault("pr_key_fmt", "text")
     _prefill(store, topics)
-    c1, c2, c3 = st.columns([3, 1, 2])
-    topic = c1.selectbox("Topic", topics, key="pr_topic")
-    c2.text_input("Partition", key="pr_partition", placeholder="by key",
-                  help="empty: by the key (murmur2), or 0 without a key")
-    c3.text_input("Timestamp (UTC, ISO 8601)", key="pr_ts", placeholder="now")
-    k1, k2 = st.columns([4, 1])
-    k1.text_input("Key", key="pr_key")
-    k2.selectbox("Key as", FORMATS, key="pr_key_fmt")
+    if st.session_state.get("pr_kind") not in offered:
+        st.session_state["pr_kind"] = next(iter(offered))
+    kind = offered[st.radio("Target", list(offered), key="pr_kind", horizontal=True)
+                   if len(offered) > 1 else st.session_state["pr_kind"]]
+    config = conn.config if kind == KAFKA and conn is not None else rabbit
+    if kind == KAFKA:
+        c1, c2, c3 = st.columns([3, 1, 2])
+        topic = c1.selectbox("Topic", topics, key="pr_topic")
+        c2.text_input("Partition", key="pr_partition", placeholder="by key",
+                      help="empty: by the key (murmur2), or 0 without a key")
+        c3.text_input("Timestamp (UTC, ISO 8601)", key="pr_ts", placeholder="now")
+        k1, k2 = st.columns([4, 1])
+        k1.text_input("Key", key="pr_key")
+        k2.selectbox("Key as", FORMATS, key="pr_key_fmt")
+    else:
+        c1, c2 = st.columns([3, 2])
+        topic = c1.text_input("Stream (it must exist)" if kind == RABBITMQ_STREAM else
+                              "Exchange (it must exist)", key="pr_rmq_target").strip()
+        c2.text_input("Timestamp (UTC, ISO 8601)", key="pr_ts", placeholder="none",
+                      help="the timestamp property; empty: none")
+        if kind == RABBITMQ_EXCHANGE:
+            st.text_input("Routing key", key="pr_routing_key")
+        cols = st.columns(len(RABBIT_PROPERTIES))
+        for col, prop in zip(cols, RABBIT_PROPERTIES, strict=True):
+            col.text_input(prop, key=f"pr_prop_{prop}")
     v1, v2 = st.columns([4, 1])
     v1.text_area("Value", key="pr_value", height=160)
     v2.selectbox("Value as", FORMATS, key="pr_value_fmt",
-                 help="json: checked, sent exactly as typed; none: a tombstone")
+                 help="json: checked, sent exactly as typed; none: a tombstone (Kafka only)")
     h1, h2 = st.columns([4, 1])
-    h1.text_area("Headers, one NAME=VALUE a line, in order", key="pr_headers", height=80)
+    h1.text_area("Application properties, one NAME=VALUE a line, in order" if kind != KAFKA
+                 else "Headers, one NAME=VALUE a line, in order", key="pr_headers", height=80)
     h2.selectbox("Header values as", ("text", "hex"), key="pr_header_fmt")
     st.text_input("Reason", key="pr_reason", help="sent in eventlab-reason; audited")
     if st.button("Dry run", key="pr_dry", disabled=read_only or not topic,
                  help="shows the exact bytes; sends nothing"):
         try:
-            st.session_state[PLAN] = dry_run(store, conn.config, _draft(topic))
+            st.session_state[PLAN] = dry_run(store, config, _draft(topic, kind))
         except EventLabError as exc:
             st.session_state.pop(PLAN, None)
             st.error(inert_lines(exc))
     plan: MessagePlan | None = st.session_state.get(PLAN)
     if plan is None:
         return
-    st.caption(f"Dry run {inert(plan.produce_id)}: one message to **{inert(plan.topic)}** "
-               f"partition {plan.partition}, {plan.bytes} bytes, timestamp "
+    if plan.target_kind != kind:  # the target kind changed since: plan again
+        st.session_state.pop(PLAN, None)
+        return
+    where = (f"**{inert(plan.target())}**" if plan.rabbitmq else
+             f"**{inert(plan.topic)}** partition {plan.partition}")
+    st.caption(f"Dry run {inert(plan.produce_id)}: one message to {where}, "
+               f"{plan.bytes} bytes, timestamp "
                f"{plan.timestamp_ms if plan.timestamp_ms is not None else 'now'}. Nothing was "
                "sent.")
     if plan.notes:
@@ -172,13 +241,14 @@ def produce_panel(conn: Connected, store: EventStore, *, read_only: bool) -> Non
     if st.button("Send", key="pr_send", type="primary", disabled=read_only,
                  help="sends exactly the bytes above"):
         try:
-            result = send(store, conn.config, plan, confirm=confirm)
+            result = send(store, config, plan, confirm=confirm)
         except EventLabError as exc:
             st.error(inert_lines(exc))
             return
         if result.state == "acked":
-            st.success(f"Sent to {inert(plan.topic)} partition {result.partition} offset "
-                       f"{result.offset}.")
+            st.success(f"Sent to {inert(plan.target())}: confirmed by the broker."
+                       if plan.rabbitmq else f"Sent to {inert(plan.topic)} partition "
+                       f"{result.partition} offset {result.offset}.")
             st.session_state.pop(PLAN, None)
         else:
             st.error(inert_lines(f"{result.state}: {result.error}"))

@@ -4,6 +4,11 @@ Other pages send a selection here with `republish_button(selection, key)`: it pu
 selection into session state and switches to this page. The page also takes
 `/republish?entity_id=X&from_seq=A&to_seq=B` and `/republish?dlq=TOPIC`.
 
+The target is a Kafka topic or, when EVENTLAB_RABBITMQ_* is set, a RabbitMQ stream or an
+exchange with a routing key: the page only picks the connection (`Connections`); the plan,
+dry run, confirmation, guards, progress, ledger, verify and audit are `eventlab.republish`'s,
+the same for every target.
+
 Nothing here sends anything by itself: the dry run writes the plan (`republish.dry_run`),
 Execute starts a server-side job (`republish.start_republish`) with this session's
 idempotency token, and both refuse inside, in read-only mode or outside the allow-list.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -20,16 +26,22 @@ from eventlab import republish
 from eventlab.errors import EventLabError
 from eventlab.jobs import JobManager
 from eventlab.kafka.config import KafkaConfig
+from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.republish import guards, ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
-from eventlab.ui import context, kafka_cluster, links
+from eventlab.ui import context, kafka_cluster, links, rabbitmq_widgets
 from eventlab.ui.text import inert, inert_join, inert_lines
 
 PAGE = links.page("republish").file
 SELECTION = "rp_selection"
 JOB = "rp_job"
+TARGETS = {"Kafka topic": planning.KAFKA, "RabbitMQ stream": planning.RABBITMQ_STREAM,
+           "RabbitMQ exchange + routing key": planning.RABBITMQ_EXCHANGE,
+           "RabbitMQ queues (dead-letter redrive)": planning.RABBITMQ_QUEUE}
+"""The target kinds the page offers (RabbitMQ ones only when EVENTLAB_RABBITMQ_* is set, the
+queues only for a dead-letter selection)."""
 KINDS = {"One entity (seq range)": "entity", "Event ids": "ids", "SQL query": "sql",
          "Dead-letter topic (redrive)": "dlq", "Quarantine": "quarantine"}
 
@@ -54,6 +66,36 @@ def kafka_config() -> KafkaConfig | None:
     except EventLabError as exc:
         st.error(f"Kafka settings: {inert_lines(exc)}")
         return None
+
+
+class Connections:
+    """The brokers this page may write into: Kafka (the Sources page's cluster or
+    EVENTLAB_KAFKA_*) and RabbitMQ (EVENTLAB_RABBITMQ_*), each None when not configured.
+    The page picks the target object here; `republish.dry_run` / `execute` do the rest."""
+
+    def __init__(self, kafka: KafkaConfig | None, rabbit: RabbitConfig | None) -> None:
+        self.kafka = kafka
+        self.rabbit = rabbit
+
+    def kinds(self, selection_kind: str | None = None) -> dict[str, str]:
+        """The target kinds offered for a selection of `selection_kind`, label -> kind."""
+        return {label: kind for label, kind in TARGETS.items()
+                if (self.kafka if kind == planning.KAFKA else self.rabbit) is not None
+                and (kind != planning.RABBITMQ_QUEUE or selection_kind == "dlq")}
+
+    def for_kind(self, kind: str) -> Any:
+        """The connection a target of `kind` writes through (None: not configured)."""
+        return self.kafka if kind == planning.KAFKA else self.rabbit
+
+    def describe(self) -> str:
+        """Where each configured broker is (no secret)."""
+        return " · ".join(x.describe() for x in (self.kafka, self.rabbit) if x is not None)
+
+
+def connections() -> Connections:
+    """Kafka (always: its settings have defaults) and RabbitMQ when any
+    EVENTLAB_RABBITMQ_* is set."""
+    return Connections(kafka_config(), rabbitmq_widgets.configured())
 
 
 def selection_from_url(params: Mapping[str, str]) -> Selection | None:
@@ -95,12 +137,31 @@ def selection_form() -> Selection | None:
     return Selection.quarantine(reason=reason.strip() or None, label="Republish page")
 
 
-def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
-    """The selection's count, bytes, topics, partitions and offset ranges."""
+def dlq_header(kind: str) -> str:
+    """The header naming a dead letter's destination: RabbitMQ's `x-first-death-queue` for a
+    queue redrive, else EVENTLAB_REPUBLISH_DLQ_HEADER (Spring Kafka's by default)."""
+    return planning.RABBITMQ_DLQ_HEADER if kind == planning.RABBITMQ_QUEUE else guards.dlq_header()
+
+
+def choose_target(conns: Connections, sel: Selection) -> str | None:
+    """The target kind (a choice only when there is one to make); None when none is
+    configured."""
+    offered = conns.kinds(sel.kind)
+    if not offered:
+        return None
+    if len(offered) == 1:
+        return next(iter(offered.values()))
+    return offered[st.radio("Target", list(offered), key="rp_target_kind", horizontal=True)]
+
+
+def summary(store: EventStore, sel: Selection, kind: str | None = None
+            ) -> republish.Summary | None:
+    """The selection's count, bytes, topics, partitions and offset ranges (a dead-letter
+    selection's destinations by the header of the target `kind`)."""
     st.markdown(f"**Selection** · {inert(sel.text())}")
     try:
         with store.reading() as cur:
-            s = republish.summarize(cur, sel, dlq_header=guards.dlq_header())
+            s = republish.summarize(cur, sel, dlq_header=dlq_header(kind or planning.KAFKA))
     except EventLabError as exc:
         st.error(inert_lines(exc))
         return None
@@ -123,19 +184,29 @@ def summary(store: EventStore, sel: Selection) -> republish.Summary | None:
     return s
 
 
-def plan_form(store: EventStore, config: KafkaConfig, sel: Selection, read_only: bool) -> None:
-    """Target, partitioning, timestamp, reason; the Dry run button."""
+def plan_form(store: EventStore, conns: Connections, kind: str, sel: Selection,
+              read_only: bool) -> None:
+    """Target (of `kind`: Kafka, or RabbitMQ when configured), partitioning, timestamp,
+    reason; the Dry run button plans into it."""
+    kafka = kind == planning.KAFKA
     with st.form("rp_plan_form"):
         c1, c2 = st.columns(2)
-        target = c1.text_input("Target topic (empty: a new `<topic>.replay.<job>` per source "
-                               "topic)", key="rp_target")
+        target = c1.text_input(
+            "Target topic (empty: a new `<topic>.replay.<job>` per source topic)" if kafka else
+            "Target stream (empty: a new `<stream>.replay.<job>`, created)"
+            if kind == planning.RABBITMQ_STREAM else "Exchange (it must exist)"
+            if kind == planning.RABBITMQ_EXCHANGE else "One queue for every record (empty: the "
+            "queue each record's x-first-death-queue names)", key="rp_target")
         reason = c2.text_input("Reason (sent as eventlab-reason, kept in the audit log)",
                                key="rp_reason")
+        routing = (st.text_input("Routing key (empty: each record's stored x-routing-key)",
+                                 key="rp_routing_key")
+                   if kind == planning.RABBITMQ_EXCHANGE else "")
         c3, c4, c5 = st.columns(3)
         part = c3.radio("Partitioning", ["by original key", "original partition number"],
-                        key="rp_partitioning")
+                        key="rp_partitioning", disabled=not kafka)
         ts = c4.radio("Timestamp", ["original", "now"], key="rp_timestamp")
-        drop = c5.checkbox("Drop the dead-letter headers (kafka_dlt-*)", key="rp_drop",
+        drop = c5.checkbox("Drop the dead-letter headers (kafka_dlt-*, x-death)", key="rp_drop",
                            disabled=sel.kind != "dlq")
         clicked = st.form_submit_button("Dry run", type="primary", key="rp_dry",
                                         disabled=read_only)
@@ -144,16 +215,22 @@ def plan_form(store: EventStore, config: KafkaConfig, sel: Selection, read_only:
     options = planning.PlanOptions(
         target=target.strip() or None, timestamp=ts, reason=reason.strip(),
         partitioning=planning.BY_KEY if part.startswith("by") else planning.BY_PARTITION,
-        drop_dlq_headers=bool(drop), dlq_header=guards.dlq_header(),
-        create_topics=guards.create_topics())
+        drop_dlq_headers=bool(drop), dlq_header=dlq_header(kind),
+        create_topics=guards.create_topics(), target_kind=kind,
+        routing_key=routing.strip() or None if kind == planning.RABBITMQ_EXCHANGE else None)
     try:
         with st.spinner("Planning ..."):
-            dry = republish.dry_run(store, config, sel, options, actor=_actor())
+            dry = republish.dry_run(store, conns.for_kind(kind), sel, options, actor=_actor())
     except EventLabError as exc:
         st.error(inert_lines(exc))
         return
     st.session_state[JOB] = dry.plan.job_id
     st.session_state.pop("rp_confirm", None)
+
+
+_KIND_NAMES = {planning.KAFKA: "Kafka topic", planning.RABBITMQ_STREAM: "RabbitMQ stream",
+               planning.RABBITMQ_EXCHANGE: "RabbitMQ exchange",
+               planning.RABBITMQ_QUEUE: "RabbitMQ queue(s)"}
 
 
 def _actor() -> str:
@@ -169,22 +246,36 @@ def _counts_row(c: ledger.Counts) -> None:
         col.metric(label, f"{value:,}")
 
 
-def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_id: str,
+def job_panel(store: EventStore, conns: Connections, manager: JobManager, job_id: str,
               read_only: bool) -> None:
-    """The plan (dry run) of a job, its confirmation step, progress and actions."""
+    """The plan (dry run) of a job, its confirmation step, progress and actions; the job
+    writes through the connection of its plan's target kind."""
     with store.reading() as cur:
         row = ledger.job(cur, job_id)
     if row is None:
         st.warning(f"Job {inert(job_id)} is not in this database.")
         return
     plan = row.plan
+    config = conns.for_kind(plan.target_kind)
+    if config is None:
+        st.warning(f"Job {inert(job_id)} writes into {inert(plan.target_kind)}, which is not "
+                   "configured here: set EVENTLAB_RABBITMQ_* and restart to resume it.")
+        return
     live = [v for v in manager.jobs(republish.KIND) if v.params.get("job_id") == job_id]
     running = bool(live and live[0].running)
     st.subheader(f"Job {inert(job_id)}", anchor=False)
-    st.markdown("**Target** " + ", ".join(
-                    f"{inert(t)} ({n} partition(s){', created' if t in plan.create else ''})"
-                    for t, n in sorted(plan.target_partitions.items()))
-                + f" · partitioning by {plan.partitioning} · timestamp {plan.timestamp} · "
+    kafka = plan.target_kind == planning.KAFKA
+    where = ", ".join(
+        f"{inert(t)} ({n} partition(s){', created' if t in plan.create else ''})" if kafka
+        else f"{inert(t)}{' (created)' if t in plan.create else ''}"
+        for t, n in sorted(plan.target_partitions.items()))
+    routing = ("" if plan.target_kind != planning.RABBITMQ_EXCHANGE else
+               f" · routing key {inert(plan.routing_key)}" if plan.routing_key is not None
+               else " · routing key: each record's x-routing-key")
+    st.markdown(f"**Target** {_KIND_NAMES.get(plan.target_kind, plan.target_kind)} {where}"
+                + routing
+                + (f" · partitioning by {plan.partitioning}" if kafka else "")
+                + f" · timestamp {plan.timestamp} · "
                 f"status **{row.status}**"
                 + (" (running)" if running else
                    " (interrupted: resume it)" if row.status == "running" else ""))
@@ -309,16 +400,17 @@ def page() -> None:
         st.rerun()
     if sel is None:
         sel = selection_form()
-    config = kafka_config()
+    conns = connections()
     if sel is not None:
-        s = summary(store, sel)
-        if s is not None and s.count and config is not None:
-            st.caption(f"Kafka: {inert(config.describe())}")
-            plan_form(store, config, sel, read_only)
+        kind = choose_target(conns, sel)
+        s = summary(store, sel, kind)
+        if s is not None and s.count and kind is not None:
+            st.caption(inert(conns.describe()))
+            plan_form(store, conns, kind, sel, read_only)
     picked = st.session_state.get("rp_pick")
     job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)
-    if job_id and config is not None:
-        job_panel(store, config, manager, job_id, read_only)
+    if job_id:
+        job_panel(store, conns, manager, job_id, read_only)
     st.divider()
     st.subheader("Jobs")
     jobs_table(store)
