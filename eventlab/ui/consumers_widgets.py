@@ -43,6 +43,17 @@ def badge(status: str) -> str:
     return f":{_COLOURS.get(status, 'red')}-badge[{status}]"
 
 
+def kafka_wanted(*, others: bool) -> bool:
+    """Show the Kafka part? Yes when a cluster was chosen or no other broker is configured;
+    else (RabbitMQ or SQS only) a caption and a switch instead of an error about the built-in
+    default address that nobody asked for."""
+    if kafka_cluster.chosen() or not others:
+        return True
+    st.caption("No Kafka cluster is configured (EVENTLAB_KAFKA_BOOTSTRAP, the [kafka] secrets "
+               "or a connection on the Sources page).")
+    return st.toggle("Look at a Kafka cluster anyway", key="c_kafka_anyway")
+
+
 def cluster_config() -> KafkaConfig | None:
     """The cluster to look at: the Sources page's connection, else the configured one; the
     bootstrap field changes only the address (secrets stay where they are)."""

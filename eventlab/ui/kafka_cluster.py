@@ -68,6 +68,13 @@ def cluster() -> tuple[KafkaConfig, str]:
     return configured(), configured_origin()
 
 
+def chosen() -> bool:
+    """True when someone chose a cluster (the Sources page's connection, EVENTLAB_KAFKA_BOOTSTRAP
+    or the [kafka] secrets); False when only the built-in default would be used."""
+    return (connected() is not None or bool(os.environ.get("EVENTLAB_KAFKA_BOOTSTRAP"))
+            or bool(secrets_section().get("bootstrap")))
+
+
 def configured_origin() -> str:
     """Where the configured cluster's address comes from, as set (never naming a variable
     that is not set)."""

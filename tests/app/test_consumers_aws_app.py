@@ -58,6 +58,9 @@ def test_depth_dlq_and_samples(page_env: Path, monkeypatch: pytest.MonkeyPatch,
     name = url.rsplit("/", 1)[-1]
     at = consumers_page(a_queues=name)  # a link names the queue
     assert not at.exception, at.exception
+    # No Kafka cluster was chosen: no error about the built-in default address, a switch.
+    assert not at.error, [e.value for e in at.error]
+    assert at.toggle(key="c_kafka_anyway").value is False
     depth = _frame(at, "DLQ depth").iloc[0]
     assert (depth["queue"], depth["visible"], depth["in flight"], depth["max receives"],
             depth["DLQ depth"]) == (name, 2, 0, 4, 1)
