@@ -1,0 +1,296 @@
+"""50 million events on one machine: build the store once, then time every page's first answer.
+
+Build (once; reused while its markers exist), under $EVENTLAB_SCALE_DIR (default
+/work/scale-data, outside the repository):
+1. `base-<BASE>/`: the demo generator's hive-partitioned Parquet export of BASE events.
+2. `parquet/copy=NN/day=.../*.parquet`: COPIES copies of the base made inside DuckDB, copy k
+   with its entity ids (also inside payloads) suffixed `-kK`, event/correlation/causation ids
+   starting `kK` instead (k is not a hex digit: never a real id), and times and day folders
+   moved k spans later: a history COPIES times longer, not one week stacked up. Plus
+   `parquet/copy=planted/`: one customer with 1,000 events (Time travel's 1k-event entity).
+3. `scale-<N>.duckdb`: `eventlab ingest` of one copy at a time, printing the rate per slice
+   (does it stay flat as the store grows?) and the store size in bytes per event.
+
+Then measures, with the functions the pages call (median of a few runs, first run shown too):
+Explore's first page and a filtered page, one entity's events, Time travel's first load of
+the 1k-event entity, As of for one type, Flow's three views, Quality's checks, an export of
+1M rows, and the app's peak RSS with Explore rendered (headless Chromium, as app_memory.py).
+
+    nice -n 10 .venv/bin/python bench/scale.py            # build if needed, then measure
+    nice -n 10 .venv/bin/python bench/scale.py --build    # build only
+    EVENTLAB_SCALE_COPIES=2 ... bench/scale.py            # a smaller store (2 x 5M)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT
+
+SCALE_DIR = Path(os.environ.get("EVENTLAB_SCALE_DIR", "/work/scale-data"))
+BASE = int(os.environ.get("EVENTLAB_SCALE_BASE", "5000000"))
+COPIES = int(os.environ.get("EVENTLAB_SCALE_COPIES", "10"))
+SEED = 7
+ENTITY_1K = "customer-scale1k"
+ENTITY_1K_EVENTS = 1000
+EXPORT_ROWS = 1_000_000
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def base_export() -> Path:
+    """The demo generator's export of BASE events (generated once)."""
+    from eventlab.demo import write_export
+
+    out = SCALE_DIR / f"base-{BASE}"
+    if not (out / ".complete").exists():
+        t = time.perf_counter()
+        write_export(out, events=BASE, seed=SEED)
+        (out / ".complete").write_text("ok")
+        _say(f"# generated {BASE:,} demo events in {time.perf_counter() - t:.1f} s")
+    return out
+
+
+def _copy_sql(base: Path, k: int, shift_days: int) -> str:
+    """Copy k of the base: ids, entity ids (also inside payloads) and times shifted."""
+    src = f"read_parquet('{base}/day=*/*.parquet', hive_partitioning = true)"
+    if k == 0:
+        return f"SELECT * EXCLUDE (day), CAST(day AS DATE) AS d FROM {src}"
+    tag = f"k{k}"
+    shift = f"INTERVAL {k * shift_days} DAY"
+    return (
+        f"SELECT '{tag}' || substr(id, {len(tag) + 1}) AS id, type, schemaVersion, aggregateType, "
+        f"aggregateId || '-{tag}' AS aggregateId, version, timestamp + {shift} AS timestamp, "
+        f"regexp_replace(data, '\"((customer|order|payment|shipment)-[0-9]+)\"', "
+        f"'\"\\1-{tag}\"', 'g') AS data, "
+        f"regexp_replace(metadata, '\"(correlation_id|causation_id)\":\"{'.' * len(tag)}', "
+        f"'\"\\1\":\"{tag}', 'g') AS metadata, "
+        f"CAST(CAST(day AS DATE) + {shift} AS DATE) AS d FROM {src}")
+
+
+def planted_entity(folder: Path) -> None:
+    """One customer with ENTITY_1K_EVENTS events, in the base's shape."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = ENTITY_1K_EVENTS
+    folder.mkdir(parents=True, exist_ok=True)
+    ts = pa.array([1741003200_000000 + i * 600_000_000 for i in range(n)],
+                  pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({
+        "id": [f"scale1k-{i:04d}" for i in range(n)],
+        "type": ["CustomerRegistered"] + ["CustomerAddressChanged"] * (n - 1),
+        "schemaVersion": pa.array([2] * n, pa.int32()),
+        "aggregateType": ["customer"] * n, "aggregateId": [ENTITY_1K] * n,
+        "version": pa.array(range(1, n + 1), pa.int64()), "timestamp": ts,
+        "data": [f'{{"customer_id": "{ENTITY_1K}", "address": {{"city": "City {i}", '
+                 f'"street": "Street {i % 97}"}}}}' for i in range(n)],
+        "metadata": ['{"correlation_id": "scale1k", "actor": "bench"}'] * n,
+    }), folder / "part-0.parquet")
+
+
+def parquet_copies() -> list[Path]:
+    """The COPIES copies (and the planted entity) as hive Parquet; made once."""
+    import duckdb
+
+    out = SCALE_DIR / "parquet"
+    out.mkdir(parents=True, exist_ok=True)
+    slices = [out / f"copy={k:02d}" for k in range(COPIES)]
+    planted = out / "copy=planted"
+    base = None
+    con = None
+    for k, folder in enumerate(slices):
+        if (folder / ".complete").exists():
+            continue
+        base = base or base_export()
+        if con is None:
+            con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
+            lo, hi = con.execute(f"SELECT min(day), max(day) FROM read_parquet("
+                                 f"'{base}/day=*/*.parquet', hive_partitioning = true)"
+                                 ).fetchall()[0]
+            span = (hi - lo).days + 1
+        t = time.perf_counter()
+        con.execute(f"COPY (SELECT * EXCLUDE (d), strftime(d, '%Y-%m-%d') AS day FROM "
+                    f"({_copy_sql(base, k, span)})) TO '{folder}' (FORMAT parquet, "
+                    f"PARTITION_BY (day), COMPRESSION zstd, ROW_GROUP_SIZE 100000, "
+                    f"FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE true)")
+        (folder / ".complete").write_text("ok")
+        _say(f"# copy {k}: {time.perf_counter() - t:.1f} s")
+    if con is not None:
+        con.close()
+    if not (planted / ".complete").exists():
+        planted_entity(planted / "day=2025-03-03")
+        (planted / ".complete").write_text("ok")
+    return [planted, *slices]
+
+
+def build() -> Path:
+    """The store: each slice loaded with `eventlab ingest`, its rate printed (once)."""
+    path = SCALE_DIR / f"scale-{BASE * COPIES}.duckdb"
+    log = SCALE_DIR / f"scale-{BASE * COPIES}.ingest.jsonl"
+    done = {json.loads(line)["slice"]: json.loads(line) for line in
+            (log.read_text().splitlines() if log.exists() else [])}
+    for folder in parquet_copies():
+        if folder.name not in done:
+            t = time.perf_counter()
+            res = subprocess.run([str(Path(sys.executable).parent / "eventlab"), "ingest",
+                                  str(folder), "--db", str(path), "--json"],
+                                 cwd=ROOT, capture_output=True, text=True, check=True)
+            secs = time.perf_counter() - t
+            report = json.loads(res.stdout)
+            row = {"slice": folder.name, "stored": report["rows_stored"], "seconds": secs,
+                   "ingest_seconds": report["seconds"], "db_bytes": path.stat().st_size,
+                   "quarantined": report["rows_quarantined"]}
+            done[row["slice"]] = row
+            with log.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+        row = done[folder.name]
+        total = sum(r["stored"] for r in done.values()
+                    if list(done).index(r["slice"]) <= list(done).index(folder.name))
+        _say(f"ingest_slice {row['slice']}: {row['stored']:,} events in {row['seconds']:.1f} s"
+             f" = {row['stored'] / row['seconds']:,.0f} events/s (store {total:,} events, "
+             f"{row['db_bytes'] / 1e9:.2f} GB)")
+    return path
+
+
+def _timed(label: str, fn: Callable[[], Any], repeat: int = 3) -> Any:
+    """Run `fn` `repeat` times; print the first (cold) run and the median of all, in seconds."""
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    _say(f"{label}_s={times[0]:.2f}  (median {statistics.median(times):.2f}, "
+         f"runs {', '.join(f'{x:.2f}' for x in times)})")
+    return out
+
+
+def measure(path: Path) -> None:
+    """Every page's first answer, with the functions the pages call."""
+    from eventlab import asof, explore, flow, quality, timetravel
+    from eventlab.explore import export
+    from eventlab.explore.duplicates import duplicate_map
+    from eventlab.quality.known_types import handled_types
+    from eventlab.replay import MergeReducer
+    from eventlab.store import db
+    from eventlab.store.eventstore import EventStore
+
+    with EventStore(path, read_only=True) as store:
+        cur = store.cursor()
+        n = db.scalar(cur, "SELECT count(*) FROM events")
+        size = path.stat().st_size
+        _say(f"# {n:,} events; store {size / 1e9:.2f} GB = {size / n:.0f} bytes/event; "
+             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        _say(f"store_bytes_per_event={size / n:.0f}")
+        # Explore's first answer: the header, the filter widgets, page 0, the chart, the marks.
+        _timed("explore_stats", store.stats)
+        facets = _timed("explore_facets", lambda: explore.facets(cur))
+        _timed("explore_page0", lambda: explore.page(cur, explore.Filters(), 0))
+        _timed("explore_chart", lambda: explore.counts_over_time(cur, explore.Filters()))
+        _timed("explore_duplicate_map", lambda: duplicate_map(cur), repeat=1)
+        lo, hi = facets.first_ts, facets.last_ts
+        mid = db.scalar(cur, "SELECT entity_id FROM events WHERE event_type = 'OrderPlaced' "
+                             "AND ts >= ? ORDER BY ts LIMIT 1", [lo + (hi - lo) / 2])
+        f = explore.Filters(start=lo + (hi - lo) / 4, end=lo + (hi - lo) * 3 / 4,
+                            event_types=("OrderPlaced", "OrderPaid", "ItemAdded"),
+                            entity_prefix=mid[:9])
+        _timed("explore_filtered_page", lambda: explore.page(cur, f, 3))
+        _timed("explore_filtered_chart", lambda: explore.counts_over_time(cur, f))
+        _timed("explore_text_page", lambda: explore.page(cur, explore.Filters(text="hamburg")))
+        _timed("entity_events", lambda: explore.entity_events(cur, mid))
+
+        def first_load() -> int:
+            cache = timetravel.FoldCache(max_folds=1)
+            return len(cache.get(cur, str(path), ENTITY_1K, "merge", MergeReducer).fold)
+
+        _timed("timetravel_first_load_1k", first_load)
+        at = lo + (hi - lo) / 2
+        _timed("asof_order", lambda: asof.drop(cur, asof.materialize(
+            cur, at, entity_type="order", version=time.time())), repeat=1)
+        scope = flow.Scope()
+        _timed("flow_rates", lambda: flow.rates(cur, scope), repeat=1)
+        _timed("flow_transitions", lambda: flow.transitions(cur, scope), repeat=1)
+        _timed("flow_variants", lambda: flow.variants(cur, scope, 10), repeat=1)
+        types, label = handled_types(str(ROOT / "eventlab" / "demo" / "rules.toml"))
+        report = _timed("quality_check", lambda: quality.run_checks(
+            cur, handled_types=types, reducer=label), repeat=1)
+        for finding in report.findings:
+            _say(f"#   quality {finding.kind}: {finding.seconds:.2f} s")
+        with tempfile.TemporaryDirectory(dir=SCALE_DIR) as tmp:
+            for fmt in export.FORMATS:
+                result = _timed(f"export_1m_{fmt}", lambda fmt=fmt: export.export(
+                    cur, export.filtered_events(explore.Filters()), Path(tmp) / f"x.{fmt}",
+                    fmt, max_rows=EXPORT_ROWS), repeat=1)
+                assert result.rows == min(EXPORT_ROWS, n), result.rows
+
+
+def app_rss(path: Path) -> None:
+    """The app on the store: time to Explore's first render and the server's peak RSS."""
+    from app_memory import _free_port, _peak_mb, _wait
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = {**os.environ, "EVENTLAB_DB": str(path)}
+    proc = subprocess.Popen([sys.executable, "-m", "eventlab.ui.serve", "--server.port",
+                             str(port), "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t = time.perf_counter()
+            page.goto(url)
+            _wait(page)  # includes a 1.5 s settle
+            _say(f"app_explore_render_s={time.perf_counter() - t - 1.5:.2f}  (cold app)")
+            t = time.perf_counter()
+            page.goto(f"{url}/?types=OrderPlaced&types=OrderPaid&entity=order-00&page=40")
+            _wait(page)
+            _say(f"app_explore_filtered_render_s={time.perf_counter() - t - 1.5:.2f}")
+            page.goto(f"{url}/?text=hamburg")
+            _wait(page)
+            browser.close()
+        peak = _peak_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    _say(f"app_peak_rss_mb={peak:.0f}  (limit 2048)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", action="store_true", help="build the store only")
+    parser.add_argument("--no-app", action="store_true", help="skip the browser RSS run")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    path = build()
+    if args.build:
+        return
+    measure(path)
+    if not args.no_app:
+        app_rss(path)
+    _say(f"total_s={time.perf_counter() - started:.0f}")
+
+
+if __name__ == "__main__":
+    main()
