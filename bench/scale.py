@@ -7,7 +7,8 @@ Build (once; reused while its markers exist), under $EVENTLAB_SCALE_DIR (default
    with its entity ids suffixed `-kK`, event/correlation/causation ids prefixed `kK` (not a
    hex digit: never a real id; payloads are copied as they are: string functions only, a
    regexp over every payload tripled the copy time), and times and day folders moved k
-   spans later: a history COPIES times longer, not one week stacked up. Plus
+   spans later: a history COPIES times longer, not one week stacked up (snappy, not zstd:
+   cheaper to write; each copy is written while the one before is ingested). Plus
    `parquet/copy=planted/`: one customer with 1,000 events (Time travel's 1k-event entity).
 3. `scale-<N>.duckdb`: `eventlab ingest` of one copy at a time, printing the rate per slice
    (does it stay flat as the store grows?) and the store size in bytes per event.
@@ -27,13 +28,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,39 +105,61 @@ def planted_entity(folder: Path) -> None:
     }), folder / "part-0.parquet")
 
 
-def parquet_copies() -> list[Path]:
-    """The COPIES copies (and the planted entity) as hive Parquet; made once."""
+def parquet_copies() -> Iterator[Path]:
+    """The planted entity, then the COPIES copies as hive Parquet, each yielded once it is
+    on disk (made once: a folder with its `.complete` marker is reused)."""
     import duckdb
 
     out = SCALE_DIR / "parquet"
     out.mkdir(parents=True, exist_ok=True)
-    slices = [out / f"copy={k:02d}" for k in range(COPIES)]
     planted = out / "copy=planted"
-    base = None
-    con = None
-    for k, folder in enumerate(slices):
-        if (folder / ".complete").exists():
-            continue
-        base = base or base_export()
-        if con is None:
-            con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
-            lo, hi = con.execute(f"SELECT min(day), max(day) FROM read_parquet("
-                                 f"'{base}/day=*/*.parquet', hive_partitioning = true)"
-                                 ).fetchall()[0]
-            span = (hi - lo).days + 1
-        t = time.perf_counter()
-        con.execute(f"COPY (SELECT * EXCLUDE (d), strftime(d, '%Y-%m-%d') AS day FROM "
-                    f"({_copy_sql(base, k, span)})) TO '{folder}' (FORMAT parquet, "
-                    f"PARTITION_BY (day), COMPRESSION zstd, ROW_GROUP_SIZE 100000, "
-                    f"FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE true)")
-        (folder / ".complete").write_text("ok")
-        _say(f"# copy {k}: {time.perf_counter() - t:.1f} s")
-    if con is not None:
-        con.close()
     if not (planted / ".complete").exists():
         planted_entity(planted / "day=2025-03-03")
         (planted / ".complete").write_text("ok")
-    return [planted, *slices]
+    yield planted
+    base = None
+    con = None
+    for k in range(COPIES):
+        folder = out / f"copy={k:02d}"
+        if not (folder / ".complete").exists():
+            base = base or base_export()
+            if con is None:
+                con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
+                lo, hi = con.execute(f"SELECT min(day), max(day) FROM read_parquet("
+                                     f"'{base}/day=*/*.parquet', hive_partitioning = true)"
+                                     ).fetchall()[0]
+                span = (hi - lo).days + 1
+            t = time.perf_counter()
+            con.execute(f"COPY (SELECT * EXCLUDE (d), strftime(d, '%Y-%m-%d') AS day FROM "
+                        f"({_copy_sql(base, k, span)})) TO '{folder}' (FORMAT parquet, "
+                        f"PARTITION_BY (day), COMPRESSION {'zstd' if k == 0 else 'snappy'}, "
+                        f"ROW_GROUP_SIZE 100000, FILENAME_PATTERN 'part-{{i}}', "
+                        f"OVERWRITE_OR_IGNORE true)")
+            (folder / ".complete").write_text("ok")
+            _say(f"# copy {k}: {time.perf_counter() - t:.1f} s")
+        yield folder
+    if con is not None:
+        con.close()
+
+
+def _ahead(items: Iterator[Path]) -> Iterator[Path]:
+    """`items` made in a thread, one ahead of the consumer: the next copy is written while
+    this one is ingested (DuckDB releases the GIL)."""
+    q: queue.Queue[Path | BaseException | None] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            for item in items:
+                q.put(item)
+            q.put(None)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    while (item := q.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def build() -> Path:
@@ -143,7 +168,7 @@ def build() -> Path:
     log = SCALE_DIR / f"scale-{BASE * COPIES}.ingest.jsonl"
     done = {json.loads(line)["slice"]: json.loads(line) for line in
             (log.read_text().splitlines() if log.exists() else [])}
-    for folder in parquet_copies():
+    for folder in _ahead(parquet_copies()):
         if folder.name not in done:
             t = time.perf_counter()
             res = subprocess.run([str(Path(sys.executable).parent / "eventlab"), "ingest",
@@ -163,6 +188,12 @@ def build() -> Path:
         _say(f"ingest_slice {row['slice']}: {row['stored']:,} events in {row['seconds']:.1f} s"
              f" = {row['stored'] / row['seconds']:,.0f} events/s (store {total:,} events, "
              f"{row['db_bytes'] / 1e9:.2f} GB)")
+    from eventlab.store.eventstore import EventStore
+
+    with EventStore(path) as store:  # a store loaded before the summaries existed
+        t = time.perf_counter()
+        did = store.refresh_summaries()
+        _say(f"# summaries: {did} in {time.perf_counter() - t:.1f} s")
     return path
 
 
@@ -185,9 +216,10 @@ def measure(path: Path) -> None:
     from eventlab.explore.duplicates import duplicate_map
     from eventlab.quality.known_types import handled_types
     from eventlab.replay import MergeReducer
-    from eventlab.store import db
+    from eventlab.store import db, summaries
     from eventlab.store.eventstore import EventStore
 
+    fresh = summaries.fresh
     with EventStore(path, read_only=True) as store:
         cur = store.cursor()
         n = db.scalar(cur, "SELECT count(*) FROM events")
@@ -195,12 +227,19 @@ def measure(path: Path) -> None:
         _say(f"# {n:,} events; store {size / 1e9:.2f} GB = {size / n:.0f} bytes/event; "
              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         _say(f"store_bytes_per_event={size / n:.0f}")
-        # Explore's first answer: the header, the filter widgets, page 0, the chart, the marks.
-        _timed("explore_stats", store.stats)
-        facets = _timed("explore_facets", lambda: explore.facets(cur))
-        _timed("explore_page0", lambda: explore.page(cur, explore.Filters(), 0))
-        _timed("explore_chart", lambda: explore.counts_over_time(cur, explore.Filters()))
-        _timed("explore_duplicate_map", lambda: duplicate_map(cur), repeat=1)
+        # Explore's first answer: the header, the filter widgets, page 0, the chart, the marks;
+        # from the summaries (store.summaries), then the same calls with them switched off.
+        _say(f"# summaries fresh: {summaries.fresh(cur)}")
+        for suffix in ("", "_scan"):
+            if suffix:
+                summaries.fresh = lambda con: False  # the readers' fallback: a pass each
+            _timed(f"explore_stats{suffix}", store.stats)
+            facets = _timed(f"explore_facets{suffix}", lambda: explore.facets(cur))
+            _timed(f"explore_page0{suffix}", lambda: explore.page(cur, explore.Filters(), 0))
+            _timed(f"explore_chart{suffix}",
+                   lambda: explore.counts_over_time(cur, explore.Filters()))
+            _timed(f"explore_duplicate_map{suffix}", lambda: duplicate_map(cur), repeat=1)
+        summaries.fresh = fresh
         lo, hi = facets.first_ts, facets.last_ts
         mid = db.scalar(cur, "SELECT entity_id FROM events WHERE event_type = 'OrderPlaced' "
                              "AND ts >= ? ORDER BY ts LIMIT 1", [lo + (hi - lo) / 2])
