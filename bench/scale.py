@@ -260,6 +260,8 @@ def measure(path: Path) -> None:
             cache = timetravel.FoldCache(max_folds=1)
             return len(cache.get(cur, str(path), ENTITY_1K, "merge", MergeReducer).fold)
 
+        _timed("timetravel_picker", lambda: explore.entity_ids(cur, "", limit=25))
+        _timed("timetravel_picker_prefix", lambda: explore.entity_ids(cur, "order-00", 25))
         _timed("timetravel_first_load_1k", first_load)
         with tempfile.TemporaryDirectory(dir=SCALE_DIR) as tmp:
             for fmt in export.FORMATS:

@@ -119,12 +119,14 @@ def facets(con: db.Connection) -> Facets:
 
 
 def entity_ids(con: db.Connection, prefix: str, limit: int = 20) -> list[str]:
-    """Entity ids starting with `prefix` (for pickers)."""
+    """Entity ids starting with `prefix` (for pickers); from the summaries' entity list when
+    it is fresh (a tenth of the rows, one column), else from the events."""
+    table = "summary_entities" if summaries.fresh(con) else "events"
     if not prefix:
         return [r[0] for r in db.rows(
-            con, "SELECT DISTINCT entity_id FROM events ORDER BY 1 LIMIT ?", [limit])]
+            con, f"SELECT DISTINCT entity_id FROM {table} ORDER BY 1 LIMIT ?", [limit])]
     return [r[0] for r in db.rows(
-        con, "SELECT DISTINCT entity_id FROM events WHERE entity_id >= ? AND entity_id < ? "
+        con, f"SELECT DISTINCT entity_id FROM {table} WHERE entity_id >= ? AND entity_id < ? "
              "ORDER BY 1 LIMIT ?", [prefix, prefix_upper_bound(prefix), limit])]
 
 

@@ -30,7 +30,7 @@ def _answers(store) -> tuple:
                 explore.counts_over_time(cur, explore.Filters())[0].to_pylist(),
                 explore.counts_over_time(cur, explore.Filters(event_types=("Paid",)),
                                          "1 day")[0].to_pylist(),
-                duplicate_map(cur))
+                duplicate_map(cur), explore.entity_ids(cur, ""), explore.entity_ids(cur, "ord"))
 
 
 def _fresh(store) -> bool:
@@ -54,6 +54,7 @@ def test_summaries_answer_as_a_pass_over_the_events(store) -> None:
     assert _fresh(store)
     assert _answers(store) == scanned
     assert scanned[0].entities == 2 and scanned[4] == {"a": COPY}
+    assert scanned[5] == ["order-1", "order-2"] == scanned[6]
     assert store.refresh_summaries() == "fresh"
 
 
