@@ -340,9 +340,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", action="store_true", help="build the store only")
     parser.add_argument("--no-app", action="store_true", help="skip the browser RSS run")
+    parser.add_argument("--no-build", action="store_true",
+                        help="measure the store as it is (a partial build included)")
     args = parser.parse_args()
     started = time.perf_counter()
-    path = build()
+    path = SCALE_DIR / f"scale-{BASE * COPIES}.duckdb" if args.no_build else build()
     if args.build:
         return
     measure(path)
