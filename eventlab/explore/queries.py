@@ -120,14 +120,15 @@ def facets(con: db.Connection) -> Facets:
 
 def entity_ids(con: db.Connection, prefix: str, limit: int = 20) -> list[str]:
     """Entity ids starting with `prefix` (for pickers); from the summaries' entity list when
-    it is fresh (a tenth of the rows, one column), else from the events."""
-    table = "summary_entities" if summaries.fresh(con) else "events"
+    it is fresh (each id once already: a top-N, no DISTINCT over every event)."""
+    source = "summary_entities" if summaries.fresh(con) else "events"
+    ids = f"SELECT entity_id FROM {source}" if source != "events" \
+        else "SELECT DISTINCT entity_id FROM events"
     if not prefix:
-        return [r[0] for r in db.rows(
-            con, f"SELECT DISTINCT entity_id FROM {table} ORDER BY 1 LIMIT ?", [limit])]
+        return [r[0] for r in db.rows(con, f"{ids} ORDER BY 1 LIMIT ?", [limit])]
     return [r[0] for r in db.rows(
-        con, f"SELECT DISTINCT entity_id FROM {table} WHERE entity_id >= ? AND entity_id < ? "
-             "ORDER BY 1 LIMIT ?", [prefix, prefix_upper_bound(prefix), limit])]
+        con, f"{ids} WHERE entity_id >= ? AND entity_id < ? ORDER BY 1 LIMIT ?",
+        [prefix, prefix_upper_bound(prefix), limit])]
 
 
 def entity_events(con: db.Connection, entity_id: str) -> pa.Table:
