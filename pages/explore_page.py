@@ -16,6 +16,7 @@ from eventlab.ui.text import inert_lines
 
 st.title("Explore")
 store = context.store()
+store.refresh_summaries()  # the new rows since the last answer, if any (store.summaries)
 cur = context.cursor()
 context.live(lambda: w.stats_header(store.stats()))  # live while following Kafka
 

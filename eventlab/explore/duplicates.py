@@ -7,7 +7,7 @@ copy) and *conflicting* when they differ (two different events under one id).
 
 from __future__ import annotations
 
-from eventlab.store import db
+from eventlab.store import db, summaries
 
 COPY = "copy"
 """Stored more than once, every copy with the same payload."""
@@ -39,6 +39,10 @@ copies). Payloads are compared only for the duplicated ids: the whole-table pass
 def duplicate_map(con: db.Connection) -> dict[str, str]:
     """Every duplicated event id of the store -> COPY or CONFLICT. One pass over the table
     (about a second at 5M events): pages cache it per `data_version` and look ids up in it,
-    rather than scanning the id column for each page of rows."""
+    rather than scanning the id column for each page of rows. Read from the store's
+    summaries (`store.summaries`) when they are fresh."""
+    if summaries.fresh(con):
+        return {eid: (CONFLICT if payloads > 1 else COPY)
+                for eid, payloads in summaries.duplicates(con)}
     return {eid: (CONFLICT if payloads > 1 else COPY)
             for eid, payloads in db.rows(con, f"SELECT event_id, payloads FROM ({DUPLICATES_SQL})")}

@@ -140,6 +140,8 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
                 chunk, rows = [], 0
         if chunk:
             _load_chunk(store, chunk, spec, report, duplicates)
+    if report.rows_stored or report.rows_quarantined:
+        store.refresh_summaries()  # reads only the rows just stored (store.summaries)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlab.errors import StoreError
-from eventlab.store import db
+from eventlab.store import db, summaries
 from eventlab.store.schema import DDL, ENTITY_INDEX, migrate
 
 DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
@@ -103,9 +103,27 @@ class EventStore:
         with self.transaction() as cur:
             cur.execute(ENTITY_INDEX)
 
-    def stats(self) -> StoreStats:
-        """Counts for the header: events, entities, event types, time span, quarantined rows."""
+    def refresh_summaries(self) -> str:
+        """Bring the per-data-version summaries up to date (`store.summaries`; only the rows
+        ingested since are read); "read-only" when the store cannot be written, "busy" when a
+        write (an ingest job) holds the store: readers then scan the events rather than wait."""
+        if self.read_only:
+            return "read-only"
+        if self._write_lock.locked():
+            return "busy"
         with self.reading() as cur:
+            if summaries.fresh(cur):
+                return "fresh"
+        with self.transaction() as cur:
+            return summaries.refresh(cur)
+
+    def stats(self) -> StoreStats:
+        """Counts for the header: events, entities, event types, time span, quarantined rows
+        (from the summaries when they are fresh: no pass over the events)."""
+        with self.reading() as cur:
+            if summaries.fresh(cur):
+                q = db.scalar(cur, "SELECT count(*) FROM quarantine")
+                return StoreStats(*summaries.totals(cur), q)
             n, ents, types, lo, hi = db.rows(
                 cur, "SELECT count(*), count(DISTINCT entity_id), count(DISTINCT event_type), "
                      "min(ts), max(ts) FROM events")[0]

@@ -1,0 +1,182 @@
+"""Per-data-version summaries of `events`, kept in the store and refreshed incrementally.
+
+At tens of millions of events a whole-table pass costs seconds, and Explore's first answer
+needs several (the header's counts, the filter widgets' values, the chart, the duplicate
+marks). These tables hold what those passes return, so a page reads a few thousand rows:
+
+- `summary_counts`: events per hour bucket, event type and entity type, with the first and
+  last time in each (the chart at an hour or coarser, the time span, the type lists);
+- `summary_entities`: every entity id once (the header's entity count);
+- `summary_duplicates`: every event id stored more than once, its copies and how many
+  distinct payloads (`explore.duplicates`' map);
+- `summary_state`: how many events they cover and the newest `ingested_at` among them.
+
+`refresh` brings them up to date by reading only the rows ingested since (`ingested_at`
+above the watermark: the newest rows, so zone maps skip the rest); when the rows do not add
+up (a transaction that began before the watermark committed after it, rows removed) it
+rebuilds them whole. `fresh` says whether a read-only cursor may use them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventlab.store import db
+
+BUCKET = "1 hour"
+"""The summary's time grain: a chart bucket of an hour or more is a sum of summary rows."""
+
+TABLES: tuple[str, ...] = ("summary_counts", "summary_entities", "summary_duplicates",
+                           "summary_state")
+DDL: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS summary_counts (bucket TIMESTAMPTZ, event_type VARCHAR, "
+    "entity_type VARCHAR, events BIGINT, first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS summary_entities (entity_id VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS summary_duplicates (event_id VARCHAR, copies BIGINT, "
+    "payloads BIGINT, entity_id VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS summary_state (covered BIGINT, watermark TIMESTAMPTZ)",
+)
+
+_COUNTS = (f"SELECT time_bucket(INTERVAL '{BUCKET}', ts) AS bucket, event_type, entity_type, "
+           "count(*) AS events, min(ts) AS first_ts, max(ts) AS last_ts FROM events{where} "
+           "GROUP BY ALL")
+_DUPLICATES = (
+    "WITH d AS (SELECT event_id, count(*) AS copies FROM events{where} GROUP BY event_id "
+    "HAVING count(*) > 1) SELECT e.event_id, any_value(d.copies) AS copies, "
+    "count(DISTINCT coalesce(e.payload::VARCHAR, '<null>')) AS payloads, "
+    "min(e.entity_id) AS entity_id FROM events e JOIN d USING (event_id) GROUP BY e.event_id")
+"""`explore.duplicates.DUPLICATES_SQL` over the ids `where` selects: counted first, payloads
+compared only for the duplicated ids."""
+
+
+@dataclass(frozen=True)
+class State:
+    """What the summaries cover, against what the store holds now."""
+
+    covered: int
+    watermark: Any
+    events: int
+    newest: Any
+
+    @property
+    def fresh(self) -> bool:
+        """True when the summaries describe exactly the stored events."""
+        return self.covered == self.events and self.watermark == self.newest
+
+
+def _exists(con: db.Connection) -> bool:
+    return db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                          "'summary_state' AND NOT temporary") == 1
+
+
+def state(con: db.Connection) -> State | None:
+    """The summaries' coverage and the store's size now; None when there are no summaries."""
+    if not _exists(con):
+        return None
+    n, newest, covered, watermark = db.rows(
+        con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) FROM events), "
+             "(SELECT covered FROM summary_state), (SELECT watermark FROM summary_state)")[0]
+    return State(int(covered or 0), watermark, int(n), newest)
+
+
+def fresh(con: db.Connection) -> bool:
+    """True when the summaries exist and describe exactly the stored events."""
+    s = state(con)
+    return s is not None and s.fresh
+
+
+def refresh(cur: db.Connection) -> str:
+    """Bring the summaries up to date inside the caller's write transaction; returns what it
+    did: "fresh", "incremental" (only the rows ingested since) or "rebuilt"."""
+    for ddl in DDL:
+        cur.execute(ddl)
+    s = state(cur)
+    assert s is not None
+    if s.fresh:
+        return "fresh"
+    if s.watermark is not None and s.covered <= s.events:
+        new = db.scalar(cur, "SELECT count(*) FROM events WHERE ingested_at > ?",
+                        [s.watermark])
+        if s.covered + new == s.events:
+            _add(cur, s.watermark)
+            return "incremental"
+    _rebuild(cur)
+    return "rebuilt"
+
+
+def _rebuild(cur: db.Connection) -> None:
+    for table in TABLES:
+        cur.execute(f"DELETE FROM {table}")
+    cur.execute(f"INSERT INTO summary_counts {_COUNTS.format(where='')}")
+    cur.execute("INSERT INTO summary_entities SELECT DISTINCT entity_id FROM events")
+    cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where='')}")
+    cur.execute("INSERT INTO summary_state SELECT count(*), max(ingested_at) FROM events")
+
+
+def _add(cur: db.Connection, watermark: Any) -> None:
+    """Fold the rows ingested after `watermark` into the summaries."""
+    new = " WHERE ingested_at > ?"
+    cur.execute(f"INSERT INTO summary_counts {_COUNTS.format(where=new)}", [watermark])
+    cur.execute("INSERT INTO summary_entities SELECT DISTINCT entity_id FROM events"
+                f"{new} EXCEPT SELECT entity_id FROM summary_entities", [watermark])
+    # An id is newly duplicated only if one of its copies is new: recount those ids whole.
+    touched = ("event_id IN (SELECT event_id FROM events WHERE ingested_at > ?)")
+    cur.execute(f"DELETE FROM summary_duplicates WHERE {touched}", [watermark])
+    cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where=' WHERE ' + touched)}",
+                [watermark])
+    cur.execute("UPDATE summary_state SET covered = (SELECT count(*) FROM events), "
+                "watermark = (SELECT max(ingested_at) FROM events)")
+
+
+def totals(con: db.Connection) -> tuple[int, int, int, Any, Any]:
+    """Events, entities, event types, first and last time (fresh summaries only)."""
+    n, types, lo, hi = db.rows(con, "SELECT coalesce(sum(events), 0), count(DISTINCT "
+                                    "event_type), min(first_ts), max(last_ts) "
+                                    "FROM summary_counts")[0]
+    return int(n), int(db.scalar(con, "SELECT count(*) FROM summary_entities")), int(types), \
+        lo, hi
+
+
+def type_lists(con: db.Connection) -> tuple[list[str], list[str]]:
+    """The distinct event types and entity types, sorted (fresh summaries only)."""
+    events = [r[0] for r in db.rows(con, "SELECT DISTINCT event_type FROM summary_counts "
+                                         "ORDER BY 1")]
+    entities = [r[0] for r in db.rows(con, "SELECT DISTINCT entity_type FROM summary_counts "
+                                           "ORDER BY 1")]
+    return events, entities
+
+
+def _scope(event_types: tuple[str, ...], entity_type: str | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if event_types:
+        clauses.append("list_contains(?, event_type)")
+        params.append(list(event_types))
+    if entity_type:
+        clauses.append("entity_type = ?")
+        params.append(entity_type)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def span(con: db.Connection, event_types: tuple[str, ...] = (),
+         entity_type: str | None = None) -> tuple[Any, Any]:
+    """First and last time of the events of these types (fresh summaries only)."""
+    where, params = _scope(event_types, entity_type)
+    return db.rows(con, f"SELECT min(first_ts), max(last_ts) FROM summary_counts{where}",
+                   params)[0]
+
+
+def counts(con: db.Connection, bucket: str, event_types: tuple[str, ...] = (),
+           entity_type: str | None = None) -> Any:
+    """Events per `bucket` (an hour or coarser) and event type, as Arrow: what
+    `explore.counts_over_time` returns, summed from the hourly rows (fresh summaries only)."""
+    where, params = _scope(event_types, entity_type)
+    return db.arrow(con, f"SELECT time_bucket(INTERVAL '{bucket}', bucket) AS bucket, "
+                         f"event_type, CAST(sum(events) AS BIGINT) AS events "
+                         f"FROM summary_counts{where} GROUP BY ALL ORDER BY bucket, event_type",
+                    params)
+
+
+def duplicates(con: db.Connection) -> list[tuple[str, int]]:
+    """(event id, distinct payloads) of every duplicated id (fresh summaries only)."""
+    return db.rows(con, "SELECT event_id, payloads FROM summary_duplicates")
