@@ -157,18 +157,20 @@ def _events_ctes(fields: list[tuple[str, str]], cut: str,
             "ELSE 'r' END END")
     extract = ("json_extract(e.payload, [" + ", ".join(quote_literal(json_path(p))
                                                      for p in paths) + "])") if paths else "[]"
+    # entities with a seq stored twice, by hash (cheap to group; a collision only sends an
+    # entity to the exact window below, never a wrong answer)
     ctes = f"""ties AS (
-    SELECT DISTINCT entity_id FROM events WHERE entity_type = $1{within}
-    GROUP BY entity_id, seq HAVING count(*) > 1
+    SELECT DISTINCT any_value(hash(entity_id)) AS eh FROM events
+    WHERE entity_type = $1{within} GROUP BY hash(entity_id, seq) HAVING count(*) > 1
 ),
 ev AS (
     SELECT e.entity_id, e.rowid AS rid, e.seq AS k, {kind} AS kind, {extract} AS x
-    {source} AND e.entity_id NOT IN (SELECT entity_id FROM ties)
+    {source} AND hash(e.entity_id) NOT IN (SELECT eh FROM ties)
     UNION ALL
     SELECT e.entity_id, e.rowid AS rid,
            row_number() OVER (PARTITION BY e.entity_id ORDER BY {_E_ORDER}) AS k,
            {kind} AS kind, {extract} AS x
-    {source} AND e.entity_id IN (SELECT entity_id FROM ties)
+    {source} AND hash(e.entity_id) IN (SELECT eh FROM ties)
 )"""
     return ctes, exprs
 
@@ -200,26 +202,27 @@ s AS (
             f", CAST(v{i} AS JSON) AS v{i}, b{i}" for i in range(len(fields)))
              + f" FROM {states})")
     tolerance = "$3" if states is None else "$1"
-    outs = []
+    texts, outs = [], []
     for i in range(len(fields)):
-        sv = f"s.v{i}"
-        num = (f"try_cast(json_extract_string({sv}, '$') AS DOUBLE)",
-               f"try_cast(CAST(rm.r{i} AS VARCHAR) AS DOUBLE)")
+        # each side's text once (json_extract_string: a string unquoted, anything else its
+        # JSON), then: numbers within the tolerance when both read as numbers, else the text
+        texts.append(f", json_extract_string(s.v{i}, '$') AS st{i}, "
+                     f"CAST(rm.r{i} AS VARCHAR) AS rt{i}")
         outs.append(
-            f"CASE WHEN {sv} IS NULL THEN rm.r{i} IS NULL WHEN rm.r{i} IS NULL THEN false "
-            f"WHEN {num[0]} IS NOT NULL AND {num[1]} IS NOT NULL "
-            f"THEN abs({num[0]} - {num[1]}) <= {tolerance} "
-            f"ELSE ({_state_text(sv)}) = CAST(rm.r{i} AS VARCHAR) END AS eq{i}"
-            f", s.v{i} AS v{i}, s.b{i} AS b{i}, rm.r{i} AS r{i}")
+            f"CASE WHEN st{i} IS NULL THEN rt{i} IS NULL WHEN rt{i} IS NULL THEN false "
+            f"ELSE coalesce(abs(try_cast(st{i} AS DOUBLE) - try_cast(rt{i} AS DOUBLE)) "
+            f"<= {tolerance}, st{i} = rt{i}) END AS eq{i}, v{i}, b{i}, r{i}")
     return f"""
 WITH {_rm_cte(fields, id_column, cut, at_column)},
 {s},
-j AS (
+t AS (
     SELECT coalesce(s.entity_id, rm.entity_id) AS entity_id, s.entity_id IS NOT NULL AS in_s,
            rm.entity_id IS NOT NULL AS in_rm, coalesce(s.deleted, false) AS deleted
-           {', ' + ', '.join(outs) if outs else ''}
+           {''.join(f", s.v{i} AS v{i}, s.b{i} AS b{i}, rm.r{i} AS r{i}"
+                    for i in range(len(fields)))}{''.join(texts)}
     FROM s FULL OUTER JOIN rm USING (entity_id)
-)
+),
+j AS (SELECT entity_id, in_s, in_rm, deleted{', ' + ', '.join(outs) if outs else ''} FROM t)
 SELECT *, CASE WHEN NOT in_s THEN 'only_in_read_model'
                WHEN NOT in_rm THEN CASE WHEN deleted THEN 'match' ELSE 'missing' END
                WHEN {' AND '.join(f'eq{i}' for i in range(len(fields))) or 'true'}
