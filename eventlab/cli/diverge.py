@@ -100,7 +100,7 @@ def register(commands: Commands) -> None:
                                      "which runs inside DuckDB)")
     sp.add_argument("--max-events", type=int,
                     help="with --rules/--reducer: refuse a fold over more events than this "
-                         "(0: no bound; default 2,000,000)")
+                         "(0: no bound; default 1,000,000)")
     sp.add_argument("--tolerance", type=float, default=1e-9,
                     help="numbers within this are equal (default 1e-9)")
     sp.add_argument("--limit", type=int, default=100,
