@@ -1,12 +1,13 @@
 """Check invariants in Python, through the fold (any reducer: merge, rules, Python).
 
-Each entity's events are folded once with `Fold.iter_states`, and every condition is evaluated
+Each entity's events (`timetravel.fold_each`, shared with divergence's fold path) are folded
+once with `Fold.iter_states`, and every condition is evaluated
 on the state after each event. Used for rules and Python reducers, and to check the DuckDB path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from eventlab.invariants import evaluate
@@ -16,41 +17,17 @@ from eventlab.replay import Event
 from eventlab.replay.fold import Fold
 from eventlab.replay.reducer import Reducer
 from eventlab.store import db
-from eventlab.store.order import ORDER_SQL
-from eventlab.store.sql import column_list
-from eventlab.timetravel.load import events_from_arrow
-
-_FIELDS = column_list(("event_id", "entity_type", "entity_id", "event_type", "event_version",
-                       "seq", "offset", "is_delete", "ts", "kafka_ts", "payload", "metadata"))
-
+from eventlab.timetravel import fold_each
 
 SLICE_EVENTS = 200_000
 """Events loaded into Python at a time (a slice of entity ids), so memory stays bounded."""
 
 
-def _entities(con: db.Connection, entity_type: str) -> Iterator[tuple[Event, ...]]:
-    """Each entity's events in stream order, one entity at a time, loaded slice by slice."""
-    from eventlab.asof.compute import id_slices
-
-    for low, high in id_slices(con, entity_type, per_slice=SLICE_EVENTS):
-        where, params = "entity_type = ?", [entity_type]
-        for value, clause in ((low, " AND entity_id >= ?"), (high, " AND entity_id < ?")):
-            if value is not None:
-                where += clause
-                params.append(value)
-        events = events_from_arrow(db.arrow(
-            con, f"SELECT {_FIELDS} FROM events WHERE {where} ORDER BY entity_id, {ORDER_SQL}",
-            params))
-        start = 0
-        for i in range(1, len(events) + 1):
-            if i == len(events) or events[i].entity_id != events[start].entity_id:
-                yield events[start:i]
-                start = i
-
-
 def check(con: db.Connection, invariants: Sequence[Invariant],
-          reducer: Reducer | None = None) -> list[Result]:
-    """Every invariant over every position, folding each entity once per entity type."""
+          reducer: Reducer | None = None, *, max_events: int | None = None,
+          progress: fold_each.Progress | None = None) -> list[Result]:
+    """Every invariant over every position, folding each entity once per entity type
+    (`fold_each`: refused above `max_events` events of a type; `progress` per entity)."""
     results: dict[str, Result] = {}
     by_type: dict[str, list[Invariant]] = {}
     for inv in invariants:
@@ -59,7 +36,11 @@ def check(con: db.Connection, invariants: Sequence[Invariant],
         trees = [(inv.when_tree, inv.require_tree) for inv in group]
         found: list[list[Violation]] = [[] for _ in group]
         entities = positions = 0
-        for events in _entities(con, entity_type):
+        cost = fold_each.plan(con, entity_type)
+        fold_each.check_cost(cost, max_events, "checking invariants")
+        for entity in fold_each.each_entity(con, entity_type, per_slice=SLICE_EVENTS,
+                                            progress=progress, total=cost.events):
+            events = entity.events
             entities += 1
             positions += len(events)
             marks: list[list[int]] = [[] for _ in group]

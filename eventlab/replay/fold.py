@@ -135,6 +135,12 @@ class Fold:
         """A copy of the state after the event at `index` (-1: before any), or after `seq`."""
         return self._state(self._count(index, seq), private=True)
 
+    def view_at(self, index: int) -> State:
+        """The fold's own state after the event at `index` (-1: before any), not a copy: a
+        snapshot or the cached state. Read it, never edit it; with a reducer that `mutates`,
+        the next call may edit it (use `state_at` to keep one)."""
+        return self._state(self._count(index, None))
+
     def index_of_seq(self, seq: int) -> int:
         """The index of the last event with a seq at or before `seq` (-1 if none)."""
         return bisect_right(self._seqs, seq) - 1

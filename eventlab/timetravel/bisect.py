@@ -62,7 +62,7 @@ def _view(fold: Fold, index: int) -> Any:
     """The fold's own state after `index` (read only; copies only for mutating reducers)."""
     if fold.reducer.mutates:
         return fold.state_at(index)
-    return fold._state(index + 1)  # noqa: SLF001  (the snapshot, not a deep copy)
+    return fold.view_at(index)  # the snapshot, not a deep copy
 
 
 class _Probe:

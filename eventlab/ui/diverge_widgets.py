@@ -16,8 +16,11 @@ from eventlab import diverge
 from eventlab.errors import EventLabError
 from eventlab.ingest.roots import check_typed_path, data_roots
 from eventlab.store.eventstore import data_version
+from eventlab.timetravel import fold_each
+from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, default
 from eventlab.ui import context, links
 from eventlab.ui.text import inert, inert_lines
+from eventlab.ui.timetravel_widgets import reducer_choices
 
 _LABELS = {"match": "match", "differ": "differ", "missing": "missing from the read model",
            "only_in_read_model": "only in the read model"}
@@ -91,22 +94,59 @@ def settings(loaded: Loaded) -> tuple[diverge.ReadModelSpec, str | None]:
                                  tolerance=float(tolerance)), entity_type.strip() or None
 
 
-def compare(loaded: Loaded, spec: diverge.ReadModelSpec,
-            entity_type: str | None) -> diverge.Divergence | None:
-    """Run the comparison, kept for this session until the read model, the settings or the
-    data change (a rerun for another widget does not compare again); errors said, None."""
+def reducer_bar() -> tuple[ReducerChoice, int | None]:
+    """The reducer (as Time travel offers it; `?dv_reducer=`) and, for a fold, its bound."""
+    choices = reducer_choices()
+    labels = [c.label for c in choices]
+    cols = st.columns([3, 2])
+    label = cols[0].selectbox(
+        "Reducer", labels, key="dv_reducer", bind="query-params",
+        help="merge compares inside DuckDB; rules and Python reducers (configured by whoever "
+             "runs EventLab: EVENTLAB_RULES / EVENTLAB_REDUCER) fold every entity in Python.")
+    choice = choices[labels.index(label)] if label in labels else default(choices)
+    if choice.kind == "merge":
+        return choice, None
+    bound = cols[1].number_input("Fold at most (events)", min_value=1,
+                                 value=fold_each.MAX_EVENTS, step=100_000, key="dv_max",
+                                 help="A fold over more events than this is refused, with "
+                                      "its size: one reducer call per event.")
+    return choice, int(bound)
+
+
+def compare(loaded: Loaded, spec: diverge.ReadModelSpec, entity_type: str | None,
+            choice: ReducerChoice = MERGE, max_events: int | None = None
+            ) -> diverge.Divergence | None:
+    """Run the comparison, kept for this session until the read model, the settings, the
+    reducer or the data change (a rerun for another widget does not compare again); a fold
+    shows its progress; errors said, None."""
     cur = context.cursor()
-    key = (loaded.digest, spec, entity_type, data_version(cur))
+    key = (loaded.digest, spec, entity_type, choice.key, max_events, data_version(cur))
     kept = st.session_state.get("_dv_result")
     if kept is not None and kept[0] == key:
         return kept[1]
+    bar, shown = None, 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, shown
+        if bar is None or done == total or done - shown >= total / 50:  # not every entity
+            shown, text = done, f"Folding: {done:,} of {total:,} events"
+            if bar is None:
+                bar = st.progress(0.0, text=text)
+            bar.progress(min(done / max(total, 1), 1.0), text=text)
+
     try:
-        with st.spinner("Comparing inside DuckDB…"):
+        reducer = choice.load()
+        with st.spinner("Comparing inside DuckDB…" if choice.kind == "merge" else
+                        f"Folding every entity with {choice.label}…"):
             report = diverge.compare(cur, loaded.table, spec, entity_type=entity_type,
-                                     limit=1000)
+                                     limit=1000, reducer=reducer, max_events=max_events,
+                                     progress=progress)
     except EventLabError as exc:
         st.error(inert_lines(exc))
         return None
+    finally:
+        if bar is not None:
+            bar.empty()
     st.session_state["_dv_result"] = (key, report)
     return report
 
@@ -117,8 +157,10 @@ def summary(report: diverge.Divergence) -> None:
     for col, status in zip(cols, diverge.STATUSES, strict=True):
         col.metric(_LABELS[status], f"{report.counts[status]:,}")
     fields = ", ".join(f"{inert(c)} → {inert(p)}" for c, p in report.fields)
+    how = ("rebuilt inside DuckDB (merge reducer)" if report.path == "duckdb" else
+           f"rebuilt through the fold with {inert(report.reducer)}")
     st.caption(f"Entity type {inert(report.entity_type)}; state at: {report.cut}; "
-               f"fields: {fields or '(none)'}")
+               f"{how}; fields: {fields or '(none)'}")
     by_field = [{"column": c, "rows that differ": n} for c, n in report.by_field.items()]
     if by_field:
         st.dataframe(pd.DataFrame(by_field), hide_index=True, key="dv_by_field")

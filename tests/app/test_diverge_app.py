@@ -39,3 +39,24 @@ def test_a_path_outside_the_data_folders_is_refused(monkeypatch: pytest.MonkeyPa
     at = open_page("pages/diverge_page.py", readmodel="/etc/passwd")
     assert not at.exception
     assert any("outside the data folders" in e.value for e in at.error)
+
+
+def test_a_rules_reducer_compares_through_the_fold_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, demo_db: Path, tmp_path: Path) -> None:
+    rules = Path(__file__).resolve().parents[2] / "eventlab" / "demo" / "rules.toml"
+    path = tmp_path / "orders.csv"
+    with EventStore(demo_db) as store, store.reading() as cur:
+        write_demo_read_model(cur, path)
+    monkeypatch.setenv("EVENTLAB_DB", str(demo_db))
+    monkeypatch.setenv("EVENTLAB_DATA_DIRS", str(tmp_path))
+    monkeypatch.setenv("EVENTLAB_RULES", str(rules))
+    at = open_page("pages/diverge_page.py", readmodel=str(path), id_column="id")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="dv_reducer").value == "rules: rules.toml"  # the default, as in
+    assert any("through the fold with" in c.value for c in at.caption)  # Time travel
+    at.number_input(key="dv_max").set_value(10).run()
+    assert not at.exception
+    assert any("bound of 10 events" in e.value for e in at.error)
+    at.selectbox(key="dv_reducer").set_value("merge (JSON merge patch)").run()
+    assert not at.exception and not at.error
+    assert any("rebuilt inside DuckDB" in c.value for c in at.caption)

@@ -279,3 +279,18 @@ def test_threads_may_share_a_fold() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert wrong == []
+
+
+def test_view_at_is_the_folds_own_state_without_a_copy_or_a_refold() -> None:
+    events = [make_event(seq, "Changed", {"n": seq}) for seq in range(1, 251)]
+    counting = Counting()
+    fold = Fold(events, counting, snapshot_every=100)
+    built = counting.calls
+    snapshot = fold.view_at(199)  # the state after 200 events: a snapshot, no reducer call
+    assert counting.calls == built and snapshot == fold.state_at(199) == {"n": 200}
+    assert fold.view_at(199) is snapshot and fold.state_at(199) is not snapshot
+    assert fold.view_at(-1) is None
+    fold.view_at(204)
+    assert counting.calls == built + 5  # from the snapshot at 200, never from the start
+    with pytest.raises(IndexError):
+        fold.view_at(250)
