@@ -19,16 +19,19 @@ __all__ = ["Invariant", "InvariantFileError", "Result", "Violation", "load", "lo
 
 
 def run(con: db.Connection, invariants: Sequence[Invariant],
-        reducer: Reducer | None = None) -> list[Result]:
+        reducer: Reducer | None = None, *, max_events: int | None = None) -> list[Result]:
     """Check every invariant: in DuckDB for the merge reducer (`reducer` None or a
-    `MergeReducer`), else through the fold with `reducer`."""
+    `MergeReducer`), else through the fold with `reducer`, refused above `max_events` events
+    of a type (default `fold_each.MAX_EVENTS`, the bound divergence uses; 0: no bound)."""
     from eventlab.invariants import duckdb_path, fold_path
     from eventlab.replay.merge import MergeReducer
+    from eventlab.timetravel import fold_each
 
     if reducer is None or type(reducer) is MergeReducer:
         deletes = sorted(reducer.delete_types) if reducer is not None else []
         return duckdb_path.check(con, invariants, deletes)
-    return fold_path.check(con, invariants, reducer)
+    bound = fold_each.MAX_EVENTS if max_events is None else (max_events or None)
+    return fold_path.check(con, invariants, reducer, max_events=bound)
 
 
 def findings(con: db.Connection, names: Sequence[str], reducer: Reducer | None = None,

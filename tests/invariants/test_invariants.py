@@ -149,6 +149,22 @@ def test_other_reducers_take_the_fold_path(store: EventStore) -> None:
     assert _found(results) == _found(fast) == EXPECTED
 
 
+def test_the_fold_path_is_bounded_by_default_and_says_how_much(
+        store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventlab.replay.merge import merge_reducer
+    from eventlab.replay.reducer import as_reducer
+    from eventlab.timetravel import fold_each
+
+    plant(store)
+    demo = invariants.load_file(DEMO_FILE)
+    python_merge = as_reducer(lambda state, event: merge_reducer(state, event, {"OrderDeleted"}))
+    monkeypatch.setattr(fold_each, "MAX_EVENTS", 5)
+    with store.reading() as cur, pytest.raises(fold_each.FoldTooLarge, match="events"):
+        invariants.run(cur, demo, python_merge)
+    with store.reading() as cur:  # 0: no bound
+        assert _found(invariants.run(cur, demo, python_merge, max_events=0)) == EXPECTED
+
+
 def test_the_fold_path_reads_entities_slice_by_slice(demo_db: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     demo = invariants.load_file(DEMO_FILE)[:1]
