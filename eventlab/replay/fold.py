@@ -226,6 +226,8 @@ class Fold:
         done, state = self._frontier
         k = self.snapshot_every
         try:
+            if not self._mutates:
+                done, state = self._extend_shared(done, state, count)
             while done < count:
                 state = self._apply(done, state, owned=True)
                 done += 1
@@ -233,6 +235,27 @@ class Fold:
                     self._snapshots.append(copy_value(state) if self._mutates else state)
         finally:
             self._frontier = (done, state)
+
+    def _extend_shared(self, done: int, state: State, count: int) -> tuple[int, State]:
+        """`_extend`'s loop for a reducer that never edits its inputs (the merge and rules
+        reducers), with the per-event call inlined (about a quarter of a large entity's first
+        load went into `_apply`'s own overhead). Stops before an event that cannot be read or
+        that the reducer fails on: `_extend` then applies it through `_apply`, which records
+        the failure."""
+        call, events, k, snapshots = self.reducer.call_owned, self.events, self.snapshot_every, \
+            self._snapshots
+        while done < count:
+            event = events[done]
+            if isinstance(event.payload, Unreadable):
+                break
+            try:
+                state = call(state, event)
+            except Exception:  # noqa: BLE001 (the reducer may be user code: `_apply` says why)
+                break
+            done += 1
+            if done % k == 0:
+                snapshots.append(state)
+        return done, state
 
     def _apply(self, index: int, state: State, *, owned: bool = False) -> State:
         """The state after event `index`; `owned`: `state` is the fold's own and may be edited."""

@@ -39,6 +39,16 @@ def test_load_events_in_stream_order_with_utc_times() -> None:
     assert timetravel.load_events(store.cursor(), "nobody") == ()
 
 
+def test_load_events_sorts_rows_stored_out_of_seq_order_and_keeps_sorted_ones() -> None:
+    """The fetch skips DuckDB's sort only when the rows come back with increasing seq."""
+    shuffled = store_with([row("o-1", s, {"n": s}, offset=s) for s in (3, 1, 4, 2)])
+    stored = store_with([row("o-1", s, {"n": s}, offset=s) for s in (1, 2, 3, 4)])
+    for store in (shuffled, stored):
+        events = timetravel.load_events(store.cursor(), "o-1")
+        assert [e.seq for e in events] == [1, 2, 3, 4]
+        assert [e.payload for e in events] == [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]
+
+
 def test_cache_reuses_reloads_on_new_events_and_evicts() -> None:
     store = store_with([row("o-1", i, {"n": i}) for i in range(1, 6)]
                        + [row("p-1", 1, {"p": 1}), row("q-1", 1, {"q": 1})])
