@@ -8,6 +8,7 @@ import sys
 from eventlab.cli import (
     app,
     aws,
+    aws_taps,
     broker,
     demo,
     diverge,
@@ -34,7 +35,7 @@ from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
           diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, aws, app)
+          rabbitmq_queues, aws, aws_taps, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 
