@@ -125,9 +125,10 @@ def _describe(client: Any, url: str) -> Tap | None:
                int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)))
 
 
-def find_tap(config: AwsConfig, queue: str) -> Tap | None:
-    """The tap named `queue` (a queue name or URL), or None when it is no EventLab tap."""
-    client = sqs(config)
+def find_tap(config: AwsConfig, queue: str, client: Any = None) -> Tap | None:
+    """The tap named `queue` (a queue name or URL), or None when it is no EventLab tap.
+    `client`: an SQS client to reuse (building one costs a few hundred ms)."""
+    client = client or sqs(config)
     url = queue
     if not queue.startswith(("http://", "https://")):
         if not queue.startswith(PREFIX):

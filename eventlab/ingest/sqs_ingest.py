@@ -16,10 +16,12 @@ consumers. A dead-letter queue is drained only through its own consent path.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from queue import Empty
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -28,7 +30,7 @@ from eventlab.aws.clients import sqs
 from eventlab.aws.config import AwsConfig
 from eventlab.aws.receive import MAX_BATCH, SqsMessage, delete, receive
 from eventlab.aws.records import RawSqsRecord, to_record
-from eventlab.aws.taps import PREFIX, find_tap
+from eventlab.aws.taps import PREFIX, Tap, find_tap
 from eventlab.errors import SourceError
 from eventlab.ingest import framed
 from eventlab.ingest.kafka_ingest import store_batch
@@ -105,9 +107,9 @@ class SqsIngestReport:
         return "\n".join(lines)
 
 
-def refuse_unless_tap(config: AwsConfig, queue: str) -> Any:
+def refuse_unless_tap(config: AwsConfig, queue: str, client: Any = None) -> Tap:
     """The tap named `queue`; any other queue is refused with the reason."""
-    tap = find_tap(config, queue)
+    tap = find_tap(config, queue, client)
     if tap is None:
         raise SourceError(
             f"{queue!r} is not an EventLab tap queue ({PREFIX}..., made by `eventlab tap-sns`): "
@@ -115,6 +117,53 @@ def refuse_unless_tap(config: AwsConfig, queue: str) -> Any:
             "that feeds it instead; a dead-letter queue is drained only with explicit consent "
             "(the DLQ drain).")
     return tap
+
+
+class _Receiver(threading.Thread):
+    """Receives batches while the caller stores and deletes the ones before (the endpoint's
+    answer time overlaps DuckDB's work). Puts ("batch", [msg]), ("empty", None), ("done",
+    why), ("error", exc) and finally ("end", None) on `out`; never receives more than a COUNT
+    `until` asks for, nor more than `ahead` batches beyond what was taken."""
+
+    def __init__(self, client: Any, url: str, until: SqsUntil, wait_s: int,
+                 visibility_s: int, ahead: int) -> None:
+        super().__init__(name=f"sqs-receive {url.rsplit('/', 1)[-1]}", daemon=True)
+        self.client, self.url, self.until = client, url, until
+        self.wait_s, self.visibility_s = wait_s, visibility_s
+        self.out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+        self.stop = threading.Event()
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        while True:
+            try:
+                self.out.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                if self.stop.is_set() and item[0] != "batch":
+                    return
+
+    def run(self) -> None:
+        received = 0
+        try:
+            while not self.stop.is_set():
+                want = MAX_BATCH if not isinstance(self.until, int) else \
+                    min(MAX_BATCH, self.until - received)
+                if want <= 0:
+                    self._put(("done", f"{self.until} messages"))
+                    return
+                batch = receive(self.client, self.url, max_messages=want, wait_s=self.wait_s,
+                                visibility_s=self.visibility_s)
+                if batch:
+                    received += len(batch)
+                    self._put(("batch", batch))  # taken even after stop: stored, not lost
+                else:
+                    self._put(("empty", None))
+                    if self.until == "empty":
+                        return
+        except SourceError as exc:
+            self._put(("error", exc))
+        finally:
+            self._put(("end", None))
 
 
 def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUntil = "empty",
@@ -127,40 +176,57 @@ def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUn
 
     `progress` is called after each commit, before its messages are deleted. Raises when the
     queue is refused or fails before anything was received; after that a source error ends the
-    run with `error` and `partial` set, everything stored before it kept.
+    run with `error` and `partial` set, everything stored before it kept. Messages received
+    before a cancel are stored and deleted before it returns.
     """
-    tap = refuse_unless_tap(config, queue)
+    client = sqs(config)
+    tap = refuse_unless_tap(config, queue, client)
     spec = spec or MappingSpec()
     catalog = schemas or build_catalog(store)
     cancel = cancel or threading.Event()
     report = SqsIngestReport(queue=tap.url, broker=config.broker_id, tap_of=tap.topic_arn)
-    client = sqs(config)
     started = time.perf_counter()
     store.ensure_entity_index()
     with store.transaction() as cur:
         cur.execute("DELETE FROM sqs_received WHERE received_at < now() - to_days(?)",
                     [KEEP_KEYS_DAYS])
+    receiver = _Receiver(client, tap.url, until, wait_s, visibility_s,
+                         ahead=max(2, txn_messages // MAX_BATCH))
+    receiver.start()
+    ended = False
     try:
-        while not cancel.is_set():
-            want = txn_messages if not isinstance(until, int) else \
-                min(txn_messages, until - report.records_read)
-            if want <= 0:
-                report.stopped_because = f"{until} messages"
-                break
-            got: list[SqsMessage] = []
+        while not ended:
             try:
-                while len(got) < want and not cancel.is_set():
-                    batch = receive(client, tap.url, max_messages=min(MAX_BATCH, want - len(got)),
-                                    wait_s=0 if got else wait_s, visibility_s=visibility_s)
-                    got += batch
-                    if not batch:
-                        break
-            except SourceError as exc:
-                if not got:
-                    raise
-                report.error, report.partial = str(exc), True
+                items = [receiver.out.get(timeout=0.2)]
+            except Empty:
+                if cancel.is_set():
+                    receiver.stop.set()
+                continue
+            got: list[SqsMessage] = []
+            while True:  # what is waiting, up to one transaction's worth
+                kind, item = items[-1]
+                if kind == "batch":
+                    got += item
+                    report.caught_up = False
+                elif kind == "empty":
+                    report.caught_up = True
+                    report.stopped_because = "queue empty" if until == "empty" else ""
+                elif kind == "done":
+                    report.stopped_because = item
+                elif kind == "error":
+                    if report.records_read == 0 and not got:
+                        raise item
+                    report.error, report.partial, report.stopped_because = \
+                        str(item), True, "error"
+                else:
+                    ended = True
+                if ended or len(got) >= txn_messages:
+                    break
+                try:
+                    items.append(receiver.out.get_nowait())
+                except Empty:
+                    break
             if got:
-                report.caught_up = False
                 _store(store, tap.url, got, spec, catalog, report)
                 report.seconds = round(time.perf_counter() - started, 3)
                 if progress:
@@ -168,25 +234,17 @@ def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUn
                 failed = delete(client, tap.url, got)
                 report.deleted += len(got) - len(failed)
                 report.not_deleted += len(failed)
-            if report.error:
-                report.stopped_because = "error"
-                break
-            if not got:
-                report.caught_up = True
-                if until == "empty":
-                    report.stopped_because = "queue empty"
-                    break
-                if progress:
-                    progress(report)
-        else:
+            elif report.caught_up and progress:
+                progress(report)
+            if cancel.is_set():
+                receiver.stop.set()
+        if cancel.is_set() and not report.error:
             report.stopped_because = "cancelled"
-    except SourceError as exc:
-        if report.records_read == 0:
-            raise
-        report.error, report.partial, report.stopped_because = str(exc), True, "error"
     except KeyboardInterrupt:
         report.stopped_because, report.partial = "interrupted", True
     finally:
+        receiver.stop.set()
+        receiver.join(timeout=wait_s + 2 * config.timeout_s + 1)
         report.seconds = round(time.perf_counter() - started, 3)
     return report
 
