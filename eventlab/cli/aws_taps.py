@@ -1,5 +1,6 @@
-"""`eventlab tap-sns` (create, list, remove taps of SNS topics) and `eventlab ingest-sqs` (drain
-a tap queue into the store exactly once). Settings from EVENTLAB_AWS_* (docs/aws.md).
+"""`eventlab tap-sns` (create, list, remove taps of SNS topics), `eventlab ingest-sqs` (drain
+a tap queue into the store exactly once) and `eventlab demo-aws` (the demo shop on SNS/SQS).
+Settings from EVENTLAB_AWS_* (docs/aws.md).
 
 Errors end the command with status 1 and an `error:` line.
 """
@@ -99,3 +100,61 @@ def register(commands: Commands) -> None:
     g.add_argument("--preset", choices=PRESETS)
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_ingest_sqs)
+    _register_demo(commands)
+
+
+def cmd_demo_aws(args: argparse.Namespace) -> int:
+    """`eventlab demo-aws`: set up the demo shop on SNS/SQS, publish it, run its slow projector."""
+    from eventlab.aws.config import AwsConfig
+    from eventlab.demo import aws_shop
+
+    stop = threading.Event()
+    try:
+        config = AwsConfig.from_env()
+        shop = aws_shop.setup(config)
+    except EventLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"topic {shop.topic_arn} -> {aws_shop.PROJECTOR} (slow projector, DLQ "
+          f"{aws_shop.DLQ}) and {aws_shop.AUDIT}; EventLab's tap: {shop.tap.url}", flush=True)
+    results: dict[str, dict[str, int]] = {}
+
+    def run(name: str, job: object) -> threading.Thread:
+        def target() -> None:
+            try:
+                results[name] = job()  # type: ignore[operator]
+            except EventLabError as exc:
+                print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    with stop_on_signals(stop):
+        threads = [
+            run("projector", lambda: aws_shop.consume(config, shop.projector_url,
+                                                      rate=args.consumer_rate, stop=stop)),
+            run("audit", lambda: aws_shop.consume(config, shop.audit_url, rate=0, stop=stop)),
+        ]
+        produced = aws_shop.produce(config, shop.topic_arn, events=args.events, rate=args.rate,
+                                    seed=args.seed, stop=stop)
+        print(f"published: {produced}", flush=True)
+        if not args.exit_after_publish:
+            stop.wait()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    print(f"consumers: {results}", flush=True)
+    return 0
+
+
+def _register_demo(commands: Commands) -> None:
+    sp = commands.add_parser("demo-aws", help="the demo shop on SNS/SQS (for `eventlab "
+                                              "aws-local`): topic, queues, DLQ, slow consumer, tap")
+    sp.add_argument("--events", type=int, default=3000)
+    sp.add_argument("--rate", type=float, default=20.0, help="messages/s published (0: no limit)")
+    sp.add_argument("--consumer-rate", type=float, default=8.0,
+                    help="messages/s the slow projector reads")
+    sp.add_argument("--seed", type=int, default=42)
+    sp.add_argument("--exit-after-publish", action="store_true",
+                    help="stop the consumers once everything is published")
+    sp.set_defaults(func=cmd_demo_aws)

@@ -132,6 +132,11 @@ class _Receiver(threading.Thread):
         self.wait_s, self.visibility_s = wait_s, visibility_s
         self.out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
         self.stop = threading.Event()
+        self.handled = 0
+        self.calls = threading.Lock()
+        """Held by each receive and delete: one call on the queue at a time (the store's work
+        overlaps the receive; the local emulator loses FIFO messages to concurrent calls)."""
+        """Messages the caller has stored and deleted (or failed to delete) so far."""
 
     def _put(self, item: tuple[str, Any]) -> None:
         while True:
@@ -151,11 +156,17 @@ class _Receiver(threading.Thread):
                 if want <= 0:
                     self._put(("done", f"{self.until} messages"))
                     return
-                batch = receive(self.client, self.url, max_messages=want, wait_s=self.wait_s,
-                                visibility_s=self.visibility_s)
+                with self.calls:
+                    batch = receive(self.client, self.url, max_messages=want,
+                                    wait_s=self.wait_s, visibility_s=self.visibility_s)
                 if batch:
                     received += len(batch)
                     self._put(("batch", batch))  # taken even after stop: stored, not lost
+                elif received > self.handled:
+                    # A FIFO queue hides a group while one of its messages is in flight: nothing
+                    # received says "empty" only once ours are stored and deleted.
+                    while received > self.handled and not self.stop.wait(0.05):
+                        pass
                 else:
                     self._put(("empty", None))
                     if self.until == "empty":
@@ -231,9 +242,11 @@ def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUn
                 report.seconds = round(time.perf_counter() - started, 3)
                 if progress:
                     progress(report)
-                failed = delete(client, tap.url, got)
+                with receiver.calls:
+                    failed = delete(client, tap.url, got)
                 report.deleted += len(got) - len(failed)
                 report.not_deleted += len(failed)
+                receiver.handled += len(got)
             elif report.caught_up and progress:
                 progress(report)
             if cancel.is_set():
