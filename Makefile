@@ -7,6 +7,8 @@ DB     ?= .eventlab/eventlab.duckdb
 # `make demo-kafka` has its own database, emptied on every start (the broker starts empty too):
 # loading the topic into the Parquet demo's database would store every event twice.
 KAFKA_DB ?= .eventlab/kafka.duckdb
+AWS_DB   ?= .eventlab/aws.duckdb
+AWS_PORT ?= 4566
 # The Time travel page offers these reducers for the demo shop (rules first: the default).
 EVENTLAB_RULES   ?= eventlab/demo/rules.toml
 EVENTLAB_REDUCER ?= eventlab/demo/reducer.py
@@ -22,7 +24,7 @@ RABBITMQ_DB ?= .eventlab/rabbitmq.duckdb
 TEST_WORKERS ?= 2
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: run test lint bench demo-data demo-kafka demo-rabbitmq clean
+.PHONY: run test lint bench demo-data demo-kafka demo-rabbitmq demo-aws clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +97,25 @@ demo-rabbitmq: $(VENV)/.run-installed
 	EVENTLAB_DB=$(RABBITMQ_DB) EVENTLAB_RULES=$(EVENTLAB_RULES) EVENTLAB_REDUCER=$(EVENTLAB_REDUCER) \
 		$(BIN)/python -m eventlab.ui.serve --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
+
+# SNS/SQS in one command: moto's emulator on 127.0.0.1:$(AWS_PORT) (in memory), the demo shop on a
+# FIFO topic with a slow projector queue (FIFO, its DLQ receiving the poison) and an audit queue,
+# EventLab's tap, and the app on its own empty database $(AWS_DB). Ctrl-C stops all of it.
+demo-aws: $(VENV)/.run-installed
+	@mkdir -p .eventlab
+	rm -f $(AWS_DB) $(AWS_DB).wal
+	@$(BIN)/eventlab aws-local --stop --port $(AWS_PORT) >/dev/null 2>&1 || true
+	$(BIN)/eventlab aws-local --port $(AWS_PORT) --detach
+	@export EVENTLAB_AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_ACCESS_KEY_ID=testing \
+		AWS_SECRET_ACCESS_KEY=testing; \
+	$(BIN)/eventlab demo-aws --events 3000 --rate 20 --consumer-rate 8 \
+		> .eventlab/demo-aws.log 2>&1 & shop=$$!; \
+	trap 'kill $$shop 2>/dev/null; $(BIN)/eventlab aws-local --stop --port $(AWS_PORT)' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "the demo shop publishes to shop-events.fifo (pid $$shop, log .eventlab/demo-aws.log)"; \
+	EVENTLAB_DB=$(AWS_DB) $(BIN)/python -m eventlab.ui.serve \
+		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
 
 # The browser tests drive headless Chromium, so before pytest the lookup they use finds one, or
 # installs it (Debian's chromium through apt-get, else Playwright's own download), or stops with

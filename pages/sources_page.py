@@ -6,6 +6,7 @@ import streamlit as st
 
 from eventlab.ingest import offsets
 from eventlab.ui import (
+    aws_sources,
     context,
     peek_widgets,
     produce_widgets,
@@ -31,8 +32,9 @@ produce_widgets.link_notice()
 w.jobs_panel(manager)
 w.live_tail(manager, context.cursor)
 
-kafka_tab, tail_tab, produce_tab, files_tab, rabbitmq_tab = st.tabs(
-    ["Kafka", "Tail", "Produce", "Files", "RabbitMQ"], key="src_tab")
+kafka_tab, tail_tab, produce_tab, files_tab, rabbitmq_tab, *aws_tab = st.tabs(
+    ["Kafka", "Tail", "Produce", "Files", "RabbitMQ", *(["AWS"] if aws_sources.configured()
+                                                       else [])], key="src_tab")
 with kafka_tab:
     conn = w.kafka_connection()
     if conn is not None:
@@ -53,3 +55,6 @@ with files_tab:
     w.upload_form(manager, store, read_only=read_only)
 with rabbitmq_tab:
     rabbitmq_sources.rabbitmq_section(manager, store, context.cursor(), read_only=read_only)
+for tab in aws_tab:
+    with tab:
+        aws_sources.aws_section(manager, store, read_only=read_only)

@@ -9,6 +9,7 @@ from eventlab.cli import (
     app,
     aws,
     aws_queues,
+    aws_taps,
     broker,
     demo,
     demo_rabbitmq,
@@ -36,7 +37,7 @@ from eventlab.errors import EventLabError
 
 GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
           diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, demo_rabbitmq, aws, aws_queues, app)
+          rabbitmq_queues, demo_rabbitmq, aws, aws_queues, aws_taps, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

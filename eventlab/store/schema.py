@@ -207,6 +207,18 @@ DDL: tuple[str, ...] = (
         detail       VARCHAR
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS sqs_received (
+        broker       VARCHAR NOT NULL,     -- AwsConfig.broker_id
+        queue        VARCHAR NOT NULL,     -- queue URL
+        dedup_key    VARCHAR NOT NULL,     -- seq:N (FIFO), sns:MessageId, sqs:MessageId
+        source       VARCHAR NOT NULL,     -- 'sns' or 'sqs': where the event row is
+        topic        VARCHAR NOT NULL,
+        "offset"     BIGINT NOT NULL,
+        received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (broker, queue, dedup_key)
+    )
+    """,
 )
 
 def migrate(con: Any) -> None:
