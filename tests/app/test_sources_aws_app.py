@@ -49,8 +49,8 @@ def test_no_aws_tab_without_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 
 def test_tap_created_listed_and_loaded_with_hostile_data_shown_as_text(
-        page_env: Path, aws_config: AwsConfig, topic_factory: object) -> None:
-    arn = topic_factory()  # type: ignore[operator]
+        page_env: Path, aws_config: AwsConfig, sns_topic_factory: object) -> None:
+    arn = sns_topic_factory()  # type: ignore[operator]
     at = sources_page()
     assert not at.exception and not at.error
     assert "AWS" in [t.label for t in at.tabs]

@@ -28,8 +28,8 @@ def _event(i: int) -> str:
 
 def test_a_following_job_shows_progress_and_stops_on_cancel(
         manager: JobManager, tmp_path: Path, aws_config: AwsConfig,
-        topic_factory: Callable[..., str]) -> None:
-    tap = create_tap(aws_config, topic_factory())
+        sns_topic_factory: Callable[..., str]) -> None:
+    tap = create_tap(aws_config, sns_topic_factory())
     with EventStore(tmp_path / "j.duckdb") as store:
         view = start_sqs_ingest(manager, store, aws_config, tap.url, until="follow")
         for i in range(5):
@@ -48,8 +48,8 @@ def test_a_following_job_shows_progress_and_stops_on_cancel(
 
 def test_read_only_mode_refuses_the_job(tmp_path: Path, aws_config: AwsConfig,
                                         monkeypatch: pytest.MonkeyPatch,
-                                        topic_factory: Callable[..., str]) -> None:
+                                        sns_topic_factory: Callable[..., str]) -> None:
     monkeypatch.setattr(settings, "_GUARDS", settings.Guards(read_only=True))
-    tap = create_tap(aws_config, topic_factory())
+    tap = create_tap(aws_config, sns_topic_factory())
     with EventStore(tmp_path / "r.duckdb") as store, pytest.raises(ReadOnlyError):
         start_sqs_ingest(JobManager(), store, aws_config, tap.url)

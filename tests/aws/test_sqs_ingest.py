@@ -43,8 +43,8 @@ def _rows(store: EventStore, sql: str) -> list[tuple]:
 
 
 def test_a_tap_captures_only_what_is_published_after_it_as_canonical_events(
-        tmp_path: Path, aws_config: AwsConfig, topic_factory: Callable[..., str]) -> None:
-    arn = topic_factory()
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    arn = sns_topic_factory()
     _publish(aws_config, arn, [_event(i) for i in range(3)])  # before the tap: not captured
     tap = create_tap(aws_config, arn)
     _publish(aws_config, arn, [_event(i) for i in range(3, 8)], Subject="orders",
@@ -76,8 +76,8 @@ def test_a_tap_captures_only_what_is_published_after_it_as_canonical_events(
 
 
 def test_undecodable_messages_go_to_the_quarantine_with_their_message_id(
-        tmp_path: Path, aws_config: AwsConfig, topic_factory: Callable[..., str]) -> None:
-    tap = create_tap(aws_config, topic_factory())
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    tap = create_tap(aws_config, sns_topic_factory())
     _publish(aws_config, tap.topic_arn, ["{not json", _event(1)])
     with EventStore(tmp_path / "s.duckdb") as store:
         report = ingest_sqs(store, aws_config, tap.url, spec=None)
@@ -89,8 +89,8 @@ def test_undecodable_messages_go_to_the_quarantine_with_their_message_id(
 
 
 def test_a_queue_that_is_no_tap_is_refused(tmp_path: Path, aws_config: AwsConfig,
-                                            queue_factory: Callable[..., str]) -> None:
-    url = queue_factory()
+                                            sqs_queue_factory: Callable[..., str]) -> None:
+    url = sqs_queue_factory()
     sqs(aws_config).send_message(QueueUrl=url, MessageBody=_event(1))
     with EventStore(tmp_path / "s.duckdb") as store, \
             pytest.raises(SourceError, match="not an EventLab tap queue.*consent"):
@@ -101,8 +101,8 @@ def test_a_queue_that_is_no_tap_is_refused(tmp_path: Path, aws_config: AwsConfig
 
 
 def test_a_fifo_tap_keeps_the_order_of_each_group(tmp_path: Path, aws_config: AwsConfig,
-                                                  topic_factory: Callable[..., str]) -> None:
-    tap = create_tap(aws_config, topic_factory(fifo=True))
+                                                  sns_topic_factory: Callable[..., str]) -> None:
+    tap = create_tap(aws_config, sns_topic_factory(fifo=True))
     client = sns(aws_config)
     for i in range(12):
         group = "order-a" if i % 2 else "order-b"
@@ -121,8 +121,8 @@ def test_a_fifo_tap_keeps_the_order_of_each_group(tmp_path: Path, aws_config: Aw
 
 
 def test_a_redelivered_message_is_stored_once(tmp_path: Path, aws_config: AwsConfig,
-                                              topic_factory: Callable[..., str]) -> None:
-    tap = create_tap(aws_config, topic_factory())
+                                              sns_topic_factory: Callable[..., str]) -> None:
+    tap = create_tap(aws_config, sns_topic_factory())
     _publish(aws_config, tap.topic_arn, [_event(i) for i in range(4)])
     with EventStore(tmp_path / "s.duckdb") as store:
         stored: list[int] = []
@@ -156,8 +156,8 @@ with EventStore(sys.argv[1]) as store:
 
 
 def test_exactly_once_under_sigkill_between_store_and_delete(
-        tmp_path: Path, aws_config: AwsConfig, topic_factory: Callable[..., str]) -> None:
-    tap: Tap = create_tap(aws_config, topic_factory())
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    tap: Tap = create_tap(aws_config, sns_topic_factory())
     n = 30
     _publish(aws_config, tap.topic_arn, [_event(i, f"order-{i % 3}") for i in range(n)])
     db_path = tmp_path / "k.duckdb"

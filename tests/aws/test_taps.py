@@ -16,8 +16,8 @@ from eventlab.errors import AwsNotFound, SourceError
 
 
 def test_a_tap_is_subscribed_with_the_envelope_kept_and_a_policy_for_its_topic_only(
-        aws_config: AwsConfig, topic_factory: Callable[..., str]) -> None:
-    arn = topic_factory()
+        aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    arn = sns_topic_factory()
     tap = create_tap(aws_config, arn)
     assert tap.name == tap_name(arn) and tap.name.startswith("eventlab-tap-")
     assert not tap.fifo
@@ -37,11 +37,11 @@ def test_a_tap_is_subscribed_with_the_envelope_kept_and_a_policy_for_its_topic_o
 
 
 def test_taps_are_listed_with_depth_and_removed_with_their_subscription(
-        aws_config: AwsConfig, topic_factory: Callable[..., str],
-        queue_factory: Callable[..., str]) -> None:
-    arn = topic_factory()
+        aws_config: AwsConfig, sns_topic_factory: Callable[..., str],
+        sqs_queue_factory: Callable[..., str]) -> None:
+    arn = sns_topic_factory()
     tap = create_tap(aws_config, arn)
-    other = queue_factory()  # not a tap: never listed, never removed
+    other = sqs_queue_factory()  # not a tap: never listed, never removed
     for i in range(3):
         sns(aws_config).publish(TopicArn=arn, Message=f"m{i}")
     [listed] = [t for t in list_taps(aws_config) if t.url == tap.url]
@@ -56,8 +56,8 @@ def test_taps_are_listed_with_depth_and_removed_with_their_subscription(
 
 
 def test_a_fifo_topic_gets_a_fifo_tap(aws_config: AwsConfig,
-                                      topic_factory: Callable[..., str]) -> None:
-    tap = create_tap(aws_config, topic_factory(fifo=True))
+                                      sns_topic_factory: Callable[..., str]) -> None:
+    tap = create_tap(aws_config, sns_topic_factory(fifo=True))
     assert tap.fifo and tap.name.endswith(".fifo")
     attrs = sqs(aws_config).get_queue_attributes(QueueUrl=tap.url,
                                                  AttributeNames=["FifoQueue"])["Attributes"]

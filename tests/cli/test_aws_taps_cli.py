@@ -27,9 +27,9 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> object:
 
 
 def test_tap_list_ingest_remove(tmp_path: Path, aws_env: AwsConfig,
-                                topic_factory: Callable[..., str],
+                                sns_topic_factory: Callable[..., str],
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    arn = topic_factory()
+    arn = sns_topic_factory()
     tap = _json(capsys, ["tap-sns", "--topic-arn", arn, "--json"])
     assert isinstance(tap, dict) and tap["topic_arn"] == arn
     sns(aws_env).publish(TopicArn=arn, Message=json.dumps(
@@ -47,9 +47,9 @@ def test_tap_list_ingest_remove(tmp_path: Path, aws_env: AwsConfig,
 
 
 def test_ingest_sqs_refuses_a_queue_that_is_no_tap(
-        tmp_path: Path, aws_env: AwsConfig, queue_factory: Callable[..., str],
+        tmp_path: Path, aws_env: AwsConfig, sqs_queue_factory: Callable[..., str],
         capsys: pytest.CaptureFixture[str]) -> None:
-    url = queue_factory()
+    url = sqs_queue_factory()
     assert main(["ingest-sqs", "--db", str(tmp_path / "c.duckdb"), "--queue", url]) == 1
     assert "not an EventLab tap queue" in capsys.readouterr().err
     assert main(["ingest-sqs", "--db", str(tmp_path / "c.duckdb"), "--queue", url,
