@@ -7,6 +7,11 @@ a bare rstream consumer (unnamed subscription from FIRST, raw bytes, counting me
 same with rstream's AMQP decoder (for information), EventLab's reader alone (its own process,
 records decoded, nothing stored: where the time goes) and EventLab's ingest into a fresh
 database file. Prints the rates and `ratio=X` (EventLab / bare) as the last line.
+
+Two store-side figures on the batches already read show where the ceiling is: the cheapest
+store there is (the raw Arrow batch copied into a fresh file database by one CREATE TABLE AS,
+nothing decoded) and EventLab's store alone (decode, map, insert: `store_batch`, the code
+Kafka's ingest shares). Neither is a baseline of the ratio.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 from _common import ROOT  # noqa: F401 - puts the repo on sys.path
 from rstream import (
     AMQPMessage,
@@ -30,10 +36,16 @@ from rstream import (
     amqp_decoder,
 )
 
+from eventlab.ingest import framed
+from eventlab.ingest.kafka_ingest import store_batch
+from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.rabbitmq_ingest import ingest_streams
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.rabbitmq.reader_proc import StreamReaderProcess
 from eventlab.rabbitmq.server import start_server
+from eventlab.rabbitmq.streams import read_all
+from eventlab.schemas.catalog import build_catalog
+from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
@@ -111,25 +123,61 @@ def eventlab_ingest(config: RabbitConfig, expected: int) -> float:
     return seconds
 
 
+def store_floor(table: pa.Table) -> float:
+    """Seconds to copy the raw batch into a fresh file database: the cheapest store."""
+    with tempfile.TemporaryDirectory() as tmp, EventStore(Path(tmp) / "floor.duckdb") as store:
+        t = time.perf_counter()
+        with store.transaction() as cur:
+            db.register(cur, "__raw", table)
+            cur.execute("CREATE TABLE raw_copy AS SELECT * FROM __raw")
+            db.unregister(cur, "__raw")
+        return time.perf_counter() - t
+
+
+def store_alone(table: pa.Table) -> float:
+    """Seconds for EventLab's store side alone (decode, map, insert) on batches read."""
+    with tempfile.TemporaryDirectory() as tmp, EventStore(Path(tmp) / "store.duckdb") as store:
+        store.ensure_entity_index()
+        catalog = build_catalog(store)
+        t = time.perf_counter()
+        for start in range(0, table.num_rows, 20_000):
+            batch = framed.decode_table(table.slice(start, 20_000), catalog)
+            with store.transaction() as cur:
+                store_batch(cur, batch, MappingSpec(), catalog, source="rabbitmq",
+                            broker="bench")
+        return time.perf_counter() - t
+
+
 def main() -> None:
     with start_server() as server:
         config = RabbitConfig(port=server.ports.amqp, stream_port=server.ports.stream)
         t = time.perf_counter()
         asyncio.run(publish(config, EVENTS))
         print(f"# published {EVENTS:,} messages in {time.perf_counter() - t:.1f} s")
-        bare, decoding, reading, ours = [], [], [], []
+        table = read_all(config, STREAM)
+        assert table is not None and table.num_rows == EVENTS
+        bare, decoding, reading, ours, floor, alone = [], [], [], [], [], []
         for _ in range(ROUNDS):
             bare.append(asyncio.run(bare_consume(config, EVENTS)))
             decoding.append(asyncio.run(bare_consume(config, EVENTS, decode=True)))
             reading.append(eventlab_reader(config, EVENTS))
             ours.append(eventlab_ingest(config, EVENTS))
-        b, d, r, o = (statistics.median(x) for x in (bare, decoding, reading, ours))
+            floor.append(store_floor(table))
+            alone.append(store_alone(table))
+        b, d, r, o, f, a = (statistics.median(x) for x in (bare, decoding, reading, ours,
+                                                            floor, alone))
         print(f"bare rstream consumer: {EVENTS / b:,.0f} messages/s (median of {ROUNDS}: "
               f"{b:.2f} s; raw bytes, not decoded)")
         print(f"rstream + amqp_decoder: {EVENTS / d:,.0f} messages/s (median of {ROUNDS}: "
               f"{d:.2f} s; properties decoded, nothing stored)")
         print(f"EventLab reader alone:  {EVENTS / r:,.0f} messages/s (median of {ROUNDS}: "
               f"{r:.2f} s; own process, records decoded, nothing stored)")
+        print(f"store floor:           {EVENTS / f:,.0f} messages/s (median of {ROUNDS}: "
+              f"{f:.2f} s; raw batch copied into a file by DuckDB, nothing decoded: "
+              f"ceiling {b / f:.2f} of bare for any store)")
+        print(f"EventLab store alone:  {EVENTS / a:,.0f} messages/s (median of {ROUNDS}: "
+              f"{a:.2f} s; decoded, mapped, inserted, on batches already read: "
+              f"{b / a:.2f} of bare)")
         print(f"EventLab ingest:       {EVENTS / o:,.0f} messages/s (median of {ROUNDS}: "
               f"{o:.2f} s; decoded, mapped, stored with positions)")
         print(f"ratio={b / o:.2f}")

@@ -24,12 +24,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from rstream import amqp_decoder
 
 from eventlab.kafka.reader import RAW_SCHEMA
-from eventlab.rabbitmq import amqp_fast
+from eventlab.rabbitmq import amqp_columnar, amqp_fast
 
 PROPERTY_HEADERS: tuple[tuple[str, str], ...] = (
     ("message_id", "message-id"), ("user_id", "user-id"), ("to", "to"), ("subject", "subject"),
@@ -100,39 +102,58 @@ _HEADERS_TYPE = RAW_SCHEMA.field("headers").type
 _HEADER_FIELDS = list(_HEADERS_TYPE.value_type)
 
 
+def _one(raw: bytes) -> tuple[bytes | None, list[tuple[str, bytes | None]]]:
+    """One message's parts, or its raw bytes and the reason when it cannot be decoded."""
+    try:
+        return message_parts(raw)
+    except Exception as exc:  # noqa: BLE001 - kept raw, quarantined by the mapping
+        return raw, [(UNDECODABLE, f"{type(exc).__name__}: {exc}".encode()[:500])]
+
+
+def _with_left_rows(n: int, bodies: pa.Array, offsets: np.ndarray, headers: pa.Array,
+                    left: np.ndarray, raws: Sequence[bytes]) -> tuple[pa.Array, pa.Array]:
+    """The columnar reader's arrays with the rows it left alone read one by one."""
+    parts = [_one(raws[i]) for i in left.tolist()]
+    where = np.arange(n)
+    where[left] = n + np.arange(len(left))
+    bodies = pa.concat_arrays([bodies, pa.array([v for v, _h in parts], pa.binary())]).take(
+        pa.array(where))
+    extra = [h for _v, hs in parts for h in hs]
+    counts = np.diff(offsets)
+    rows = np.concatenate([np.repeat(np.arange(n), counts),
+                           np.repeat(left, [len(hs) for _v, hs in parts]).astype(np.int64)])
+    counts[left] = [len(hs) for _v, hs in parts]
+    headers = pa.concat_arrays([headers, pa.StructArray.from_arrays(
+        [pa.array([k for k, _v in extra], _HEADER_FIELDS[0].type),
+         pa.array([v for _k, v in extra], _HEADER_FIELDS[1].type)], fields=_HEADER_FIELDS)])
+    headers = headers.take(pa.array(np.argsort(rows, kind="stable")))
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return bodies, pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), headers,
+                                            type=_HEADERS_TYPE)
+
+
 def raw_table(stream: str, partition: int, messages: Sequence[tuple[int, int, bytes]]
               ) -> pa.Table:
-    """(offset, chunk timestamp ms, AMQP bytes) messages as a raw batch in `RAW_SCHEMA`."""
-    values: list[bytes | None] = []
-    keys: list[str] = []
-    header_values: list[bytes | None] = []
-    starts = [0]
-    for _offset, _ts, raw in messages:
-        try:
-            value, hdrs = message_parts(raw)
-        except Exception as exc:  # noqa: BLE001 - kept raw, quarantined by the mapping
-            value = raw
-            hdrs = [(UNDECODABLE, f"{type(exc).__name__}: {exc}".encode()[:500])]
-        values.append(value)
-        for name, hvalue in hdrs:
-            keys.append(name)
-            header_values.append(hvalue)
-        starts.append(len(keys))
+    """(offset, chunk timestamp ms, AMQP bytes) messages as a raw batch in `RAW_SCHEMA`:
+    the batch read column by column (`amqp_columnar`), the rows it leaves alone one by one
+    (`message_parts`)."""
     n = len(messages)
-    headers = pa.ListArray.from_arrays(
-        pa.array(starts, pa.int32()),
-        pa.StructArray.from_arrays([pa.array(keys, _HEADER_FIELDS[0].type),
-                                    pa.array(header_values, _HEADER_FIELDS[1].type)],
-                                   fields=_HEADER_FIELDS),
-        type=_HEADERS_TYPE)
+    raws = [m[2] for m in messages]
+    bodies, offsets, flat, left = amqp_columnar.batch(raws, _PROPERTY_NAMES)
+    flat = pa.StructArray.from_arrays([flat.field(0), flat.field(1)], fields=_HEADER_FIELDS)
+    if len(left):
+        bodies, headers = _with_left_rows(n, bodies, offsets.to_numpy(), flat, left, raws)
+    else:
+        headers = pa.ListArray.from_arrays(offsets, flat, type=_HEADERS_TYPE)
     return pa.Table.from_arrays([
         pa.array([stream] * n, pa.string()),
         pa.array([partition] * n, pa.int32()),
         pa.array([m[0] for m in messages], pa.int64()),
         pa.nulls(n, pa.binary()),
-        pa.array(values, pa.binary()),
+        bodies,
         headers,
         pa.array([m[1] for m in messages], pa.int64()),
         pa.array([LOG_APPEND_TIME] * n, pa.int8()),
-        pa.array([len(v) if v is not None else -1 for v in values], pa.int32()),
+        pc.fill_null(pc.binary_length(bodies), -1).cast(pa.int32()),
     ], schema=RAW_SCHEMA)
