@@ -24,7 +24,7 @@ from eventlab.republish import guards, ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
-from eventlab.ui import context, kafka_cluster, links
+from eventlab.ui import aws_republish, context, kafka_cluster, links
 from eventlab.ui.text import inert, inert_join, inert_lines
 
 PAGE = links.page("republish").file
@@ -236,7 +236,8 @@ def job_panel(store: EventStore, config: KafkaConfig, manager: JobManager, job_i
                  "the target was read back (deleted, re-created or truncated). Nothing more is "
                  "sent by this job; send the selection again as a new job.")
     elif c.sent == c.planned:
-        st.success(f"Done: all {c.planned:,} records acknowledged and verified in the target.")
+        st.success(aws_republish.done_text(plan) or f"Done: all {c.planned:,} records "
+                   "acknowledged and verified in the target.")
     if lost or c.sent == c.planned:
         if st.button("Send again (a new job with a new replay id)", key="rp_again"):
             try:
@@ -315,10 +316,16 @@ def page() -> None:
         if s is not None and s.count and config is not None:
             st.caption(f"Kafka: {inert(config.describe())}")
             plan_form(store, config, sel, read_only)
+        if s is not None and s.count and (aws_job := aws_republish.plan_section(
+                store, sel, read_only)):
+            st.session_state[JOB] = aws_job
     picked = st.session_state.get("rp_pick")
     job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)
-    if job_id and config is not None:
-        job_panel(store, config, manager, job_id, read_only)
+    with store.reading() as cur:
+        job_row = ledger.job(cur, job_id) if job_id else None
+    job_config = (aws_republish.job_config(job_row.plan) if job_row else None) or config
+    if job_id and job_config is not None:
+        job_panel(store, job_config, manager, job_id, read_only)  # type: ignore[arg-type]
     st.divider()
     st.subheader("Jobs")
     jobs_table(store)
