@@ -32,6 +32,11 @@ def _cli(db: Path, config: AwsConfig, *args: str, **env: str) -> tuple[int, dict
     return out.returncode, (json.loads(lines[-1]) if lines else {"stderr": out.stderr})
 
 
+def _depth(config: AwsConfig, url: str) -> int:
+    return int(sqs(config).get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+
+
 def _bodies(config: AwsConfig, url: str) -> list[str]:
     got = sqs(config).receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                       WaitTimeSeconds=0).get("Messages", [])
@@ -78,3 +83,61 @@ def test_to_sqs_and_to_sns_from_the_cli(
     code, done = _cli(db, aws_config, *sql, "--to-sns", topic, "--execute")
     assert code == 0 and done["status"] == "done" and done["sent"] == 2
     assert any("not verifiable" in n for n in done["notes"])
+
+
+def test_a_fifo_job_killed_twice_then_resumed_leaves_each_record_once(
+        tmp_path: Path, aws_config: AwsConfig, sqs_queue_factory: Callable[..., str]) -> None:
+    """SIGKILL lands anywhere: after a chunk was marked unknown, mid-batch, after SQS took a
+    batch but before the ledger said so. The resume sends the unknown records again under
+    their deduplication ids. moto keeps a deduplication id only while the first copy is in
+    the queue (SQS: five minutes): nothing is received until the end, so the first copies
+    are there and SQS's documented rule is what drops the repeats."""
+    import random
+    import signal
+    import time
+
+    from eventlab import republish
+    from eventlab.republish import PlanOptions, Selection
+
+    url = sqs_queue_factory(fifo=True)
+    db = tmp_path / "kill.duckdb"
+    count = 200
+    with EventStore(db) as store:
+        add_events(store, [dict(source="sqs", topic="src", offset=i, seq=i // 4 + 1,
+                                entity_id=f"order-{i % 4}", value=f"m{i:03d}".encode())
+                           for i in range(count)])
+        job = republish.dry_run(store, aws_config, Selection.query(
+            "SELECT event_id FROM events"), PlanOptions(target=queue_name(url),
+                                                        target_kind="sqs")).plan.job_id
+    env = {**os.environ, "EVENTLAB_AWS_ENDPOINT_URL": str(aws_config.endpoint_url),
+           "EVENTLAB_READ_ONLY": "0"}
+    argv = [sys.executable, "-m", "eventlab", "republish", "--resume", job, "--execute",
+            "--rate", "50", "--db", str(db), "--json"]
+    rng = random.Random()
+    kills = 0
+    for upto in sorted(rng.sample(range(10, count - 40), 2)):
+        child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while child.poll() is None and _depth(aws_config, url) < upto \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)  # kill once SQS holds `upto` messages: mid-job, anywhere
+        time.sleep(rng.uniform(0, 0.1))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(timeout=30)
+    with EventStore(db) as store:
+        before = republish.report(store, job)
+    assert before is not None and kills and before.counts.sent < count  # really interrupted
+    print(f"after {kills} kill(s): {before.counts}")
+    code, done = _cli(db, aws_config, "--resume", job, "--execute")
+    assert code == 0 and (done["status"], done["sent"]) == ("done", count), done
+    got: list[str] = []
+    client = sqs(aws_config)
+    while batch := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                          WaitTimeSeconds=0).get("Messages", []):
+        got += [m["Body"] for m in batch]
+        for m in batch:
+            client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert sorted(got) == [f"m{i:03d}" for i in range(count)], f"after {kills} kill(s)"
