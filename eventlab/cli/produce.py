@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,18 @@ def cmd_produce(args: argparse.Namespace) -> int:
     from eventlab.produce.send import dry_run, send
     from eventlab.store.eventstore import EventStore, resolve_db_path
 
-    config = kafka_config(args.bootstrap)
+    aws = "sqs" if args.to_sqs else "sns" if args.to_sns else None
+    if aws is not None:  # SQS/SNS: eventlab/produce/aws_send.py, the same guards and audit
+        from eventlab.aws.config import AwsConfig
+        from eventlab.produce import aws_send
+
+        name = (args.to_sqs or args.to_sns).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        args.topic = name
+        config: Any = AwsConfig.from_env()
+        dry_run = functools.partial(aws_send.dry_run, kind=aws)  # type: ignore[assignment]
+        send = functools.partial(aws_send.send, kind=aws)  # type: ignore[assignment]
+    else:
+        config = kafka_config(args.bootstrap)
     with EventStore(resolve_db_path(args.db)) as store:
         plan = dry_run(store, config, _draft(args, store))
         if not args.execute:
@@ -88,7 +100,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
         _show(plan)
         print(f"sent: {result.state}" + (f", partition {result.partition} offset "
                                          f"{result.offset}" if result.offset is not None else
-                                         f" ({result.error})"))
+                                         f" ({result.error})" if result.error else ""))
     return 0 if result.state == "acked" else 1
 
 
@@ -98,6 +110,9 @@ def register(commands: Commands) -> None:
         "produce", help="send one message composed by hand (dry run first; guarded, audited)"))
     sp.add_argument("--bootstrap", help="host:port[,...] (default $EVENTLAB_KAFKA_BOOTSTRAP)")
     sp.add_argument("--topic", help="target topic (default: the prefilled event's)")
+    sp.add_argument("--to-sqs", metavar="QUEUE", help="into this SQS queue (name or URL; "
+                                                      "EVENTLAB_AWS_*) instead of Kafka")
+    sp.add_argument("--to-sns", metavar="TOPIC_ARN", help="into this SNS topic (ARN or name)")
     sp.add_argument("--partition", type=int, help="default: by the key, else 0")
     sp.add_argument("--key", help="the key (see --key-format)")
     sp.add_argument("--key-format", choices=FORMATS, default="text")
