@@ -5,7 +5,7 @@
   to the ledger: `acked` (AWS gave it a message id), or `failed` with AWS's code. Entries AWS
   failed by its own fault are retried (`publish.RETRIES`); sender faults are not. A record
   SQS/SNS cannot carry (a body that is not text, an empty body) fails with the reason and
-  is never sent.
+  is never sent. A record failing alone does not stop the job; a whole batch refused does.
 - Bodies go byte for byte (as text: SQS bodies are text); attributes are the original
   headers then the provenance, within ten (`publish.attributes_for`).
 - FIFO queues and topics (names ending in `.fifo`): the MessageGroupId is the record's
@@ -181,9 +181,14 @@ class AwsTarget:
                             who = "sender" if res.sender_fault else "AWS"
                             out.append((n, ledger.FAILED, None, None,
                                         f"{res.code} ({who} fault): {res.detail}"))
-            failed = sum(1 for o in out if o[1] == ledger.FAILED)
-            return out, (f"{failed:,} record(s) failed (see their errors); resume to retry"
-                         if failed else None)
+                    if len(batch) > 1 and not any(res.ok for res in results):
+                        sent = {e.id for e in batch}
+                        out += [(by_id[e.id]["n"], ledger.UNSENT, None, None, None)
+                                for b in list(publish.batches(entries))[i + 1:] for e in b
+                                if e.id not in sent]
+                        return out, (f"AWS refused a whole batch ({results[0].code}): sending "
+                                     "stopped; resume when the cause is fixed")
+            return out, None  # records that failed alone are in the ledger; the rest went on
 
         return _send_all(store, plan, rate, cancel, progress, send_chunk)
 

@@ -260,3 +260,20 @@ def test_a_read_only_process_sends_nothing_into_sqs(
         refused = db.rows(cur, "SELECT action FROM audit_log WHERE outcome = 'refused'")
         sent = db.scalar(cur, "SELECT count(*) FROM republish_log WHERE status <> 'unsent'")
     assert sorted(a for (a,) in refused) == ["dry-run", "execute"] and sent == 0
+
+
+def test_a_record_sns_refuses_fails_alone_with_aws_code_and_the_rest_is_sent(
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    """SNS documents 256 KiB as a message's limit; PublishBatch answers per entry."""
+    arn = sns_topic_factory()
+    bodies = [b"small 1", b"x" * 300_000, b"small 2"]
+    with _store(tmp_path, "src", bodies) as store:
+        dry = republish.dry_run(store, aws_config, _all("src"),
+                                PlanOptions(target=arn.rsplit(":", 1)[-1], target_kind=SNS))
+        done = republish.execute(store, aws_config, dry.plan.job_id)
+        with store.reading() as cur:
+            rows = db.rows(cur, "SELECT n, status, error FROM republish_log WHERE job_id = ? "
+                                "ORDER BY n", [dry.plan.job_id])
+    assert (done.status, done.counts.sent, done.counts.failed) == ("partial", 2, 1)
+    assert [s for _, s, _ in rows] == ["acked", "failed", "acked"]
+    assert "sender fault" in rows[1][2]
