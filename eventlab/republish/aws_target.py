@@ -9,7 +9,8 @@
 - Bodies go byte for byte (as text: SQS bodies are text); attributes are the original
   headers then the provenance, within ten (`publish.attributes_for`).
 - FIFO queues and topics (names ending in `.fifo`): the MessageGroupId is the record's
-  `MessageGroupId` header, else its entity id, else its key; the MessageDeduplicationId is a
+  `MessageGroupId` header, else its key (ingest-sqs stores a FIFO message's group as its key;
+  a file event's key is its entity id), else its entity id; the MessageDeduplicationId is a
   hash of the job and the original position, so a record sent again by a resumed job within
   five minutes is dropped by SQS/SNS.
 - What can be checked afterwards, said plainly: a queue is read only by receiving from it
@@ -202,8 +203,7 @@ class AwsTarget:
         if fifo(r["target_topic"]):
             stored = next((v for k, v in original if k == publish.GROUP_HEADER and v), None)
             key = r["key"]
-            source = (stored.decode("utf-8", "replace") if stored else entity
-                      or (key.decode("utf-8", "replace") if key else "eventlab"))
+            source = (stored or key or b"").decode("utf-8", "replace") or entity or "eventlab"
             group = publish.group_id_for(source)
             p = dict(prov)
             part = p[planning.ORIGINAL_PARTITION].decode()

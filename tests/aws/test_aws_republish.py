@@ -277,3 +277,19 @@ def test_a_record_sns_refuses_fails_alone_with_aws_code_and_the_rest_is_sent(
     assert (done.status, done.counts.sent, done.counts.failed) == ("partial", 2, 1)
     assert [s for _, s, _ in rows] == ["acked", "failed", "acked"]
     assert "sender fault" in rows[1][2]
+
+
+def test_a_fifo_record_keeps_its_stored_group(
+        tmp_path: Path, aws_config: AwsConfig, sqs_queue_factory: Callable[..., str]) -> None:
+    """ingest-sqs stores a FIFO message's MessageGroupId as its key: a redrive keeps it."""
+    url = sqs_queue_factory(fifo=True)
+    store = EventStore(tmp_path / "group.duckdb")
+    add_events(store, [dict(source="sqs", topic="src.fifo", offset=i, seq=i + 1, key=b"grp-A",
+                            entity_id="order-1", value=f"m{i}".encode()) for i in range(3)])
+    with store:
+        dry = republish.dry_run(store, aws_config, _all("src.fifo"),
+                                PlanOptions(target=queue_name(url), target_kind=SQS))
+        assert republish.execute(store, aws_config, dry.plan.job_id).status == "done"
+    got = _drain(aws_config, url)
+    assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in got] == [
+        ("m0", "grp-A"), ("m1", "grp-A"), ("m2", "grp-A")]
