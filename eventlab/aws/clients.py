@@ -50,11 +50,12 @@ def _session(config: AwsConfig) -> boto3.session.Session:
             from None
 
 
-def client(config: AwsConfig, service: str) -> Any:
-    """A boto3 client for `service` (credential chain; bounded timeouts and retries)."""
+def client(config: AwsConfig, service: str, max_attempts: int = 2) -> Any:
+    """A boto3 client for `service` (credential chain; bounded timeouts and retries;
+    `max_attempts=1` for writes whose retry could deliver twice)."""
     bounded = botocore.config.Config(
         connect_timeout=config.timeout_s, read_timeout=config.timeout_s,
-        retries={"max_attempts": 2, "mode": "standard"}, user_agent_extra="eventlab")
+        retries={"max_attempts": max_attempts, "mode": "standard"}, user_agent_extra="eventlab")
     with aws_errors(f"building the {service.upper()} client for {config.describe()}"):
         return _session(config).client(service, endpoint_url=config.endpoint_url,
                                        config=bounded)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +95,21 @@ def cmd_produce(args: argparse.Namespace) -> int:
     from eventlab.produce.send import dry_run, send
     from eventlab.store.eventstore import EventStore, resolve_db_path
 
+    aws = "sqs" if args.to_sqs else "sns" if args.to_sns else None
+    if aws is not None:  # SQS/SNS: eventlab/produce/aws_send.py, the same guards and audit
+        from eventlab.produce import aws_send
+
+        args.topic = (args.to_sqs or args.to_sns).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        dry_run = functools.partial(aws_send.dry_run, kind=aws)  # type: ignore[assignment]
+        send = functools.partial(aws_send.send, kind=aws)  # type: ignore[assignment]
     with EventStore(resolve_db_path(args.db)) as store:
         draft = _draft(args, store)
-        if draft.target_kind == "kafka":
-            config: Any = kafka_config(args.bootstrap)
+        if aws is not None:
+            from eventlab.aws.config import AwsConfig
+
+            config: Any = AwsConfig.from_env()
+        elif draft.target_kind == "kafka":
+            config = kafka_config(args.bootstrap)
         else:
             from eventlab.cli.rabbitmq import rabbit_config
 
@@ -131,6 +143,9 @@ def register(commands: Commands) -> None:
                         help="a RabbitMQ stream (it must exist; deduplicated by the produce id)")
     target.add_argument("--to-rabbitmq-exchange", metavar="EXCHANGE",
                         help="a RabbitMQ exchange (confirms, mandatory: unroutable is said)")
+    target.add_argument("--to-sqs", metavar="QUEUE", help="into this SQS queue (name or URL; "
+                                                          "EVENTLAB_AWS_*)")
+    target.add_argument("--to-sns", metavar="TOPIC_ARN", help="into this SNS topic (ARN or name)")
     sp.add_argument("--routing-key", help="with --to-rabbitmq-exchange (default: empty)")
     for name in PROPERTIES:
         sp.add_argument(f"--{name.replace('_', '-')}", dest=name,

@@ -5,7 +5,9 @@ the ledger and the audit log); --execute then sends exactly that plan. --resume 
 on with an existing job: unknown records are settled by reading the target, then only what
 is not acknowledged is sent. --to-rabbitmq-stream / --to-rabbitmq-exchange / --to-rabbitmq-queues
 write into RabbitMQ (EVENTLAB_RABBITMQ_* or --rabbitmq-host/--rabbitmq-port/
---rabbitmq-stream-port) instead of Kafka; a resumed job uses the broker its plan names.
+--rabbitmq-stream-port) instead of Kafka; --to-sqs QUEUE / --to-sns TOPIC_ARN write into SQS or
+SNS (EVENTLAB_AWS_*), and --dlq QUEUE --to-sqs-redrive sends an SQS dead-letter queue's stored
+messages back to its source queue; a resumed job uses the broker its plan names.
 Read-only mode (EVENTLAB_READ_ONLY) and the topic allow-list
 (EVENTLAB_REPUBLISH_TOPICS) refuse inside the republish functions; refusals are audited.
 """
@@ -78,6 +80,12 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None]:
     """(target kind, target name) from the --to-* options."""
     from eventlab.republish import plan as planning
 
+    if args.to_sqs is not None:
+        return planning.SQS, args.to_sqs.rstrip("/").rsplit("/", 1)[-1]  # a URL's name
+    if args.to_sns is not None:
+        return planning.SNS, args.to_sns.rsplit(":", 1)[-1]
+    if args.to_sqs_redrive is not None:
+        return planning.SQS, args.to_sqs_redrive or None
     if args.to_rabbitmq_exchange is not None:
         return planning.RABBITMQ_EXCHANGE, args.to_rabbitmq_exchange
     if args.to_rabbitmq_queues:
@@ -92,6 +100,10 @@ def _connection(args: argparse.Namespace, kind: str) -> Any:
     from eventlab.cli.rabbitmq import rabbit_config
     from eventlab.republish import plan as planning
 
+    if kind in (planning.SQS, planning.SNS):
+        from eventlab.aws.config import AwsConfig
+
+        return AwsConfig.from_env()
     if kind != planning.KAFKA:
         return rabbit_config(args)
     if not args.bootstrap:
@@ -117,7 +129,8 @@ def cmd_republish(args: argparse.Namespace) -> int:
                          "pass --db / set EVENTLAB_DB.")
     kind, target = _target(args)
     if kind != "kafka" and args.to:
-        raise EventLabError("give either --to (Kafka) or a --to-rabbitmq-* target, not both")
+        raise EventLabError("give either --to (Kafka) or a --to-rabbitmq-*/--to-sqs*/--to-sns "
+                            "target, not both")
     if args.routing_key is not None and kind != "rabbitmq-exchange":
         raise EventLabError("--routing-key goes with --to-rabbitmq-exchange")
     cancel = threading.Event()
@@ -148,12 +161,21 @@ def cmd_republish(args: argparse.Namespace) -> int:
                                         "give --dlq with the stored queue or stream")
                 dlq_header = planning.RABBITMQ_DLQ_HEADER
             config = _connection(args, kind)
+            selection = None
+            if args.to_sqs_redrive is not None:
+                from eventlab.republish.aws_target import redrive
+
+                if not args.dlq:
+                    raise EventLabError("--to-sqs-redrive redrives an SQS dead-letter queue: "
+                                        "give --dlq with the stored queue's name")
+                selection, config, target = redrive(config, args.dlq, target)
             options = PlanOptions(target=target, timestamp=args.timestamp,
                                   reason=args.reason or "", dlq_header=dlq_header,
                                   drop_dlq_headers=args.drop_dead_letter_headers,
                                   create_topics=guards.create_topics(), target_kind=kind,
                                   routing_key=args.routing_key)
-            dry: DryRun = republish.dry_run(store, config, _selection(args), options)
+            dry: DryRun = republish.dry_run(store, config, selection or _selection(args),
+                                            options)
             if args.dry_run:
                 _print(dry.to_dict(with_records=True), args.json)
                 return 0
@@ -170,7 +192,8 @@ def cmd_republish(args: argparse.Namespace) -> int:
 def register(commands: Commands) -> None:
     """Add `republish`."""
     sp = add_db(commands.add_parser(
-        "republish", help="re-send stored events to Kafka or RabbitMQ: dry run, execute, resume",
+        "republish", help="re-send stored events to Kafka, RabbitMQ, SQS or SNS: dry run, execute, "
+             "resume",
         description="Select (--ids/--sql/--entity/--dlq), then --dry-run or --execute; "
                     "--resume JOB_ID goes on with a planned or interrupted job."))
     sel = sp.add_mutually_exclusive_group()
@@ -194,6 +217,11 @@ def register(commands: Commands) -> None:
     rmq.add_argument("--to-rabbitmq-queues", action="store_true",
                      help="with --dlq: each dead letter back to the queue in its "
                           "x-first-death-queue header")
+    rmq.add_argument("--to-sqs", metavar="QUEUE", help="into an SQS queue (name or URL)")
+    rmq.add_argument("--to-sns", metavar="TOPIC_ARN", help="into an SNS topic (ARN or name)")
+    rmq.add_argument("--to-sqs-redrive", nargs="?", const="", metavar="QUEUE",
+                     help="with --dlq DLQ: the stored SQS dead letters back to the queue whose "
+                          "redrive policy names DLQ (or QUEUE, one of those)")
     sp.add_argument("--routing-key", help="with --to-rabbitmq-exchange (default: the "
                                           "record's x-routing-key, else empty)")
     sp.add_argument("--drop-dead-letter-headers", action="store_true",

@@ -49,10 +49,11 @@ BY_KEY, BY_PARTITION = "key", "partition"
 KAFKA = "kafka"
 RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE = (
     "rabbitmq-stream", "rabbitmq-exchange", "rabbitmq-queue")
-TARGET_KINDS = (KAFKA, RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE)
+SQS, SNS = "sqs", "sns"
+TARGET_KINDS = (KAFKA, RABBITMQ_STREAM, RABBITMQ_EXCHANGE, RABBITMQ_QUEUE, SQS, SNS)
 """Where a job writes: Kafka topics, RabbitMQ streams (stream protocol, deduplicated), an
 exchange (publisher confirms, mandatory), or queues by name through the default exchange
-(a dead-letter redrive)."""
+(a dead-letter redrive); SQS queues or SNS topics by name (`republish/aws_target.py`)."""
 ORIGINAL, NOW = "original", "now"
 FILES_TOPIC = "events"
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")

@@ -215,6 +215,7 @@ def dry_run(store: EventStore, config: KafkaConfig | RabbitConfig | Target, sel:
         n = listed.get(topic) if topic else None
         source_partitions[key] = n or from_store.get(topic, 1)
     sensitive = set(src_topics) | stored | ({sel.topic} if sel.topic else set())
+    sensitive |= set(getattr(target, "sensitive", ()))  # e.g. an SQS redrive's source queue
     the_plan = planning.make_plan(
         job_id=job_id, actor=actor, kind=sel.kind, options=options, targets=targets,
         source_partitions=source_partitions,
@@ -330,8 +331,9 @@ def execute(store: EventStore, config: KafkaConfig | RabbitConfig | Target, job_
             target.ensure(plan)
             found, missing, extra = target.settle(store, job_id)
             if found or missing:
-                notes.append(f"settled {found + missing:,} unknown record(s) by reading the "
-                             f"target: {found:,} found, {missing:,} not found")
+                notes.append(target.settle_note(found, missing) if hasattr(
+                    target, "settle_note") else f"settled {found + missing:,} unknown "
+                    f"record(s) by reading the target: {found:,} found, {missing:,} not found")
             if extra:
                 notes.append(f"{extra:,} extra copies of this job's records found in the target")
             with store.transaction() as cur:
@@ -349,7 +351,8 @@ def execute(store: EventStore, config: KafkaConfig | RabbitConfig | Target, job_
                 error = _lost(store, target, job_id) if sent_now else None
                 verified = error is None
                 if verified:
-                    notes.append("every acknowledged record verified in the target")
+                    notes.append(getattr(target, "unverifiable", None)
+                                 or "every acknowledged record verified in the target")
     except EventLabError as exc:
         error = str(exc)
     with store.transaction() as cur:

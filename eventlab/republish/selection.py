@@ -161,7 +161,8 @@ def _event_filter(sel: Selection, by: str | None) -> tuple[str, list[Any]] | Non
     if sel.kind == "sql":
         if by == "position":
             return (f"EXISTS (SELECT 1 FROM {SELECTED} s WHERE s.topic = e.topic AND "
-                    "s.\"partition\" = e.\"partition\" AND s.\"offset\" = e.\"offset\")"), []
+                    "s.\"partition\" IS NOT DISTINCT FROM e.\"partition\" AND "  # SQS: none
+                    "s.\"offset\" = e.\"offset\")"), []
         return f"e.event_id IN (SELECT event_id FROM {SELECTED})", []
     return None
 

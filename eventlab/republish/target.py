@@ -47,8 +47,9 @@ class Target(Protocol):
 
 
 def target_for(connection: Any, kind: str = KAFKA) -> Target:
-    """The target of `kind` on `connection` (a `KafkaConfig`, a `RabbitConfig`, or already a
-    `Target`, returned as it is)."""
+    """The target of `kind` on `connection` (a `KafkaConfig`, a `RabbitConfig`, an
+    `AwsConfig`, or already a `Target`, returned as it is)."""
+    from eventlab.aws.config import AwsConfig
     from eventlab.kafka.config import KafkaConfig
     from eventlab.rabbitmq.config import RabbitConfig
 
@@ -60,4 +61,8 @@ def target_for(connection: Any, kind: str = KAFKA) -> Target:
         from eventlab.republish.rabbitmq_target import rabbit_target
 
         return rabbit_target(connection, kind)
+    if isinstance(connection, AwsConfig):
+        from eventlab.republish.aws_target import aws_target
+
+        return aws_target(connection, kind)
     return connection  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ from typing import Any
 import streamlit as st
 
 from eventlab import republish
+from eventlab.aws.config import AwsConfig
 from eventlab.errors import EventLabError
 from eventlab.jobs import JobManager
 from eventlab.kafka.config import KafkaConfig
@@ -31,7 +32,7 @@ from eventlab.republish import guards, ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
-from eventlab.ui import context, kafka_cluster, links, rabbitmq_widgets
+from eventlab.ui import aws_republish, aws_widgets, context, kafka_cluster, links, rabbitmq_widgets
 from eventlab.ui.text import inert, inert_join, inert_lines
 
 PAGE = links.page("republish").file
@@ -73,9 +74,11 @@ class Connections:
     EVENTLAB_KAFKA_*) and RabbitMQ (EVENTLAB_RABBITMQ_*), each None when not configured.
     The page picks the target object here; `republish.dry_run` / `execute` do the rest."""
 
-    def __init__(self, kafka: KafkaConfig | None, rabbit: RabbitConfig | None) -> None:
+    def __init__(self, kafka: KafkaConfig | None, rabbit: RabbitConfig | None,
+                 aws: AwsConfig | None = None) -> None:
         self.kafka = kafka
         self.rabbit = rabbit
+        self.aws = aws
 
     def kinds(self, selection_kind: str | None = None) -> dict[str, str]:
         """The target kinds offered for a selection of `selection_kind`, label -> kind."""
@@ -85,6 +88,8 @@ class Connections:
 
     def for_kind(self, kind: str) -> Any:
         """The connection a target of `kind` writes through (None: not configured)."""
+        if kind in (planning.SQS, planning.SNS):
+            return self.aws
         return self.kafka if kind == planning.KAFKA else self.rabbit
 
     def describe(self) -> str:
@@ -93,9 +98,9 @@ class Connections:
 
 
 def connections() -> Connections:
-    """Kafka (always: its settings have defaults) and RabbitMQ when any
-    EVENTLAB_RABBITMQ_* is set."""
-    return Connections(kafka_config(), rabbitmq_widgets.configured())
+    """Kafka (always: its settings have defaults), RabbitMQ when any EVENTLAB_RABBITMQ_* is
+    set, SNS/SQS when any EVENTLAB_AWS_* is set (its own plan section: `ui/aws_republish.py`)."""
+    return Connections(kafka_config(), rabbitmq_widgets.configured(), aws_widgets.configured())
 
 
 def selection_from_url(params: Mapping[str, str]) -> Selection | None:
@@ -259,7 +264,8 @@ def job_panel(store: EventStore, conns: Connections, manager: JobManager, job_id
     config = conns.for_kind(plan.target_kind)
     if config is None:
         st.warning(f"Job {inert(job_id)} writes into {inert(plan.target_kind)}, which is not "
-                   "configured here: set EVENTLAB_RABBITMQ_* and restart to resume it.")
+                   "configured here: set its EVENTLAB_RABBITMQ_* or EVENTLAB_AWS_* settings and "
+                   "restart to resume it.")
         return
     live = [v for v in manager.jobs(republish.KIND) if v.params.get("job_id") == job_id]
     running = bool(live and live[0].running)
@@ -327,7 +333,8 @@ def job_panel(store: EventStore, conns: Connections, manager: JobManager, job_id
                  "the target was read back (deleted, re-created or truncated). Nothing more is "
                  "sent by this job; send the selection again as a new job.")
     elif c.sent == c.planned:
-        st.success(f"Done: all {c.planned:,} records acknowledged and verified in the target.")
+        st.success(aws_republish.done_text(plan) or f"Done: all {c.planned:,} records "
+                   "acknowledged and verified in the target.")
     if lost or c.sent == c.planned:
         if st.button("Send again (a new job with a new replay id)", key="rp_again"):
             try:
@@ -407,6 +414,9 @@ def page() -> None:
         if s is not None and s.count and kind is not None:
             st.caption(inert(conns.describe()))
             plan_form(store, conns, kind, sel, read_only)
+        if s is not None and s.count and (aws_job := aws_republish.plan_section(
+                store, sel, read_only)):
+            st.session_state[JOB] = aws_job
     picked = st.session_state.get("rp_pick")
     job_id = picked if picked and picked != "(none)" else st.session_state.get(JOB)
     if job_id:

@@ -1,0 +1,246 @@
+"""SQS queues and SNS topics as republish targets (`republish/target.py`; the calls are in
+`aws/publish.py`).
+
+- Records go ten at a time (SendMessageBatch / PublishBatch); each entry's answer is written
+  to the ledger: `acked` (AWS gave it a message id), or `failed` with AWS's code. Entries AWS
+  failed by its own fault are retried (`publish.RETRIES`); sender faults are not. A record
+  SQS/SNS cannot carry (a body that is not text, an empty body) fails with the reason and
+  is never sent. A record failing alone does not stop the job; a whole batch refused does.
+- Bodies go byte for byte (as text: SQS bodies are text); attributes are the original
+  headers then the provenance, within ten (`publish.attributes_for`).
+- FIFO queues and topics (names ending in `.fifo`): the MessageGroupId is the record's
+  `MessageGroupId` header, else its key (ingest-sqs stores a FIFO message's group as its key;
+  a file event's key is its entity id), else its entity id; the MessageDeduplicationId is a
+  hash of the job and the original position, so a record sent again by a resumed job within
+  five minutes is dropped by SQS/SNS.
+- What can be checked afterwards, said plainly: a queue is read only by receiving from it
+  (which hides messages from its consumers and raises their receive count) and a topic
+  cannot be read at all, so EventLab reads neither back. An `unknown` record (a crash or a
+  lost answer after the call went out) is sent again on resume only into a FIFO target and
+  only within the five-minute window, where the deduplication id makes that safe; any other
+  unknown record stays unknown (never called sent, never sent twice by EventLab). `verify`
+  reports acknowledged records as acknowledged, not verified.
+
+Each chunk is marked `unknown` (committed) before it is sent, then its outcomes written
+(`rabbitmq_target._send_all`, shared with the RabbitMQ targets).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from eventlab.aws import publish
+from eventlab.aws.config import AwsConfig
+from eventlab.aws.queues import queue_name
+from eventlab.errors import EventLabError, SourceError
+from eventlab.republish import ledger
+from eventlab.republish import plan as planning
+from eventlab.republish.ledger import Counts
+from eventlab.republish.plan import SNS, SQS, Plan
+from eventlab.republish.rabbitmq_target import Outcome, Row, _headers, _send_all
+from eventlab.republish.selection import Selection
+from eventlab.republish.verify import Verification
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+SAFE_RESEND_S = publish.DEDUP_WINDOW_S - 60
+"""An unknown FIFO record marked less than this long ago is sent again under the same
+deduplication id (a minute's margin inside SQS's five-minute window)."""
+
+_ENTITIES_SQL = """
+SELECT l.n, e.entity_id FROM republish_log l JOIN events e
+  ON l.origin = 'event' AND e."offset" = l.src_offset AND e.source = l.source
+ AND coalesce(e.topic, '') = coalesce(l.src_topic, '')
+ AND coalesce(e."partition", -1) = coalesce(l.src_partition, -1)
+ AND e.event_id IS NOT DISTINCT FROM l.event_id
+WHERE l.job_id = ? AND l.n BETWEEN ? AND ?
+"""
+
+
+def aws_target(config: AwsConfig, kind: str, sensitive: Sequence[str] = ()) -> AwsTarget:
+    """The SQS (queues) or SNS (topics) target; `sensitive` names need typing back."""
+    if kind not in (SQS, SNS):
+        raise SourceError(f"an AWS connection cannot write a {kind} target")
+    return AwsTarget(config, kind, sensitive)
+
+
+def fifo(name: str) -> bool:
+    """FIFO queues and topics end in `.fifo`."""
+    return name.endswith(".fifo")
+
+
+class AwsTarget:
+    """SQS queues or SNS topics by name (see the module)."""
+
+    creates = False
+
+    def __init__(self, config: AwsConfig, kind: str, sensitive: Sequence[str] = ()) -> None:
+        self.config, self.kind = config, kind
+        self.sensitive = tuple(sensitive)
+        self._publisher: publish.Publisher | None = None
+
+    @property
+    def publisher(self) -> publish.Publisher:
+        if self._publisher is None:
+            self._publisher = publish.Publisher(self.config, self.kind)
+        return self._publisher
+
+    @property
+    def unverifiable(self) -> str:
+        """What `done` means here (see the module)."""
+        if self.kind == SNS:
+            return ("acknowledged by SNS; not verifiable: a topic cannot be read back")
+        return ("acknowledged by SQS; not verified: reading a queue back means receiving "
+                "from it, which EventLab does not do to a target")
+
+    def describe(self) -> str:
+        """The endpoint (no secret)."""
+        return self.config.describe()
+
+    def partition_counts(self, names: Sequence[str]) -> dict[str, int | None]:
+        """1 for each existing queue (topic), None for a missing one."""
+        return {n: (1 if self.publisher.address(n) else None) for n in names}
+
+    def ensure(self, plan: Plan) -> None:
+        """Every target must exist (EventLab creates no queue or topic)."""
+        missing = [t for t, n in self.partition_counts(plan.target_topics).items() if n is None]
+        if missing:
+            raise SourceError(f"missing on {self.describe()}: {', '.join(missing)}; create "
+                              "them, then resume")
+
+    def settle(self, store: EventStore, job_id: str) -> tuple[int, int, int]:
+        """Unknown FIFO records marked within `SAFE_RESEND_S` become unsent (their resend is
+        deduplicated by SQS/SNS); every other unknown record stays unknown. (0, resent, 0)."""
+        with store.reading() as cur:
+            rows = db.rows(cur, "SELECT n, target_topic, updated_at FROM republish_log "
+                                "WHERE job_id = ? AND status = 'unknown' ORDER BY n", [job_id])
+        now = datetime.now(UTC)
+        safe = [n for n, target, at in rows if fifo(target) and at is not None
+                and (now - at).total_seconds() < SAFE_RESEND_S]
+        if safe:
+            with store.transaction() as cur:
+                ledger.write_outcomes(cur, job_id, safe, [ledger.UNSENT] * len(safe),
+                                      [None] * len(safe), [None] * len(safe),
+                                      ["unknown; sent again under the same deduplication id"]
+                                      * len(safe))
+        return 0, len(safe), 0
+
+    @staticmethod
+    def settle_note(found: int, resent: int) -> str:
+        """What `settle` did, for the job's notes (the target was not read)."""
+        return (f"{resent:,} unknown FIFO record(s) sent again under their deduplication ids "
+                "(inside the five-minute window SQS/SNS drop repeats in; the target is not "
+                "read)")
+
+    def verify(self, store: EventStore, job_id: str) -> Verification:
+        """Nothing is read back (see `unverifiable`)."""
+        return Verification(0)
+
+    def send(self, store: EventStore, plan: Plan, rate: float | None,
+             cancel: threading.Event, progress: Callable[[Counts], None] | None,
+             delivery_timeout_s: float) -> tuple[int, str | None]:
+        """Send the plan's unsent and failed records, ten per call."""
+        def send_chunk(rows: list[Row]) -> tuple[list[Outcome], str | None]:
+            entities = self._entities(store, plan.job_id, rows) if any(
+                fifo(r["target_topic"]) for r in rows) else {}
+            out: list[Outcome] = []
+            ready: dict[str, list[tuple[Row, publish.Entry]]] = {}
+            for r in rows:
+                entry, why = self._entry(plan, r, entities.get(r["n"]))
+                if entry is None:
+                    out.append((r["n"], ledger.FAILED, None, None, why))
+                else:
+                    ready.setdefault(r["target_topic"], []).append((r, entry))
+            for name, items in ready.items():
+                by_id = {e.id: r for r, e in items}
+                entries = [e for _, e in items]
+                for i, batch in enumerate(publish.batches(entries)):
+                    if cancel.is_set():
+                        rest = [e for b in list(publish.batches(entries))[i:] for e in b]
+                        out += [(by_id[e.id]["n"], ledger.UNSENT, None, None, None)
+                                for e in rest]
+                        return out, None
+                    if rate:
+                        time.sleep(len(batch) / rate)
+                    try:
+                        results = self.publisher.send(name, batch)
+                    except EventLabError as exc:
+                        status = (ledger.UNSENT if isinstance(exc, publish.NotSent)
+                                  else ledger.UNKNOWN)
+                        left = [e for b in list(publish.batches(entries))[i:] for e in b]
+                        out += [(by_id[e.id]["n"], status if e in batch else ledger.UNSENT,
+                                 None, None, str(exc) if e in batch else None) for e in left]
+                        return out, f"sending stopped: {exc}"
+                    for res in results:
+                        n = by_id[res.id]["n"]
+                        if res.ok:
+                            out.append((n, ledger.ACKED, 0, None, None))
+                        else:
+                            who = "sender" if res.sender_fault else "AWS"
+                            out.append((n, ledger.FAILED, None, None,
+                                        f"{res.code} ({who} fault): {res.detail}"))
+                    if len(batch) > 1 and not any(res.ok for res in results):
+                        sent = {e.id for e in batch}
+                        out += [(by_id[e.id]["n"], ledger.UNSENT, None, None, None)
+                                for b in list(publish.batches(entries))[i + 1:] for e in b
+                                if e.id not in sent]
+                        return out, (f"AWS refused a whole batch ({results[0].code}): sending "
+                                     "stopped; resume when the cause is fixed")
+            return out, None  # records that failed alone are in the ledger; the rest went on
+
+        return _send_all(store, plan, rate, cancel, progress, send_chunk)
+
+    def _entry(self, plan: Plan, r: Row, entity: str | None
+               ) -> tuple[publish.Entry | None, str | None]:
+        body, why = publish.text_of(r["value"])
+        if body is None:
+            return None, why
+        original, prov = _headers(r, plan.drop_dlq_headers)
+        group = dedup = None
+        if fifo(r["target_topic"]):
+            stored = next((v for k, v in original if k == publish.GROUP_HEADER and v), None)
+            key = r["key"]
+            source = (stored or key or b"").decode("utf-8", "replace") or entity or "eventlab"
+            group = publish.group_id_for(source)
+            p = dict(prov)
+            part = p[planning.ORIGINAL_PARTITION].decode()
+            dedup = publish.dedup_id_for(plan.job_id, p[planning.ORIGINAL_TOPIC].decode(),
+                                         int(part) if part else None,
+                                         int(p[planning.ORIGINAL_OFFSET].decode()),
+                                         p[planning.ORIGINAL_EVENT_ID].decode())
+        return publish.Entry(str(r["n"]), body, publish.attributes_for(original, prov),
+                             group, dedup), None
+
+    @staticmethod
+    def _entities(store: EventStore, job_id: str, rows: list[Row]) -> dict[int, str]:
+        with store.reading() as cur:
+            return {int(n): str(e) for n, e in db.rows(
+                cur, _ENTITIES_SQL, [job_id, rows[0]["n"], rows[-1]["n"]]) if e is not None}
+
+
+def redrive(config: AwsConfig, dlq: str, to: str | None = None
+            ) -> tuple[Selection, AwsTarget, str]:
+    """What a dead-letter redrive needs: the stored events of SQS queue `dlq` (source `sqs`,
+    topic = its name: load them first), the SQS target, and the queue they go back to: the
+    one whose redrive policy names `dlq` (ListDeadLetterSourceQueues), or `to`, which must be
+    one of them. The source queue needs its name typed back."""
+    name = queue_name(dlq)
+    sources = publish.source_queues(config, name)
+    if to is None:
+        if len(sources) != 1:
+            raise SourceError(f"{len(sources)} queues name {name} as their dead-letter queue"
+                              f"{': ' + ', '.join(sources) if sources else ''}; " + (
+                                  "give the one to redrive to" if sources else
+                                  "no queue to redrive to (is it a dead-letter queue?)"))
+        to = sources[0]
+    elif queue_name(to) not in sources:
+        raise SourceError(f"{queue_name(to)} does not name {name} as its dead-letter queue "
+                          f"(those that do: {', '.join(sources) or 'none'})")
+    sel = Selection.query(
+        "SELECT topic, \"partition\", \"offset\" FROM events WHERE source = ? AND topic = ?",
+        (publish.SQS_SOURCE, name), label="SQS dead-letter queue",
+        words=f"every stored message of dead-letter queue {name}")
+    return sel, aws_target(config, SQS, sensitive=(queue_name(to),)), queue_name(to)
