@@ -33,6 +33,7 @@ import botocore.exceptions
 from eventlab.aws.clients import aws_errors, client, error_code
 from eventlab.aws.config import AwsConfig
 from eventlab.aws.queues import queue_name, resolve_url
+from eventlab.aws.records import INGEST_HEADERS, TYPES_HEADER
 from eventlab.errors import AwsNotFound, SourceError
 
 MAX_ATTRIBUTES = 10
@@ -124,11 +125,28 @@ def valid_name(name: str) -> bool:
             and ".." not in name and not low.startswith(("aws.", "amazon.")))
 
 
-def _value(value: bytes) -> dict[str, Any]:
+def _value(value: bytes, declared: str | None = None) -> dict[str, Any]:
+    """An attribute value: with the type ingest recorded (`Number`, `Binary`, `String.x`...)
+    when it still fits the value, else String for text and Binary for other bytes."""
     text, _ = text_of(value)
+    base = (declared or "").split(".", 1)[0]
+    if base in ("String", "Number") and text is not None:
+        return {"DataType": declared, "StringValue": text}
+    if base == "Binary":
+        return {"DataType": declared, "BinaryValue": value}
     if text is not None:
         return {"DataType": "String", "StringValue": text}
     return {"DataType": "Binary", "BinaryValue": value}
+
+
+def _declared_types(original: Sequence[Header]) -> dict[str, str]:
+    """The attribute types ingest recorded in its `x-attribute-types` header ({} if none)."""
+    raw = next((v for k, v in original if k == TYPES_HEADER and v), None)
+    try:
+        doc = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
 
 
 def _folded_original(index: int, name: str, value: bytes | None) -> dict[str, Any]:
@@ -146,7 +164,10 @@ def _folded_original(index: int, name: str, value: bytes | None) -> dict[str, An
 
 def attributes_for(original: Sequence[Header], provenance: Sequence[Header]
                    ) -> dict[str, dict[str, Any]]:
-    """Message attributes: the originals first, then the provenance (see the module)."""
+    """Message attributes: the originals first (with the types ingest recorded; ingest's own
+    headers dropped), then the provenance (see the module)."""
+    types = _declared_types(original)
+    original = [(k, v) for k, v in original if k not in INGEST_HEADERS]
     names = {k for k, _ in provenance} | {FOLDED}
     carried: list[tuple[int, str, bytes]] = []
     folded: list[tuple[int, str, bytes | None]] = []
@@ -159,14 +180,15 @@ def attributes_for(original: Sequence[Header], provenance: Sequence[Header]
             folded.append((i, k, v))
     prov = [(k, v) for k, v in provenance if v]
     if not folded and len(carried) + len(prov) <= MAX_ATTRIBUTES:
-        return {k: _value(v) for _, k, v in carried} | {k: _value(v) for k, v in prov}
+        return {k: _value(v, types.get(k)) for _, k, v in carried} | \
+            {k: _value(v) for k, v in prov}
     keep, over = carried[:MAX_ATTRIBUTES - 1], carried[MAX_ATTRIBUTES - 1:]
     fold: dict[str, Any] = {"provenance": {k: (v or b"").decode("utf-8", "replace")
                                            for k, v in provenance}}
     rest = sorted(over + folded)
     if rest:
         fold["attributes"] = [_folded_original(i, k, v) for i, k, v in rest]
-    out = {k: _value(v) for _, k, v in keep}
+    out = {k: _value(v, types.get(k)) for _, k, v in keep}
     out[FOLDED] = {"DataType": "String", "StringValue": json.dumps(fold, separators=(",", ":"))}
     return out
 

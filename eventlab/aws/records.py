@@ -28,6 +28,10 @@ from typing import Any
 from eventlab.aws.receive import SqsMessage, queue_name
 
 TYPES_HEADER = "x-attribute-types"
+ID_HEADERS = ("x-sns-message-id", "x-sns-topic-arn", "x-sns-subject", "x-sqs-message-id")
+"""The envelope's own ids, kept as headers after the message's attributes."""
+INGEST_HEADERS = (TYPES_HEADER, *ID_HEADERS)
+"""Headers EventLab's ingest adds (not the message's attributes: a republish drops them)."""
 
 
 @dataclass(frozen=True)
