@@ -149,6 +149,22 @@ def queue_info(config: AwsConfig, url_or_name: str, *, with_dlq: bool = True,
         oldest_age_source="CloudWatch" if age is not None else "unknown (no CloudWatch datapoint)")
 
 
+def dead_letter_sources(config: AwsConfig, url_or_name: str) -> list[str]:
+    """The queues whose redrive policy names this queue as their dead-letter queue
+    (ListDeadLetterSourceQueues): empty when it is no queue's DLQ."""
+    queues = sqs(config)
+    url = resolve_url(config, url_or_name, queues)
+    found: list[str] = []
+    kwargs: dict[str, Any] = {"QueueUrl": url, "MaxResults": 1000}
+    with aws_errors(f"asking which queues dead-letter into {queue_name(url)}"):
+        while True:
+            page = queues.list_dead_letter_source_queues(**kwargs)
+            found += page.get("queueUrls", [])
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+
 def list_queue_urls(config: AwsConfig, prefix: str = "", limit: int = 1000) -> list[str]:
     """Queue URLs (ListQueues, paginated), at most `limit`."""
     queues = sqs(config)

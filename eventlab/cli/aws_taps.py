@@ -69,7 +69,8 @@ def cmd_ingest_sqs(args: argparse.Namespace) -> int:
             if until == "follow" and not args.json:
                 print("following; press Ctrl-C to stop", file=sys.stderr)
             report = ingest_sqs(store, config, args.queue, until=until,
-                                spec=mapping_spec(args), progress=progress, cancel=stop)
+                                spec=mapping_spec(args), progress=progress, cancel=stop,
+                                drain_dead_letters=args.drain_dead_letters)
     except EventLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -95,6 +96,9 @@ def register(commands: Commands) -> None:
                                                        "store exactly once"))
     sp.add_argument("--queue", required=True, help="tap queue URL (or name)")
     sp.add_argument("--until", default="empty", help="empty (default) | COUNT | follow")
+    sp.add_argument("--drain-dead-letters", action="store_true",
+                    help="consent to drain a dead-letter queue (some queue's redrive policy "
+                         "names it): its messages are DELETED from it once stored")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--mapping", help="TOML mapping file")
     g.add_argument("--preset", choices=PRESETS)

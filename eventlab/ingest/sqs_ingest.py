@@ -11,7 +11,9 @@ leaves them in the queue: SQS delivers them again after the visibility timeout, 
 run finds their keys and deletes them without storing anything twice.
 
 Only EventLab's own taps are drained: draining someone else's queue takes its messages from its
-consumers. A dead-letter queue is drained only through its own consent path.
+consumers. A dead-letter queue is drained only with explicit consent (`drain_dead_letters=True`,
+`eventlab ingest-sqs --drain-dead-letters`): it must be some queue's DLQ (its redrive policy
+names it), and its messages are deleted from it once they are stored, exactly as a tap's.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class SqsIngestReport:
         """Human lines for the terminal and the UI."""
         rate = self.records_read / self.seconds if self.seconds else 0.0
         lines = [f"{self.records_read:,} messages received from {self.queue}"
-                 + (f" (tap of {self.tap_of})" if self.tap_of else "")
+                 + (f" ({self.tap_of})" if self.tap_of.startswith("dead letters") else
+                    f" (tap of {self.tap_of})" if self.tap_of else "")
                  + f": {self.rows_stored:,} stored, {self.rows_quarantined:,} quarantined, "
                  f"{self.rows_skipped_duplicate:,} already stored, {self.deleted:,} deleted "
                  f"({self.seconds:.1f} s, {rate:,.0f} messages/s). "
@@ -107,15 +110,28 @@ class SqsIngestReport:
         return "\n".join(lines)
 
 
-def refuse_unless_tap(config: AwsConfig, queue: str, client: Any = None) -> Tap:
-    """The tap named `queue`; any other queue is refused with the reason."""
+def refuse_unless_tap(config: AwsConfig, queue: str, client: Any = None, *,
+                      drain_dead_letters: bool = False) -> Tap:
+    """The tap named `queue`; with `drain_dead_letters`, a dead-letter queue (named as a `Tap`
+    whose `topic_arn` says whose dead letters it holds); any other queue is refused."""
     tap = find_tap(config, queue, client)
+    if tap is None and drain_dead_letters:
+        from eventlab.aws.queues import dead_letter_sources, queue_name, resolve_url
+
+        url = resolve_url(config, queue, client)
+        sources = dead_letter_sources(config, url)
+        if not sources:
+            raise SourceError(
+                f"{queue_name(url)!r} is no queue's dead-letter queue (no redrive policy names "
+                "it): only an EventLab tap or a dead-letter queue is drained")
+        return Tap(queue_name(url), url, "dead letters of " + ", ".join(
+            queue_name(u) for u in sources[:5]), "", queue_name(url).endswith(".fifo"))
     if tap is None:
         raise SourceError(
             f"{queue!r} is not an EventLab tap queue ({PREFIX}..., made by `eventlab tap-sns`): "
             "draining it would take its messages away from its own consumers. Tap the topic "
             "that feeds it instead; a dead-letter queue is drained only with explicit consent "
-            "(the DLQ drain).")
+            "(`--drain-dead-letters`: its messages are deleted from it once stored).")
     return tap
 
 
@@ -182,7 +198,8 @@ def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUn
                progress: Callable[[SqsIngestReport], None] | None = None,
                cancel: threading.Event | None = None, txn_messages: int = TXN_MESSAGES,
                wait_s: int = 2, visibility_s: int = 60,
-               schemas: SchemaCatalog | None = None) -> SqsIngestReport:
+               schemas: SchemaCatalog | None = None,
+               drain_dead_letters: bool = False) -> SqsIngestReport:
     """Drain the tap `queue` (name or URL) into the store until `until` (see the module).
 
     `progress` is called after each commit, before its messages are deleted. Raises when the
@@ -191,7 +208,7 @@ def ingest_sqs(store: EventStore, config: AwsConfig, queue: str, *, until: SqsUn
     before a cancel are stored and deleted before it returns.
     """
     client = sqs(config)
-    tap = refuse_unless_tap(config, queue, client)
+    tap = refuse_unless_tap(config, queue, client, drain_dead_letters=drain_dead_letters)
     spec = spec or MappingSpec()
     catalog = schemas or build_catalog(store)
     cancel = cancel or threading.Event()
