@@ -162,3 +162,25 @@ def test_the_endpoint_ends_with_the_process_that_started_it_even_after_sigkill(
     while local.answers(port, timeout_s=0.3) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not local.answers(port), "the emulator outlived the process that started it"
+
+
+@pytest.mark.parametrize(("code", "status", "error", "said"), [
+    ("AccessDenied", 403, "AwsAccessDenied", "access denied"),
+    ("AuthorizationError", 403, "AwsAccessDenied", "access denied"),
+    ("InvalidClientTokenId", 403, "AwsAccessDenied", "access denied"),
+    ("AWS.SimpleQueueService.NonExistentQueue", 400, "AwsNotFound", "does not exist"),
+    ("NotFound", 404, "AwsNotFound", "does not exist"),
+    ("ThrottlingException", 400, "SourceError", "AWS refused it: ThrottlingException"),
+])
+def test_aws_error_codes_are_said_as_such(code: str, status: int, error: str, said: str) -> None:
+    """botocore's documented ClientError shape (no emulator answers 403 for a policy)."""
+    import botocore.exceptions
+
+    import eventlab.errors as errors
+
+    response = {"Error": {"Code": code, "Message": "m"},
+                "ResponseMetadata": {"HTTPStatusCode": status}}
+    with pytest.raises(getattr(errors, error), match=said) as raised, \
+            aws_errors("sending to queue q"):
+        raise botocore.exceptions.ClientError(response, "SendMessage")  # type: ignore[arg-type]
+    assert str(raised.value).startswith("sending to queue q")
