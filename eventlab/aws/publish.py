@@ -32,7 +32,7 @@ import botocore.exceptions
 
 from eventlab.aws.clients import aws_errors, client, error_code
 from eventlab.aws.config import AwsConfig
-from eventlab.aws.queues import queue_name, resolve_url
+from eventlab.aws.queues import dead_letter_sources, queue_name, resolve_url
 from eventlab.aws.records import INGEST_HEADERS, TYPES_HEADER
 from eventlab.errors import AwsNotFound, SourceError
 
@@ -300,10 +300,11 @@ class Publisher:
         try:
             if self.kind == "sqs":
                 answer = self.client.send_message_batch(
-                    QueueUrl=address, Entries=[_sqs_entry(e) for e in entries])
+                    QueueUrl=address, Entries=[_entry(e, "MessageBody") for e in entries])
             else:
                 answer = self.client.publish_batch(
-                    TopicArn=address, PublishBatchRequestEntries=[_sns_entry(e) for e in entries])
+                    TopicArn=address,
+                    PublishBatchRequestEntries=[_entry(e, "Message") for e in entries])
         except (botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectTimeoutError) as exc:
             raise NotSent(f"{what}: no connection ({type(exc).__name__})") from None
@@ -329,19 +330,9 @@ class Publisher:
         return out
 
 
-def _sqs_entry(e: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {"Id": e.id, "MessageBody": e.body}
-    if e.attributes:
-        out["MessageAttributes"] = e.attributes
-    if e.group_id is not None:
-        out["MessageGroupId"] = e.group_id
-    if e.dedup_id is not None:
-        out["MessageDeduplicationId"] = e.dedup_id
-    return out
-
-
-def _sns_entry(e: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {"Id": e.id, "Message": e.body}
+def _entry(e: Entry, body_key: str) -> dict[str, Any]:
+    """One batch entry: `MessageBody` (SQS) or `Message` (SNS) and the optional fields."""
+    out: dict[str, Any] = {"Id": e.id, body_key: e.body}
     if e.attributes:
         out["MessageAttributes"] = e.attributes
     if e.group_id is not None:
@@ -352,16 +343,5 @@ def _sns_entry(e: Entry) -> dict[str, Any]:
 
 
 def source_queues(config: AwsConfig, dlq: str) -> list[str]:
-    """The names of the queues whose redrive policy names the dead-letter queue `dlq`
-    (ListDeadLetterSourceQueues, paginated)."""
-    queues = client(config, "sqs")
-    url = resolve_url(config, dlq, queues)
-    names: list[str] = []
-    kwargs: dict[str, Any] = {"QueueUrl": url, "MaxResults": 1000}
-    with aws_errors(f"listing the source queues of dead-letter queue {queue_name(url)}"):
-        while True:
-            page = queues.list_dead_letter_source_queues(**kwargs)
-            names += [queue_name(u) for u in page.get("queueUrls", [])]
-            if not page.get("NextToken"):
-                return sorted(names)
-            kwargs["NextToken"] = page["NextToken"]
+    """The names of the queues whose redrive policy names the dead-letter queue `dlq`."""
+    return sorted(queue_name(u) for u in dead_letter_sources(config, dlq))
