@@ -32,3 +32,20 @@ def test_columns_come_out_as_python_values_nulls_kept() -> None:
     assert _pylist(pa.array([True, False])) == [True, False]
     assert _pylist(pa.array([1, None], pa.int32())) == [1, None]
     assert _pylist(pa.array([b"k", None])) == [b"k", None]
+
+
+def test_reading_back_takes_each_records_first_header_of_a_name() -> None:
+    from eventlab.kafka.provenance import _header_value, _texts
+
+    header = pa.struct([("key", pa.string()), ("value", pa.binary())])
+    rows = [[("a", b"1"), ("id", b"x"), ("id", b"y")], [], [("id", None), ("id", b"z")],
+            [("b", b"2")], [("id", b"\xffq"), ("id", b"w")], [("id", "é".encode())]]
+    headers = pa.array([[{"key": k, "value": v} for k, v in r] for r in rows],
+                       pa.list_(header))
+    for part in (headers, headers.slice(2, 3)):
+        values = _header_value(part, "id")
+        want = [next((v for k, v in r if k == "id"), None)
+                for r in rows[part.offset:part.offset + len(part)]]
+        assert values.to_pylist() == want
+        assert _texts(values) == [None if v is None else v.decode("utf-8", "replace")
+                                  for v in want]
