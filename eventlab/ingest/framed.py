@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from eventlab.schemas.catalog import SchemaCatalog, reason_of
+from eventlab.schemas.model import Decoder
 from eventlab.schemas.wire import HEADER_BYTES
 
 COLUMNS = ("decoded", "decoded_key", "schema_id", "schema_type", "key_schema_id",
@@ -49,6 +50,24 @@ def _scatter(n: int, rows: np.ndarray, values: list, type_: pa.DataType) -> pa.A
     where = np.full(n, len(values), dtype=np.int64)
     where[rows] = np.arange(len(values))
     return pc.take(pa.array([*values, None], type_), pa.array(where))
+
+
+def _scatter_array(n: int, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """`_scatter` of an Arrow array."""
+    where = np.full(n, len(values), dtype=np.int64)
+    where[rows] = np.arange(len(values))
+    return pc.take(pa.concat_arrays([values, pa.nulls(1, values.type)]), pa.array(where))
+
+
+def _decode_group(decoder: Decoder, payloads: pa.Array, as_key: bool
+                  ) -> tuple[pa.Array, dict[int, str]]:
+    """A group's JSON texts as a binary array: a whole batch at a time when the decoder
+    can (`decode_array`), else one Python list."""
+    decode_array = getattr(decoder, "decode_array", None)
+    if decode_array is not None:
+        return decode_array(payloads, as_key)
+    decoded, errors = decoder.decode(payloads.to_pylist(), as_key)
+    return pa.array(decoded, pa.binary()), errors
 
 
 def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
@@ -89,15 +108,15 @@ def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
         kinds[schema_id] = decoder.schema.schema_type
         whole = len(rows) == n
         group = payloads if whole else pc.take(payloads, pa.array(rows))
-        decoded, errors = decoder.decode(group.to_pylist(), as_key)
+        decoded, errors = _decode_group(decoder, group, as_key)
         for i, why in errors.items():
             out.reason[int(rows[i])] = ("payload does not match schema", f"{what}: {why}")
         texts.append((rows, decoded))
     if len(texts) == 1 and len(texts[0][0]) == n:
-        out.text = pa.array(texts[0][1], pa.binary())
+        out.text = texts[0][1]
     elif texts:
         rows = np.concatenate([r for r, _ in texts])
-        out.text = _scatter(n, rows, [t for _, ts in texts for t in ts], pa.binary())
+        out.text = _scatter_array(n, rows, pa.concat_arrays([t for _, t in texts]))
     out.schema_id = pa.array(id_col, pa.int32(), mask=~good_np)
     if kinds:
         names = sorted(set(kinds.values()))

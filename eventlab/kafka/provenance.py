@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,12 +67,22 @@ def _header_value(headers: pa.ListArray, name: str) -> pa.Array:
     flat = pc.list_flatten(headers)
     parents = pc.list_parent_indices(headers)
     hit = pc.equal(pc.struct_field(flat, "key"), name)
-    rows = pc.filter(parents, hit)
+    rows = pc.filter(parents, hit).to_numpy(zero_copy_only=False)
     values = pc.filter(pc.struct_field(flat, "value"), hit)
-    out: list[bytes | None] = [None] * len(headers)
-    for row, value in zip(reversed(rows.to_pylist()), reversed(values.to_pylist()), strict=True):
-        out[row] = value  # reversed: the first header of that name wins
-    return pa.array(out, pa.binary())
+    rows, first = np.unique(rows, return_index=True)  # the first header of that name wins
+    where = np.full(len(headers), len(first), dtype=np.int64)
+    where[rows] = np.arange(len(first))
+    picked = values.take(pa.array(first, pa.int64())).cast(pa.binary())
+    return pa.concat_arrays([picked, pa.nulls(1, pa.binary())]).take(pa.array(where))
+
+
+def _texts(values: pa.Array) -> list[str | None]:
+    """UTF-8 text of each value (undecodable bytes replaced), None for null."""
+    try:
+        return values.cast(pa.string()).to_pylist()
+    except pa.ArrowInvalid:  # not UTF-8 somewhere: Python's replacement, value by value
+        return [None if v is None else v.decode("utf-8", "replace")
+                for v in values.to_pylist()]
 
 
 def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header: str,
@@ -97,13 +108,11 @@ def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header
                 continue
             hits = table.filter(mine)
             hit_headers = hits.column("headers").combine_chunks()
-            idents = [_header_value(hit_headers, h).to_pylist() for h in identity_headers]
+            idents = [_texts(_header_value(hit_headers, h)) for h in identity_headers]
             parts = hits.column("partition").to_pylist()
             offsets = hits.column("offset").to_pylist()
-            for i in range(hits.num_rows):
-                ident = tuple(None if col[i] is None else col[i].decode("utf-8", "replace")
-                              for col in idents)
-                found.append(Found(ident, parts[i], offsets[i]))
+            found += map(Found, zip(*idents, strict=True) if idents else [()] * hits.num_rows,
+                         parts, offsets)
     finally:
         reader.close()
     return found

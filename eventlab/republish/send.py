@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -125,19 +126,19 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
 
         batch, marked = mark_next()
         while batch is not None and marked is not None:
-            names = ["n", "target_partition", "key", "value", "hkeys", "hvalues", "null_header",
-                     "ts_ms", "missing"]
+            names = ["n", "target_partition", "key", "value", "null_header", "ts_ms", "missing"]
             one_target = pc.count_distinct(batch.column("target_topic")).as_py() == 1
             if not one_target:
                 names.append("target_topic")
-            cols = {c: batch.column(c).to_pylist() for c in names}
+            cols = {c: _pylist(batch.column(c)) for c in names}
             if one_target:
                 cols["target_topic"] = [batch.column("target_topic")[0].as_py()] * len(cols["n"])
+            pairs, bounds = _header_pairs(batch, prov_keys)
             marked.result()  # the write-ahead is committed: now this chunk may be sent
             batch, marked = mark_next()
-            (ns, targets, tparts, keys, values, hkeys, hvalues, nulls, ts_col, missing) = (
+            (ns, targets, tparts, keys, values, nulls, ts_col, missing) = (
                 cols[c] for c in ("n", "target_topic", "target_partition", "key", "value",
-                                  "hkeys", "hvalues", "null_header", "ts_ms", "missing"))
+                                  "null_header", "ts_ms", "missing"))
             chunk = _Chunk([n for n, m in zip(ns, missing, strict=True) if not m])
             handed_ns, sents = chunk.ns.append, chunk.sents.append
             any_missing = any(missing)
@@ -161,7 +162,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                             **options)
                 assert sender is not None
                 try:
-                    headers = list(zip(hkeys[i] + prov_keys, hvalues[i], strict=True))
+                    headers = pairs[bounds[i]:bounds[i + 1]]
                     sent = sender.send(keys[i], values[i], headers,
                                        ts_col[i] if original_ts else None,
                                        partition=tparts[i], null_header=nulls[i])
@@ -212,6 +213,35 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
         w.result()  # a failed ledger write raises here
     report_progress(store, job_id, progress)
     return handed, error
+
+
+def _pylist(column: pa.Array) -> list:
+    """A column as a Python list (numbers without nulls through numpy: much faster)."""
+    if column.null_count == 0 and (pa.types.is_integer(column.type)
+                                   or pa.types.is_boolean(column.type)):
+        return column.to_numpy(zero_copy_only=False).tolist()
+    return column.to_pylist()
+
+
+def _header_pairs(batch: pa.RecordBatch, prov_keys: list[str]
+                  ) -> tuple[list[tuple[str, bytes | None]], list[int]]:
+    """Every record's headers as one list of (key, value) pairs, and where each record's
+    start: record i's headers are `pairs[bounds[i]:bounds[i + 1]]` (its original headers,
+    then the provenance ones: `hvalues` holds both values, `hkeys` the original keys only).
+    One pass over the chunk instead of a zip per record."""
+    hkeys, hvalues = batch.column("hkeys"), batch.column("hvalues")
+    key_offsets = hkeys.offsets.to_numpy()
+    bounds = hvalues.offsets.to_numpy()
+    bounds = bounds - bounds[0]
+    own = np.diff(key_offsets)  # original headers per record
+    flat_keys = np.array([*hkeys.flatten().to_pylist(), *prov_keys], dtype=object)
+    # for each header value: its key's place in flat_keys (own keys, then the constant ones)
+    row = np.repeat(np.arange(len(own)), np.diff(bounds))
+    at = np.arange(bounds[-1]) - bounds[row]
+    index = np.where(at < own[row], key_offsets[row] - key_offsets[0] + at,
+                     len(flat_keys) - len(prov_keys) + at - own[row])
+    pairs = list(zip(flat_keys[index].tolist(), hvalues.flatten().to_pylist(), strict=True))
+    return pairs, bounds.tolist()
 
 
 def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:

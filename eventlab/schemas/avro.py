@@ -18,8 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 import fastavro
+import numpy as np
 import orjson
+import pyarrow as pa
 
+from eventlab.schemas.avro_flat import decode_flat, flat_fields
 from eventlab.schemas.model import Decoded, SchemaText, SchemaUnusable
 
 JSON_MARKS = ({"logicalType": "json"}, {"connect.name": "io.debezium.data.Json"})
@@ -70,6 +73,7 @@ class AvroDecoder:
         self._json_fields = tuple(f["name"] for f in raw.get("fields", [])
                                   if _is_json_text(f.get("type"))) \
             if isinstance(raw, dict) and raw.get("type") == "record" else ()
+        self._flat = flat_fields(self._parsed, self._json_fields, JSON_MARKS)
 
     def decode(self, payloads: list[bytes], as_key: bool = False) -> Decoded:
         """JSON text per payload (a key that decodes to a string: that string), and the
@@ -99,6 +103,24 @@ class AvroDecoder:
                 errors[i] = (f"Avro payload does not match schema id {self.schema.id}: "
                              f"{type(exc).__name__}: {exc}")
         return out, errors
+
+    def decode_array(self, payloads: pa.Array, as_key: bool = False
+                     ) -> tuple[pa.Array, dict[int, str]]:
+        """`decode` of an Arrow binary array, as a binary array: a flat record schema's
+        payloads a batch at a time (`avro_flat`), the others (and the payloads that path
+        leaves) one by one."""
+        if self._flat is None:
+            out, errors = self.decode(payloads.to_pylist(), as_key)
+            return pa.array(out, pa.binary()), errors
+        text, slow = decode_flat(self._flat, payloads)
+        if not slow.any():
+            return text, {}
+        rows = np.flatnonzero(slow)
+        out, errors = self.decode(payloads.take(pa.array(rows)).to_pylist(), as_key)
+        where = np.arange(len(payloads), dtype=np.int64)
+        where[rows] = len(payloads) + np.arange(len(rows))
+        merged = pa.concat_arrays([text, pa.array(out, pa.binary())]).take(pa.array(where))
+        return merged, {int(rows[i]): why for i, why in errors.items()}
 
 
 def encode(parsed: Any, record: Any) -> bytes:
