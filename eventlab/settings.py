@@ -30,7 +30,7 @@ MEMORY_LIMIT = "EVENTLAB_MEMORY_LIMIT"
 TEMP_LIMIT = "EVENTLAB_TEMP_LIMIT"
 SQL_MAX_BYTES = "EVENTLAB_SQL_MAX_BYTES"
 
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "1.5GB"
 DEFAULT_TEMP_LIMIT = "4GB"
 DEFAULT_SQL_MAX_BYTES = "64MB"
 _UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6,
@@ -167,7 +167,7 @@ def _size_setting(env: Mapping[str, str] | None, name: str, default: str) -> str
 
 def memory_limit(env: Mapping[str, str] | None = None) -> str:
     """EVENTLAB_MEMORY_LIMIT: DuckDB's memory limit for the app and the read commands
-    (default 2GB); a query that needs more stops with a message naming it."""
+    (default 1.5GB); a query that needs more stops with a message naming it."""
     return _size_setting(env, MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
 
 

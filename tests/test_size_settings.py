@@ -24,7 +24,7 @@ def test_byte_size_refuses_what_it_cannot_read(text: str) -> None:
 def test_defaults_and_environment() -> None:
     assert settings.sql_max_bytes({}) == 64_000_000
     assert settings.temp_limit({}) == "4GB"
-    assert settings.memory_limit({}) == "2GB"
+    assert settings.memory_limit({}) == "1.5GB"
     assert settings.sql_max_bytes({"EVENTLAB_SQL_MAX_BYTES": "1MB"}) == 1_000_000
     assert settings.temp_limit({"EVENTLAB_TEMP_LIMIT": "10GiB"}) == "10GiB"
     with pytest.raises(SettingError, match="EVENTLAB_TEMP_LIMIT='huge'"):
