@@ -36,8 +36,8 @@ from eventlab.quality.findings import (
     Finding,
     severity_for,
 )
+from eventlab.quality.sequence_sql import sequences_sql
 from eventlab.store import db
-from eventlab.store.order import WINDOW_SQL
 
 DEFAULT_LATE_SECONDS = 300.0
 KINDS: tuple[str, ...] = (
@@ -84,34 +84,7 @@ def duplicates(con: db.Connection) -> Finding:
         {"identical": identical, "conflicting": conflicting})
 
 
-_SEQ_SQL = """
-WITH w AS (
-  SELECT entity_id, event_id, seq, ts,
-         lag(seq) OVER ({window}) AS pseq,
-         lag(ts) OVER ({window}) AS pts,
-         lag(seq) OVER (PARTITION BY entity_id ORDER BY source, topic, "partition", "offset")
-           AS aseq
-  FROM events),
-f AS MATERIALIZED (
-  SELECT * FROM w WHERE seq - pseq > 1 OR (pseq IS NULL AND seq > 1) OR ts < pts
-                     OR seq <= aseq)
-SELECT
-  coalesce(sum(seq - pseq - 1) FILTER (WHERE seq - pseq > 1), 0) AS missing,
-  count(DISTINCT entity_id) FILTER (WHERE seq - pseq > 1) AS gap_entities,
-  count(*) FILTER (WHERE pseq IS NULL AND seq > 1) AS late_start,
-  count(*) FILTER (WHERE seq <= aseq) AS regressions,
-  count(*) FILTER (WHERE seq = aseq) AS repeated,
-  count(*) FILTER (WHERE ts < pts) AS out_of_order,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': pseq}
-        ORDER BY entity_id, seq) FILTER (WHERE seq - pseq > 1))[1:20] AS gap_examples,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': aseq}
-        ORDER BY entity_id, seq) FILTER (WHERE seq <= aseq))[1:20] AS regression_examples,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq,
-         'ts': strftime(ts, '%Y-%m-%d %H:%M:%S.%f'),
-         'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}
-        ORDER BY entity_id, seq) FILTER (WHERE ts < pts))[1:20] AS ooo_examples
-FROM f
-""".replace("{window}", WINDOW_SQL)
+_SEQ_SQL = sequences_sql()
 
 
 def sequences(con: db.Connection) -> list[Finding]:
