@@ -132,26 +132,26 @@ def unknown_types(con: db.Connection, handled: Iterable[str] | None,
         {"types": len(types)})
 
 
-_FIELD_TYPES_SQL = (
-    "SELECT event_type, event_version, json_type(payload, ?) AS types, count(*), min(ts), "
-    "max(ts) FROM events WHERE payload IS NOT NULL GROUP BY ALL")
+_SHAPES_SQL = (
+    "SELECT event_type, event_version, to_json(json_keys(payload)) AS keys, "
+    "to_json(json_type(payload, '$.*')) AS types, count(*), min(ts), max(ts) "
+    "FROM events WHERE payload IS NOT NULL GROUP BY ALL")
 
 
 def _payload_fields(con: db.Connection) -> list[drift.Seen]:
     """Per (event type, version, the JSON type of each top-level field): events, first, last.
 
-    Two passes, both exact: the top-level keys of every payload, then one `json_type` over the
-    list of their paths, which parses each payload once (measured at 5M events: about half the
-    time of grouping by `json_structure`)."""
-    keys = sorted(r[0] for r in db.rows(
-        con, "SELECT DISTINCT unnest(json_keys(payload)) FROM events"))
-    if not keys:
-        return []
-    paths = ['$."' + k.replace('"', '\\"') + '"' for k in keys]
-    return [drift.Seen(etype, version, json.dumps(
-                {k: t for k, t in zip(keys, types or [], strict=False) if t is not None}),
-                       n, first, last)
-            for etype, version, types, n, first, last in db.rows(con, _FIELD_TYPES_SQL, [paths])]
+    One pass: each payload's keys and the types of its members (`$.*`, in the same order),
+    grouped as JSON texts (measured at 5M events: 2.9-3.2 CPU-s; a pass for the keys and
+    then one `json_type` of every key's path took 4.7, grouping by the lists themselves
+    3.7). A key repeated in one object keeps its first value's type, as a path reads it."""
+    out = []
+    for etype, version, keys, types, n, first, last in db.rows(con, _SHAPES_SQL):
+        fields: dict[str, str] = {}
+        for key, kind in zip(json.loads(keys), json.loads(types), strict=True):
+            fields.setdefault(key, kind)
+        out.append(drift.Seen(etype, version, json.dumps(fields), n, first, last))
+    return out
 
 
 def schema_drift(con: db.Connection) -> Finding:
