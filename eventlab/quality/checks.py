@@ -36,8 +36,8 @@ from eventlab.quality.findings import (
     Finding,
     severity_for,
 )
+from eventlab.quality.sequence_sql import sequences_sql
 from eventlab.store import db
-from eventlab.store.order import WINDOW_SQL
 
 DEFAULT_LATE_SECONDS = 300.0
 KINDS: tuple[str, ...] = (
@@ -84,34 +84,7 @@ def duplicates(con: db.Connection) -> Finding:
         {"identical": identical, "conflicting": conflicting})
 
 
-_SEQ_SQL = """
-WITH w AS (
-  SELECT entity_id, event_id, seq, ts,
-         lag(seq) OVER ({window}) AS pseq,
-         lag(ts) OVER ({window}) AS pts,
-         lag(seq) OVER (PARTITION BY entity_id ORDER BY source, topic, "partition", "offset")
-           AS aseq
-  FROM events),
-f AS MATERIALIZED (
-  SELECT * FROM w WHERE seq - pseq > 1 OR (pseq IS NULL AND seq > 1) OR ts < pts
-                     OR seq <= aseq)
-SELECT
-  coalesce(sum(seq - pseq - 1) FILTER (WHERE seq - pseq > 1), 0) AS missing,
-  count(DISTINCT entity_id) FILTER (WHERE seq - pseq > 1) AS gap_entities,
-  count(*) FILTER (WHERE pseq IS NULL AND seq > 1) AS late_start,
-  count(*) FILTER (WHERE seq <= aseq) AS regressions,
-  count(*) FILTER (WHERE seq = aseq) AS repeated,
-  count(*) FILTER (WHERE ts < pts) AS out_of_order,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': pseq}
-        ORDER BY entity_id, seq) FILTER (WHERE seq - pseq > 1))[1:20] AS gap_examples,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': aseq}
-        ORDER BY entity_id, seq) FILTER (WHERE seq <= aseq))[1:20] AS regression_examples,
-  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq,
-         'ts': strftime(ts, '%Y-%m-%d %H:%M:%S.%f'),
-         'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}
-        ORDER BY entity_id, seq) FILTER (WHERE ts < pts))[1:20] AS ooo_examples
-FROM f
-""".replace("{window}", WINDOW_SQL)
+_SEQ_SQL = sequences_sql()
 
 
 def sequences(con: db.Connection) -> list[Finding]:
@@ -159,26 +132,26 @@ def unknown_types(con: db.Connection, handled: Iterable[str] | None,
         {"types": len(types)})
 
 
-_FIELD_TYPES_SQL = (
-    "SELECT event_type, event_version, json_type(payload, ?) AS types, count(*), min(ts), "
-    "max(ts) FROM events WHERE payload IS NOT NULL GROUP BY ALL")
+_SHAPES_SQL = (
+    "SELECT event_type, event_version, to_json(json_keys(payload)) AS keys, "
+    "to_json(json_type(payload, '$.*')) AS types, count(*), min(ts), max(ts) "
+    "FROM events WHERE payload IS NOT NULL GROUP BY ALL")
 
 
 def _payload_fields(con: db.Connection) -> list[drift.Seen]:
     """Per (event type, version, the JSON type of each top-level field): events, first, last.
 
-    Two passes, both exact: the top-level keys of every payload, then one `json_type` over the
-    list of their paths, which parses each payload once (measured at 5M events: about half the
-    time of grouping by `json_structure`)."""
-    keys = sorted(r[0] for r in db.rows(
-        con, "SELECT DISTINCT unnest(json_keys(payload)) FROM events"))
-    if not keys:
-        return []
-    paths = ['$."' + k.replace('"', '\\"') + '"' for k in keys]
-    return [drift.Seen(etype, version, json.dumps(
-                {k: t for k, t in zip(keys, types or [], strict=False) if t is not None}),
-                       n, first, last)
-            for etype, version, types, n, first, last in db.rows(con, _FIELD_TYPES_SQL, [paths])]
+    One pass: each payload's keys and the types of its members (`$.*`, in the same order),
+    grouped as JSON texts (measured at 5M events: 2.9-3.2 CPU-s; a pass for the keys and
+    then one `json_type` of every key's path took 4.7, grouping by the lists themselves
+    3.7). A key repeated in one object keeps its first value's type, as a path reads it."""
+    out = []
+    for etype, version, keys, types, n, first, last in db.rows(con, _SHAPES_SQL):
+        fields: dict[str, str] = {}
+        for key, kind in zip(json.loads(keys), json.loads(types), strict=True):
+            fields.setdefault(key, kind)
+        out.append(drift.Seen(etype, version, json.dumps(fields), n, first, last))
+    return out
 
 
 def schema_drift(con: db.Connection) -> Finding:
