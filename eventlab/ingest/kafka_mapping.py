@@ -19,6 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from eventlab.errors import MappingError
 from eventlab.ingest.canonical_sql import (
     CE_PREFIXES,
@@ -210,8 +213,29 @@ def mode_sql(spec: MappingSpec, *, framed: bool = False) -> str:
     return _MODE_SQL.format(sniff=sniff if spec.preset == "auto" else "")
 
 
-def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False
-                  ) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
+def plain_json(raw: pa.Table, spec: MappingSpec, *, framed: bool = False) -> bool:
+    """True when no record of a raw batch can be CloudEvents, so `mode_sql` says 'json' for
+    every one. An Arrow scan for what that rule looks at (a `specversion` header, a header
+    value naming cloudevents, `"specversion"` in a value), much cheaper than the per-record
+    query; anything it cannot rule out goes to that query."""
+    if spec.preset not in ("auto", "cloudevents"):
+        return True
+    headers = pc.list_flatten(raw.column("headers"))
+    keys = pc.struct_field(headers, "key")
+    if pc.any(pc.is_in(keys, pa.array([p + "specversion" for p in CE_PREFIXES]))).as_py():
+        return False
+    values = pc.struct_field(headers, "value")
+    if pc.any(pc.match_substring(values, "cloudevents", ignore_case=True)).as_py():
+        return False
+    if spec.preset == "auto":
+        for name in ("value", "decoded") if framed else ("value",):
+            if pc.any(pc.match_substring(raw.column(name), '"specversion"')).as_py():
+                return False
+    return True
+
+
+def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False,
+                  raw: pa.Table | None = None) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
     """The canonical-event SELECT over a registered raw batch (one row per record, with
     `__reason` for the quarantine), and the mapping resolved for each topic and mode.
 

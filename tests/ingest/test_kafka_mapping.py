@@ -321,3 +321,36 @@ def test_batch_in_cloudevents_binary_mode(cur: db.Connection) -> None:
     assert row["ts"] == datetime(2024, 3, 5, 10, tzinfo=UTC) and row["__reason"] is None
     assert json.loads(row["payload"]) == {"total": 5}
     assert json.loads(row["metadata"]) == {"source": "/shop", "specversion": "1.0"}
+
+
+# --- plain_json: the per-record mode query skipped when no record can be CloudEvents --------
+
+_DOC = {"event_id": "e-1", "entity_id": "order-1", "event_type": "OrderPlaced",
+        "ts": "2025-03-05T14:03:00Z"}
+
+
+@pytest.mark.parametrize(("value", "headers", "preset", "expected"), [
+    (_DOC, {"content-type": b"application/json", "n": b"1"}, "auto", True),
+    (_DOC, {"ce_specversion": b"1.0"}, "auto", False),
+    (_DOC, {"cloudEvents:specversion": b"1.0"}, "cloudevents", False),
+    (_DOC, {"Content-Type": b"Application/CloudEvents+json"}, "auto", False),
+    ({**_DOC, "specversion": "1.0"}, {}, "auto", False),
+    ({**_DOC, "specversion": "1.0"}, {}, "cloudevents", True),  # no sniffing: not auto
+    ({**_DOC, "specversion": "1.0"}, {"ce_specversion": b"1.0"}, "envelope", True),
+    (None, {}, "auto", True),
+])
+def test_plain_json_agrees_with_the_per_record_mode(
+        cur: db.Connection, value: Any, headers: dict[str, bytes], preset: str,
+        expected: bool) -> None:
+    records = [_record(0, b"k", _DOC), _record(1, b"k", value, headers)]
+    raw = pa.Table.from_pylist(records, schema=RAW_SCHEMA)
+    spec = MappingSpec(preset=preset)
+    assert km.plain_json(raw, spec) is expected
+    _register(cur, records)
+    modes = {r[0] for r in db.rows(cur, f"SELECT {km.mode_sql(spec)} FROM kb")}
+    if expected:
+        assert modes == {"json"}
+    sql, by_topic = km.decoded_batch(cur, "kb", spec, raw=raw)
+    assert by_topic.keys() == km.decoded_batch(cur, "kb", spec)[1].keys()
+    assert {t: set(m) for t, m in by_topic.items()} == {
+        t: set(m) for t, m in km.decoded_batch(cur, "kb", spec)[1].items()}
