@@ -241,11 +241,16 @@ def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: 
 
     Each (topic, mode) group gets its own mapping; a batch of one group (the usual case) is
     mapped as a whole, with no filter in the way. `framed`: the batch has `ingest.framed`'s
-    columns (schema-registry records decoded to JSON), which the mapping reads.
+    columns (schema-registry records decoded to JSON), which the mapping reads. `raw`: the
+    registered batch itself, to skip the per-record mode query when no record can be
+    CloudEvents (`plain_json`).
     """
     modes = mode_sql(spec, framed=framed)
-    groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
-                          f"ORDER BY ALL")
+    if raw is not None and plain_json(raw, spec, framed=framed):
+        groups = [(t, "json") for t in sorted(pc.unique(raw.column("topic")).to_pylist())]
+    else:
+        groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
+                              f"ORDER BY ALL")
     if len(groups) <= 1:
         topic, mode = groups[0] if groups else ("", "json")
         sel, mapping = mapped_batch(cur, table, _spec_for(spec, mode), framed=framed)
