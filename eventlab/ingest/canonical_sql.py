@@ -315,15 +315,24 @@ def record_position(id_prefix: str) -> Position:
                     'c.topic, c."partition", c."offset"', tombstones=True)
 
 
-def event_exprs(position: Position, derive_seq: bool, join_existing: bool) -> list[str]:
+def seq_number(position: Position) -> str:
+    """A mapped row's number within its entity in this batch, by time then position: what a
+    derived seq adds to the entity's highest stored seq."""
+    return f"row_number() OVER (PARTITION BY c.entity_id ORDER BY c.ts, {position.order})"
+
+
+def event_exprs(position: Position, derive_seq: bool, join_existing: bool,
+                numbered: str | None = None) -> list[str]:
     """The SQL of the canonical columns `event_id` .. `is_delete` (the first ten of
     `EVENT_COLUMNS`) from a mapped row `c`: the one definition files and brokers share.
 
-    `derive_seq`: seq is computed per entity by time then position, continuing after the
-    entity's highest stored seq (`prev.max_seq`, joined when `join_existing`)."""
+    `derive_seq`: seq is computed per entity by time then position (`seq_number`), continuing
+    after the entity's highest stored seq (`prev.max_seq`, joined when `join_existing`).
+    `numbered`: a column holding `seq_number` computed beforehand over the same rows (a
+    narrow subquery: the window then sorts a few columns, not whole rows with their bytes)."""
     base = "coalesce(prev.max_seq, 0)" if join_existing else "0"
-    seq = (f"coalesce(c.seq_src, {base} + row_number() OVER (PARTITION BY c.entity_id "
-           f"ORDER BY c.ts, {position.order}))") if derive_seq else "c.seq_src"
+    seq = (f"coalesce(c.seq_src, {base} + {numbered or seq_number(position)})" if derive_seq
+           else "c.seq_src")
     payload = ("CASE WHEN c.__tombstone THEN NULL ELSE c.payload END" if position.tombstones
                else "c.payload")
     return [

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.ingest import framed, kafka_mapping, republished
-from eventlab.ingest.canonical_sql import event_exprs, record_position
+from eventlab.ingest.canonical_sql import event_exprs, record_position, seq_number
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
@@ -260,8 +260,8 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {text}", sel.params)
         if catalog is not None:
             catalog.save_pending(cur)
-        rows = (f"(SELECT * FROM __kc POSITIONAL JOIN (SELECT {_RAW_COLUMNS} FROM __kb))"
-                if slim else "__kc")
+        rows = (f"(SELECT __kc.rowid AS __rid, * FROM __kc POSITIONAL JOIN (SELECT "
+                f"{_RAW_COLUMNS} FROM __kb))" if slim else "(SELECT rowid AS __rid, * FROM __kc)")
         seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
         derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
                                      "seq_src IS NULL"))
@@ -308,16 +308,20 @@ _DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "
 
 def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
                    broker: str | None = None, rows: str = "__kc") -> str:
+    """INSERT of the good mapped rows (`rows`: `__kc` or `__kc` with the raw columns joined,
+    each with `__rid`, the `__kc` rowid). A derived seq is numbered in a narrow subquery of
+    `__kc` (`seq_number` over the same rows) joined back by rowid."""
     position = record_position(_id_prefix(source, broker))
+    keep = " WHERE c.__reason IS NULL" + (_DEDUPE.format(table="events") if dedupe else "")
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events WHERE entity_id IN "
             "(SELECT entity_id FROM __kc) GROUP BY ALL) prev ON prev.entity_id = c.entity_id"
-            if derive_seq else "")
-    columns = [*event_exprs(position, derive_seq, derive_seq), "$1", "c.topic",
+            f" LEFT JOIN (SELECT c.rowid AS __rid, {seq_number(position)} AS __n FROM __kc c"
+            f"{keep}) n ON n.__rid = c.__rid" if derive_seq else "")
+    columns = [*event_exprs(position, derive_seq, derive_seq, "n.__n"), "$1", "c.topic",
                'c."partition"', 'c."offset"', "c.key", "c.value", _HEADERS,
                "to_timestamp(c.timestamp_ms / 1000.0)", "c.timestamp_type", "c.ts_assumed_utc"]
     return (f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-            f"{', '.join(columns)} FROM {rows} c{join} WHERE c.__reason IS NULL"
-            + (_DEDUPE.format(table="events") if dedupe else "") + ")")
+            f"{', '.join(columns)} FROM {rows} c{join}{keep})")
 
 
 def _id_prefix(source: str, broker: str | None) -> str:
