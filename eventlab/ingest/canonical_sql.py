@@ -96,19 +96,15 @@ def json_expr(ref: FieldRef, types: dict[str, str]) -> Sql:
 
 def ts_exprs(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, Sql, Sql]:
     """(ts as TIMESTAMPTZ, source present?, naive?) for the time field."""
-    if ref.column is not None and not ref.path:
-        ctype = types[ref.column]
-        base = _base_type(ctype)
-        q = quote_ident(ref.column)
-        if ctype.upper() in _TS_TZ:
-            return Sql(q), Sql(f"{q} IS NOT NULL"), Sql("false")
-        if base in _TS_NAIVE or ctype.upper() in _TS_NAIVE:
-            return Sql(f"CAST({q} AS TIMESTAMPTZ)"), Sql(f"{q} IS NOT NULL"), \
-                Sql(f"{q} IS NOT NULL")
-        if base in _NUMERIC:
-            return Sql(_epoch(q)), Sql(f"{q} IS NOT NULL"), Sql("false")
-    # Text (or a JSON value as text): ISO 8601 with or without zone, or epoch digits.
-    t = text_expr(ref, types)
+    typed = _typed_ts(ref, types)
+    if typed is not None:
+        return typed
+    return _text_ts(text_expr(ref, types))
+
+
+def _text_ts(t: Sql) -> tuple[Sql, Sql, Sql]:
+    """(ts, present, naive) of a time given as text `t`: epoch digits by magnitude, else ISO
+    8601 with or without zone. The one definition of how text becomes a time."""
     p = t.params
     number = f"regexp_full_match(trim({t.text}), ?)"
     ts = Sql(f"CASE WHEN {number} THEN {_epoch(f'TRY_CAST({t.text} AS DOUBLE)')} "
@@ -118,6 +114,32 @@ def ts_exprs(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, Sql, Sql]:
     naive = Sql(f"coalesce(NOT {number} AND NOT regexp_matches(trim({t.text}), ?), false)",
                 [*p, _EPOCH_DIGITS, *p, _ZONE_SUFFIX])
     return ts, present, naive
+
+
+def staged_ts(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, tuple[Sql, Sql, Sql]] | None:
+    """A time field read as text, staged: (its text, computed once as the column
+    `__ts_text` of an inner SELECT, and (ts, present, naive) over that column). None for a
+    typed column (`ts_exprs` reads it directly)."""
+    if _typed_ts(ref, types) is not None:
+        return None
+    return text_expr(ref, types), _text_ts(Sql(quote_ident("__ts_text")))
+
+
+def _typed_ts(ref: FieldRef, types: dict[str, str]) -> tuple[Sql, Sql, Sql] | None:
+    """(ts, present, naive) of a time, number or date column; None for text."""
+    if ref.column is None or ref.path:
+        return None
+    ctype = types[ref.column]
+    base = _base_type(ctype)
+    q = quote_ident(ref.column)
+    if ctype.upper() in _TS_TZ:
+        return Sql(q), Sql(f"{q} IS NOT NULL"), Sql("false")
+    if base in _TS_NAIVE or ctype.upper() in _TS_NAIVE:
+        return Sql(f"CAST({q} AS TIMESTAMPTZ)"), Sql(f"{q} IS NOT NULL"), \
+            Sql(f"{q} IS NOT NULL")
+    if base in _NUMERIC:
+        return Sql(_epoch(q)), Sql(f"{q} IS NOT NULL"), Sql("false")
+    return None
 
 
 def _epoch(x: str) -> str:
@@ -210,7 +232,12 @@ def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
             cols.append((out, Sql(f"TRY_CAST({t.text} AS {sqltype})", t.params)))
         else:
             cols.append((out, Sql(f"CAST(NULL AS {sqltype})")))
-    if "ts" in f:
+    staged = staged_ts(f["ts"], types) if "ts" in f else None
+    if staged is not None:  # the time's text is extracted once, then parsed
+        stage, (ts, present, naive) = staged
+        relation = f"(SELECT *, {stage.text} AS \"__ts_text\" FROM {relation})"
+        relation_params = [*stage.params, *(relation_params or [])]
+    elif "ts" in f:
         ts, present, naive = ts_exprs(f["ts"], types)
     else:
         ts, present, naive = (Sql("CAST(NULL AS TIMESTAMPTZ)"), Sql("false"), Sql("false"))
@@ -288,15 +315,24 @@ def record_position(id_prefix: str) -> Position:
                     'c.topic, c."partition", c."offset"', tombstones=True)
 
 
-def event_exprs(position: Position, derive_seq: bool, join_existing: bool) -> list[str]:
+def seq_number(position: Position) -> str:
+    """A mapped row's number within its entity in this batch, by time then position: what a
+    derived seq adds to the entity's highest stored seq."""
+    return f"row_number() OVER (PARTITION BY c.entity_id ORDER BY c.ts, {position.order})"
+
+
+def event_exprs(position: Position, derive_seq: bool, join_existing: bool,
+                numbered: str | None = None) -> list[str]:
     """The SQL of the canonical columns `event_id` .. `is_delete` (the first ten of
     `EVENT_COLUMNS`) from a mapped row `c`: the one definition files and brokers share.
 
-    `derive_seq`: seq is computed per entity by time then position, continuing after the
-    entity's highest stored seq (`prev.max_seq`, joined when `join_existing`)."""
+    `derive_seq`: seq is computed per entity by time then position (`seq_number`), continuing
+    after the entity's highest stored seq (`prev.max_seq`, joined when `join_existing`).
+    `numbered`: a column holding `seq_number` computed beforehand over the same rows (a
+    narrow subquery: the window then sorts a few columns, not whole rows with their bytes)."""
     base = "coalesce(prev.max_seq, 0)" if join_existing else "0"
-    seq = (f"coalesce(c.seq_src, {base} + row_number() OVER (PARTITION BY c.entity_id "
-           f"ORDER BY c.ts, {position.order}))") if derive_seq else "c.seq_src"
+    seq = (f"coalesce(c.seq_src, {base} + {numbered or seq_number(position)})" if derive_seq
+           else "c.seq_src")
     payload = ("CASE WHEN c.__tombstone THEN NULL ELSE c.payload END" if position.tombstones
                else "c.payload")
     return [

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.ingest import framed, kafka_mapping, republished
-from eventlab.ingest.canonical_sql import event_exprs, record_position
+from eventlab.ingest.canonical_sql import event_exprs, record_position, seq_number
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
 from eventlab.kafka.config import KafkaConfig
@@ -246,25 +246,39 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
     is_framed = "decoded" in table.column_names
     db.register(cur, "__kb", table)
     try:
-        sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec, framed=is_framed)
+        sel, mappings = kafka_mapping.decoded_batch(cur, "__kb", spec, framed=is_framed,
+                                                    raw=table)
         text = f"SELECT * REPLACE ({_FRAMED_REPLACE}) FROM ({sel.text})" if is_framed \
             else sel.text
         if republished.present(table):  # EventLab's own copies link to their originals
             text = republished.link_copies(text)
+        # One group (topic, mode) maps the batch row for row, in order: the raw bytes stay
+        # in the Arrow batch and are joined back by position, not copied into `__kc`.
+        slim = sum(len(m) for m in mappings.values()) == 1
+        if slim:
+            text = f"SELECT * EXCLUDE ({_RAW_COLUMNS}) FROM ({text})"
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __kc AS {text}", sel.params)
+        if catalog is not None:
+            catalog.save_pending(cur)
+        rows = (f"(SELECT __kc.rowid AS __rid, * FROM __kc POSITIONAL JOIN (SELECT "
+                f"{_RAW_COLUMNS} FROM __kb))" if slim else "(SELECT rowid AS __rid, * FROM __kc)")
+        seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
+        derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
+                                     "seq_src IS NULL"))
+        stored = db.rows(cur, _insert_events(seen, derive, source, broker, rows),
+                         [source])[0][0]
+        quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed, rows),
+                              [source])[0][0]
     finally:
         db.unregister(cur, "__kb")
-    if catalog is not None:
-        catalog.save_pending(cur)
-    seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
-    derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
-                                 "seq_src IS NULL"))
-    stored = db.rows(cur, _insert_events(seen, derive, source, broker), [source])[0][0]
-    quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed), [source])[0][0]
     tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
                                 "__reason IS NULL")
     cur.execute("DROP TABLE __kc")
     return (stored, quarantined, tombstones), mappings
+
+
+_RAW_COLUMNS = "key, value, headers"
+"""The raw record's bytes the stored rows keep (for republish), copied once."""
 
 
 # A framed record's schema id and type go into its metadata (Explore shows them); a record
@@ -293,17 +307,21 @@ _DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "
 
 
 def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
-                   broker: str | None = None) -> str:
+                   broker: str | None = None, rows: str = "__kc") -> str:
+    """INSERT of the good mapped rows (`rows`: `__kc` or `__kc` with the raw columns joined,
+    each with `__rid`, the `__kc` rowid). A derived seq is numbered in a narrow subquery of
+    `__kc` (`seq_number` over the same rows) joined back by rowid."""
     position = record_position(_id_prefix(source, broker))
+    keep = " WHERE c.__reason IS NULL" + (_DEDUPE.format(table="events") if dedupe else "")
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events WHERE entity_id IN "
             "(SELECT entity_id FROM __kc) GROUP BY ALL) prev ON prev.entity_id = c.entity_id"
-            if derive_seq else "")
-    columns = [*event_exprs(position, derive_seq, derive_seq), "$1", "c.topic",
+            f" LEFT JOIN (SELECT c.rowid AS __rid, {seq_number(position)} AS __n FROM __kc c"
+            f"{keep}) n ON n.__rid = c.__rid" if derive_seq else "")
+    columns = [*event_exprs(position, derive_seq, derive_seq, "n.__n"), "$1", "c.topic",
                'c."partition"', 'c."offset"', "c.key", "c.value", _HEADERS,
                "to_timestamp(c.timestamp_ms / 1000.0)", "c.timestamp_type", "c.ts_assumed_utc"]
     return (f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-            f"{', '.join(columns)} FROM __kc c{join} WHERE c.__reason IS NULL"
-            + (_DEDUPE.format(table="events") if dedupe else "") + ")")
+            f"{', '.join(columns)} FROM {rows} c{join}{keep})")
 
 
 def _id_prefix(source: str, broker: str | None) -> str:
@@ -317,7 +335,7 @@ def _id_prefix(source: str, broker: str | None) -> str:
 _HEADERS = "CASE WHEN len(c.headers) = 0 THEN NULL ELSE c.headers END"
 
 
-def _insert_quarantine(dedupe: bool, is_framed: bool = False) -> str:
+def _insert_quarantine(dedupe: bool, is_framed: bool = False, rows: str = "__kc") -> str:
     schema_id = "coalesce(c.schema_id, c.key_schema_id)" if is_framed else "NULL"
     return (
         "INSERT INTO quarantine (source, topic, \"partition\", \"offset\", reason, detail, raw, "
@@ -326,5 +344,5 @@ def _insert_quarantine(dedupe: bool, is_framed: bool = False) -> str:
         "c.__detail || ' at ' || c.topic || '/' || CAST(c.\"partition\" AS VARCHAR) || "
         "' offset ' || CAST(c.\"offset\" AS VARCHAR), c.value, c.key, "
         + _HEADERS + f", {schema_id}, to_timestamp(c.timestamp_ms / 1000.0), c.timestamp_type"
-        " FROM __kc c WHERE c.__reason IS NOT NULL"
+        f" FROM {rows} c WHERE c.__reason IS NOT NULL"
         + (_DEDUPE.format(table="quarantine") if dedupe else ""))

@@ -19,6 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from eventlab.errors import MappingError
 from eventlab.ingest.canonical_sql import (
     CE_PREFIXES,
@@ -210,18 +213,44 @@ def mode_sql(spec: MappingSpec, *, framed: bool = False) -> str:
     return _MODE_SQL.format(sniff=sniff if spec.preset == "auto" else "")
 
 
-def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False
-                  ) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
+def plain_json(raw: pa.Table, spec: MappingSpec, *, framed: bool = False) -> bool:
+    """True when no record of a raw batch can be CloudEvents, so `mode_sql` says 'json' for
+    every one. An Arrow scan for what that rule looks at (a `specversion` header, a header
+    value naming cloudevents, `"specversion"` in a value), much cheaper than the per-record
+    query; anything it cannot rule out goes to that query."""
+    if spec.preset not in ("auto", "cloudevents"):
+        return True
+    headers = pc.list_flatten(raw.column("headers"))
+    keys = pc.struct_field(headers, "key")
+    if pc.any(pc.is_in(keys, pa.array([p + "specversion" for p in CE_PREFIXES]))).as_py():
+        return False
+    values = pc.struct_field(headers, "value")
+    if pc.any(pc.match_substring(values, "cloudevents", ignore_case=True)).as_py():
+        return False
+    if spec.preset == "auto":
+        for name in ("value", "decoded") if framed else ("value",):
+            if pc.any(pc.match_substring(raw.column(name), '"specversion"')).as_py():
+                return False
+    return True
+
+
+def decoded_batch(cur: db.Connection, table: str, spec: MappingSpec, *, framed: bool = False,
+                  raw: pa.Table | None = None) -> tuple[Sql, dict[str, dict[str, Mapping]]]:
     """The canonical-event SELECT over a registered raw batch (one row per record, with
     `__reason` for the quarantine), and the mapping resolved for each topic and mode.
 
     Each (topic, mode) group gets its own mapping; a batch of one group (the usual case) is
     mapped as a whole, with no filter in the way. `framed`: the batch has `ingest.framed`'s
-    columns (schema-registry records decoded to JSON), which the mapping reads.
+    columns (schema-registry records decoded to JSON), which the mapping reads. `raw`: the
+    registered batch itself, to skip the per-record mode query when no record can be
+    CloudEvents (`plain_json`).
     """
     modes = mode_sql(spec, framed=framed)
-    groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
-                          f"ORDER BY ALL")
+    if raw is not None and plain_json(raw, spec, framed=framed):
+        groups = [(t, "json") for t in sorted(pc.unique(raw.column("topic")).to_pylist())]
+    else:
+        groups = db.rows(cur, f"SELECT topic, {modes} AS mode FROM {table} GROUP BY ALL "
+                              f"ORDER BY ALL")
     if len(groups) <= 1:
         topic, mode = groups[0] if groups else ("", "json")
         sel, mapping = mapped_batch(cur, table, _spec_for(spec, mode), framed=framed)

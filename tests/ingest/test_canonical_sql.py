@@ -148,6 +148,18 @@ def test_ts_of_a_json_path_repeats_the_path_param_once_per_use() -> None:
         assert text.count("?") == len(params)
 
 
+def test_mapped_select_extracts_the_time_text_once() -> None:
+    """The time field's text is one column of an inner SELECT; ts, present and naive parse
+    that column (not the JSON path seven times), and the params stay in textual order."""
+    mapping = resolve(MappingSpec(preset="envelope", overrides={
+        "ts": FieldRef(column="meta", path="$.at")}), ["id", "type", "aggregateId", "meta"])
+    types = {"id": "VARCHAR", "type": "VARCHAR", "aggregateId": "VARCHAR", "meta": "JSON"}
+    sel = mapped_select(mapping, types, "src")
+    assert sel.text.count('json_extract_string("meta", ?)') == 1
+    assert 'json_extract_string("meta", ?) AS "__ts_text" FROM src' in sel.text
+    assert sel.text.count("?") == len(sel.params) and sel.params[-1] == "$.at"
+
+
 def test_ts_of_a_path_into_a_timestamp_column_goes_through_text() -> None:
     ts, _, _ = _ts(_col("t", "$.x"), {"t": "TIMESTAMP WITH TIME ZONE"})
     assert 'json_extract_string(to_json("t"), ?)' in ts[0]

@@ -321,3 +321,51 @@ def test_batch_in_cloudevents_binary_mode(cur: db.Connection) -> None:
     assert row["ts"] == datetime(2024, 3, 5, 10, tzinfo=UTC) and row["__reason"] is None
     assert json.loads(row["payload"]) == {"total": 5}
     assert json.loads(row["metadata"]) == {"source": "/shop", "specversion": "1.0"}
+
+
+# --- plain_json: the per-record mode query skipped when no record can be CloudEvents --------
+
+_DOC = {"event_id": "e-1", "entity_id": "order-1", "event_type": "OrderPlaced",
+        "ts": "2025-03-05T14:03:00Z"}
+
+
+@pytest.mark.parametrize(("value", "headers", "preset", "expected"), [
+    (_DOC, {"content-type": b"application/json", "n": b"1"}, "auto", True),
+    (_DOC, {"ce_specversion": b"1.0"}, "auto", False),
+    (_DOC, {"cloudEvents:specversion": b"1.0"}, "cloudevents", False),
+    (_DOC, {"Content-Type": b"Application/CloudEvents+json"}, "auto", False),
+    ({**_DOC, "specversion": "1.0"}, {}, "auto", False),
+    ({**_DOC, "specversion": "1.0"}, {}, "cloudevents", True),  # no sniffing: not auto
+    ({**_DOC, "specversion": "1.0"}, {"ce_specversion": b"1.0"}, "envelope", True),
+    (None, {}, "auto", True),
+])
+def test_plain_json_agrees_with_the_per_record_mode(
+        cur: db.Connection, value: Any, headers: dict[str, bytes], preset: str,
+        expected: bool) -> None:
+    records = [_record(0, b"k", _DOC), _record(1, b"k", value, headers)]
+    raw = pa.Table.from_pylist(records, schema=RAW_SCHEMA)
+    spec = MappingSpec(preset=preset)
+    assert km.plain_json(raw, spec) is expected
+    _register(cur, records)
+    modes = {r[0] for r in db.rows(cur, f"SELECT {km.mode_sql(spec)} FROM kb")}
+    if expected:
+        assert modes == {"json"}
+    queries: list[str] = []
+    _, by_topic = km.decoded_batch(_Recorder(cur, queries), "kb", spec, raw=raw)
+    assert {t: set(m) for t, m in by_topic.items()} == {
+        t: set(m) for t, m in km.decoded_batch(cur, "kb", spec)[1].items()}
+    assert any("GROUP BY ALL" in q for q in queries) is not expected  # the mode query
+
+
+class _Recorder:
+    """A cursor that notes each statement it runs."""
+
+    def __init__(self, cur: db.Connection, queries: list[str]) -> None:
+        self._cur, self._queries = cur, queries
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._queries.append(sql)
+        return self._cur.execute(sql, *args)
