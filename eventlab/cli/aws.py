@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from eventlab.aws import local
-from eventlab.cli.common import Commands
+from eventlab.cli.common import Commands, ctrl_c_raises
 from eventlab.errors import EventLabError
 
 
@@ -30,6 +30,7 @@ def cmd_aws_local(args: argparse.Namespace) -> int:
             _describe(endpoint, "running in the background")
             print(f"  stop it with: eventlab aws-local --stop --port {args.port}")
             return 0
+        ctrl_c_raises()
         endpoint = local.start_local(args.port,
                                      log_path=Path(".eventlab") / f"aws-local-{args.port}.log")
         _describe(endpoint, "running")

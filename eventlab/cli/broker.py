@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eventlab.cli.common import Commands
+from eventlab.cli.common import Commands, ctrl_c_raises
 from eventlab.errors import EventLabError
 from eventlab.kafka import broker
 
 
 def run_foreground(port: int) -> int:
     """Run the broker until Ctrl-C; the exit status."""
+    ctrl_c_raises()
     handle = broker.start_broker(port, log_path=None)
     print(f"Kafka broker (Tansu, in memory) listening on {handle.bootstrap}")
     print(f"  bootstrap: {handle.bootstrap}   (EVENTLAB_KAFKA_BOOTSTRAP={handle.bootstrap})")

@@ -79,6 +79,15 @@ def positive(text: str) -> int:
     return value
 
 
+def ctrl_c_raises() -> None:
+    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt in a foreground command even when the
+    process started with SIGINT ignored (Python then keeps it ignored: a parent that ignores it,
+    such as a test runner's worker, would leave `eventlab broker` deaf to its own "press
+    Ctrl-C")."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """Ctrl-C and SIGTERM set `stop` (a clean stop) instead of raising, while inside."""

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from eventlab.cli.common import Commands, add_db, mapping_spec, print_json
+from eventlab.cli.common import Commands, add_db, ctrl_c_raises, mapping_spec, print_json
 from eventlab.errors import EventLabError, SourceError
 from eventlab.ingest.mapping import PRESETS
 from eventlab.rabbitmq import server
@@ -72,6 +72,7 @@ def cmd_rabbitmq(args: argparse.Namespace) -> int:
             _describe(handle, "running in the background")
             print(f"  stop it with: eventlab rabbitmq --stop --port {args.port}")
             return 0
+        ctrl_c_raises()
         handle = server.start_server(args.port, args.stream_port)
         _describe(handle, "running")
         print("  press Ctrl-C to stop it; its data is removed when it stops", flush=True)

@@ -43,8 +43,11 @@ def test_detach_writes_a_pid_file_and_stop_ends_it(
 
 def test_foreground_broker_stops_on_ctrl_c() -> None:
     port = free_port()
+    # Started with SIGINT ignored, as a parent that ignores it (a test runner's worker) leaves
+    # it: Python then keeps it ignored unless the command turns Ctrl-C back on.
     proc = subprocess.Popen([sys.executable, "-m", "eventlab", "broker", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]
