@@ -57,7 +57,7 @@ def setup(config: AwsConfig) -> AwsShop:
         topic = n.create_topic(Name=TOPIC, Attributes={"FifoTopic": "true"})["TopicArn"]
         dlq_url, dlq_arn = _queue(q, DLQ, {"FifoQueue": "true"})
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
-        proj_url, proj_arn = _queue(q, PROJECTOR, {"FifoQueue": "true", "VisibilityTimeout": "2",
+        proj_url, proj_arn = _queue(q, PROJECTOR, {"FifoQueue": "true", "VisibilityTimeout": "5",
                                                     "RedrivePolicy": redrive})
         audit_url, audit_arn = _queue(q, AUDIT, {})
         subscribed = {s["Endpoint"] for s in
