@@ -137,7 +137,7 @@ def compare(loaded: Loaded, spec: diverge.ReadModelSpec, entity_type: str | None
     try:
         reducer = choice.load()
         with st.spinner("Comparing inside DuckDB…" if choice.kind == "merge" else
-                        f"Folding every entity with {choice.label}…"):
+                        f"Folding every entity with {inert(choice.label)}…"):
             report = diverge.compare(cur, loaded.table, spec, entity_type=entity_type,
                                      limit=1000, reducer=reducer, max_events=max_events,
                                      progress=progress)
