@@ -24,7 +24,8 @@ RABBITMQ_DB ?= .eventlab/rabbitmq.duckdb
 TEST_WORKERS ?= 2
 KAFKA  := 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: run test lint bench demo-data demo-kafka demo-rabbitmq demo-aws clean
+
+.PHONY: run test test-durations lint bench demo-data demo-kafka demo-rabbitmq demo-aws clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -128,7 +129,14 @@ test: $(VENV)/.dev-installed
 	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || \
 		(apt-get update -q && apt-get install -y -q --no-install-recommends rabbitmq-server) || \
 		{ echo "the RabbitMQ tests need rabbitmq-server: apt-get install -y rabbitmq-server"; exit 1; }
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
+# The whole suite as `make test` runs it, writing each xdist group's seconds to
+# tests/durations.json (the order `make test` hands groups to workers: longest first).
+# Run it on a quiet machine after tests change much, and commit the file.
+test-durations: $(VENV)/.dev-installed
+	EVENTLAB_TEST_DURATIONS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+		--no-loadscope-reorder
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/ingest_parquet.py

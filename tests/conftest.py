@@ -4,6 +4,8 @@ is split between pytest-xdist workers (`make test` runs `pytest -n 2 --dist load
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,16 +26,58 @@ SHARED_SERVERS = {"rabbitmq_server": "rabbitmq"}
 (The Kafka broker starts in a second: each worker runs its own, on its own free port.)"""
 
 
+DURATIONS = Path(__file__).with_name("durations.json")
+"""Seconds each xdist group took on a quiet 2-core run (`make test-durations` writes it): only
+the order in which the groups are handed to the workers, longest first, depends on it."""
+_measured: dict[str, float] = {}
+BROWSER_WEIGHT = 20.0
+"""Guessed seconds of a group's test that is not in `DURATIONS` and drives Chromium (others 1)."""
+
+
+def _guess(item: pytest.Item) -> float:
+    return BROWSER_WEIGHT if "page" in getattr(item, "fixturenames", ()) else 1.0
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `--dist loadgroup`, a module's tests stay on one worker (its module fixtures, such
-    as a served app and a browser, start once), and the tests of a shared server share one."""
+    as a served app and a browser, start once), and the tests of a shared server share one.
+    The groups are then ordered longest first (`DURATIONS`, else a guess), which `make test`
+    keeps with `--no-loadscope-reorder`: xdist's own order (most tests first) left the few long
+    browser modules to the end, where one worker ran them while the other had finished."""
+    groups: dict[str, str] = {}
     for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        names = getattr(item, "fixturenames", ())
-        group = next((g for f, g in SHARED_SERVERS.items() if f in names), None)
-        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            names = getattr(item, "fixturenames", ())
+            group = next((g for f, g in SHARED_SERVERS.items() if f in names), None)
+            marker = pytest.mark.xdist_group(group or item.nodeid.split("::")[0])
+            item.add_marker(marker)
+            marker = marker.mark
+        groups[item.nodeid] = str(marker.args[0] if marker.args else marker.kwargs.get("name"))
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    cost: dict[str, float] = {}
+    for item in items:
+        group = groups[item.nodeid]
+        cost[group] = known[group] if group in known else cost.get(group, 0.0) + _guess(item)
+    items.sort(key=lambda item: -cost[groups[item.nodeid]])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With EVENTLAB_TEST_DURATIONS set, add each test's setup, call and teardown to its group
+    (xdist names the group after an `@` in the test id)."""
+    if os.environ.get("EVENTLAB_TEST_DURATIONS"):
+        group = report.nodeid.rpartition("@")[2] if "@" in report.nodeid else \
+            report.nodeid.split("::")[0]
+        _measured[group] = _measured.get(group, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the measured group durations (the controller's, which saw every worker's)."""
+    if os.environ.get("EVENTLAB_TEST_DURATIONS") and _measured and \
+            not os.environ.get("PYTEST_XDIST_WORKER"):
+        DURATIONS.write_text(json.dumps({g: round(s, 1) for g, s in sorted(_measured.items())},
+                                        indent=0) + "\n")
 
 
 @pytest.fixture(scope="session", autouse=True)
