@@ -1,0 +1,174 @@
+"""Settling an SQS/SNS republish beyond the five-minute deduplication window, against moto's
+server mode (an EMULATOR: only what SQS/SNS document is relied on: PublishBatch and
+SendMessageBatch answers, delivery of a topic's messages to a subscribed queue as the SNS
+envelope with the message attributes, a queue's CreatedTimestamp, subscription attributes).
+
+A job killed between the send and the outcome is simulated as the other republish tests do:
+the ledger is put back in the state the write-ahead mark leaves (`unknown`). Time is moved by
+the target's clock, never by sleeping five minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from event_rows import add_events
+
+from eventlab import republish
+from eventlab.aws.clients import sqs
+from eventlab.aws.config import AwsConfig
+from eventlab.aws.queues import queue_name
+from eventlab.aws.taps import create_tap
+from eventlab.ingest.sqs_ingest import ingest_sqs
+from eventlab.republish import PlanOptions, Selection
+from eventlab.republish.aws_consent import resend_unknown
+from eventlab.republish.aws_readback import TAP_HINT
+from eventlab.republish.aws_target import AwsTarget, aws_target
+from eventlab.republish.plan import ORIGINAL_OFFSET, REPLAY_ID, SNS, SQS
+from eventlab.store import db
+from eventlab.store.eventstore import EventStore
+
+N = 25
+"""Records per job: a first chunk of 20 goes out (rate 20/s), then the job is cancelled."""
+
+
+def _store(tmp_path: Path) -> EventStore:
+    store = EventStore(tmp_path / "settle.duckdb")
+    add_events(store, [dict(source="sqs", topic="src", offset=i, seq=i + 1,
+                            entity_id=f"order-{i % 3}", event_id=f"m-{i}",
+                            value=f'{{"n": {i}}}'.encode()) for i in range(N)])
+    return store
+
+
+def _later(minutes: float = 10) -> Callable[[], datetime]:
+    """A clock `minutes` ahead: the resume happens beyond the five-minute window."""
+    return lambda: datetime.now(UTC) + timedelta(minutes=minutes)
+
+
+def _interrupted(store: EventStore, target: AwsTarget, name: str, kind: str) -> str:
+    """Plan a job of N records and send its first chunk (20) only; then put the ledger as a
+    SIGKILL would leave it: records 0-4 sent but their answers not written, records 20-24
+    marked (the write-ahead) but never sent. Returns the job id."""
+    sel = Selection.query('SELECT topic, "partition", "offset" FROM events', label="test")
+    dry = republish.dry_run(store, target, sel, PlanOptions(target=name, target_kind=kind))
+    job = dry.plan.job_id
+    cancel = threading.Event()
+    first = republish.execute(store, target, job, rate=20, cancel=cancel,
+                              progress=lambda c: cancel.set())
+    assert (first.status, first.counts.sent, first.counts.unsent) == ("cancelled", 20, 5)
+    with store.transaction() as cur:
+        cur.execute("UPDATE republish_log SET status = 'unknown', \"partition\" = NULL, "
+                    "updated_at = now() WHERE job_id = ? AND (n < 5 OR n >= 20)", [job])
+    return job
+
+
+def _statuses(store: EventStore, job: str) -> dict[str, int]:
+    with store.reading() as cur:
+        return dict(db.rows(cur, "SELECT status, count(*) FROM republish_log WHERE job_id = ? "
+                                 "GROUP BY ALL", [job]))
+
+
+def _offsets_in_tap(store: EventStore, topic: str, job: str) -> list[int]:
+    """The original offsets of this job's messages stored from the topic's tap (one per
+    message the tap received; these bodies map to no entity, so they are in the quarantine,
+    as any message is that ingest cannot map)."""
+    with store.reading() as cur:
+        rows = [r for table in ("events", "quarantine") for r in db.rows(cur, f"""
+            SELECT decode(list_filter(headers, lambda h: h.key = ?)[1].value)
+            FROM {table} WHERE source = 'sns' AND topic = ?
+              AND decode(list_filter(headers, lambda h: h.key = ?)[1].value) = ?""",
+                       [ORIGINAL_OFFSET, topic, REPLAY_ID, job])]
+    return sorted(int(o) for (o,) in rows)
+
+
+def test_an_sns_job_resumed_beyond_the_window_settles_through_its_tap_exactly_once(
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    arn = sns_topic_factory()
+    topic = arn.rsplit(":", 1)[-1]
+    create_tap(aws_config, arn)  # before the job's first send
+    with _store(tmp_path) as store:
+        job = _interrupted(store, aws_target(aws_config, SNS), topic, SNS)
+        with store.reading() as cur:
+            warned = db.scalar(cur, "SELECT plan FROM republish_jobs WHERE job_id = ?", [job])
+        assert TAP_HINT not in warned  # the topic has a tap: the dry run does not ask for one
+        again = republish.execute(store, aws_target(aws_config, SNS, clock=_later()), job,
+                                  action="resume")
+        statuses = _statuses(store, job)
+        with store.reading() as cur:
+            found = db.rows(cur, "SELECT n, error FROM republish_log WHERE job_id = ? AND n < 5 "
+                                 "ORDER BY n", [job])
+        in_tap = _offsets_in_tap(store, topic, job)
+    # 0-4 were in the tap: sent, with their MessageId; 20-24 were not: sent now, once
+    assert (again.settled_found, again.settled_missing, again.sent_now) == (5, 5, 5)
+    assert (again.status, statuses) == ("done", {"acked": N})
+    assert all("SNS MessageId" in e for _, e in found)
+    assert any("found in the tap" in n for n in again.notes)
+    assert in_tap == list(range(N))  # each record exactly once in the tap
+
+
+def test_a_tap_made_after_the_first_send_is_not_trusted_and_consent_resends_once(
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    arn = sns_topic_factory()
+    topic = arn.rsplit(":", 1)[-1]
+    with _store(tmp_path) as store:
+        job = _interrupted(store, aws_target(aws_config, SNS), topic, SNS)
+        with store.reading() as cur:
+            warnings = db.scalar(cur, "SELECT detail FROM audit_log WHERE job_id = ? AND "
+                                      "action = 'dry-run'", [job])
+        assert TAP_HINT in warnings  # the dry run says how to make it verifiable
+        tap = create_tap(aws_config, arn)  # too late: it missed the first sends
+        later = aws_target(aws_config, SNS, clock=_later())
+        kept = republish.execute(store, later, job, action="resume")
+        assert (kept.status, kept.counts.unknown, kept.sent_now) == ("partial", 10, 0)
+        assert any("had no tap when this job first sent" in n for n in kept.notes)
+        assert any("stay unknown" in n for n in kept.notes)
+        assert resend_unknown(store, job, actor="tester") == 10
+        done = republish.execute(store, later, job, action="resume")
+        ingest_sqs(store, aws_config, tap.url)  # what the late tap received
+        in_tap = _offsets_in_tap(store, topic, job)
+        with store.reading() as cur:
+            audit = db.rows(cur, "SELECT action, outcome, unknown, detail FROM audit_log WHERE "
+                                 "job_id = ? ORDER BY logged_at", [job])
+    assert (done.status, done.counts.sent, done.sent_now) == ("done", N, 10)
+    assert any("not verifiable" in n for n in done.notes)
+    # sent again with consent: 0-4 (answers lost) and 20-24 (never sent), each once here
+    assert in_tap == [0, 1, 2, 3, 4, 20, 21, 22, 23, 24]
+    assert [a[:2] for a in audit] == [("dry-run", "planned"), ("execute", "cancelled"),
+                                      ("resume", "partial"), ("resend-unknown", "consented"),
+                                      ("resume", "done")]
+    assert audit[3][2] == 10 and "twice" in audit[3][3]
+
+
+def _drain(config: AwsConfig, url: str) -> list[str]:
+    client = sqs(config)
+    out: list[str] = []
+    empty = 0
+    while empty < 2:
+        got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                     VisibilityTimeout=30).get("Messages", [])
+        empty = 0 if got else empty + 1
+        for m in got:
+            out.append(m["Body"])
+            client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def test_an_unknown_fifo_record_beyond_the_window_stays_unknown_until_consent(
+        tmp_path: Path, aws_config: AwsConfig, sqs_queue_factory: Callable[..., str]) -> None:
+    url = sqs_queue_factory(fifo=True)
+    with _store(tmp_path) as store:
+        job = _interrupted(store, aws_target(aws_config, SQS), queue_name(url), SQS)
+        with store.transaction() as cur:  # only the never-sent 20-24 are unknown here
+            cur.execute("UPDATE republish_log SET status = 'acked' WHERE job_id = ? AND n < 5",
+                        [job])
+        later = aws_target(aws_config, SQS, clock=_later())
+        kept = republish.execute(store, later, job, action="resume")
+        assert (kept.status, kept.counts.unknown, kept.sent_now) == ("partial", 5, 0)
+        assert any("--resend-unknown" in n for n in kept.notes)
+        assert resend_unknown(store, job) == 5
+        done = republish.execute(store, later, job, action="resume")
+    assert (done.status, done.sent_now) == ("done", 5)
+    assert sorted(_drain(aws_config, url)) == sorted(f'{{"n": {i}}}' for i in range(N))
