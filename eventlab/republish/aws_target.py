@@ -54,6 +54,9 @@ from eventlab.republish.verify import Lost, Verification
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
+TAP_VERIFIED = "every acknowledged record found in the tap of its SNS topic"
+"""The note of a job read back through its topics' taps (the page says it)."""
+
 _ENTITIES_SQL = """
 SELECT l.n, e.entity_id FROM republish_log l JOIN events e
   ON l.origin = 'event' AND e."offset" = l.src_offset AND e.source = l.source
@@ -116,8 +119,7 @@ class AwsTarget:
         if self.kind == SNS:
             checked, acked = self._verified or (0, -1)
             if checked == acked:
-                return ("every acknowledged record found in the tap of its SNS topic (read "
-                        "back through EventLab's tap)")
+                return TAP_VERIFIED
             return ("acknowledged by SNS; not verifiable: a topic cannot be read back; "
                     f"{readback.TAP_HINT}")
         return ("acknowledged by SQS; not verified: reading a queue back means receiving "

@@ -10,12 +10,17 @@ the target's clock, never by sleeping five minutes.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from event_rows import add_events
+from repo_paths import ROOT
 
 from eventlab import republish
 from eventlab.aws.clients import sqs
@@ -26,7 +31,7 @@ from eventlab.ingest.sqs_ingest import ingest_sqs
 from eventlab.republish import PlanOptions, Selection
 from eventlab.republish.aws_consent import resend_unknown
 from eventlab.republish.aws_readback import TAP_HINT
-from eventlab.republish.aws_target import AwsTarget, aws_target
+from eventlab.republish.aws_target import TAP_VERIFIED, AwsTarget, aws_target
 from eventlab.republish.plan import ORIGINAL_OFFSET, REPLAY_ID, SNS, SQS
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
@@ -105,7 +110,7 @@ def test_an_sns_job_resumed_beyond_the_window_settles_through_its_tap_exactly_on
     assert (again.settled_found, again.settled_missing, again.sent_now) == (5, 5, 5)
     assert (again.status, statuses) == ("done", {"acked": N})
     assert all("SNS MessageId" in e for _, e in found)
-    assert any("found in the tap" in n for n in again.notes)
+    assert TAP_VERIFIED in again.notes  # and every acknowledged record was read back
     assert in_tap == list(range(N))  # each record exactly once in the tap
 
 
@@ -172,3 +177,44 @@ def test_an_unknown_fifo_record_beyond_the_window_stays_unknown_until_consent(
         done = republish.execute(store, later, job, action="resume")
     assert (done.status, done.sent_now) == ("done", 5)
     assert sorted(_drain(aws_config, url)) == sorted(f'{{"n": {i}}}' for i in range(N))
+
+
+def _cli(db_path: Path, config: AwsConfig, *args: str, **env: str) -> tuple[int, dict, str]:
+    full = {**os.environ, "EVENTLAB_AWS_ENDPOINT_URL": str(config.endpoint_url),
+            "EVENTLAB_READ_ONLY": "0", **env}
+    out = subprocess.run([sys.executable, "-m", "eventlab", "republish", "--db", str(db_path),
+                          *args, "--json"], cwd=ROOT, env=full, capture_output=True, text=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    lines = out.stdout.strip().splitlines()
+    return out.returncode, (json.loads(lines[-1]) if lines else {}), out.stderr
+
+
+def test_the_cli_resends_unknown_records_only_with_resend_unknown_and_audits_it(
+        tmp_path: Path, aws_config: AwsConfig, sqs_queue_factory: Callable[..., str]) -> None:
+    url = sqs_queue_factory()  # a standard queue: an unknown record is never sent by itself
+    path = tmp_path / "cli.duckdb"
+    with EventStore(path) as store:
+        add_events(store, [dict(source="sqs", topic="src", offset=i, seq=i + 1,
+                                value=v.encode()) for i, v in enumerate("abc")])
+        job = republish.dry_run(store, aws_config, Selection.query(
+            "SELECT event_id FROM events"), PlanOptions(target=queue_name(url),
+                                                        target_kind=SQS)).plan.job_id
+        with store.transaction() as cur:  # killed after marking record 2, before its call
+            cur.execute("UPDATE republish_log SET status = 'unknown', updated_at = now() "
+                        "WHERE job_id = ? AND n = 2", [job])
+    code, kept, _ = _cli(path, aws_config, "--resume", job, "--execute")
+    assert code == 1 and (kept["status"], kept["unknown"], kept["sent"]) == ("partial", 1, 2)
+    assert any("--resend-unknown" in n for n in kept["notes"])
+    code, _, err = _cli(path, aws_config, "--resume", job, "--execute", "--resend-unknown",
+                        EVENTLAB_READ_ONLY="1")
+    assert code != 0 and "read-only" in err.lower()
+    code, done, err = _cli(path, aws_config, "--resume", job, "--execute", "--resend-unknown")
+    assert code == 0 and (done["status"], done["sent"], done["sent_now"]) == ("done", 3, 1)
+    assert "twice" in err  # the consent names the duplicate risk
+    assert sorted(_drain(aws_config, url)) == ["a", "b", "c"]
+    with EventStore(path) as store, store.reading() as cur:
+        audit = db.rows(cur, "SELECT action, outcome, unknown FROM audit_log WHERE job_id = ? "
+                             "ORDER BY logged_at", [job])
+    assert audit == [("dry-run", "planned", 0), ("resume", "partial", 1),
+                     ("resend-unknown", "refused", None), ("resend-unknown", "consented", 1),
+                     ("resume", "done", 0)]
