@@ -99,7 +99,7 @@ class AwsTarget:
         self._publisher: publish.Publisher | None = None
         self._notes: list[str] = []
         self._settled = ""
-        self._verified: tuple[int, int] | None = None  # (checked, acknowledged)
+        self._tap_verified = False  # the last verify read every record back through taps
 
     @property
     def safe_resend_s(self) -> float:
@@ -117,11 +117,10 @@ class AwsTarget:
     def unverifiable(self) -> str:
         """What `done` means here (see the module)."""
         if self.kind == SNS:
-            checked, acked = self._verified or (0, -1)
-            if checked == acked:
+            if self._tap_verified:
                 return TAP_VERIFIED
-            return ("acknowledged by SNS; not verifiable: a topic cannot be read back; "
-                    f"{readback.TAP_HINT}")
+            return ("acknowledged by SNS; not verifiable: a topic is read back only through "
+                    f"a tap that existed before the job's first send; {readback.TAP_HINT}")
         return ("acknowledged by SQS; not verified: reading a queue back means receiving "
                 "from it, which EventLab does not do to a target")
 
@@ -246,33 +245,40 @@ class AwsTarget:
     def verify(self, store: EventStore, job_id: str) -> Verification:
         """SNS topics with a trusted tap: every acknowledged record is looked for in the tap
         (`aws_readback.py`); not found: lost. Queues and other topics: not read back."""
-        self._verified = None
+        self._tap_verified = False
         if self.kind != SNS:
             return Verification(0)
         with store.reading() as cur:
             rows = ledger.acked_rows(cur, job_id)
+            topics = [t for (t,) in db.rows(cur, "SELECT DISTINCT target_topic FROM "
+                                                 "republish_log WHERE job_id = ?", [job_id])]
             times = dict(db.rows(cur, "SELECT n, updated_at FROM republish_log WHERE job_id = ? "
                                       "AND status = 'acked'", [job_id]))
-        by_topic: dict[str, list[tuple]] = {}
+        by_topic: dict[str, list[tuple]] = {t: [] for t in topics}
         for r in rows:
             by_topic.setdefault(r[1], []).append(r)
         checked = 0
+        all_tapped = True
         lost: list[Lost] = []
         for topic, mine in sorted(by_topic.items()):
             tapped = self._tapped(store, job_id, topic)
             if tapped.tap is None:
+                all_tapped = False
+                continue
+            if not mine:
                 continue
             last = max((times[r[0]] for r in mine if times.get(r[0]) is not None), default=None)
             got, doubt = readback.read_back(
                 store, self.config, job_id, tapped, [planning.identity(*r[4:8]) for r in mine],
                 last, self.clock, self.grace_s)
             if doubt:
+                all_tapped = False
                 continue  # not conclusive: not checked
             checked += len(mine)
             lost += [Lost(r[0], topic, 0, r[3],  # no offset in a topic: None
                           "acknowledged by SNS, then not delivered to the topic's tap")
                      for r in mine if not got.get(planning.identity(*r[4:8]))]
-        self._verified = (checked, len(rows))
+        self._tap_verified = all_tapped and checked == len(rows)
         return Verification(checked, tuple(lost))
 
     def _tapped(self, store: EventStore, job_id: str, topic: str) -> readback.Tapped:

@@ -14,6 +14,7 @@ from eventlab.republish import guards
 from eventlab.republish import plan as planning
 from eventlab.republish.audit import rows as audit_rows
 from eventlab.republish.aws_consent import RISK
+from eventlab.republish.aws_readback import TAP_HINT
 from eventlab.republish.aws_target import TAP_VERIFIED, redrive
 from eventlab.republish.ledger import Counts
 from eventlab.republish.plan import SNS, SQS, Plan, PlanOptions
@@ -83,10 +84,11 @@ def done_text(plan: Plan, store: EventStore | None = None) -> str | None:
     if plan.target_kind == SNS and store is not None and _tap_verified(store, plan.job_id):
         return (f"Done: all {plan.count:,} records acknowledged by SNS and found in the "
                 "topic's tap.")
-    what = "SQS (a queue is not read back)" if plan.target_kind == SQS else (
-        "SNS (a topic cannot be read back without a tap made before the job's first send: "
-        "not verifiable)")
-    return f"Done: all {plan.count:,} records acknowledged by {what}."
+    if plan.target_kind == SQS:
+        return f"Done: all {plan.count:,} records acknowledged by SQS (a queue is not read back)."
+    return (f"Done: all {plan.count:,} records acknowledged by SNS (not verifiable: a topic "
+            f"is read back only through a tap made before the job's first send; next time, "
+            f"{TAP_HINT}).")
 
 
 def _tap_verified(store: EventStore, job_id: str) -> bool:
