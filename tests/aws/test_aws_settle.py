@@ -26,7 +26,7 @@ from eventlab import republish
 from eventlab.aws.clients import sqs
 from eventlab.aws.config import AwsConfig
 from eventlab.aws.queues import queue_name
-from eventlab.aws.taps import create_tap
+from eventlab.aws.taps import create_tap, remove_tap, tap_name
 from eventlab.ingest.sqs_ingest import ingest_sqs
 from eventlab.republish import PlanOptions, Selection
 from eventlab.republish.aws_consent import resend_unknown
@@ -128,7 +128,8 @@ def test_a_tap_made_after_the_first_send_is_not_trusted_and_consent_resends_once
         later = aws_target(aws_config, SNS, clock=_later())
         kept = republish.execute(store, later, job, action="resume")
         assert (kept.status, kept.counts.unknown, kept.sent_now) == ("partial", 10, 0)
-        assert any("had no tap when this job first sent" in n for n in kept.notes)
+        assert any("had no tap (none recorded) when this job first sent" in n
+                   for n in kept.notes)
         assert any("stay unknown" in n for n in kept.notes)
         assert resend_unknown(store, job, actor="tester") == 10
         done = republish.execute(store, later, job, action="resume")
@@ -145,6 +146,22 @@ def test_a_tap_made_after_the_first_send_is_not_trusted_and_consent_resends_once
                                       ("resume", "partial"), ("resend-unknown", "consented"),
                                       ("resume", "done")]
     assert audit[3][2] == 10 and "twice" in audit[3][3]
+
+
+def test_a_tap_removed_and_made_again_after_the_first_send_is_not_trusted(
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    """The tap recorded at the first send (queue, CreatedTimestamp, subscription) must still
+    be the tap: one made again may have missed messages in between."""
+    arn = sns_topic_factory()
+    create_tap(aws_config, arn)
+    with _store(tmp_path) as store:
+        job = _interrupted(store, aws_target(aws_config, SNS), arn.rsplit(":", 1)[-1], SNS)
+        remove_tap(aws_config, tap_name(arn))
+        create_tap(aws_config, arn)
+        kept = republish.execute(store, aws_target(aws_config, SNS, clock=_later()), job,
+                                 action="resume")
+    assert (kept.status, kept.counts.unknown, kept.sent_now) == ("partial", 10, 0)
+    assert any("made again" in n for n in kept.notes)
 
 
 def _drain(config: AwsConfig, url: str) -> list[str]:
