@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,6 +163,23 @@ def test_a_tap_removed_and_made_again_after_the_first_send_is_not_trusted(
                                  action="resume")
     assert (kept.status, kept.counts.unknown, kept.sent_now) == ("partial", 10, 0)
     assert any("made again" in n for n in kept.notes)
+
+
+def test_a_record_missing_from_the_tap_is_awaited_for_the_grace_then_unsent(
+        tmp_path: Path, aws_config: AwsConfig, sns_topic_factory: Callable[..., str]) -> None:
+    """Resumed at once (the real clock): SNS delivers to the tap asynchronously, so a record
+    marked a moment ago is looked for until the grace has passed, then called unsent."""
+    arn = sns_topic_factory()
+    create_tap(aws_config, arn)
+    with _store(tmp_path) as store:
+        job = _interrupted(store, aws_target(aws_config, SNS), arn.rsplit(":", 1)[-1], SNS)
+        started = time.monotonic()
+        again = republish.execute(store, aws_target(aws_config, SNS, grace_s=12), job,
+                                  action="resume")
+        waited = time.monotonic() - started
+    assert (again.status, again.settled_found, again.settled_missing) == ("done", 5, 5)
+    assert waited >= 12  # 20-24 were marked just now: awaited for the grace first (the
+    # drains alone take a few seconds: two long polls of 2 s)
 
 
 def _drain(config: AwsConfig, url: str) -> list[str]:
