@@ -177,3 +177,60 @@ def remove_tap(config: AwsConfig, queue: str) -> Tap:
     with aws_errors(f"deleting tap queue {tap.name}"):
         sqs(config).delete_queue(QueueUrl=tap.url)
     return tap
+
+
+@dataclass(frozen=True)
+class TapState:
+    """What a republish needs to trust a tap as a read-back of its topic: which queue (URL
+    and `CreatedTimestamp`, so a tap removed and made again is told apart), which
+    subscription, and whether it delivers everything the topic publishes right now."""
+
+    url: str
+    created_s: int
+    subscription_arn: str
+    problem: str | None = None
+    """Why the tap would not see every message (None: it would)."""
+
+
+def tap_of_topic(config: AwsConfig, topic_arn: str) -> TapState | None:
+    """The state of `topic_arn`'s tap, None when the topic has no tap. A tap with a problem
+    (its subscription gone, pending, filtered or raw) is returned with `problem` said."""
+    q = sqs(config)
+    tap = find_tap(config, tap_name(topic_arn), q)
+    if tap is None or tap.topic_arn != topic_arn:
+        return None
+    with aws_errors(f"reading tap queue {tap.name}"):
+        created = int(float(q.get_queue_attributes(QueueUrl=tap.url, AttributeNames=[
+            "CreatedTimestamp"])["Attributes"]["CreatedTimestamp"]))  # epoch s (moto: a float)
+    state = TapState(tap.url, created, tap.subscription_arn)
+    if not tap.subscription_arn:
+        return _with(state, "it has no subscription")
+    try:
+        with aws_errors(f"reading the subscription of tap {tap.name}"):
+            attrs = sns(config).get_subscription_attributes(
+                SubscriptionArn=tap.subscription_arn)["Attributes"]
+    except AwsNotFound:
+        return _with(state, "its subscription was removed")
+    if attrs.get("TopicArn") != topic_arn:
+        return _with(state, "its subscription is to another topic")
+    if attrs.get("PendingConfirmation", "false") != "false":
+        return _with(state, "its subscription is not confirmed")
+    if attrs.get("RawMessageDelivery", "false") != "false":
+        return _with(state, "its subscription delivers raw messages (no SNS envelope)")
+    if attrs.get("FilterPolicy"):
+        return _with(state, "its subscription has a filter policy")
+    return state
+
+
+def _with(state: TapState, problem: str) -> TapState:
+    return TapState(state.url, state.created_s, state.subscription_arn, problem)
+
+
+def held(config: AwsConfig, url: str) -> tuple[int, int]:
+    """(in flight, delayed) messages of a queue, as SQS approximates them."""
+    with aws_errors(f"reading queue {url.rsplit('/', 1)[-1]}"):
+        attrs = sqs(config).get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+    return (int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))

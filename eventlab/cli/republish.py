@@ -3,7 +3,9 @@
 A selection (--ids FILE, --sql, --entity, --dlq) is planned first (the dry run, written to
 the ledger and the audit log); --execute then sends exactly that plan. --resume JOB_ID goes
 on with an existing job: unknown records are settled by reading the target, then only what
-is not acknowledged is sent. --to-rabbitmq-stream / --to-rabbitmq-exchange / --to-rabbitmq-queues
+is not acknowledged is sent (an SQS/SNS target that cannot be read back keeps them unknown;
+--resend-unknown sends them again with the user's consent to the duplicate risk).
+--to-rabbitmq-stream / --to-rabbitmq-exchange / --to-rabbitmq-queues
 write into RabbitMQ (EVENTLAB_RABBITMQ_* or --rabbitmq-host/--rabbitmq-port/
 --rabbitmq-stream-port) instead of Kafka; --to-sqs QUEUE / --to-sns TOPIC_ARN write into SQS or
 SNS (EVENTLAB_AWS_*), and --dlq QUEUE --to-sqs-redrive sends an SQS dead-letter queue's stored
@@ -120,6 +122,8 @@ def cmd_republish(args: argparse.Namespace) -> int:
     from eventlab.store.eventstore import EventStore, resolve_db_path
 
     has_selection = any((args.ids, args.sql, args.entity, args.dlq))
+    if args.resend_unknown and not (args.resume and args.execute):
+        raise EventLabError("--resend-unknown goes with --resume JOB_ID --execute")
     if has_selection == bool(args.resume):
         raise EventLabError("give exactly one of --ids, --sql, --entity, --dlq, or --resume "
                             "JOB_ID")
@@ -150,6 +154,11 @@ def cmd_republish(args: argparse.Namespace) -> int:
             config = _connection(args, row.plan.target_kind if row else kind)
             confirm = _confirm(row.plan, args.yes) if row else None
             action = "resume"
+            if args.resend_unknown:
+                from eventlab.republish.aws_consent import RISK, resend_unknown
+
+                n = resend_unknown(store, job_id)
+                print(f"sending {n:,} unknown record(s) again: {RISK}", file=sys.stderr)
         else:
             from eventlab.republish import guards
             from eventlab.republish import plan as planning
@@ -240,5 +249,8 @@ def register(commands: Commands) -> None:
     sp.add_argument("--yes", action="store_true",
                     help="with --execute: confirm sending into a source topic")
     sp.add_argument("--resume", metavar="JOB_ID", help="go on with this job")
+    sp.add_argument("--resend-unknown", action="store_true",
+                    help="with --resume into SQS/SNS: send the job's unknown records again, "
+                         "consenting that each may then be in the target twice (audited)")
     sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sp.set_defaults(func=cmd_republish)

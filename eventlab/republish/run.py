@@ -221,6 +221,9 @@ def dry_run(store: EventStore, config: KafkaConfig | RabbitConfig | Target, sel:
         source_partitions=source_partitions,
         existing={t: listed.get(t) for t in targets.values()}, sensitive=sensitive,
         count=sendable, bytes_=summary.bytes, tombstones=summary.tombstones, skipped=skipped)
+    if hasattr(target, "plan_warnings"):  # what the target can check afterwards (AWS)
+        the_plan = replace(the_plan, warnings=(*the_plan.warnings,
+                                               *target.plan_warnings(the_plan)))
     _check_targets(store, actor, "dry-run", the_plan, described)
     if the_plan.create and not target.creates:
         raise _refuse(store, actor, "dry-run", f"target(s) missing on {target.describe()}: "
@@ -334,6 +337,7 @@ def execute(store: EventStore, config: KafkaConfig | RabbitConfig | Target, job_
                 notes.append(target.settle_note(found, missing) if hasattr(
                     target, "settle_note") else f"settled {found + missing:,} unknown "
                     f"record(s) by reading the target: {found:,} found, {missing:,} not found")
+            notes += getattr(target, "settle_notes", ())  # unknown records left unknown
             if extra:
                 notes.append(f"{extra:,} extra copies of this job's records found in the target")
             with store.transaction() as cur:

@@ -189,6 +189,14 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (job_id, n)
     )
     """,
+    # The tap each SNS target topic had when a job first sent to it (republish/aws_readback.py).
+    """
+    CREATE TABLE IF NOT EXISTS republish_taps (
+        job_id VARCHAR NOT NULL, topic VARCHAR NOT NULL, first_send TIMESTAMPTZ NOT NULL,
+        tap_url VARCHAR, tap_created BIGINT, subscription VARCHAR,  -- NULL: no usable tap
+        PRIMARY KEY (job_id, topic)
+    )
+    """,
     # Append-only: EventLab only ever INSERTs here (eventlab/republish/audit.py).
     """
     CREATE TABLE IF NOT EXISTS audit_log (

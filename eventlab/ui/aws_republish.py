@@ -12,7 +12,11 @@ from eventlab.aws.config import AwsConfig
 from eventlab.errors import EventLabError
 from eventlab.republish import guards
 from eventlab.republish import plan as planning
-from eventlab.republish.aws_target import redrive
+from eventlab.republish.audit import rows as audit_rows
+from eventlab.republish.aws_consent import RISK
+from eventlab.republish.aws_readback import TAP_HINT
+from eventlab.republish.aws_target import TAP_VERIFIED, redrive
+from eventlab.republish.ledger import Counts
 from eventlab.republish.plan import SNS, SQS, Plan, PlanOptions
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
@@ -72,10 +76,37 @@ def job_config(plan: Plan) -> AwsConfig | None:
     return aws_widgets.configured()
 
 
-def done_text(plan: Plan) -> str | None:
-    """What 'done' says for an SQS/SNS job (nothing is read back), None for other targets."""
+def done_text(plan: Plan, store: EventStore | None = None) -> str | None:
+    """What 'done' says for an SQS/SNS job (read back through a tap, or not at all), None
+    for other targets."""
     if plan.target_kind not in (planning.SQS, planning.SNS):
         return None
-    what = "SQS (a queue is not read back)" if plan.target_kind == SQS else (
-        "SNS (a topic cannot be read back: not verifiable)")
-    return f"Done: all {plan.count:,} records acknowledged by {what}."
+    if plan.target_kind == SNS and store is not None and _tap_verified(store, plan.job_id):
+        return (f"Done: all {plan.count:,} records acknowledged by SNS and found in the "
+                "topic's tap.")
+    if plan.target_kind == SQS:
+        return f"Done: all {plan.count:,} records acknowledged by SQS (a queue is not read back)."
+    return (f"Done: all {plan.count:,} records acknowledged by SNS (not verifiable: a topic "
+            f"is read back only through a tap made before the job's first send; next time, "
+            f"{TAP_HINT}).")
+
+
+def _tap_verified(store: EventStore, job_id: str) -> bool:
+    """Did the job's last run end verified through its topics' taps (its audit note)?"""
+    with store.reading() as cur:
+        rows = audit_rows(cur, limit=1, job_id=job_id).column("detail").to_pylist()
+    return bool(rows) and TAP_VERIFIED in (rows[0] or "")
+
+
+def unknown_consent(plan: Plan, counts: Counts) -> bool:
+    """For an SQS/SNS job with unknown records: the checkbox that sends them again on the
+    next resume, naming the duplicate risk (`republish/aws_consent.py`); ticked or not."""
+    if plan.target_kind not in (SQS, SNS) or not counts.unknown:
+        return False
+    st.warning(f"{counts.unknown:,} record(s) are unknown: the call went out and no answer "
+               "was recorded. SQS/SNS cannot be read back here (a queue is never received "
+               "from; a topic needs a tap made before the job's first send), so a resume "
+               "leaves them unknown.")
+    return bool(st.checkbox(f"Send the {counts.unknown:,} unknown record(s) again on resume: "
+                            f"{RISK} (audited)", key="rp_aws_resend_unknown"))
+

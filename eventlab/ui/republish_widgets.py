@@ -30,6 +30,7 @@ from eventlab.kafka.config import KafkaConfig
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.republish import guards, ledger
 from eventlab.republish import plan as planning
+from eventlab.republish.aws_consent import resend_unknown
 from eventlab.republish.selection import Selection
 from eventlab.store.eventstore import EventStore
 from eventlab.ui import aws_republish, aws_widgets, context, kafka_cluster, links, rabbitmq_widgets
@@ -333,7 +334,7 @@ def job_panel(store: EventStore, conns: Connections, manager: JobManager, job_id
                  "the target was read back (deleted, re-created or truncated). Nothing more is "
                  "sent by this job; send the selection again as a new job.")
     elif c.sent == c.planned:
-        st.success(aws_republish.done_text(plan) or f"Done: all {c.planned:,} records "
+        st.success(aws_republish.done_text(plan, store) or f"Done: all {c.planned:,} records "
                    "acknowledged and verified in the target.")
     if lost or c.sent == c.planned:
         if st.button("Send again (a new job with a new replay id)", key="rp_again"):
@@ -354,9 +355,12 @@ def job_panel(store: EventStore, conns: Connections, manager: JobManager, job_id
     rate = st.number_input("Rate limit (records/s, 0: none)", min_value=0, value=0, step=100,
                            key="rp_rate")
     label = "Execute" if row.status == "planned" else "Resume"
+    consent = aws_republish.unknown_consent(plan, c)
     if st.button(label, type="primary", key="rp_execute", disabled=not ok):
         token = st.session_state.setdefault("rp_token", uuid.uuid4().hex)
         try:
+            if consent:
+                resend_unknown(store, job_id, actor=_actor())
             republish.start_republish(manager, store, config, job_id, actor=_actor(),
                                       confirm=typed, rate=float(rate) or None,
                                       action="execute" if label == "Execute" else "resume",
