@@ -180,6 +180,31 @@ def reset_page_on_change(filters: Filters) -> None:
     st.session_state["_filters_marker"] = marker
 
 
+def count_all_asked(filters: Filters) -> bool:
+    """True once "Count all" was pressed for these filters (a search counts up to
+    `explore.COUNT_CAP` otherwise)."""
+    return st.session_state.get("_count_all") == repr(filters)
+
+
+def page_caption(page: explore.Page) -> None:
+    """How many events match (exact, or "at least" where a search stopped counting, with a
+    button that counts them all) and which page this is."""
+    pages = f"{page.pages:,}" if page.exact else f"{page.pages:,}+"
+    total = f"{page.total:,}" if page.exact else f"at least {page.total:,}"
+    st.caption(f"{total} matching events · page {page.page + 1} of {pages} · "
+               f"{explore.PAGE_SIZE} per page, sorted by time")
+    if not page.exact:
+        st.button("Count all", key="count_all", icon=":material/functions:",
+                  help="A search stops counting at "
+                       f"{max(explore.COUNT_CAP, page.total):,} matches; counting them all "
+                       "reads every payload once more", on_click=_count_all,
+                  args=(st.session_state.get("_filters_marker"),))
+
+
+def _count_all(marker: str | None) -> None:
+    st.session_state["_count_all"] = marker
+
+
 def page_picker(total_pages: int) -> int:
     """1-based page number input bound to the URL; returns the 0-based page."""
     if st.session_state.get("page", 1) > total_pages:

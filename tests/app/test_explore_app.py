@@ -285,3 +285,21 @@ def test_correlation_link_reaches_the_url_and_survives_a_filter_change(app_env: 
     reloaded.run()
     assert reloaded.text_input(key="correlation").value == corr
     assert _matching(reloaded) == _matching(at)
+
+
+def test_a_search_counts_up_to_a_bound_then_all_on_demand(
+        app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("eventlab.explore.queries.COUNT_CAP", 150)
+    with EventStore(app_env) as store, store.reading() as cur:
+        exact = explore.page(cur, explore.Filters(text="order"), count_all=True).total
+    assert exact > 150
+    at = _new()
+    at.query_params["text"] = "order"
+    at.run()
+    assert not at.exception
+    assert "at least 150 matching events · page 1 of 2+" in _caption_with(at, "matching")
+    assert len(at.dataframe(key="events_table").value) == explore.PAGE_SIZE
+    at.button(key="count_all").click().run()
+    assert not at.exception
+    assert _matching(at) == exact
+    assert not [b for b in at.button if b.key == "count_all"]
