@@ -53,7 +53,7 @@ if picked is not None:
     st.query_params["ev"] = picked.to_param()
 try:
     with chart_slot.container():
-        counts, bucket = explore.counts_over_time(cur, filters)
+        counts, bucket = w.chart_counts(filters)
         st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
 except EventLabError as exc:
     chart_slot.error(inert_lines(exc))

@@ -7,12 +7,13 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
 from eventlab.explore.duplicates import LABELS, LEGEND
-from eventlab.store.eventstore import StoreStats
+from eventlab.store.eventstore import StoreStats, data_version
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
 from eventlab.ui import context, investigations_widgets, links, schema_widgets, url_state
@@ -203,6 +204,19 @@ def page_caption(page: explore.Page) -> None:
 
 def _count_all(marker: str | None) -> None:
     st.session_state["_count_all"] = marker
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _chart_counts(db_path: str, version: tuple, filters: Filters) -> tuple[pa.Table, str]:
+    with context.store().reading() as cur:
+        return explore.counts_over_time(cur, filters)
+
+
+def chart_counts(filters: Filters) -> tuple[pa.Table, str]:
+    """`explore.counts_over_time` of the filters, once per data version: a search's chart
+    reads every payload twice (its span, its buckets), so paging or opening an event does not
+    repeat it."""
+    return _chart_counts(context.db_path(), data_version(context.cursor()), filters)
 
 
 def page_picker(total_pages: int) -> int:

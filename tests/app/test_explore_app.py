@@ -303,3 +303,22 @@ def test_a_search_counts_up_to_a_bound_then_all_on_demand(
     assert not at.exception
     assert _matching(at) == exact
     assert not [b for b in at.button if b.key == "count_all"]
+
+
+def test_a_search_chart_is_computed_once_per_data_version(
+        app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[explore.Filters] = []
+    real = explore.counts_over_time
+
+    def counted(cur: db.Connection, f: explore.Filters, *a: object) -> object:
+        calls.append(f)
+        return real(cur, f, *a)
+
+    monkeypatch.setattr(explore, "counts_over_time", counted)
+    at = _new()
+    at.query_params["text"] = "order-000"
+    at.run()
+    at.number_input(key="page").set_value(2).run()
+    assert not at.exception
+    assert "page 2 of" in _caption_with(at, "matching")
+    assert [f.text for f in calls] == ["order-000"]  # paging did not draw it again
