@@ -25,17 +25,16 @@ try:
     with st.expander("Filters", expanded=True):
         filters = w.filter_panel(facets)
     w.reset_page_on_change(filters)
-    first = explore.page(cur, filters, 0)
+    count_all = w.count_all_asked(filters)
+    first = explore.page(cur, filters, 0, count_all=count_all)
     page_no = w.page_picker(first.pages)
-    page = first if page_no == 0 else explore.page(cur, filters, page_no)
-    counts, bucket = explore.counts_over_time(cur, filters)
+    page = first if page_no == 0 else explore.page(cur, filters, page_no, count_all=count_all)
 except EventLabError as exc:
     st.error(inert_lines(exc))
     st.stop()
 
-st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
-st.caption(f"{page.total:,} matching events · page {page.page + 1} of {page.pages:,} · "
-           f"{explore.PAGE_SIZE} per page, sorted by time")
+chart_slot = st.empty()  # drawn after the table: a search's chart reads every payload
+w.page_caption(page)
 c_export, c_inv, c_rep = st.columns([3, 1.5, 1])  # labels uncut at 1400 px
 if page.total:  # nothing to export from an empty result
     with c_export:
@@ -52,6 +51,12 @@ marks = context.duplicates()
 picked = w.events_table(page, marks)
 if picked is not None:
     st.query_params["ev"] = picked.to_param()
+try:
+    with chart_slot.container():
+        counts, bucket = w.chart_counts(filters)
+        st.plotly_chart(charts.counts_over_time(counts, bucket), key="counts_chart")
+except EventLabError as exc:
+    chart_slot.error(inert_lines(exc))
 
 key = explore.EventKey.from_param(st.query_params.get("ev", ""))
 if key is not None:

@@ -26,6 +26,7 @@ from eventlab.explore.quarantine import (
     quarantine_summary,
 )
 from eventlab.explore.queries import (
+    COUNT_CAP,
     PAGE_SIZE,
     Facets,
     Page,
@@ -36,12 +37,14 @@ from eventlab.explore.queries import (
     event_ids_query,
     facets,
     page,
+    reads_json,
 )
 
 __all__ = [
-    "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets", "FilterError",
+    "COUNT_CAP", "JSON_OPS", "PAGE_SIZE", "UNARY_OPS", "EventDetail", "EventKey", "Facets",
+    "FilterError",
     "Filters", "Page", "bucket_for", "build_where", "counts_over_time", "duplicate_map",
     "entity_events", "entity_ids", "event_detail", "event_ids_query",
     "facets", "headers_for_display", "hex_dump", "normalize_path", "page", "parse_follows",
-    "quarantine_row", "quarantine_rows", "quarantine_summary", "show_bytes",
+    "quarantine_row", "quarantine_rows", "reads_json", "quarantine_summary", "show_bytes",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from eventlab.errors import EventLabError
 from eventlab.explore.duplicates import DUPLICATED_IDS_SQL
+from eventlab.explore.search import text_clause
 from eventlab.store.order import END, START, follows_clause
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS, metadata_text
 from eventlab.store.sql import prefix_upper_bound
@@ -176,8 +177,9 @@ def build_where(f: Filters) -> tuple[list[str], list[Any]]:
         clauses.append("entity_id >= ? AND entity_id < ?")
         params += [f.entity_prefix, prefix_upper_bound(f.entity_prefix)]
     if f.text:
-        clauses.append("contains(lower(CAST(payload AS VARCHAR)), ?)")
-        params.append(f.text.lower())
+        clause, param = text_clause(f.text)
+        clauses.append(clause)
+        params.append(param)
     if f.event_id:
         clauses.append("event_id = ?")
         params.append(f.event_id)

@@ -26,28 +26,66 @@ _BUCKETS = (("1 second", 1), ("10 seconds", 10), ("1 minute", 60), ("5 minutes",
             ("7 days", 604800), ("30 days", 2592000))
 
 
+COUNT_CAP = 10_000
+"""Where Explore stops counting a filter that reads every payload or metadata (text, JSON
+path, correlation and causation ids) unless asked to count all: "at least 10,000"."""
+
+
 @dataclass
 class Page:
-    """One page of events plus the total count of the filtered set."""
+    """One page of events plus the count of the filtered set: exact, or (`exact` False) a
+    lower bound, where a bounded count stopped (`COUNT_CAP`)."""
 
     rows: pa.Table
     total: int
     page: int
     pages: int
+    exact: bool = True
+
+
+def reads_json(f: Filters) -> bool:
+    """True when the filters read every row's payload or metadata (a full pass each time):
+    Explore then pages first and counts bounded (`page`)."""
+    return bool(f.text or f.json_complete() or f.correlation_id or f.causation_id)
 
 
 def page(con: db.Connection, f: Filters, page_no: int = 0,
-         page_size: int = PAGE_SIZE) -> Page:
-    """The `page_no`-th page (0-based) of filtered events, sorted by time."""
+         page_size: int = PAGE_SIZE, count_all: bool = False,
+         count_cap: int | None = None) -> Page:
+    """The `page_no`-th page (0-based) of filtered events, sorted by time.
+
+    A filter that reads payloads (`reads_json`) is paged first: the time-ordered scan with a
+    LIMIT stops early when matches are common; a short page gives the exact count at once
+    (a rare term: one pass, not two), else a count that stops at `COUNT_CAP` (or at the page
+    asked for), exact only with `count_all`. Other filters count first, exactly."""
     clauses, params = build_where(f)
     where = where_sql(clauses)
-    total = db.scalar(con, f"SELECT count(*) FROM events{where}", params)
+    page_no = max(0, page_no)
+    if count_all or not reads_json(f):
+        total = db.scalar(con, f"SELECT count(*) FROM events{where}", params)
+        pages = max(1, -(-total // page_size))
+        page_no = min(page_no, pages - 1)
+        return Page(_rows(con, where, params, page_no, page_size), total, page_no, pages)
+    rows = _rows(con, where, params, page_no, page_size)
+    if rows.num_rows < page_size and (rows.num_rows or page_no == 0):
+        total = page_no * page_size + rows.num_rows
+        return Page(rows, total, page_no, page_no + 1)
+    cap = max(count_cap or COUNT_CAP, (page_no + 1) * page_size)
+    counted = db.scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM events{where} LIMIT ?)",
+                        [*params, cap + 1])
+    total = min(counted, cap)
     pages = max(1, -(-total // page_size))
-    page_no = min(max(0, page_no), pages - 1)
-    rows = db.arrow(con, f"SELECT {_PAGE_COLUMNS} FROM events{where} "
+    if rows.num_rows == 0 and total:  # asked beyond the end: the last page
+        page_no = pages - 1
+        rows = _rows(con, where, params, page_no, page_size)
+    return Page(rows, total, min(page_no, pages - 1), pages, exact=counted <= cap)
+
+
+def _rows(con: db.Connection, where: str, params: list[Any], page_no: int,
+          page_size: int) -> pa.Table:
+    return db.arrow(con, f"SELECT {_PAGE_COLUMNS} FROM events{where} "
                          f"ORDER BY ts, entity_id, seq, \"offset\" LIMIT ? OFFSET ?",
                     [*params, page_size, page_no * page_size])
-    return Page(rows, total, page_no, pages)
 
 
 def bucket_for(span: timedelta, target: int = 120) -> str:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from eventlab.explore.duplicates import DUPLICATES_SQL
-from eventlab.quality import drift
+from eventlab.quality import drift, shapes
 from eventlab.quality.findings import (
     ERROR,
     INFO,
@@ -37,7 +37,7 @@ from eventlab.quality.findings import (
     severity_for,
 )
 from eventlab.quality.sequence_sql import sequences_sql
-from eventlab.store import db
+from eventlab.store import db, summaries
 
 DEFAULT_LATE_SECONDS = 300.0
 KINDS: tuple[str, ...] = (
@@ -68,19 +68,38 @@ def _dicts(con: db.Connection, sql: str, params: list[Any] | None = None) -> lis
     return db.arrow(con, sql, params).to_pylist()
 
 
+_DUPLICATE_COUNTS = (
+    "SELECT count(*), count(*) FILTER (WHERE payloads > 1) FROM {source}")
+_DUPLICATE_EXAMPLES = ("SELECT event_id, entity_id, copies, payloads FROM {source} "
+                       "ORDER BY payloads > 1 DESC, event_id LIMIT ?")
+
+
 def duplicates(con: db.Connection) -> Finding:
-    rows = _dicts(con, f"SELECT * FROM ({DUPLICATES_SQL}) ORDER BY payloads > 1 DESC, event_id")
-    conflicting = sum(1 for r in rows if r["payloads"] > 1)
-    identical = len(rows) - conflicting
+    """From `summary_duplicates` when the summaries are fresh, else one pass (the same rows:
+    `explore.duplicates.DUPLICATES_SQL`); counted and the first examples taken in DuckDB."""
+    if summaries.fresh(con):
+        source = "summary_duplicates"
+    else:
+        source = "dups"
+        con = con.cursor()  # a cursor of its own for the temporary table
+        con.execute(f"CREATE OR REPLACE TEMP TABLE dups AS {DUPLICATES_SQL}")
+    try:
+        total, conflicting = db.rows(con, _DUPLICATE_COUNTS.format(source=source))[0]
+        rows = _dicts(con, _DUPLICATE_EXAMPLES.format(source=source), [MAX_EXAMPLES])
+    finally:
+        if source == "dups":
+            con.execute("DROP TABLE IF EXISTS dups")
+            con.close()
+    identical = total - conflicting
     return Finding(
-        "duplicate_event_id", len(rows),
-        ERROR if conflicting else severity_for(len(rows), WARNING),
-        f"{len(rows):,} event ids are stored more than once: {identical:,} as identical copies "
+        "duplicate_event_id", total,
+        ERROR if conflicting else severity_for(total, WARNING),
+        f"{total:,} event ids are stored more than once: {identical:,} as identical copies "
         f"(retries, or a file copy beside a Kafka copy), {conflicting:,} with conflicting "
         "payloads (two different events under one id).",
         tuple({"event_id": r["event_id"], "entity_id": r["entity_id"], "copies": r["copies"],
-               "conflicting": r["payloads"] > 1} for r in rows[:MAX_EXAMPLES]),
-        {"dup": "1"} if rows else {},
+               "conflicting": r["payloads"] > 1} for r in rows),
+        {"dup": "1"} if total else {},
         {"identical": identical, "conflicting": conflicting})
 
 
@@ -112,10 +131,15 @@ def sequences(con: db.Connection) -> list[Finding]:
     ]
 
 
+_TYPES_SQL = "SELECT event_type, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC, 1"
+_TYPES_SUMMED = ("SELECT event_type, sum(events)::BIGINT FROM summary_counts GROUP BY 1 "
+                 "ORDER BY 2 DESC, 1")
+
+
 def unknown_types(con: db.Connection, handled: Iterable[str] | None,
                   reducer: str | None = None) -> Finding:
     """Stored event types the rules reducer has no rule for (None: no reducer chosen)."""
-    types = db.rows(con, "SELECT event_type, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC")
+    types = db.rows(con, _TYPES_SUMMED if summaries.fresh(con) else _TYPES_SQL)
     if handled is None:
         return Finding("unknown_event_type", 0, OK,
                        "No rules reducer is configured (EVENTLAB_RULES or --rules), so no "
@@ -132,21 +156,12 @@ def unknown_types(con: db.Connection, handled: Iterable[str] | None,
         {"types": len(types)})
 
 
-_SHAPES_SQL = (
-    "SELECT event_type, event_version, to_json(json_keys(payload)) AS keys, "
-    "to_json(json_type(payload, '$.*')) AS types, count(*), min(ts), max(ts) "
-    "FROM events WHERE payload IS NOT NULL GROUP BY ALL")
-
-
 def _payload_fields(con: db.Connection) -> list[drift.Seen]:
-    """Per (event type, version, the JSON type of each top-level field): events, first, last.
-
-    One pass: each payload's keys and the types of its members (`$.*`, in the same order),
-    grouped as JSON texts (measured at 5M events: 2.9-3.2 CPU-s; a pass for the keys and
-    then one `json_type` of every key's path took 4.7, grouping by the lists themselves
-    3.7). A key repeated in one object keeps its first value's type, as a path reads it."""
+    """Per (event type, version, the JSON type of each top-level field): events, first, last;
+    from `quality.shapes` (the per-data-version summary when fresh, else one pass). A key
+    repeated in one object keeps its first value's type, as a path reads it."""
     out = []
-    for etype, version, keys, types, n, first, last in db.rows(con, _SHAPES_SQL):
+    for etype, version, keys, types, n, first, last in shapes.rows(con):
         fields: dict[str, str] = {}
         for key, kind in zip(json.loads(keys), json.loads(types), strict=True):
             fields.setdefault(key, kind)
@@ -174,6 +189,8 @@ def _iso(moment: Any) -> str | None:
 
 
 def late_events(con: db.Connection, late_seconds: float = DEFAULT_LATE_SECONDS) -> Finding:
+    """One pass over the events with a Kafka timestamp; the 20 latest kept by a bounded
+    `max_by` (not a list of every late event, sorted)."""
     r = _dicts(con, """
         WITH k AS (SELECT event_id, entity_id, seq, ts, kafka_ts,
                           abs(epoch(ts) - epoch(kafka_ts)) AS off_s
@@ -182,10 +199,10 @@ def late_events(con: db.Connection, late_seconds: float = DEFAULT_LATE_SECONDS) 
                count(*) FILTER (WHERE off_s > ?) AS late,
                count(*) FILTER (WHERE epoch_ms(kafka_ts) < 0) AS negative,
                count(*) FILTER (WHERE kafka_ts > now() + INTERVAL 1 DAY) AS future,
-               (list({'event_id': event_id, 'entity_id': entity_id, 'seq': seq,
-                      'seconds_apart': round(off_s, 3)} ORDER BY off_s DESC)
-                 FILTER (WHERE off_s > ?))[1:20] AS examples
-        FROM k""", [late_seconds, late_seconds])[0]
+               max_by({'event_id': event_id, 'entity_id': entity_id, 'seq': seq,
+                       'seconds_apart': round(off_s, 3)}, off_s, ?)
+                 FILTER (WHERE off_s > ?) AS examples
+        FROM k""", [late_seconds, MAX_EXAMPLES, late_seconds])[0]
     late, bad = int(r["late"]), int(r["negative"]) + int(r["future"])
     if not r["with_kafka_ts"]:
         text = "No event has a Kafka timestamp (file data), so none can be late."

@@ -7,12 +7,13 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from eventlab import explore
 from eventlab.explore import EventDetail, EventKey, Facets, Filters
 from eventlab.explore.duplicates import LABELS, LEGEND
-from eventlab.store.eventstore import StoreStats
+from eventlab.store.eventstore import StoreStats, data_version
 from eventlab.store.schema import CAUSATION_KEYS, CORRELATION_KEYS
 from eventlab.timeutil import as_utc, naive_utc, parse_utc
 from eventlab.ui import context, investigations_widgets, links, schema_widgets, url_state
@@ -178,6 +179,44 @@ def reset_page_on_change(filters: Filters) -> None:
     if previous is not None and previous != marker:
         st.session_state["page"] = 1
     st.session_state["_filters_marker"] = marker
+
+
+def count_all_asked(filters: Filters) -> bool:
+    """True once "Count all" was pressed for these filters (a search counts up to
+    `explore.COUNT_CAP` otherwise)."""
+    return st.session_state.get("_count_all") == repr(filters)
+
+
+def page_caption(page: explore.Page) -> None:
+    """How many events match (exact, or "at least" where a search stopped counting, with a
+    button that counts them all) and which page this is."""
+    pages = f"{page.pages:,}" if page.exact else f"{page.pages:,}+"
+    total = f"{page.total:,}" if page.exact else f"at least {page.total:,}"
+    st.caption(f"{total} matching events · page {page.page + 1} of {pages} · "
+               f"{explore.PAGE_SIZE} per page, sorted by time")
+    if not page.exact:
+        st.button("Count all", key="count_all", icon=":material/functions:",
+                  help="A search stops counting at "
+                       f"{max(explore.COUNT_CAP, page.total):,} matches; counting them all "
+                       "reads every payload once more", on_click=_count_all,
+                  args=(st.session_state.get("_filters_marker"),))
+
+
+def _count_all(marker: str | None) -> None:
+    st.session_state["_count_all"] = marker
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _chart_counts(db_path: str, version: tuple, filters: Filters) -> tuple[pa.Table, str]:
+    with context.store().reading() as cur:
+        return explore.counts_over_time(cur, filters)
+
+
+def chart_counts(filters: Filters) -> tuple[pa.Table, str]:
+    """`explore.counts_over_time` of the filters, once per data version: a search's chart
+    reads every payload twice (its span, its buckets), so paging or opening an event does not
+    repeat it."""
+    return _chart_counts(context.db_path(), data_version(context.cursor()), filters)
 
 
 def page_picker(total_pages: int) -> int:

@@ -285,3 +285,40 @@ def test_correlation_link_reaches_the_url_and_survives_a_filter_change(app_env: 
     reloaded.run()
     assert reloaded.text_input(key="correlation").value == corr
     assert _matching(reloaded) == _matching(at)
+
+
+def test_a_search_counts_up_to_a_bound_then_all_on_demand(
+        app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("eventlab.explore.queries.COUNT_CAP", 150)
+    with EventStore(app_env) as store, store.reading() as cur:
+        exact = explore.page(cur, explore.Filters(text="order"), count_all=True).total
+    assert exact > 150
+    at = _new()
+    at.query_params["text"] = "order"
+    at.run()
+    assert not at.exception
+    assert "at least 150 matching events · page 1 of 2+" in _caption_with(at, "matching")
+    assert len(at.dataframe(key="events_table").value) == explore.PAGE_SIZE
+    at.button(key="count_all").click().run()
+    assert not at.exception
+    assert _matching(at) == exact
+    assert not [b for b in at.button if b.key == "count_all"]
+
+
+def test_a_search_chart_is_computed_once_per_data_version(
+        app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[explore.Filters] = []
+    real = explore.counts_over_time
+
+    def counted(cur: db.Connection, f: explore.Filters, *a: object) -> object:
+        calls.append(f)
+        return real(cur, f, *a)
+
+    monkeypatch.setattr(explore, "counts_over_time", counted)
+    at = _new()
+    at.query_params["text"] = "order-000"
+    at.run()
+    at.number_input(key="page").set_value(2).run()
+    assert not at.exception
+    assert "page 2 of" in _caption_with(at, "matching")
+    assert [f.text for f in calls] == ["order-000"]  # paging did not draw it again

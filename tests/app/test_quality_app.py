@@ -9,6 +9,7 @@ from repo_paths import APP
 from streamlit.testing.v1 import AppTest
 
 from eventlab import quality
+from eventlab.quality import shapes
 from eventlab.store.eventstore import EventStore
 
 
@@ -26,3 +27,5 @@ def test_quality_page_shows_every_finding(monkeypatch: pytest.MonkeyPatch,
     for f in expected.findings:
         assert any(f"**{f.kind}** · {f.count:,}" in label for label in labels), f.kind
     assert any("Show these events in Explore" in str(p.label) for p in at.get("page_link"))
+    with EventStore(demo_db) as store, store.reading() as cur:
+        assert shapes.fresh(cur)  # the page refreshed the payload shapes before checking

@@ -55,7 +55,10 @@ def test_entity_prefix_is_a_range() -> None:
 
 def test_text_is_lowercased_and_bound() -> None:
     assert build_where(Filters(text="GoLd'; DROP")) == \
-        (["contains(lower(CAST(payload AS VARCHAR)), ?)"], ["gold'; drop"])
+        (["regexp_matches(CAST(payload AS VARCHAR), ?)"],
+         ["[gG][oO][lL][dD]\\x{27}\\x{3b}\\x{20}[dD][rR][oO][pP]"])
+    assert build_where(Filters(text="Köln")) == \
+        (["contains(lower(CAST(payload AS VARCHAR)), ?)"], ["köln"])
 
 
 def test_all_filters_combine_in_order() -> None:
@@ -64,9 +67,9 @@ def test_all_filters_combine_in_order() -> None:
                                           json_op="exists"))
     assert clauses == ["ts >= ?", "entity_type = ?", "list_contains(?, event_type)",
                        "entity_id >= ? AND entity_id < ?",
-                       "contains(lower(CAST(payload AS VARCHAR)), ?)",
+                       "regexp_matches(CAST(payload AS VARCHAR), ?)",
                        "json_exists(payload, ?)"]
-    assert params == [T0, "order", ["A"], "o", "p", "x", "$.a"]
+    assert params == [T0, "order", ["A"], "o", "p", "[xX]", "$.a"]
 
 
 @pytest.mark.parametrize(("op", "value", "clause", "params"), [
