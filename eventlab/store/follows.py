@@ -41,7 +41,7 @@ DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS follows_types (kind VARCHAR, code USMALLINT, name VARCHAR)",
     "CREATE TABLE IF NOT EXISTS follows_state (covered BIGINT, watermark TIMESTAMPTZ)",
 )
-SLICE_EVENTS = 8_000_000
+SLICE_EVENTS = 5_000_000
 """A rebuild sorts at most about this many events at once (slices of entities by hash)."""
 
 _W = "__follows_w"
