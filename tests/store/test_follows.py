@@ -147,3 +147,13 @@ def test_entities_of_several_types_scope_by_scanning(store) -> None:
         assert follows.mixed(cur)
         assert [flow.transitions(cur, flow.Scope("order")).to_pylist(),
                 flow.variants(cur).to_pylist()] == scanned
+
+
+def test_a_rebuild_in_slices_of_entities_stores_the_same_facts(store, monkeypatch) -> None:
+    add_events(store, _rows(random.Random(4), [], 0, 500, ("B", "A", "C"), 50))
+    store.refresh_follows()
+    whole = _facts(store)
+    monkeypatch.setattr(follows, "SLICE_EVENTS", 60)  # nine slices
+    assert _rebuilt(store) == whole
+    with store.reading() as cur:
+        assert db.scalar(cur, "SELECT count(*) FROM follows") == 500
