@@ -199,6 +199,9 @@ def build() -> Path:
         did = shapes.refresh_store(store)
         _say(f"quality_shapes_refresh_s={time.perf_counter() - t:.2f}  ({did}: once per store, "
              "then the new rows only)")
+        t = time.perf_counter()  # Flow's and Quality's pairs, once per data version
+        did = store.refresh_follows()
+        _say(f"follows_refresh_s={time.perf_counter() - t:.1f}  ({did}; store.follows)")
     return path
 
 

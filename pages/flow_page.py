@@ -12,6 +12,11 @@ st.title("Flow")
 st.caption("Event rates by type, directly-follows transitions within each entity (as "
            "process-mining tools define them), the most common variants, and correlation "
            "chains across entities and topics. Computed inside DuckDB.")
+store = context.store()
+store.refresh_summaries()  # rates from the hourly summaries (store.summaries)
+with st.spinner("Pairing each event with the previous one of its entity (once per data "
+                "version)…"):
+    store.refresh_follows()  # transitions and variants from the follows facts (store.follows)
 cur = context.cursor()
 facets = explore.facets(cur)
 if not w.has_events(facets):

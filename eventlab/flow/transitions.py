@@ -13,6 +13,8 @@ Inside DuckDB over integer codes of the event types (`typecodes`): one sort of t
 (entity, seq, type, time) and a streaming `lag()` over it, checked in the same pass to have
 arrived in sorted order (else the partitioned-window form runs). Ends (or starts) come from
 the same aggregate (an event type's occurrences minus its outgoing, or incoming, pairs).
+When the store's "follows" facts are fresh and the scope has no time range: one GROUP BY
+over them instead (`from_facts`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from eventlab.flow import from_facts
 from eventlab.flow.scope import Scope, where
 from eventlab.flow.typecodes import type_codes
 from eventlab.store import db
@@ -41,7 +44,7 @@ SCHEMA = pa.schema([
     ("negative_gaps", pa.int64())])
 
 
-def _tail(extra: str = "") -> str:
+def result_sql(extra: str = "") -> str:
     """From `g` (a, b, n, q, neg; a NULL = START, b NULL = END) and `edge_nodes` to the
     result rows (plus the `extra` select items)."""
     return f"""
@@ -80,7 +83,7 @@ edge_nodes AS (  -- starts: occurrences minus incoming pairs
     SELECT NULL AS a, o.a AS b, o.n - coalesce(i.n, 0) AS n
     FROM (SELECT a, sum(n) AS n FROM g GROUP BY a) o
     LEFT JOIN (SELECT b, sum(n) AS n FROM g WHERE b IS NOT NULL GROUP BY b) i ON o.a = i.b),
-{_tail()}"""
+{result_sql()}"""
     return text, [list(names), *params, list(names)]
 
 
@@ -115,13 +118,15 @@ edge_nodes AS (  -- ends: occurrences minus outgoing pairs
     SELECT i.b AS a, NULL AS b, i.n - coalesce(o.n, 0) AS n
     FROM (SELECT b, sum(n) AS n FROM g GROUP BY b) i
     LEFT JOIN (SELECT a, sum(n) AS n FROM g WHERE a IS NOT NULL GROUP BY a) o ON i.b = o.a),
-{_tail(", (SELECT sum(disorder) FROM g0) AS disorder")}"""
+{result_sql(", (SELECT sum(disorder) FROM g0) AS disorder")}"""
     return text, [list(names), *params, list(names)]
 
 
 def transitions(con: db.Connection, scope: Scope | None = None) -> pa.Table:
     """Every directly-follows transition in the scope, most frequent first."""
     scope = scope or Scope()
+    if from_facts.usable(con, scope):
+        return from_facts.transitions(con, scope, SCHEMA, result_sql())
     codes = type_codes(con, scope)
     if not codes.names:
         return SCHEMA.empty_table()

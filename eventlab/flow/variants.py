@@ -4,7 +4,9 @@ entity type (the process-mining "variant" of a case), and the entities that foll
 Inside DuckDB: event types become small integer codes (alphabetical, `typecodes`), each
 entity's events are collected unordered as one integer `seq << bits | code` and the list is
 sorted (several times cheaper than an ordered aggregate of strings), and the code lists are
-grouped. Equal seqs order by event type, as in the stream order (`store.order`).
+grouped. Equal seqs order by event type, as in the stream order (`store.order`). When the
+store's "follows" facts are fresh and the scope has no time range, the entities' stored code
+lists are grouped instead (`from_facts`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from eventlab.flow import from_facts
 from eventlab.flow.scope import Scope, where
 from eventlab.flow.typecodes import TypeCodes, type_codes
 from eventlab.store import db
@@ -61,6 +64,8 @@ def variants(con: db.Connection, scope: Scope | None = None, top: int = TOP) -> 
     if top < 1:
         raise ValueError("top must be >= 1")
     scope = scope or Scope()
+    if from_facts.usable(con, scope, by_type=True):
+        return from_facts.variants(con, scope, top, SCHEMA)
     codes = type_codes(con, scope)
     if not codes.names:
         return SCHEMA.empty_table()

@@ -36,8 +36,8 @@ from eventlab.quality.findings import (
     Finding,
     severity_for,
 )
-from eventlab.quality.sequence_sql import sequences_sql
-from eventlab.store import db, summaries
+from eventlab.quality.sequence_sql import FACTS_SQL, sequences_sql
+from eventlab.store import db, follows, summaries
 
 DEFAULT_LATE_SECONDS = 300.0
 KINDS: tuple[str, ...] = (
@@ -107,8 +107,9 @@ _SEQ_SQL = sequences_sql()
 
 
 def sequences(con: db.Connection) -> list[Finding]:
-    """Gaps, regressions and out-of-order times: one pass over every entity's stream."""
-    r = _dicts(con, _SEQ_SQL)[0]
+    """Gaps, regressions and out-of-order times: one pass over every entity's stream, or a
+    filter over the store's "follows" facts when they are fresh (`store.follows`)."""
+    r = _dicts(con, FACTS_SQL if follows.fresh(con) else _SEQ_SQL)[0]
     gaps = int(r["missing"])
     return [
         Finding("sequence_gap", gaps, severity_for(gaps, WARNING),

@@ -37,6 +37,30 @@ def _ranks() -> str:
         f"WHERE {quote_ident(c)} IS NOT NULL))" for c in RANKED)
 
 
+FINDINGS_SQL = """SELECT
+  coalesce(sum(seq - pseq - 1) FILTER (WHERE seq - pseq > 1), 0) AS missing,
+  count(DISTINCT entity_id) FILTER (WHERE seq - pseq > 1) AS gap_entities,
+  count(*) FILTER (WHERE pseq IS NULL AND seq > 1) AS late_start,
+  count(*) FILTER (WHERE seq <= aseq) AS regressions,
+  count(*) FILTER (WHERE seq = aseq) AS repeated,
+  count(*) FILTER (WHERE ts < pts) AS out_of_order,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': pseq}
+        ORDER BY entity_id, seq, event_id, pseq) FILTER (WHERE seq - pseq > 1))[1:20]
+        AS gap_examples,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': aseq}
+        ORDER BY entity_id, seq, event_id, aseq) FILTER (WHERE seq <= aseq))[1:20]
+        AS regression_examples,
+  (list({'entity_id': entity_id, 'event_id': event_id, 'seq': seq,
+         'ts': strftime(ts, '%Y-%m-%d %H:%M:%S.%f'),
+         'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}
+        ORDER BY entity_id, seq, event_id, ts, pts) FILTER (WHERE ts < pts))[1:20]
+        AS ooo_examples
+FROM f
+"""
+"""The findings row from `f` (the flagged events: entity_id, event_id, seq, ts, pseq, pts,
+aseq), shared by both forms."""
+
+
 def sequences_sql() -> str:
     """One row: missing positions, entities with gaps, late starts, regressions (repeated),
     out-of-order times and up to 20 examples of each (ordered by entity, seq)."""
@@ -62,20 +86,16 @@ flagged AS (
                      OR seq <= aseq),
 f AS MATERIALIZED (SELECT flagged.*, e.event_id FROM flagged JOIN events e
                    ON e.rowid = flagged.rid)
-SELECT
-  coalesce(sum(seq - pseq - 1) FILTER (WHERE seq - pseq > 1), 0) AS missing,
-  count(DISTINCT entity_id) FILTER (WHERE seq - pseq > 1) AS gap_entities,
-  count(*) FILTER (WHERE pseq IS NULL AND seq > 1) AS late_start,
-  count(*) FILTER (WHERE seq <= aseq) AS regressions,
-  count(*) FILTER (WHERE seq = aseq) AS repeated,
-  count(*) FILTER (WHERE ts < pts) AS out_of_order,
-  (list({{'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': pseq}}
-        ORDER BY entity_id, seq) FILTER (WHERE seq - pseq > 1))[1:20] AS gap_examples,
-  (list({{'entity_id': entity_id, 'event_id': event_id, 'seq': seq, 'previous_seq': aseq}}
-        ORDER BY entity_id, seq) FILTER (WHERE seq <= aseq))[1:20] AS regression_examples,
-  (list({{'entity_id': entity_id, 'event_id': event_id, 'seq': seq,
-         'ts': strftime(ts, '%Y-%m-%d %H:%M:%S.%f'),
-         'previous_ts': strftime(pts, '%Y-%m-%d %H:%M:%S.%f')}}
-        ORDER BY entity_id, seq) FILTER (WHERE ts < pts))[1:20] AS ooo_examples
-FROM f
-"""
+{FINDINGS_SQL}"""
+
+
+FACTS_SQL = f"""
+WITH flagged AS (
+  SELECT rid, seq, us, pseq, pus, aseq FROM follows
+  WHERE seq - pseq > 1 OR (pseq IS NULL AND seq > 1) OR us < pus OR seq <= aseq),
+f AS MATERIALIZED (SELECT e.entity_id, e.event_id, flagged.seq, e.ts, flagged.pseq,
+                          CAST(make_timestamp(flagged.pus) AS TIMESTAMPTZ) AS pts, flagged.aseq
+                   FROM flagged JOIN events e ON e.rowid = flagged.rid)
+{FINDINGS_SQL}"""
+"""The same row as `sequences_sql`, from the store's "follows" facts (`store.follows`, when
+fresh): a filter over one narrow row per event, events fetched by rowid for flagged rows."""

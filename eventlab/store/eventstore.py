@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eventlab.errors import StoreError
-from eventlab.store import db, summaries
+from eventlab.store import db, follows, summaries
 from eventlab.store.schema import DDL, ENTITY_INDEX, migrate
 
 DEFAULT_DB = Path(".eventlab") / "eventlab.duckdb"
@@ -116,6 +116,20 @@ class EventStore:
                 return "fresh"
         with self.transaction() as cur:
             return summaries.refresh(cur)
+
+    def refresh_follows(self) -> str:
+        """Bring the per-data-version "follows" facts up to date (`store.follows`), as
+        `refresh_summaries` does: "read-only", "busy" (readers then scan), "fresh",
+        "incremental" or "rebuilt"."""
+        if self.read_only:
+            return "read-only"
+        if self._write_lock.locked():
+            return "busy"
+        with self.reading() as cur:
+            if follows.fresh(cur):
+                return "fresh"
+        with self.transaction() as cur:
+            return follows.refresh(cur)
 
     def stats(self) -> StoreStats:
         """Counts for the header: events, entities, event types, time span, quarantined rows

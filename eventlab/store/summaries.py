@@ -167,10 +167,15 @@ def span(con: db.Connection, event_types: tuple[str, ...] = (),
 
 
 def counts(con: db.Connection, bucket: str, event_types: tuple[str, ...] = (),
-           entity_type: str | None = None) -> Any:
+           entity_type: str | None = None, start: Any = None, before: Any = None) -> Any:
     """Events per `bucket` (an hour or coarser) and event type, as Arrow: what
-    `explore.counts_over_time` returns, summed from the hourly rows (fresh summaries only)."""
+    `explore.counts_over_time` returns, summed from the hourly rows (fresh summaries only;
+    `start` / `before`: only the hours from / before these whole hours)."""
     where, params = _scope(event_types, entity_type)
+    for op, value in ((">=", start), ("<", before)):
+        if value is not None:
+            where, params = f"{where} {'AND' if where else 'WHERE'} bucket {op} ?", \
+                [*params, value]
     return db.arrow(con, f"SELECT time_bucket(INTERVAL '{bucket}', bucket) AS bucket, "
                          f"event_type, CAST(sum(events) AS BIGINT) AS events "
                          f"FROM summary_counts{where} GROUP BY ALL ORDER BY bucket, event_type",
