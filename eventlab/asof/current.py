@@ -85,7 +85,7 @@ def _fold_into(cur: db.Connection, entity_type: str, *, low: str | None = None,
     facts = ", ".join(f"min({c}) AS {p}_min, max({c}) AS {p}_max, "
                       f"count(*) FILTER (WHERE {c} IS NULL) AS {p}_nulls"
                       for b, p in _FACTS.items() for c in [SQL_BASES[b]])
-    cur.execute(f"INSERT INTO {TABLE} SELECT p.*, f.* EXCLUDE (entity_id) FROM ({sql}) p "
+    db.rows(cur, f"INSERT INTO {TABLE} SELECT p.*, f.* EXCLUDE (entity_id) FROM ({sql}) p "
                 f"JOIN (SELECT entity_id, list(DISTINCT event_type ORDER BY event_type) "
                 f"AS types, {facts} FROM events {where} GROUP BY entity_id) f "
                 f"USING (entity_id)", [_EPOCH, *params])
@@ -100,7 +100,7 @@ def refresh(cur: db.Connection) -> str:
     """Bring the table up to date inside the caller's write transaction; returns what it did:
     "fresh", "incremental" (the entities touched since the watermark) or "rebuilt"."""
     for ddl in DDL:
-        cur.execute(ddl)
+        db.rows(cur, ddl)
     s = state(cur)
     assert s is not None
     if s.fresh:
@@ -116,25 +116,25 @@ def refresh(cur: db.Connection) -> str:
 
 
 def _rebuild(cur: db.Connection) -> None:
-    cur.execute(f"DELETE FROM {TABLE}")
-    cur.execute(f"DELETE FROM {STATE}")
+    db.rows(cur, f"DELETE FROM {TABLE}")
+    db.rows(cur, f"DELETE FROM {STATE}")
     for entity_type in _types(cur):
         for low, high in id_slices(cur, entity_type):
             _fold_into(cur, entity_type, low=low, high=high)
-    cur.execute(f"INSERT INTO {STATE} SELECT count(*), max(ingested_at) FROM events")
+    db.rows(cur, f"INSERT INTO {STATE} SELECT count(*), max(ingested_at) FROM events")
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:
     """Fold again, whole, every entity with a row ingested after `watermark`."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE _asof_touched AS SELECT DISTINCT entity_type, "
+    db.rows(cur, "CREATE OR REPLACE TEMP TABLE _asof_touched AS SELECT DISTINCT entity_type, "
                 "entity_id FROM events WHERE ingested_at > ?", [watermark])
-    cur.execute(f"DELETE FROM {TABLE} t USING _asof_touched n "
+    db.rows(cur, f"DELETE FROM {TABLE} t USING _asof_touched n "
                 f"WHERE t.entity_type = n.entity_type AND t.entity_id = n.entity_id")
     for entity_type in _types(cur, " WHERE ingested_at > ?", [watermark]):
         _fold_into(cur, entity_type,
                    among="SELECT entity_id FROM _asof_touched WHERE entity_type = $3")
-    cur.execute("DROP TABLE _asof_touched")
-    cur.execute(f"UPDATE {STATE} SET covered = (SELECT count(*) FROM events), "
+    db.rows(cur, "DROP TABLE _asof_touched")
+    db.rows(cur, f"UPDATE {STATE} SET covered = (SELECT count(*) FROM events), "
                 f"watermark = (SELECT max(ingested_at) FROM events)")
 
 
