@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eventlab.asof import compute
 from eventlab.asof.compute import FULL, SQL_BASES, id_slices, population_sql, scope
 from eventlab.store import db
 from eventlab.store.sql import quote_ident
@@ -38,7 +39,7 @@ DDL: tuple[str, ...] = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (entity_id VARCHAR, entity_type VARCHAR, seq BIGINT, "
     "ts TIMESTAMPTZ, event_type VARCHAR, event_id VARCHAR, state JSON, types VARCHAR[], "
     "ts_min TIMESTAMPTZ, ts_max TIMESTAMPTZ, ts_nulls BIGINT, "
-    "kt_min TIMESTAMPTZ, kt_max TIMESTAMPTZ, kt_nulls BIGINT)",
+    "kt_min TIMESTAMPTZ, kt_max TIMESTAMPTZ, kt_nulls BIGINT, events BIGINT)",
     f"CREATE TABLE IF NOT EXISTS {STATE} (covered BIGINT, watermark TIMESTAMPTZ)",
 )
 _COLUMNS = "entity_id, entity_type, seq, ts, event_type, event_id, state"
@@ -87,7 +88,8 @@ def _fold_into(cur: db.Connection, entity_type: str, *, low: str | None = None,
                       for b, p in _FACTS.items() for c in [SQL_BASES[b]])
     db.rows(cur, f"INSERT INTO {TABLE} SELECT p.*, f.* EXCLUDE (entity_id) FROM ({sql}) p "
                 f"JOIN (SELECT entity_id, list(DISTINCT event_type ORDER BY event_type) "
-                f"AS types, {facts} FROM events {where} GROUP BY entity_id) f "
+                f"AS types, {facts}, count(*) AS events FROM events {where} "
+                f"GROUP BY entity_id) f "
                 f"USING (entity_id)", [_EPOCH, *params])
 
 
@@ -147,10 +149,27 @@ def fill(con: db.Connection, name: str, at: datetime, entity_type: str, basis: s
     cur_sql = f"SELECT {_COLUMNS} FROM {TABLE} WHERE entity_type = $3"
     db.rows(con, f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS "
                  f"{cur_sql} AND {done}", [at, list(delete_types), entity_type])
-    among = (f"SELECT entity_id FROM {TABLE} WHERE entity_type = $3 AND {p}_min <= $1 "
-             f"AND NOT ({done})")
-    sql, params = population_sql(entity_type, basis, delete_types, among=among)
-    db.rows(con, f"INSERT INTO {quote_ident(name)} {sql}", [at, *params])
+    db.rows(con, f"CREATE OR REPLACE TEMP TABLE _asof_rest AS SELECT entity_id, events "
+                 f"FROM {TABLE} WHERE entity_type = $3 AND {p}_min <= $1 AND NOT ({done})",
+            [at, list(delete_types), entity_type])
+    for low, high in _slices(con):  # none at all after the last event
+        sql, params = population_sql(entity_type, basis, delete_types, low=low, high=high,
+                                     among="SELECT entity_id FROM _asof_rest")
+        db.rows(con, f"INSERT INTO {quote_ident(name)} {sql}", [at, *params])
+    db.rows(con, "DROP TABLE _asof_rest")
+
+
+def _slices(con: db.Connection) -> list[tuple[str | None, str | None]]:
+    """Entity-id ranges splitting `_asof_rest` into about SLICE_EVENTS events each (their
+    event counts are in the table: exact, no sample); none when it is empty."""
+    total = int(db.scalar(con, "SELECT coalesce(sum(events), 0) FROM _asof_rest"))
+    parts = -(-total // compute.SLICE_EVENTS)
+    if parts <= 1:
+        return [(None, None)] if total else []
+    quantiles = ", ".join(str(i / parts) for i in range(1, parts))
+    bounds = db.scalar(con, f"SELECT quantile_disc(entity_id, [{quantiles}]) FROM _asof_rest")
+    edges: list[str | None] = [None, *sorted(set(bounds)), None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def refresh_store(store: Any) -> str:

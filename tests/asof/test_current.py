@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_asof import populations
@@ -133,3 +134,29 @@ def test_refresh_does_not_wait_for_a_writer_nor_write_read_only(tmp_path: Path) 
     with EventStore(path, read_only=True) as ro:
         assert current.refresh_store(ro) == "read-only"
         assert not current.fresh(ro.cursor())
+
+
+def test_the_rest_and_the_rebuild_run_in_slices(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 2)
+    store = EventStore(tmp_path / "s.duckdb")
+    insert(store, _first() + _later())
+    assert current.refresh_store(store) == "rebuilt"
+    cur = store.cursor()
+    cur.execute(f"CREATE TEMP TABLE _asof_rest AS SELECT entity_id, events "
+                f"FROM {current.TABLE} WHERE entity_type = 'order'")
+    assert len(current._slices(cur)) >= 3
+    cur.execute("DELETE FROM _asof_rest")
+    assert current._slices(cur) == []
+    cur.execute("DROP TABLE _asof_rest")
+    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 10_000)
+    whole = _table(cur)
+    with store.transaction() as w:
+        w.execute(f"DELETE FROM {current.STATE}")
+    assert current.refresh_store(store) == "rebuilt" and _table(cur) == whole
+    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 2)
+    for minute in (2, 5, 21):
+        at = T0 + timedelta(minutes=minute)
+        assert _materialized(cur, at, "order", "event_time", ("Cancelled",)) == \
+            _direct(cur, at, "order", "event_time", ("Cancelled",))
+    store.close()
