@@ -138,7 +138,7 @@ def test_refresh_does_not_wait_for_a_writer_nor_write_read_only(tmp_path: Path) 
 
 def test_the_rest_and_the_rebuild_run_in_slices(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 2)
+    monkeypatch.setattr(current, "FOLD_SLICE", 2)
     store = EventStore(tmp_path / "s.duckdb")
     insert(store, _first() + _later())
     assert current.refresh_store(store) == "rebuilt"
@@ -149,12 +149,12 @@ def test_the_rest_and_the_rebuild_run_in_slices(tmp_path: Path,
     cur.execute("DELETE FROM _asof_rest")
     assert current._slices(cur) == []
     cur.execute("DROP TABLE _asof_rest")
-    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 10_000)
+    monkeypatch.setattr(current, "FOLD_SLICE", 10_000)
     whole = _table(cur)
     with store.transaction() as w:
         w.execute(f"DELETE FROM {current.STATE}")
     assert current.refresh_store(store) == "rebuilt" and _table(cur) == whole
-    monkeypatch.setattr(asof.compute, "SLICE_EVENTS", 2)
+    monkeypatch.setattr(current, "FOLD_SLICE", 2)
     for minute in (2, 5, 21):
         at = T0 + timedelta(minutes=minute)
         assert _materialized(cur, at, "order", "event_time", ("Cancelled",)) == \
