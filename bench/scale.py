@@ -15,8 +15,10 @@ Build (once; reused while its markers exist), under $EVENTLAB_SCALE_DIR (default
 
 Then measures, with the functions the pages call (median of a few runs, first run shown too):
 Explore's first page and a filtered page, one entity's events, Time travel's first load of
-the 1k-event entity, As of for one type, Flow's three views, Quality's checks, an export of
-1M rows, and the app's peak RSS with Explore rendered (headless Chromium, as app_memory.py).
+the 1k-event entity, As of for one type (the current-state refresh, then the midpoint and
+the page's default time: the minute after the last event), Flow's three views, Quality's
+checks, an export of 1M rows, and the app's peak RSS with Explore rendered (headless
+Chromium, as app_memory.py).
 
     nice -n 10 .venv/bin/python bench/scale.py            # build if needed, then measure
     nice -n 10 .venv/bin/python bench/scale.py --build    # build only
@@ -37,6 +39,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -297,12 +300,21 @@ def measure_whole(path: Path) -> None:
     from eventlab.store import db, summaries
     from eventlab.store.eventstore import EventStore
 
+    with EventStore(path) as store:  # what the As of page does first (asof.current)
+        t = time.perf_counter()
+        did = asof.refresh_current(store)
+        _say(f"asof_refresh_s={time.perf_counter() - t:.2f}  ({did})")
     with EventStore(path, read_only=True) as store:
         cur = store.cursor()
         lo, hi = db.rows(cur, "SELECT min(ts), max(ts) FROM events")[0]
         at = lo + (hi - lo) / 2
+        _say(f"# asof current-state table fresh: {asof.current_fresh(cur)}")
         _timed("asof_order", lambda: asof.drop(cur, asof.materialize(
             cur, at, entity_type="order", version=time.time())), repeat=1)
+        last = asof.basis_span(cur, "order", "event_time")[1]  # the page's default T
+        default = last.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        _timed("asof_order_default", lambda: asof.drop(cur, asof.materialize(
+            cur, default, entity_type="order", version=time.time())), repeat=1)
         scope = flow.Scope()
         _timed("flow_rates", lambda: flow.rates(cur, scope), repeat=1)
         _timed("flow_transitions", lambda: flow.transitions(cur, scope), repeat=1)

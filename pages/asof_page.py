@@ -24,6 +24,7 @@ except EventLabError as exc:  # out of memory, a damaged store: said, not a trac
 if q is None:
     st.stop()
 
+w.refresh_current(context.store())  # stored whole-stream folds (asof.current), lazily
 version = asof.data_version(cur)
 first = w.compute(cur, q, q.at, version)
 if first is None:

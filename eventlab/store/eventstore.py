@@ -89,6 +89,11 @@ class EventStore:
         finally:
             cur.close()
 
+    @property
+    def busy(self) -> bool:
+        """True while a write transaction of this process holds the store."""
+        return self._write_lock.locked()
+
     def has_entity_index(self) -> bool:
         """True once the ART index on `events.entity_id` exists (`schema.ENTITY_INDEX`)."""
         with self.reading() as cur:

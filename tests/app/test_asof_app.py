@@ -10,6 +10,7 @@ import pytest
 from apptest_support import open_page, texts
 from streamlit.testing.v1 import AppTest
 
+from eventlab import asof
 from eventlab.store.eventstore import EventStore
 
 
@@ -50,6 +51,13 @@ def test_the_default_time_counts_the_last_event(app_env: Path,
     assert len(_frame(at, "time travel")) > 0
     heading = [m.value for m in at.markdown if m.value.startswith("##### ")]
     assert heading == [f"##### As of {value:%Y-%m-%d %H:%M:%S} UTC"]
+
+
+def test_the_page_brings_the_current_states_up_to_date(app_env: Path) -> None:
+    at = _page()
+    assert not at.exception
+    with EventStore(app_env) as store:
+        assert asof.current_fresh(store.cursor())
 
 
 def test_comparing_keeps_the_chosen_time_as_t2_and_says_so(
