@@ -7,7 +7,7 @@ import streamlit as st
 from eventlab import asof, explore
 from eventlab.errors import EventLabError
 from eventlab.ui import asof_widgets as w
-from eventlab.ui import context
+from eventlab.ui import context, facts
 from eventlab.ui.text import inert_lines
 
 st.title("As of")
@@ -24,7 +24,7 @@ except EventLabError as exc:  # out of memory, a damaged store: said, not a trac
 if q is None:
     st.stop()
 
-w.refresh_current(context.store())  # stored whole-stream folds (asof.current), lazily
+facts.refresh("current states")  # stored whole-stream folds (asof.current)
 version = asof.data_version(cur)
 first = w.compute(cur, q, q.at, version)
 if first is None:

@@ -10,13 +10,13 @@ from eventlab.errors import EventLabError
 from eventlab.explore import export
 from eventlab.explore.words import filters_words
 from eventlab.republish.selection import Selection
-from eventlab.ui import context, export_widgets, investigations_widgets, republish_widgets
+from eventlab.ui import context, export_widgets, facts, investigations_widgets, republish_widgets
 from eventlab.ui import explore_widgets as w
 from eventlab.ui.text import inert_lines
 
 st.title("Explore")
 store = context.store()
-store.refresh_summaries()  # the new rows since the last answer, if any (store.summaries)
+facts.refresh("summaries")  # the new rows since the last answer, if any (store.summaries)
 cur = context.cursor()
 context.live(lambda: w.stats_header(store.stats()))  # live while following Kafka
 

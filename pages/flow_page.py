@@ -5,18 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab import explore
-from eventlab.ui import context
+from eventlab.ui import context, facts
 from eventlab.ui import flow_widgets as w
 
 st.title("Flow")
 st.caption("Event rates by type, directly-follows transitions within each entity (as "
            "process-mining tools define them), the most common variants, and correlation "
            "chains across entities and topics. Computed inside DuckDB.")
-store = context.store()
-store.refresh_summaries()  # rates from the hourly summaries (store.summaries)
-with st.spinner("Pairing each event with the previous one of its entity (once per data "
-                "version)…"):
-    store.refresh_follows()  # transitions and variants from the follows facts (store.follows)
+facts.refresh("summaries", "follows")  # rates from the summaries; transitions, variants
 cur = context.cursor()
 facets = explore.facets(cur)
 if not w.has_events(facets):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from eventlab.ui import context, invariants_widgets
+from eventlab.ui import facts, invariants_widgets
 from eventlab.ui import quality_widgets as w
 
 st.title("Quality")
@@ -12,9 +12,7 @@ st.caption("Duplicates, sequence gaps and regressions, out-of-order times, event
            "rules reducer does not know, schema drift between versions, late events and the "
            "quarantine: every check runs over the whole store inside DuckDB. Each finding links "
            "to its events.")
-with st.spinner("Pairing each event with the previous one of its entity (once per data "
-                "version)…"):
-    context.store().refresh_follows()  # the sequence check reads them (store.follows)
+facts.refresh("summaries", "follows", "payload shapes")  # what the checks read when fresh
 rep = w.report()
 if rep is None:
     st.stop()

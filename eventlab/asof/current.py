@@ -175,15 +175,5 @@ def _slices(con: db.Connection) -> list[tuple[str | None, str | None]]:
 
 
 def refresh_store(store: Any) -> str:
-    """Refresh in the store's write transaction, lazily (the As of page): "read-only" when the
-    store cannot be written, "busy" when a writer holds it (the page then reads the events
-    rather than wait), else what `refresh` did."""
-    if store.read_only:
-        return "read-only"
-    if store.busy:
-        return "busy"
-    with store.reading() as cur:
-        if fresh(cur):
-            return "fresh"
-    with store.transaction() as cur:
-        return refresh(cur)
+    """Refresh lazily (the As of page): `EventStore.refresh_lazily`'s answers."""
+    return store.refresh_lazily(fresh, refresh)

@@ -104,8 +104,4 @@ def refresh_store(store: EventStore) -> str:
     did = store.refresh_summaries()
     if did in ("read-only", "busy"):
         return did
-    with store.reading() as cur:
-        if fresh(cur):
-            return "fresh"
-    with store.transaction() as cur:
-        return refresh(cur)
+    return store.refresh_lazily(fresh, refresh)

@@ -96,7 +96,7 @@ class StoreLimit(StoreError):
 
 
 @contextmanager
-def _limits() -> Iterator[None]:
+def guarded() -> Iterator[None]:
     """Out of memory (or of temp space) as a message naming the setting, and a damaged file
     as the damaged-file message, not a traceback."""
     try:
@@ -119,7 +119,7 @@ def _limits() -> Iterator[None]:
 
 def rows(con: Connection, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
     """Run a statement and fetch every row (finishing the result: docs/duckdb.md)."""
-    with _limits():
+    with guarded():
         return con.execute(sql, list(params or [])).fetchall()
 
 
@@ -131,7 +131,7 @@ def scalar(con: Connection, sql: str, params: Sequence[Any] | None = None) -> An
 
 def arrow(con: Connection, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
     """Run a query and return its result as an Arrow table."""
-    with _limits():
+    with guarded():
         return con.sql(sql, params=list(params or [])).to_arrow_table()
 
 

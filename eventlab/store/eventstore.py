@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,33 +108,31 @@ class EventStore:
         with self.transaction() as cur:
             cur.execute(ENTITY_INDEX)
 
-    def refresh_summaries(self) -> str:
-        """Bring the per-data-version summaries up to date (`store.summaries`; only the rows
-        ingested since are read); "read-only" when the store cannot be written, "busy" when a
-        write (an ingest job) holds the store: readers then scan the events rather than wait."""
+    def refresh_lazily(self, fresh: Callable[[db.Connection], bool],
+                       refresh: Callable[[db.Connection], str]) -> str:
+        """Bring one set of per-data-version facts up to date before a page reads them (only
+        the rows ingested since are read): "read-only" when the store cannot be written,
+        "busy" when a write (an ingest job) holds it (readers then scan the events rather than
+        wait), "fresh", else what `refresh` did in its write transaction. A damaged file or a
+        memory limit says so as a StoreError, as any page query does."""
         if self.read_only:
             return "read-only"
         if self._write_lock.locked():
             return "busy"
-        with self.reading() as cur:
-            if summaries.fresh(cur):
-                return "fresh"
-        with self.transaction() as cur:
-            return summaries.refresh(cur)
+        with db.guarded():
+            with self.reading() as cur:
+                if fresh(cur):
+                    return "fresh"
+            with self.transaction() as cur:
+                return refresh(cur)
+
+    def refresh_summaries(self) -> str:
+        """The summaries (`store.summaries`), lazily (`refresh_lazily`)."""
+        return self.refresh_lazily(summaries.fresh, summaries.refresh)
 
     def refresh_follows(self) -> str:
-        """Bring the per-data-version "follows" facts up to date (`store.follows`), as
-        `refresh_summaries` does: "read-only", "busy" (readers then scan), "fresh",
-        "incremental" or "rebuilt"."""
-        if self.read_only:
-            return "read-only"
-        if self._write_lock.locked():
-            return "busy"
-        with self.reading() as cur:
-            if follows.fresh(cur):
-                return "fresh"
-        with self.transaction() as cur:
-            return follows.refresh(cur)
+        """The "follows" facts (`store.follows`), lazily (`refresh_lazily`)."""
+        return self.refresh_lazily(follows.fresh, follows.refresh)
 
     def stats(self) -> StoreStats:
         """Counts for the header: events, entities, event types, time span, quarantined rows

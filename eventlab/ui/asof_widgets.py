@@ -174,16 +174,6 @@ def question(facets: Facets, default_type: Callable[[], str], cur: object) -> Qu
     return Question(entity_type, as_utc(t1), as_utc(at), basis, tuple(deletes))
 
 
-def refresh_current(store: Any) -> None:
-    """Bring the store's current-state table up to date (`asof.current`: only the entities
-    touched since), unless a writer holds the store: the page then folds from the events."""
-    try:
-        with st.spinner("Updating the stored current states…"):
-            asof.refresh_current(store)
-    except EventLabError as exc:
-        st.warning(inert_lines(exc))
-
-
 def compute(cur: object, q: Question, at: datetime, version: object) -> AsOf | None:
     """Materialise one population (reused if this session already has it)."""
     started = time.perf_counter()

@@ -10,7 +10,6 @@ import streamlit as st
 from eventlab import quality, settings
 from eventlab.errors import EventLabError
 from eventlab.explore.filters import Filters
-from eventlab.quality import shapes
 from eventlab.quality.known_types import handled_types, rules_file
 from eventlab.store.eventstore import data_version
 from eventlab.ui import context, links
@@ -34,7 +33,6 @@ def report() -> dict[str, Any] | None:
     try:
         late = settings.late_event_seconds()
         rules = rules_file()
-        shapes.refresh_store(context.store())  # the new rows, unless a write holds the store
         return _report(context.db_path(), data_version(context.cursor()), rules, late)
     except EventLabError as exc:
         st.error(inert_lines(exc))
