@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import CACHE
+from _common import CACHE, cpu_s
 from ingest_kafka import raw_consume
 
 from eventlab.demo.avro import write_schema
@@ -32,9 +32,11 @@ TOPIC = "bench-shop-avro"
 ROUNDS = 3
 
 
-def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path) -> tuple[float, int, int]:
-    """Records/s of EventLab's ingest into a fresh database file, events stored, and the
-    records decoded as Avro."""
+def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path
+                    ) -> tuple[float, int, int, float]:
+    """Records/s of EventLab's ingest into a fresh database file, events stored, the
+    records decoded as Avro, and CPU seconds (the reader process included)."""
+    cpu = cpu_s()
     path = folder / "kafka.duckdb"
     path.unlink(missing_ok=True)
     with EventStore(path, memory_limit="4GB") as store:
@@ -44,7 +46,7 @@ def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path) -> tuple[floa
     if report.error or report.schema_error:
         raise SystemExit(f"ingest failed: {report.error or report.schema_error}")
     return report.records_read / report.seconds, report.rows_stored, \
-        sum(report.schema_records.values())
+        sum(report.schema_records.values()), cpu_s() - cpu
 
 
 def main() -> None:
@@ -56,16 +58,20 @@ def main() -> None:
         produced = produce_demo(config, TOPIC, events=EVENTS, seed=7, fmt="avro")
         print(f"# produced {produced.records:,} Avro records in "
               f"{time.perf_counter() - t:.1f} s", flush=True)
-        raw, ours = [], []
+        raw, ours, cpu = [], [], []
         for i in range(ROUNDS):
-            raw.append(raw_consume(config, TOPIC, produced.records))
-            rate, stored, avro = eventlab_ingest(config, TOPIC, Path(tmp))
+            raw_rate, raw_cpu = raw_consume(config, TOPIC, produced.records)
+            raw.append(raw_rate)
+            rate, stored, avro, our_cpu = eventlab_ingest(config, TOPIC, Path(tmp))
             ours.append(rate)
+            cpu.append(raw_cpu / our_cpu)
             print(f"# round {i + 1}: raw {raw[-1]:,.0f}/s, eventlab {rate:,.0f}/s "
-                  f"({stored:,} events stored, {avro:,} decoded from Avro)", flush=True)
+                  f"({stored:,} events stored, {avro:,} decoded from Avro); CPU s raw "
+                  f"{raw_cpu:.1f}, eventlab {our_cpu:.1f}", flush=True)
     r, o = statistics.median(raw), statistics.median(ours)
     print(f"raw_consume_per_s={r:,.0f}")
     print(f"eventlab_avro_ingest_per_s={o:,.0f}")
+    print(f"cpu_ratio={statistics.median(cpu):.2f}  (raw CPU / EventLab CPU)")
     print(f"ratio={o / r:.2f}")
 
 

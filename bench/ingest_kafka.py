@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import CACHE
+from _common import CACHE, cpu_s
 from kafka import KafkaConsumer, TopicPartition
 
 from eventlab.demo.produce import produce_demo
@@ -27,8 +27,10 @@ TOPIC = "bench-shop"
 ROUNDS = 3
 
 
-def raw_consume(config: KafkaConfig, topic: str, expected: int) -> float:
-    """Records/s of a bare assign+poll loop that touches nothing but the record count."""
+def raw_consume(config: KafkaConfig, topic: str, expected: int) -> tuple[float, float]:
+    """Records/s of a bare assign+poll loop that touches nothing but the record count, and
+    its CPU seconds."""
+    cpu = cpu_s()
     consumer = KafkaConsumer(bootstrap_servers=config.bootstrap, enable_auto_commit=False,
                              group_id=None, auto_offset_reset="earliest",
                              isolation_level="read_committed",
@@ -43,11 +45,14 @@ def raw_consume(config: KafkaConfig, topic: str, expected: int) -> float:
             n += len(records)
     elapsed = time.perf_counter() - started
     consumer.close()
-    return n / elapsed
+    return n / elapsed, cpu_s() - cpu
 
 
-def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path) -> tuple[float, int]:
-    """Records/s of EventLab's ingest into a fresh database file."""
+def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path
+                    ) -> tuple[float, int, float]:
+    """Records/s of EventLab's ingest into a fresh database file, events stored, and CPU
+    seconds (the reader process included)."""
+    cpu = cpu_s()
     path = folder / "kafka.duckdb"
     path.unlink(missing_ok=True)
     with EventStore(path, memory_limit="4GB") as store:
@@ -55,7 +60,7 @@ def eventlab_ingest(config: KafkaConfig, topic: str, folder: Path) -> tuple[floa
     path.unlink(missing_ok=True)
     if report.error:
         raise SystemExit(f"ingest failed: {report.error}")
-    return report.records_read / report.seconds, report.rows_stored
+    return report.records_read / report.seconds, report.rows_stored, cpu_s() - cpu
 
 
 def main() -> None:
@@ -66,16 +71,21 @@ def main() -> None:
         produced = produce_demo(config, TOPIC, events=EVENTS, seed=7)
         print(f"# produced {produced.records:,} records in {time.perf_counter() - t:.1f} s",
               flush=True)
-        raw, ours = [], []
+        raw, ours, cpu = [], [], []
         for i in range(ROUNDS):
-            raw.append(raw_consume(config, TOPIC, produced.records))
-            rate, stored = eventlab_ingest(config, TOPIC, Path(tmp))
+            raw_rate, raw_cpu = raw_consume(config, TOPIC, produced.records)
+            raw.append(raw_rate)
+            rate, stored, our_cpu = eventlab_ingest(config, TOPIC, Path(tmp))
             ours.append(rate)
+            cpu.append(raw_cpu / our_cpu)
             print(f"# round {i + 1}: raw {raw[-1]:,.0f}/s, eventlab {rate:,.0f}/s "
-                  f"({stored:,} events stored)", flush=True)
+                  f"({stored:,} events stored); CPU s raw {raw_cpu:.1f}, eventlab "
+                  f"{our_cpu:.1f}", flush=True)
     r, o = statistics.median(raw), statistics.median(ours)
     print(f"raw_consume_per_s={r:,.0f}")
     print(f"eventlab_ingest_per_s={o:,.0f}")
+    print(f"cpu_ratio={statistics.median(cpu):.2f}  (raw CPU / EventLab CPU: the rate ratio if "
+          "both were CPU-bound on one core each)")
     print(f"ratio={o / r:.2f}")
 
 

@@ -82,22 +82,27 @@ def main() -> None:
             stored = ingest_kafka(store, config, [TOPIC]).rows_stored
             print(f"# produced {produced.records:,} records, stored {stored:,} events",
                   flush=True)
-            ours, raw, plans = [], [], []
+            ours, raw, plans, cpu = [], [], [], []
             for i in range(ROUNDS):
                 t = time.perf_counter()
                 dry = republish.dry_run(store, config, republish.Selection.query(
                     SELECT, [TOPIC]), preview=10)
                 plans.append(time.perf_counter() - t)
+                c0 = time.process_time()
                 result = republish.execute(store, config, dry.plan.job_id)
+                ours_cpu = time.process_time() - c0
                 assert result.status == "done", result
                 ours.append(result.sent_now / result.seconds)
                 recs = read_back(config, dry.plan.target_topics[0])
                 assert len(recs) == result.sent_now
                 target = f"raw-{i}"
                 create_topic(config, target, partitions=3)
+                c0 = time.process_time()
                 raw.append(raw_send(config, target, recs))
+                cpu.append((time.process_time() - c0) / ours_cpu)
                 print(f"# round {i + 1}: {result.sent_now:,} records, plan "
-                      f"{plans[-1]:.2f} s, eventlab {ours[-1]:,.0f}/s, raw {raw[-1]:,.0f}/s",
+                      f"{plans[-1]:.2f} s, eventlab {ours[-1]:,.0f}/s, raw {raw[-1]:,.0f}/s, "
+                      f"CPU raw/eventlab {cpu[-1]:.2f}",
                       flush=True)
     o, r = statistics.median(ours), statistics.median(raw)
     print(f"plan_s={statistics.median(plans):.2f}")
@@ -105,6 +110,8 @@ def main() -> None:
     print(f"raw_produce_per_s={r:,.0f}")
     # The median of each round's pair: the machine is shared, so rounds drift; a pair runs
     # back to back.
+    print(f"cpu_ratio={statistics.median(cpu):.2f}  (CPU of the process: the bare producer's "
+          "life over EventLab's execute, the rate ratio if both were CPU-bound)")
     print(f"ratio={statistics.median(a / b for a, b in zip(ours, raw, strict=True)):.2f}")
 
 

@@ -91,10 +91,24 @@ def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header
     """Every record in `topic` carrying `replay_header` = `replay_id` (see the module).
 
     `start`: where to begin per partition (in range; partitions it leaves out: earliest)."""
+    table = replayed_table(config, topic, replay_id, replay_header, identity_headers,
+                           batch_records, start)
+    idents = [table.column(i + 2).to_pylist() for i in range(len(identity_headers))]
+    return list(map(Found, zip(*idents, strict=True) if idents else [()] * table.num_rows,
+                    table.column("partition").to_pylist(), table.column("offset").to_pylist()))
+
+
+def replayed_table(config: KafkaConfig, topic: str, replay_id: str, replay_header: str,
+                   identity_headers: Sequence[str], batch_records: int = 50_000,
+                   start: Mapping[TP, int] | None = None) -> pa.Table:
+    """`find_replayed` as columns: `partition`, `offset`, then one text column per identity
+    header (null where the record lacks it), without a Python object per record (a job's
+    verification reads every record it sent back)."""
     from eventlab.kafka.reader import KafkaRawReader  # here: the header names stay light
 
-    wanted = replay_id.encode()
-    found: list[Found] = []
+    wanted = pa.scalar(replay_id.encode(), pa.binary())
+    names = ["partition", "offset", *identity_headers]
+    parts: list[pa.Table] = []
     reader = KafkaRawReader(config, [topic], start=dict(start) if start else "earliest",
                             until="end")
     try:
@@ -102,17 +116,27 @@ def find_replayed(config: KafkaConfig, topic: str, replay_id: str, replay_header
             if table.num_rows == 0:
                 continue
             headers = table.column("headers").combine_chunks()
-            mine = pc.equal(_header_value(headers, replay_header), pa.scalar(wanted, pa.binary()))
-            mine = pc.fill_null(mine, False)
+            mine = pc.fill_null(pc.equal(_header_value(headers, replay_header), wanted), False)
             if not pc.any(mine).as_py():
                 continue
             hits = table.filter(mine)
             hit_headers = hits.column("headers").combine_chunks()
-            idents = [_texts(_header_value(hit_headers, h)) for h in identity_headers]
-            parts = hits.column("partition").to_pylist()
-            offsets = hits.column("offset").to_pylist()
-            found += map(Found, zip(*idents, strict=True) if idents else [()] * hits.num_rows,
-                         parts, offsets)
+            parts.append(pa.Table.from_arrays(
+                [hits.column("partition"), hits.column("offset"),
+                 *(_text_array(_header_value(hit_headers, h)) for h in identity_headers)],
+                names=names))
     finally:
         reader.close()
-    return found
+    if not parts:
+        return pa.table({"partition": pa.array([], pa.int32()),
+                         "offset": pa.array([], pa.int64()),
+                         **{h: pa.array([], pa.string()) for h in identity_headers}})
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def _text_array(values: pa.Array) -> pa.Array:
+    """`_texts` as an Arrow string array."""
+    try:
+        return values.cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array(_texts(values), pa.string())

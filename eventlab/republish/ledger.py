@@ -228,6 +228,42 @@ def acked_rows(cur: db.Connection, job_id: str) -> list[tuple]:
                         "job_id = ? AND status = 'acked' ORDER BY n", [job_id])
 
 
+def acked_firsts(cur: db.Connection, job_id: str) -> dict[str, dict[int, tuple[int, int]]]:
+    """Per target topic and partition: the smallest acknowledged offset and how many records
+    were acknowledged there."""
+    out: dict[str, dict[int, tuple[int, int]]] = {}
+    for topic, part, first, n in db.rows(
+            cur, "SELECT target_topic, \"partition\", min(\"offset\"), count(*) FROM "
+                 "republish_log WHERE job_id = ? AND status = 'acked' GROUP BY ALL", [job_id]):
+        out.setdefault(topic, {})[int(part)] = (int(first), int(n))
+    return out
+
+
+_FOUND = "__rp_found"
+
+
+def unmatched_acked(cur: db.Connection, job_id: str, topic: str, found: pa.Table | None
+                    ) -> list[tuple[int, int, int]]:
+    """(n, partition, offset) of the job's acknowledged records in `topic` that `found` (the
+    target read back: partition, offset, then the `plan.IDENTITY` header texts) does not hold
+    at their acknowledged place with their identity (`plan.identity`), in plan order; every
+    one when `found` is None."""
+    sql = ("SELECT l.n, l.\"partition\", l.\"offset\" FROM republish_log l {join} WHERE "
+           "l.job_id = ? AND l.status = 'acked' AND l.target_topic = ?{cond} ORDER BY l.n")
+    if found is None:
+        return db.rows(cur, sql.format(join="", cond=""), [job_id, topic])
+    db.register(cur, _FOUND, found.rename_columns(["p", "o", "i0", "i1", "i2", "i3"]))
+    try:
+        return db.rows(cur, sql.format(
+            join=f"LEFT JOIN {_FOUND} f ON f.p = l.\"partition\" AND f.o = l.\"offset\"",
+            cond=" AND NOT coalesce(f.i0 = coalesce(l.src_topic, '') AND f.i1 = "
+                 "coalesce(CAST(l.src_partition AS VARCHAR), '') AND f.i2 = "
+                 "CAST(l.src_offset AS VARCHAR) AND f.i3 = coalesce(l.event_id, ''), false)"),
+            [job_id, topic])
+    finally:
+        db.unregister(cur, _FOUND)
+
+
 def acked_positions(cur: db.Connection, job_id: str) -> set[tuple[str, int, int]]:
     """(target topic, partition, offset) of every acknowledged record."""
     return {(t, int(p), int(o)) for t, p, o in db.rows(

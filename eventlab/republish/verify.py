@@ -58,34 +58,34 @@ def lost_message(n: int, detail: str) -> str:
 
 
 def verify_acked(store: EventStore, config: KafkaConfig, job_id: str) -> Verification:
-    """Look for every acknowledged record of the job in its targets (see the module)."""
+    """Look for every acknowledged record of the job in its targets (see the module).
+
+    The records read back stay in Arrow and are matched against the ledger inside DuckDB
+    (`ledger.unmatched_acked`): only the records not found come back to Python."""
     with store.reading() as cur:
-        rows = ledger.acked_rows(cur, job_id)
-    if not rows:
+        firsts = ledger.acked_firsts(cur, job_id)
+    if not firsts:
         return Verification(0)
-    by_topic: dict[str, list[tuple]] = {}
-    for row in rows:
-        by_topic.setdefault(row[1], []).append(row)
-    counts = admin.partition_counts(config, sorted(by_topic))
+    checked = sum(n for by_part in firsts.values() for _, n in by_part.values())
+    counts = admin.partition_counts(config, sorted(firsts))
     lost: list[Lost] = []
-    for topic, mine in sorted(by_topic.items()):
+    for topic, mine in sorted(firsts.items()):
         have = counts.get(topic)
         if have is None:
-            lost += [Lost(r[0], topic, r[2], r[3], "the topic no longer exists") for r in mine]
+            with store.reading() as cur:
+                rows = ledger.unmatched_acked(cur, job_id, topic, None)
+            lost += [Lost(n, topic, p, o, "the topic no longer exists") for n, p, o in rows]
             continue
         bounds = admin.offset_bounds(config, [(topic, p) for p in range(have)])
-        first: dict[int, int] = {}
-        for r in mine:
-            first[r[2]] = min(first.get(r[2], r[3]), r[3])
         start: dict[TP, int] = {}
         for p in range(have):
             earliest, end = bounds[(topic, p)]
-            start[(topic, p)] = min(max(first[p], earliest), end) if p in first else end
-        found = {(f.partition, f.offset): f.identity for f in provenance.find_replayed(
-            config, topic, job_id, planning.REPLAY_ID, planning.IDENTITY, start=start)}
-        for n, _, part, off, s_topic, s_part, s_off, event_id in mine:
-            if found.get((part, off)) == planning.identity(s_topic, s_part, s_off, event_id):
-                continue
+            start[(topic, p)] = min(max(mine[p][0], earliest), end) if p in mine else end
+        found = provenance.replayed_table(config, topic, job_id, planning.REPLAY_ID,
+                                          planning.IDENTITY, start=start)
+        with store.reading() as cur:
+            rows = ledger.unmatched_acked(cur, job_id, topic, found)
+        for n, part, off in rows:
             if part >= have:
                 why = "in a partition the topic no longer has"
             elif off < bounds[(topic, part)][0]:
@@ -95,7 +95,7 @@ def verify_acked(store: EventStore, config: KafkaConfig, job_id: str) -> Verific
             else:
                 why = "not at their acknowledged offset (another record is there)"
             lost.append(Lost(n, topic, part, off, why))
-    return Verification(len(rows), tuple(lost))
+    return Verification(checked, tuple(lost))
 
 
 def mark_lost(store: EventStore, job_id: str, result: Verification) -> None:

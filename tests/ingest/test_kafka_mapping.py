@@ -369,3 +369,26 @@ class _Recorder:
     def execute(self, sql: str, *args: Any) -> Any:
         self._queries.append(sql)
         return self._cur.execute(sql, *args)
+
+
+def test_may_contain_never_misses_a_value_that_holds_the_needle() -> None:
+    import random
+
+    rng = random.Random(7)
+    needle = b'"specversion"'
+    for _ in range(200):
+        values = [rng.choice([None, b"", b'{"a": 1}', b'{"specversion": 1}', b'"spec',
+                              b'version"', b"x" * rng.randrange(30)])
+                  for _ in range(rng.randrange(1, 12))]
+        arr = pa.array(values, pa.binary())
+        start = rng.randrange(len(values))
+        part = arr.slice(start, rng.randrange(len(values) - start + 1))
+        column = pa.chunked_array([part, arr], pa.binary())
+        expected = any(v is not None and needle in v for v in part.to_pylist() + values)
+        assert km._may_contain(column, needle) or not expected
+    # the window of a slice is searched, not the buffer around it
+    arr = pa.array([b'{"specversion": 1}', b"{}", b'{"specversion": 1}'], pa.binary())
+    assert not km._may_contain(pa.chunked_array([arr.slice(1, 1)]), needle)
+    assert km._may_contain(pa.chunked_array([arr.slice(2, 1)]), needle)
+    assert km._may_contain(pa.chunked_array([arr.slice(1, 1), arr.slice(2, 1)]), needle)
+    assert km._may_contain(pa.chunked_array([pa.array(['{"specversion": 1}'])]), needle)
