@@ -176,7 +176,20 @@ def entity_events(con: db.Connection, entity_id: str) -> pa.Table:
     the few rows are then ordered in Arrow, cheaper than a sort operator in the query.
     """
     table = db.arrow(con, "SELECT * FROM events WHERE entity_id = ?", [entity_id])
+    if _seq_increasing(table):  # ingest stores each entity sorted by seq: the usual case
+        return table
     return table.sort_by([("seq", "ascending"), ("ts", "ascending"), ("offset", "ascending")])
+
+
+def _seq_increasing(table: pa.Table) -> bool:
+    """True when seq strictly increases down the rows: then they are in the order above
+    already (no ties for ts and offset to break), and the sort (~90 µs even for 25 rows, most
+    of a small entity's fixed cost) is skipped."""
+    seq = table.column("seq")
+    if seq.null_count:
+        return False
+    values = seq.to_pylist()
+    return all(a < b for a, b in zip(values, values[1:], strict=False))
 
 
 def event_ids_query(f: Filters) -> tuple[str, list[Any]]:

@@ -75,6 +75,19 @@ def text_expr(ref: FieldRef, types: dict[str, str]) -> Sql:
     return Sql(f"CAST({q} AS VARCHAR)")
 
 
+def _typed_int(ref: FieldRef, types: dict[str, str], sqltype: str) -> Sql | None:
+    """An integer column read as an integer (INTEGER, BIGINT) without the round trip
+    through text: the same value, NULL where it does not fit either way. None otherwise
+    (text, floats, booleans keep `TRY_CAST` of the text)."""
+    if sqltype not in ("INTEGER", "BIGINT") or ref.column is None or ref.path:
+        return None
+    return Sql(quote_ident(ref.column)) if types[ref.column].upper() in _INTEGERS else None
+
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT", "UHUGEINT"}
+
+
 def json_expr(ref: FieldRef, types: dict[str, str]) -> Sql:
     """The field as a JSON value: JSON text in a string column stays JSON, other text is
     kept as a JSON string, nested columns render as JSON."""
@@ -228,7 +241,7 @@ def mapped_select(mapping: Mapping, types: dict[str, str], relation: str,
                                ("seq", "BIGINT", "seq_src"),
                                ("is_delete", "BOOLEAN", "is_delete_src")):
         if name in f:
-            t = text_expr(f[name], types)
+            t = _typed_int(f[name], types, sqltype) or text_expr(f[name], types)
             cols.append((out, Sql(f"TRY_CAST({t.text} AS {sqltype})", t.params)))
         else:
             cols.append((out, Sql(f"CAST(NULL AS {sqltype})")))

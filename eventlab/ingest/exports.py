@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -179,10 +180,17 @@ def hive_values(path: str) -> dict[str, str]:
 def _with_position(table: pa.Table, ref: FileRef) -> pa.Table:
     for key, value in hive_values(ref.path).items():
         if key not in table.column_names:
-            table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
+            table = table.append_column(key, _constant(value, table.num_rows))
     n = table.num_rows
-    table = table.append_column("__source", pa.array([ref.path] * n, pa.string()))
-    return table.append_column("__row", pa.array(range(n), pa.int64()))
+    table = table.append_column("__source", _constant(ref.path, n))
+    return table.append_column("__row", pa.array(np.arange(n, dtype=np.int64)))
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    """A string column holding `value` n times, built in C (a Python list of n references
+    converted value by value cost ~0.3 s per million rows and column)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                          pa.array([value], pa.string())).dictionary_decode()
 
 
 def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:

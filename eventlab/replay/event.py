@@ -99,6 +99,46 @@ class Event(Mapping[str, Any]):
             raise ReducerError(f"event {event_id}: cannot read the row: {exc}") from exc
 
 
+class Unparsed:
+    """Stored JSON text not read yet: `Event.metadata` parses it (`jsontext.loads`) the
+    first time it is read and keeps the value. A large entity's load hands its metadata over
+    this way; the merge fold never reads it, so most of it is never parsed."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        self.text = text
+
+
+class _ParsedOnRead:
+    """A slot whose value may be `Unparsed`: parsed on its first read, then stored in the
+    slot (so every read, `==`, `repr`, `replace` and pickling see the parsed value)."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+        """The slot's own descriptor (sets a value as it is: a loader's fast path)."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if value.__class__ is Unparsed:
+            value = jsontext.loads(value.text)
+            self.slot.__set__(obj, value)  # a race parses twice: the same value either way
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.slot.__set__(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        self.slot.__delete__(obj)
+
+
+Event.metadata = _ParsedOnRead(Event.__dict__["metadata"])  # type: ignore[assignment,misc]
+
+
 def _absent(value: Any) -> bool:
     """None, or a pandas/NumPy missing value (NaN, NaT: not equal to itself)."""
     if value is None:

@@ -15,6 +15,7 @@ import pytest
 from helpers_files import ingest, write_parquet
 from hypothesis import given
 from hypothesis import strategies as st
+from timetravel_support import row, store_with
 
 from eventlab import explore
 from eventlab.explore import EventKey, FilterError, Filters, build_where
@@ -493,6 +494,18 @@ def test_entity_events_in_stream_order(loaded: Loaded, con: db.Connection) -> No
     assert table.column("event_id").to_pylist() == [g.event_id for g in expected]
     assert [json.loads(p) for p in table.column("payload").to_pylist()] == \
         [g.payload for g in expected]
+
+
+def test_entity_events_sorts_rows_stored_out_of_order_and_keeps_sorted_ones() -> None:
+    rows = [row("o-1", 2, {"b": 2}, offset=5), row("o-1", 1, {"a": 1}, offset=9),
+            row("o-1", 2, {"c": 3}, offset=4, minute=1.5), row("o-2", 1, {}),
+            row("o-2", 3, {}), row("o-2", 7, {})]
+    con = store_with(rows).cursor()
+    table = explore.entity_events(con, "o-1")
+    assert list(zip(table.column("seq").to_pylist(), table.column("offset").to_pylist(),
+                    strict=True)) == [(1, 9), (2, 4), (2, 5)]
+    assert explore.entity_events(con, "o-2").column("seq").to_pylist() == [1, 3, 7]
+    assert explore.entity_events(con, "nobody").num_rows == 0
 
 
 def test_filters_from_url_params() -> None:

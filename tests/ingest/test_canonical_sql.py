@@ -167,6 +167,18 @@ def test_ts_of_a_path_into_a_timestamp_column_goes_through_text() -> None:
 
 # --- running the expressions ----------------------------------------------------------------
 
+def test_mapped_select_reads_integer_columns_as_integers_and_text_through_text() -> None:
+    mapping = resolve(MappingSpec(preset="envelope"), ["id", "type", "aggregateId",
+                                                       "timestamp", "version", "schemaVersion"])
+    types = {"id": "VARCHAR", "type": "VARCHAR", "aggregateId": "VARCHAR",
+             "timestamp": "TIMESTAMP WITH TIME ZONE", "version": "UBIGINT",
+             "schemaVersion": "VARCHAR"}
+    sel = mapped_select(mapping, types, "src")
+    assert 'TRY_CAST("version" AS BIGINT) AS "seq_src"' in sel.text
+    assert ('TRY_CAST(CAST("schemaVersion" AS VARCHAR) AS INTEGER) AS "event_version"'
+            in sel.text)
+
+
 @pytest.fixture()
 def cur() -> db.Connection:
     """A cursor of a fresh in-memory store (TimeZone UTC, as in production)."""
@@ -387,3 +399,27 @@ def test_mapped_select_binds_exactly_one_param_per_placeholder() -> None:
                               "no event type (column type is empty)",
                               "no event time (column meta path $.at is empty)",
                               "event time not understood (column meta path $.at)"]
+
+
+@pytest.mark.parametrize("ctype", ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"])
+def test_integer_columns_give_the_values_their_text_would(cur: db.Connection,
+                                                          ctype: str) -> None:
+    """seq and event_version of an integer column equal TRY_CAST of its text: the same
+    numbers, NULL where they do not fit an INTEGER / a BIGINT."""
+    edges = [0, 1, -1, 127, 255, 32767, 65535, 2**31 - 1, 2**31, -(2**31) - 1, 2**32 - 1,
+             2**63 - 1, 2**64 - 1, -(2**63) - 1, 2**127 - 1, None]
+    cur.execute("CREATE TEMP TABLE src AS SELECT 'e' || CAST(v AS VARCHAR) AS id, 'T' AS type, "
+                "'a-1' AS aggregateId, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS timestamp, "
+                f"TRY_CAST(v AS {ctype}) AS version, TRY_CAST(v AS {ctype}) AS schemaVersion, "
+                "'f' AS __source, 0 AS __row FROM (SELECT unnest(CAST(? AS HUGEINT[])) AS v)",
+                [[str(v) if v is not None else None for v in edges]])
+    types = {r[0]: r[1] for r in db.rows(cur, "DESCRIBE src")}
+    mapping = resolve(MappingSpec(preset="envelope"), list(types))
+    sel = mapped_select(mapping, types, "src")
+    got = db.rows(cur, f"SELECT seq_src, event_version FROM ({sel.text}) ORDER BY event_id_src",
+                  sel.params)
+    want = db.rows(cur, "SELECT TRY_CAST(CAST(version AS VARCHAR) AS BIGINT), "
+                        "TRY_CAST(CAST(schemaVersion AS VARCHAR) AS INTEGER) FROM src "
+                        "ORDER BY id")
+    assert got == want and any(v is not None for v, _ in got)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import pickle
 import shutil
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -16,7 +19,8 @@ from timetravel_support import T0, boom_on, insert, row, store_with
 from eventlab import timetravel
 from eventlab.cli import main
 from eventlab.errors import EventLabError
-from eventlab.replay import MergeReducer, merge_reducer
+from eventlab.replay import Event, MergeReducer, jsontext, merge_reducer
+from eventlab.replay.event import Unparsed
 from eventlab.store.eventstore import EventStore
 from eventlab.timetravel import FoldCache
 
@@ -185,3 +189,23 @@ def test_cli_state_reports_a_failing_reducer(cli_db: Path, tmp_path: Path,
     assert out["failed_event"]["seq"] == 2 and "KeyError" in out["error"]
     assert out["state"]["customer_id"] == "customer-00001"  # the state before it
     assert main(["state", "nobody", "--db", str(cli_db)]) == 2
+
+
+def test_loaded_metadata_is_parsed_on_first_read_and_equals_the_eager_parse() -> None:
+    metadatas = ['{"actor": "a", "n": [1, 2]}', '{"x": NaN, "y": 1e400}', "[]",
+                 "[" * 300 + "]" * 300, '"just text"', None]
+    rows = [{**row("o-1", i + 1, {"i": i}), "metadata": m} for i, m in enumerate(metadatas)]
+    events = timetravel.load_events(store_with(rows).cursor(), "o-1")
+    slot = type(events[0]).__dict__["metadata"].slot
+    assert all(isinstance(slot.__get__(e), Unparsed) for e in events[:5])
+    assert slot.__get__(events[5]) is None
+    expected = [None if m is None else jsontext.loads(m) for m in metadatas]
+    eager = [Event.from_row({**dataclasses.asdict(e), "metadata": m})
+             for e, m in zip(events, metadatas, strict=True)]
+    assert repr(events) == repr(tuple(eager))  # repr, ==, replace all see parsed values
+    assert math.isnan(events[1].metadata["x"]) and events[1].metadata["y"] == math.inf
+    assert [repr(e.metadata) for e in events] == [repr(v) for v in expected]
+    assert isinstance(events[3].metadata, jsontext.Unreadable)
+    assert not isinstance(slot.__get__(events[0]), Unparsed)  # kept once parsed
+    assert events[0].replace(seq=9).metadata == {"actor": "a", "n": [1, 2]}
+    assert pickle.loads(pickle.dumps(events[4])).metadata == "just text"
