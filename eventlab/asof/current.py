@@ -23,12 +23,12 @@ says whether a reader may use it; a stale table is never used (slower, never wro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from eventlab.asof.compute import FULL, SQL_BASES, id_slices, population_sql, scope
 from eventlab.store import db
+from eventlab.store import watermark as wm
 from eventlab.store.sql import quote_ident
 
 TABLE, STATE = "asof_current", "asof_current_state"
@@ -48,36 +48,14 @@ FOLD_SLICE = 500_000
 aggregate beside it ran out of DuckDB's 1.5 GB on 5M)."""
 
 
-@dataclass(frozen=True)
-class State:
-    """What the table covers, against what the store holds now."""
-
-    covered: int
-    watermark: Any
-    events: int
-    newest: Any
-
-    @property
-    def fresh(self) -> bool:
-        """True when the table folds exactly the stored events."""
-        return self.covered == self.events and self.watermark == self.newest
-
-
-def state(con: db.Connection) -> State | None:
+def state(con: db.Connection) -> wm.State | None:
     """The table's coverage and the store's size now; None when there is no table."""
-    if db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                      "AND NOT temporary", [STATE]) != 1:
-        return None
-    n, newest, covered, watermark = db.rows(
-        con, f"SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) FROM events), "
-             f"(SELECT covered FROM {STATE}), (SELECT watermark FROM {STATE})")[0]
-    return State(int(covered or 0), watermark, int(n), newest)
+    return wm.state(con, STATE)
 
 
 def fresh(con: db.Connection) -> bool:
     """True when the table exists and folds exactly the stored events."""
-    s = state(con)
-    return s is not None and s.fresh
+    return wm.fresh(con, STATE)
 
 
 def _fold_into(cur: db.Connection, entity_type: str, *, low: str | None = None,
@@ -101,31 +79,16 @@ def _types(cur: db.Connection, where: str = "", params: list[Any] | None = None)
 
 
 def refresh(cur: db.Connection) -> str:
-    """Bring the table up to date inside the caller's write transaction; returns what it did:
+    """Bring the table up to date inside the caller's write transaction (`store.watermark`):
     "fresh", "incremental" (the entities touched since the watermark) or "rebuilt"."""
-    for ddl in DDL:
-        db.rows(cur, ddl)
-    s = state(cur)
-    assert s is not None
-    if s.fresh:
-        return "fresh"
-    if s.watermark is not None and s.covered <= s.events:
-        new = db.scalar(cur, "SELECT count(*) FROM events WHERE ingested_at > ?",
-                        [s.watermark])
-        if s.covered + new == s.events:
-            _add(cur, s.watermark)
-            return "incremental"
-    _rebuild(cur)
-    return "rebuilt"
+    return wm.refresh(cur, STATE, DDL, _add, lambda c, _s: _rebuild(c))
 
 
 def _rebuild(cur: db.Connection) -> None:
     db.rows(cur, f"DELETE FROM {TABLE}")
-    db.rows(cur, f"DELETE FROM {STATE}")
     for entity_type in _types(cur):
         for low, high in id_slices(cur, entity_type, per_slice=FOLD_SLICE):
             _fold_into(cur, entity_type, low=low, high=high)
-    db.rows(cur, f"INSERT INTO {STATE} SELECT count(*), max(ingested_at) FROM events")
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:
@@ -138,8 +101,6 @@ def _add(cur: db.Connection, watermark: Any) -> None:
         _fold_into(cur, entity_type,
                    among="SELECT entity_id FROM _asof_touched WHERE entity_type = $3")
     db.rows(cur, "DROP TABLE _asof_touched")
-    db.rows(cur, f"UPDATE {STATE} SET covered = (SELECT count(*) FROM events), "
-                f"watermark = (SELECT max(ingested_at) FROM events)")
 
 
 def fill(con: db.Connection, name: str, at: datetime, entity_type: str, basis: str,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventlab.store import db
+from eventlab.store import watermark as wm
 from eventlab.store.eventstore import EventStore
 
 DDL: tuple[str, ...] = (
@@ -40,26 +41,12 @@ SUMMED_SQL = ("SELECT event_type, event_version, keys, types, sum(events)::BIGIN
 """The shapes from the summary: rows of one group appended by several refreshes summed."""
 
 
-def _exists(con: db.Connection) -> bool:
-    return db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                          "'summary_shapes_state' AND NOT temporary") == 1
-
-
-def _state(con: db.Connection) -> tuple[int, Any, int, Any] | None:
-    """(covered, watermark, events stored, newest ingested_at); None without a summary."""
-    if not _exists(con):
-        return None
-    covered, watermark, n, newest = db.rows(
-        con, "SELECT (SELECT covered FROM summary_shapes_state), (SELECT watermark FROM "
-             "summary_shapes_state), (SELECT count(*) FROM events), "
-             "(SELECT max(ingested_at) FROM events)")[0]
-    return int(covered or 0), watermark, int(n), newest
+STATE = "summary_shapes_state"
 
 
 def fresh(con: db.Connection) -> bool:
     """True when `summary_shapes` describes exactly the stored events."""
-    s = _state(con)
-    return s is not None and s[0] == s[2] and s[1] == s[3]
+    return wm.fresh(con, STATE)
 
 
 def rows(con: db.Connection) -> list[tuple]:
@@ -69,32 +56,19 @@ def rows(con: db.Connection) -> list[tuple]:
 
 
 def refresh(cur: db.Connection) -> str:
-    """Bring `summary_shapes` up to date inside the caller's write transaction: "fresh",
-    "incremental" (only the rows ingested since) or "rebuilt"."""
-    for ddl in DDL:
-        cur.execute(ddl)
-    s = _state(cur)
-    assert s is not None
-    covered, watermark, n, newest = s
-    if covered == n and watermark == newest:
-        return "fresh"
-    if watermark is not None and covered <= n:
-        new = db.scalar(cur, "SELECT count(*) FROM events WHERE ingested_at > ?", [watermark])
-        if covered + new == n:
-            cur.execute("INSERT INTO summary_shapes "
-                        f"{SHAPES_SQL.format(more=' AND ingested_at > ?')}", [watermark])
-            _set_state(cur)
-            return "incremental"
+    """Bring `summary_shapes` up to date inside the caller's write transaction
+    (`store.watermark`): "fresh", "incremental" (only the rows ingested since) or "rebuilt"."""
+    return wm.refresh(cur, STATE, DDL, _add, _rebuild)
+
+
+def _add(cur: db.Connection, watermark: Any) -> None:
+    cur.execute(f"INSERT INTO summary_shapes {SHAPES_SQL.format(more=' AND ingested_at > ?')}",
+                [watermark])
+
+
+def _rebuild(cur: db.Connection, _state: wm.State) -> None:
     cur.execute("DELETE FROM summary_shapes")
     cur.execute(f"INSERT INTO summary_shapes {SHAPES_SQL.format(more='')}")
-    _set_state(cur)
-    return "rebuilt"
-
-
-def _set_state(cur: db.Connection) -> None:
-    cur.execute("DELETE FROM summary_shapes_state")
-    cur.execute("INSERT INTO summary_shapes_state SELECT count(*), max(ingested_at) "
-                "FROM events")
 
 
 def refresh_store(store: EventStore) -> str:

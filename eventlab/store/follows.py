@@ -27,10 +27,10 @@ Quality pages refresh first (`EventStore.refresh_follows`), and a stale table is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eventlab.store import db
+from eventlab.store import watermark as wm
 
 TABLES: tuple[str, ...] = ("follows", "follows_entities", "follows_types", "follows_state")
 DDL: tuple[str, ...] = (
@@ -49,40 +49,17 @@ _COLUMNS = ('rowid AS rid, entity_id, entity_type, event_type, seq, ts, source, 
             '"partition", "offset"')
 
 
-@dataclass(frozen=True)
-class State:
-    """What the facts cover, against what the store holds now."""
-
-    covered: int
-    watermark: Any
-    events: int
-    newest: Any
-
-    @property
-    def fresh(self) -> bool:
-        """True when the facts describe exactly the stored events."""
-        return self.covered == self.events and self.watermark == self.newest
+STATE = "follows_state"
 
 
-def _exists(con: db.Connection) -> bool:
-    return db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                          "'follows_state' AND NOT temporary") == 1
-
-
-def state(con: db.Connection) -> State | None:
+def state(con: db.Connection) -> wm.State | None:
     """The facts' coverage and the store's size now; None when there are no facts."""
-    if not _exists(con):
-        return None
-    n, newest, covered, watermark = db.rows(
-        con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) FROM events), "
-             "(SELECT covered FROM follows_state), (SELECT watermark FROM follows_state)")[0]
-    return State(int(covered or 0), watermark, int(n), newest)
+    return wm.state(con, STATE)
 
 
 def fresh(con: db.Connection) -> bool:
     """True when the facts exist and describe exactly the stored events."""
-    s = state(con)
-    return s is not None and s.fresh
+    return wm.fresh(con, STATE)
 
 
 def mixed(con: db.Connection) -> bool:
@@ -105,29 +82,9 @@ def code_of(con: db.Connection, name: str, kind: str = "entity") -> int | None:
 
 
 def refresh(cur: db.Connection) -> str:
-    """Bring the facts up to date inside the caller's write transaction; returns what it did:
+    """Bring the facts up to date inside the caller's write transaction (`store.watermark`):
     "fresh", "incremental" (only the rows ingested since) or "rebuilt"."""
-    for ddl in DDL:
-        cur.execute(ddl)
-    s = state(cur)
-    assert s is not None
-    if s.fresh:
-        return "fresh"
-    if s.watermark is not None and s.covered <= s.events:
-        new = db.scalar(cur, "SELECT count(*) FROM events WHERE ingested_at > ?",
-                        [s.watermark])
-        if s.covered + new == s.events:
-            _add(cur, s.watermark)
-            _stamp(cur)
-            return "incremental"
-    _rebuild(cur, s.events)
-    _stamp(cur)
-    return "rebuilt"
-
-
-def _stamp(cur: db.Connection) -> None:
-    cur.execute("DELETE FROM follows_state")
-    cur.execute("INSERT INTO follows_state SELECT count(*), max(ingested_at) FROM events")
+    return wm.refresh(cur, STATE, DDL, _add, lambda c, s: _rebuild(c, s.events))
 
 
 def _add_types(cur: db.Connection, where: str, params: list[Any]) -> None:

@@ -19,10 +19,10 @@ rebuilds them whole. `fresh` says whether a read-only cursor may use them as the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eventlab.store import db
+from eventlab.store import watermark as wm
 
 BUCKET = "1 hour"
 """The summary's time grain: a chart bucket of an hour or more is a sum of summary rows."""
@@ -50,59 +50,23 @@ _DUPLICATES = (
 compared only for the duplicated ids."""
 
 
-@dataclass(frozen=True)
-class State:
-    """What the summaries cover, against what the store holds now."""
-
-    covered: int
-    watermark: Any
-    events: int
-    newest: Any
-
-    @property
-    def fresh(self) -> bool:
-        """True when the summaries describe exactly the stored events."""
-        return self.covered == self.events and self.watermark == self.newest
+STATE = "summary_state"
 
 
-def _exists(con: db.Connection) -> bool:
-    return db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                          "'summary_state' AND NOT temporary") == 1
-
-
-def state(con: db.Connection) -> State | None:
+def state(con: db.Connection) -> wm.State | None:
     """The summaries' coverage and the store's size now; None when there are no summaries."""
-    if not _exists(con):
-        return None
-    n, newest, covered, watermark = db.rows(
-        con, "SELECT (SELECT count(*) FROM events), (SELECT max(ingested_at) FROM events), "
-             "(SELECT covered FROM summary_state), (SELECT watermark FROM summary_state)")[0]
-    return State(int(covered or 0), watermark, int(n), newest)
+    return wm.state(con, STATE)
 
 
 def fresh(con: db.Connection) -> bool:
     """True when the summaries exist and describe exactly the stored events."""
-    s = state(con)
-    return s is not None and s.fresh
+    return wm.fresh(con, STATE)
 
 
 def refresh(cur: db.Connection) -> str:
-    """Bring the summaries up to date inside the caller's write transaction; returns what it
-    did: "fresh", "incremental" (only the rows ingested since) or "rebuilt"."""
-    for ddl in DDL:
-        cur.execute(ddl)
-    s = state(cur)
-    assert s is not None
-    if s.fresh:
-        return "fresh"
-    if s.watermark is not None and s.covered <= s.events:
-        new = db.scalar(cur, "SELECT count(*) FROM events WHERE ingested_at > ?",
-                        [s.watermark])
-        if s.covered + new == s.events:
-            _add(cur, s.watermark)
-            return "incremental"
-    _rebuild(cur)
-    return "rebuilt"
+    """Bring the summaries up to date inside the caller's write transaction (`store.watermark`):
+    "fresh", "incremental" (only the rows ingested since) or "rebuilt"."""
+    return wm.refresh(cur, STATE, DDL, _add, lambda c, _s: _rebuild(c))
 
 
 def _rebuild(cur: db.Connection) -> None:
@@ -111,7 +75,6 @@ def _rebuild(cur: db.Connection) -> None:
     cur.execute(f"INSERT INTO summary_counts {_COUNTS.format(where='')}")
     cur.execute("INSERT INTO summary_entities SELECT DISTINCT entity_id FROM events")
     cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where='')}")
-    cur.execute("INSERT INTO summary_state SELECT count(*), max(ingested_at) FROM events")
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:
@@ -125,8 +88,6 @@ def _add(cur: db.Connection, watermark: Any) -> None:
     cur.execute(f"DELETE FROM summary_duplicates WHERE {touched}", [watermark])
     cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where=' WHERE ' + touched)}",
                 [watermark])
-    cur.execute("UPDATE summary_state SET covered = (SELECT count(*) FROM events), "
-                "watermark = (SELECT max(ingested_at) FROM events)")
 
 
 def totals(con: db.Connection) -> tuple[int, int, int, Any, Any]:
