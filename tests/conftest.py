@@ -27,8 +27,9 @@ SHARED_SERVERS = {"rabbitmq_server": "rabbitmq"}
 
 
 DURATIONS = Path(__file__).with_name("durations.json")
-"""Seconds each xdist group took on a quiet 2-core run (`make test-durations` writes it): only
-the order in which the groups are handed to the workers, longest first, depends on it."""
+"""Seconds each test module took on a quiet 2-core run (`make test-durations` writes it): only
+the order in which the xdist groups (a module, or the modules sharing a server) are handed to
+the workers, longest first, depends on it."""
 _measured: dict[str, float] = {}
 BROWSER_WEIGHT = 20.0
 """Guessed seconds of a group's test that is not in `DURATIONS` and drives Chromium (others 1)."""
@@ -56,24 +57,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marker = marker.mark
         groups[item.nodeid] = str(marker.args[0] if marker.args else marker.kwargs.get("name"))
     known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    per_module: dict[str, int] = {}
+    for item in items:
+        per_module[_module(item.nodeid)] = per_module.get(_module(item.nodeid), 0) + 1
     cost: dict[str, float] = {}
     for item in items:
-        group = groups[item.nodeid]
-        cost[group] = known[group] if group in known else cost.get(group, 0.0) + _guess(item)
+        module = _module(item.nodeid)
+        share = known[module] / per_module[module] if module in known else _guess(item)
+        cost[groups[item.nodeid]] = cost.get(groups[item.nodeid], 0.0) + share
     items.sort(key=lambda item: -cost[groups[item.nodeid]])
 
 
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0].split("@")[0]
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """With EVENTLAB_TEST_DURATIONS set, add each test's setup, call and teardown to its group
-    (xdist names the group after an `@` in the test id)."""
+    """With EVENTLAB_TEST_DURATIONS set, add each test's setup, call and teardown to its
+    module's seconds."""
     if os.environ.get("EVENTLAB_TEST_DURATIONS"):
-        group = report.nodeid.rpartition("@")[2] if "@" in report.nodeid else \
-            report.nodeid.split("::")[0]
-        _measured[group] = _measured.get(group, 0.0) + report.duration
+        module = _module(report.nodeid)
+        _measured[module] = _measured.get(module, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the measured group durations (the controller's, which saw every worker's)."""
+    """Write the measured module durations (the controller's, which saw every worker's)."""
     if os.environ.get("EVENTLAB_TEST_DURATIONS") and _measured and \
             not os.environ.get("PYTEST_XDIST_WORKER"):
         DURATIONS.write_text(json.dumps({g: round(s, 1) for g, s in sorted(_measured.items())},
