@@ -26,6 +26,7 @@ from eventlab.cli import (
     query,
     rabbitmq,
     rabbitmq_queues,
+    refresh,
     republish,
     rewind,
     schemas,
@@ -35,9 +36,9 @@ from eventlab.cli import (
 from eventlab.cli.common import print_json
 from eventlab.errors import EventLabError
 
-GROUPS = (ingest, schemas, peek, tail, query, export, timetravel, flow, quality, invariants,
-          diverge, investigations, lag, rewind, republish, produce, demo, broker, rabbitmq,
-          rabbitmq_queues, demo_rabbitmq, aws, aws_queues, aws_taps, app)
+GROUPS = (ingest, refresh, schemas, peek, tail, query, export, timetravel, flow, quality,
+          invariants, diverge, investigations, lag, rewind, republish, produce, demo, broker,
+          rabbitmq, rabbitmq_queues, demo_rabbitmq, aws, aws_queues, aws_taps, app)
 """The command groups, in the order `eventlab --help` lists their commands."""
 
 

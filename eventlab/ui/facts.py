@@ -6,37 +6,29 @@ on reading the events themselves (slower, never wrong: every reader checks the f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
-from eventlab.asof.current import refresh_store as refresh_current
 from eventlab.errors import EventLabError
-from eventlab.quality import shapes
-from eventlab.store.eventstore import EventStore
+from eventlab.refresh import FACTS
 from eventlab.ui import context
 from eventlab.ui.text import inert_lines
 
-FACTS: dict[str, tuple[str, Callable[[EventStore], str]]] = {
-    "summaries": ("Counting the new events by hour and type…",
-                  lambda store: store.refresh_summaries()),
-    "follows": ("Pairing each new event with the previous one of its entity…",
-                lambda store: store.refresh_follows()),
-    "current states": ("Folding the entities with new events…", refresh_current),
-    "payload shapes": ("Reading the new payloads' fields…",
-                       lambda store: store.refresh_lazily(shapes.fresh, shapes.refresh)),
+SPINNERS: dict[str, str] = {
+    "summaries": "Counting the new events by hour and type…",
+    "follows": "Pairing each new event with the previous one of its entity…",
+    "current states": "Folding the entities with new events…",
+    "payload shapes": "Reading the new payloads' fields…",
 }
-"""Each set of facts: what the spinner says while it refreshes, and the refresh."""
+"""What the page says while each set of facts (`refresh.FACTS`) is brought up to date."""
 
 
 def refresh(*names: str) -> None:
-    """Refresh the named facts (keys of `FACTS`) of the app's store, in order."""
+    """Refresh the named facts (keys of `refresh.FACTS`) of the app's store, in order."""
     store = context.store()
     for name in names:
-        spinner, run = FACTS[name]
         try:
-            with st.spinner(spinner):
-                run(store)
+            with st.spinner(SPINNERS[name]):
+                FACTS[name](store)
         except EventLabError as exc:
             st.warning(inert_lines(f"The stored {name} could not be brought up to date, so "
                                    f"this page reads the events instead (slower): {exc}"))
