@@ -89,6 +89,7 @@ def _rebuild(cur: db.Connection) -> None:
     for entity_type in _types(cur):
         for low, high in id_slices(cur, entity_type, per_slice=FOLD_SLICE):
             _fold_into(cur, entity_type, low=low, high=high)
+            wm.commit_slice(cur)
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:

@@ -178,6 +178,7 @@ def _rebuild(cur: db.Connection, events: int) -> None:
     for i in range(slices):
         where = f" WHERE hash(entity_id) % {slices} = {i}" if slices > 1 else ""
         _recompute(cur, where, [])
+        wm.commit_slice(cur)
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:

@@ -56,6 +56,16 @@ def fresh(con: db.Connection, table: str) -> bool:
     return s is not None and s.fresh
 
 
+def commit_slice(cur: db.Connection) -> None:
+    """Inside a rebuild in slices: commit the slice written and begin the next transaction, so
+    no one transaction holds every new row (a first build of the follows facts at 50M events
+    needed more than the default 4GB of temp disk in one). Safe because the state table is
+    stamped only when the rebuild ends (until then readers find the facts stale and scan) and
+    the caller holds the store's write lock throughout (`EventStore.transaction`)."""
+    cur.execute("COMMIT")
+    cur.execute("BEGIN TRANSACTION")
+
+
 def refresh(cur: db.Connection, table: str, ddl: Sequence[str],
             add: Callable[[db.Connection, Any], None],
             rebuild: Callable[[db.Connection, State], None]) -> str:
