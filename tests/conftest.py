@@ -1,6 +1,6 @@
 """Shared fixtures: a small demo database built with the real generator and ingest, an empty
 store, a job manager, and (from `kafka_fixtures`) a real local Kafka broker; and how the suite
-is split between pytest-xdist workers (`make test` runs `pytest -n 2 --dist loadgroup`)."""
+is split between pytest-xdist workers (`make test` runs `pytest -n 3 --dist loadgroup`)."""
 
 from __future__ import annotations
 
