@@ -17,7 +17,7 @@ from __future__ import annotations
 from eventlab.errors import EventLabError
 from eventlab.republish import audit, guards, ledger
 from eventlab.republish.plan import SNS, SQS
-from eventlab.republish.run import _check_targets, _guard, _refuse
+from eventlab.republish.run import _check_targets, _guarded_job, _refuse
 from eventlab.store.eventstore import EventStore
 
 ACTION = "resend-unknown"
@@ -30,12 +30,7 @@ def resend_unknown(store: EventStore, job_id: str, *, actor: str | None = None) 
     module); how many. Refused (and audited) in read-only mode, for a target not allowed,
     and for a job that is not into SQS or SNS (those targets settle by reading back)."""
     actor = actor or guards.actor()
-    _guard(store, actor, ACTION, job_id=job_id)
-    with store.reading() as cur:
-        row = ledger.job(cur, job_id)
-    if row is None:
-        raise _refuse(store, actor, ACTION, f"no republish job {job_id} in this database",
-                      job_id=job_id)
+    row = _guarded_job(store, actor, ACTION, job_id)
     plan = row.plan
     if plan.target_kind not in (SQS, SNS):
         raise _refuse(store, actor, ACTION, f"job {job_id} writes to {plan.target_kind}: its "

@@ -124,6 +124,17 @@ def _guard(store: EventStore, actor: str, action: str, *,
                       exc=refusal)
 
 
+def _guarded_job(store: EventStore, actor: str, action: str, job_id: str) -> ledger.JobRow:
+    """Refuse (audited) in read-only mode, then the stored job, refused (audited) if unknown."""
+    _guard(store, actor, action, job_id=job_id)
+    with store.reading() as cur:
+        row = ledger.job(cur, job_id)
+    if row is None:
+        raise _refuse(store, actor, action, f"no republish job {job_id} in this database",
+                      job_id=job_id)
+    return row
+
+
 def _check_targets(store: EventStore, actor: str, action: str, plan: Plan,
                    selection: Mapping[str, Any] | None) -> None:
     pattern = guards.topic_pattern()
@@ -299,12 +310,7 @@ def execute(store: EventStore, config: KafkaConfig | RabbitConfig | Target, job_
     target: a caller says "sending" there, never before a refusal."""
     actor = actor or guards.actor()
     started = time.monotonic()
-    _guard(store, actor, action, job_id=job_id)
-    with store.reading() as cur:
-        row = ledger.job(cur, job_id)
-    if row is None:
-        raise _refuse(store, actor, action, f"no republish job {job_id} in this database",
-                      job_id=job_id)
+    row = _guarded_job(store, actor, action, job_id)
     plan, described = row.plan, row.selection
     targets = ", ".join(plan.target_topics)
     target = target_for(config, plan.target_kind)
