@@ -65,8 +65,7 @@ def test_pages_and_the_frame_talk_to_no_database_or_broker() -> None:
 def test_the_top_level_keeps_a_handful_of_modules() -> None:
     top = sorted(p.name for p in PACKAGE.glob("*.py")
                  if p.name not in ("__init__.py", "__main__.py"))
-    assert top == ["children.py", "errors.py", "jobs.py", "refresh.py", "settings.py",
-                   "timeutil.py"]
+    assert top == ["children.py", "errors.py", "jobs.py", "settings.py", "timeutil.py"]
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["ingest-kafka", "--help"], ["state", "--help"]])

@@ -12,7 +12,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh the summaries, follows facts, current states and payload shapes in turn,
     saying what each did and how long it took (the pages do the same lazily, one by one)."""
     from eventlab.cli.common import open_existing
-    from eventlab.refresh import FACTS
+    from eventlab.facts import FACTS
     from eventlab.store.eventstore import EventStore
 
     with open_existing(args.db) as probe:  # a missing file is an error, not a new database

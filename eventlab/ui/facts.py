@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from eventlab.errors import EventLabError
-from eventlab.refresh import FACTS
+from eventlab.facts import FACTS
 from eventlab.ui import context
 from eventlab.ui.text import inert_lines
 
@@ -19,11 +19,11 @@ SPINNERS: dict[str, str] = {
     "current states": "Folding the entities with new events…",
     "payload shapes": "Reading the new payloads' fields…",
 }
-"""What the page says while each set of facts (`refresh.FACTS`) is brought up to date."""
+"""What the page says while each set of facts (`facts.FACTS`) is brought up to date."""
 
 
 def refresh(*names: str) -> None:
-    """Refresh the named facts (keys of `refresh.FACTS`) of the app's store, in order."""
+    """Refresh the named facts (keys of `facts.FACTS`) of the app's store, in order."""
     store = context.store()
     for name in names:
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventlab.cli.main import main
-from eventlab.refresh import FACTS
+from eventlab.facts import FACTS
 from eventlab.store import follows, summaries
 from eventlab.store.eventstore import EventStore
 
