@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from eventlab.ingest import framed, kafka_mapping, republished
+from eventlab.ingest.broker_report import BrokerIngestReport
 from eventlab.ingest.canonical_sql import event_exprs, record_position, seq_number
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
@@ -39,59 +40,32 @@ BATCH_RECORDS = 20_000
 TXN_RECORDS = 250_000
 
 
-@dataclass
-class KafkaIngestReport:
+@dataclass(kw_only=True)
+class KafkaIngestReport(BrokerIngestReport):
     """What one Kafka ingest did; `to_dict` is the CLI's `--json` object."""
 
     topics: list[str]
-    records_read: int = 0
-    rows_stored: int = 0
-    rows_quarantined: int = 0
-    rows_skipped_duplicate: int = 0
     tombstones: int = 0
-    positions: dict[str, int] = field(default_factory=dict)
     resumed_from: dict[str, int] = field(default_factory=dict)
-    stopped_because: str = ""
-    partial: bool = False
-    error: str | None = None
-    caught_up: bool = False
-    """The reader found nothing new in its last poll (while following: waiting at the end)."""
-    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per topic, per content mode (`kafka_mapping.MODES`): the mapping its records used."""
     isolation_level: str = "read_committed"
-    seconds: float = 0.0
     schema_records: dict[int, int] = field(default_factory=dict)
     """Schema-registry records per schema id (values and keys)."""
     schema_error: str | None = None
     """Why the schema registry could not be used (its records wait in the quarantine)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON output."""
-        return dict(self.__dict__)
-
     def summary(self) -> str:
         """Human lines for the terminal and the UI."""
-        rate = self.records_read / self.seconds if self.seconds else 0.0
         lines = [f"{self.records_read:,} records read from {', '.join(self.topics)} "
-                 f"({self.isolation_level}): {self.rows_stored:,} stored, "
-                 f"{self.rows_quarantined:,} quarantined, {self.rows_skipped_duplicate:,} "
-                 f"already stored, {self.tombstones:,} tombstones ({self.seconds:.1f} s, "
-                 f"{rate:,.0f} records/s). Stopped: {self.stopped_because}."]
-        if self.positions:
-            lines.append("read up to (next offset): " + ", ".join(
-                f"{k}={v}" for k, v in sorted(self.positions.items())))
-        for topic, modes in sorted(self.mappings.items()):
-            lines.append(f"mapping of {topic}: " + "; ".join(
-                f"{mode} records as {m['preset']}" for mode, m in modes.items()))
+                 f"({self.isolation_level}): {self.stored_text()}, {self.tombstones:,} "
+                 f"tombstones ({self.seconds:.1f} s, {self.rate():,.0f} records/s). "
+                 f"Stopped: {self.stopped_because}.",
+                 *self.position_lines(), *self.mapping_lines()]
         if self.schema_records:
             lines.append("schema-registry records per schema id: " + ", ".join(
                 f"{k}={v:,}" for k, v in sorted(self.schema_records.items())))
         if self.schema_error:
             lines.append(f"SCHEMA REGISTRY: {self.schema_error}")
-        if self.error:
-            lines.append(f"ERROR: {self.error} — what was read before is stored; run the same "
-                         "command again to resume.")
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.error_lines()])
 
 
 def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,

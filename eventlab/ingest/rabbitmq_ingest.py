@@ -17,11 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyarrow as pa
 
 from eventlab.ingest import framed
+from eventlab.ingest.broker_report import BrokerIngestReport
 from eventlab.ingest.kafka_ingest import store_batch
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
@@ -38,47 +38,21 @@ TXN_RECORDS = 100_000
 """Batches waiting while one is written are stored together, up to this many records."""
 
 
-@dataclass
-class StreamIngestReport:
+@dataclass(kw_only=True)
+class StreamIngestReport(BrokerIngestReport):
     """What one stream ingest did; `to_dict` is the CLI's `--json` object."""
 
     streams: list[str]
     broker: str
-    records_read: int = 0
-    rows_stored: int = 0
-    rows_quarantined: int = 0
-    rows_skipped_duplicate: int = 0
-    positions: dict[str, int] = field(default_factory=dict)
     resumed_from: dict[str, int] = field(default_factory=dict)
-    stopped_because: str = ""
-    partial: bool = False
-    error: str | None = None
-    caught_up: bool = False
-    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON output."""
-        return dict(self.__dict__)
 
     def summary(self) -> str:
         """Human lines for the terminal and the UI."""
-        rate = self.records_read / self.seconds if self.seconds else 0.0
-        lines = [f"{self.records_read:,} messages read from {', '.join(self.streams)} on "
-                 f"{self.broker}: {self.rows_stored:,} stored, {self.rows_quarantined:,} "
-                 f"quarantined, {self.rows_skipped_duplicate:,} already stored "
-                 f"({self.seconds:.1f} s, {rate:,.0f} messages/s). "
-                 f"Stopped: {self.stopped_because}."]
-        if self.positions:
-            lines.append("read up to (next offset): " + ", ".join(
-                f"{k}={v}" for k, v in sorted(self.positions.items())))
-        for stream, modes in sorted(self.mappings.items()):
-            lines.append(f"mapping of {stream}: " + "; ".join(
-                f"{mode} records as {m['preset']}" for mode, m in modes.items()))
-        if self.error:
-            lines.append(f"ERROR: {self.error} — what was read before is stored; run the same "
-                         "command again to resume.")
-        return "\n".join(lines)
+        return "\n".join([
+            f"{self.records_read:,} messages read from {', '.join(self.streams)} on "
+            f"{self.broker}: {self.stored_text()} ({self.seconds:.1f} s, "
+            f"{self.rate():,.0f} messages/s). Stopped: {self.stopped_because}.",
+            *self.position_lines(), *self.mapping_lines(), *self.error_lines()])
 
 
 def ingest_streams(store: EventStore, config: RabbitConfig, streams: list[str], *,

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from queue import Empty
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from eventlab.aws.records import RawSqsRecord, to_record
 from eventlab.aws.taps import PREFIX, Tap, find_tap
 from eventlab.errors import SourceError
 from eventlab.ingest import framed
+from eventlab.ingest.broker_report import BrokerIngestReport
 from eventlab.ingest.kafka_ingest import store_batch
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import save_positions, stored_positions
@@ -63,51 +64,29 @@ def parse_until(text: str) -> SqsUntil:
     return count
 
 
-@dataclass
-class SqsIngestReport:
+@dataclass(kw_only=True)
+class SqsIngestReport(BrokerIngestReport):
     """What one drain did; `to_dict` is the CLI's `--json` object."""
 
     queue: str
     broker: str
     tap_of: str = ""
-    records_read: int = 0
-    rows_stored: int = 0
-    rows_quarantined: int = 0
-    rows_skipped_duplicate: int = 0
     deleted: int = 0
     not_deleted: int = 0
-    positions: dict[str, int] = field(default_factory=dict)
-    stopped_because: str = ""
-    partial: bool = False
-    error: str | None = None
-    caught_up: bool = False
-    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON output."""
-        return dict(self.__dict__)
 
     def summary(self) -> str:
         """Human lines for the terminal and the UI."""
-        rate = self.records_read / self.seconds if self.seconds else 0.0
         lines = [f"{self.records_read:,} messages received from {self.queue}"
                  + (f" ({self.tap_of})" if self.tap_of.startswith("dead letters") else
                     f" (tap of {self.tap_of})" if self.tap_of else "")
-                 + f": {self.rows_stored:,} stored, {self.rows_quarantined:,} quarantined, "
-                 f"{self.rows_skipped_duplicate:,} already stored, {self.deleted:,} deleted "
-                 f"({self.seconds:.1f} s, {rate:,.0f} messages/s). "
+                 + f": {self.stored_text()}, {self.deleted:,} deleted "
+                 f"({self.seconds:.1f} s, {self.rate():,.0f} messages/s). "
                  f"Stopped: {self.stopped_because}."]
         if self.not_deleted:
             lines.append(f"{self.not_deleted:,} stored message(s) could not be deleted: they "
                          "come back after the visibility timeout and are skipped then.")
-        for topic, modes in sorted(self.mappings.items()):
-            lines.append(f"mapping of {topic}: " + "; ".join(
-                f"{mode} records as {m['preset']}" for mode, m in modes.items()))
-        if self.error:
-            lines.append(f"ERROR: {self.error} — what was received before is stored; run the "
-                         "same command again to go on.")
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.mapping_lines(),
+                          *self.error_lines("received", "go on")])
 
 
 def refuse_unless_tap(config: AwsConfig, queue: str, client: Any = None, *,
