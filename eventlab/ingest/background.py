@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from eventlab.errors import SourceError
+from eventlab.ingest.broker_job import run_as_job
 from eventlab.ingest.file_ingest import IngestReport, ingest_paths
 from eventlab.ingest.formats import DUPLICATES, FORMATS
 from eventlab.ingest.kafka_ingest import KafkaIngestReport, ingest_kafka
@@ -108,23 +109,13 @@ def start_kafka_ingest(manager: JobManager, store: EventStore, config: KafkaConf
     title = f"Kafka {', '.join(names)} · {start_text} · {stop_text}"
 
     def run(ctx: JobContext) -> KafkaIngestReport:
-        def progress(r: KafkaIngestReport) -> None:
-            ctx.update(records=r.records_read, stored=r.rows_stored,
-                       quarantined=r.rows_quarantined, done=r.records_read,
-                       rate=r.records_read / r.seconds if r.seconds else 0.0,
-                       positions=dict(r.positions),
-                       stage=_stage(r, stop == FOLLOW))
-
         if not store.has_entity_index():  # ingest_kafka builds it first: say so meanwhile
             ctx.update(stage="indexing entity ids (once per database)")
-        report = ingest_kafka(store, config, names, start=start_at, until=stop,
-                              spec=MappingSpec(preset=preset), progress=progress,
-                              cancel=ctx.cancel)
-        progress(report)
-        ctx.update(stage=report.stopped_because or "finished")
-        if report.error:
-            raise JobFailed(partial_message(report), report)
-        return report
+        return run_as_job(
+            ctx, lambda progress: ingest_kafka(store, config, names, start=start_at, until=stop,
+                                               spec=MappingSpec(preset=preset),
+                                               progress=progress, cancel=ctx.cancel),
+            lambda r: _stage(r, stop == FOLLOW), partial_message)
 
     return manager.start(
         KAFKA, title, run, keys=[f"kafka-topic:{t}" for t in names],

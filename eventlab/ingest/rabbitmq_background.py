@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eventlab.errors import SourceError
+from eventlab.ingest.broker_job import run_as_job
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.rabbitmq_ingest import StreamIngestReport, ingest_streams
-from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
+from eventlab.jobs import JobContext, JobManager, JobProgress, JobView
 from eventlab.rabbitmq.config import RabbitConfig
 from eventlab.rabbitmq.streams import StreamStart, StreamUntil
 from eventlab.store.eventstore import EventStore
@@ -37,21 +38,13 @@ def start_stream_ingest(manager: JobManager, store: EventStore, config: RabbitCo
     title = f"RabbitMQ {', '.join(shown)} · from {start} (stored positions win) · {stop_text}"
 
     def run(ctx: JobContext) -> StreamIngestReport:
-        def progress(r: StreamIngestReport) -> None:
-            ctx.update(records=r.records_read, stored=r.rows_stored,
-                       quarantined=r.rows_quarantined, done=r.records_read,
-                       rate=r.records_read / r.seconds if r.seconds else 0.0,
-                       positions=dict(r.positions), stage=r.stopped_because or "reading")
-
-        report = ingest_streams(store, config, names, start=start, until=until,
-                                spec=MappingSpec(preset=preset), progress=progress,
-                                cancel=ctx.cancel, super_streams=supers)
-        progress(report)
-        ctx.update(stage=report.stopped_because or "finished")
-        if report.error:
-            raise JobFailed(f"{report.error} ({report.rows_stored:,} stored before it; run "
-                            "again to resume)", report)
-        return report
+        return run_as_job(
+            ctx, lambda progress: ingest_streams(store, config, names, start=start, until=until,
+                                                 spec=MappingSpec(preset=preset),
+                                                 progress=progress, cancel=ctx.cancel,
+                                                 super_streams=supers),
+            lambda r: r.stopped_because or "reading",
+            lambda r: f"{r.error} ({r.rows_stored:,} stored before it; run again to resume)")
 
     return manager.start(
         KIND, title, run,

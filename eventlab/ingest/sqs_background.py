@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from eventlab.aws.config import AwsConfig
 from eventlab.errors import SourceError
+from eventlab.ingest.broker_job import run_as_job
 from eventlab.ingest.mapping import PRESETS, MappingSpec
 from eventlab.ingest.sqs_ingest import SqsIngestReport, SqsUntil, ingest_sqs
-from eventlab.jobs import JobContext, JobFailed, JobManager, JobProgress, JobView
+from eventlab.jobs import JobContext, JobManager, JobProgress, JobView
 from eventlab.store.eventstore import EventStore
 
 KIND = "sqs-ingest"
@@ -31,21 +32,12 @@ def start_sqs_ingest(manager: JobManager, store: EventStore, config: AwsConfig, 
     title = f"SQS {queue.rsplit('/', 1)[-1]} · {stop_text}"
 
     def run(ctx: JobContext) -> SqsIngestReport:
-        def progress(r: SqsIngestReport) -> None:
-            ctx.update(records=r.records_read, stored=r.rows_stored,
-                       quarantined=r.rows_quarantined, done=r.records_read,
-                       rate=r.records_read / r.seconds if r.seconds else 0.0,
-                       positions=dict(r.positions), stage=r.stopped_because or "receiving")
-
-        report = ingest_sqs(store, config, queue, until=until,
-                            spec=MappingSpec(preset=preset), progress=progress,
-                            cancel=ctx.cancel)
-        progress(report)
-        ctx.update(stage=report.stopped_because or "finished")
-        if report.error:
-            raise JobFailed(f"{report.error} ({report.rows_stored:,} stored before it; run "
-                            "again to go on)", report)
-        return report
+        return run_as_job(
+            ctx, lambda progress: ingest_sqs(store, config, queue, until=until,
+                                             spec=MappingSpec(preset=preset), progress=progress,
+                                             cancel=ctx.cancel),
+            lambda r: r.stopped_because or "receiving",
+            lambda r: f"{r.error} ({r.rows_stored:,} stored before it; run again to go on)")
 
     return manager.start(
         KIND, title, run, keys=[f"sqs:{config.broker_id}:{queue}"],
