@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from eventlab.explore.search import LOWERED_INTO_ASCII
+
 LOWER = np.arange(256, dtype=np.uint8)
 LOWER[ord("A"):ord("Z") + 1] += 32
 LOWER[128:] = 0
@@ -31,6 +33,8 @@ positives per trigram at the best hash count; 0.1-1% after rounding)."""
 
 WINDOW_BYTES = 1 << 21
 """Bytes turned into trigram codes at a time (bounds the temporaries to a few MB)."""
+
+_LOWERED_INTO_ASCII_UTF8 = tuple(c.encode() for c in LOWERED_INTO_ASCII.values())
 
 MIN_BITS = 64
 MAX_HASHES = 8
@@ -136,13 +140,14 @@ def _codes(raw: np.ndarray) -> np.ndarray:
 
 
 def _holds_lowered_into_ascii(data: np.ndarray) -> bool:
-    """True when UTF-8 `data` holds U+0130 (C4 B0) or U+212A (E2 84 AA): the characters
-    DuckDB's `lower` makes `i` and `k` (`search.LOWERED_INTO_ASCII`)."""
-    at = np.flatnonzero(data[:-1] == 0xC4)
-    if (data[at + 1] == 0xB0).any():
-        return True
-    at = np.flatnonzero(data[:-2] == 0xE2)
-    return bool(((data[at + 1] == 0x84) & (data[at + 2] == 0xAA)).any())
+    """True when UTF-8 `data` holds a character DuckDB's `lower` maps into ASCII
+    (`search.LOWERED_INTO_ASCII`: U+0130 and U+212A): each found by its lead byte, then the
+    rest of its encoding at those places only."""
+    for seq in _LOWERED_INTO_ASCII_UTF8:
+        at = np.flatnonzero(data[:data.size - len(seq) + 1] == seq[0])
+        if at.size and np.all([data[at + i] == b for i, b in enumerate(seq)], axis=0).any():
+            return True
+    return False
 
 
 def _value_bytes(chunk: pa.Array) -> np.ndarray:
