@@ -205,7 +205,27 @@ def build() -> Path:
         t = time.perf_counter()  # Flow's and Quality's pairs, once per data version
         did = store.refresh_follows()
         _say(f"follows_refresh_s={time.perf_counter() - t:.1f}  ({did}; store.follows)")
+        search_index_refresh(store)
     return path
+
+
+def search_index_refresh(store: Any) -> None:
+    """Build or refresh Explore's search skip index (`explore.search_index`) and say its size
+    and its filters' estimated false-positive rate per trigram."""
+    from eventlab.explore import search_index
+    from eventlab.store import db
+
+    t = time.perf_counter()
+    did = store.refresh_lazily(search_index.fresh, search_index.refresh)
+    secs = time.perf_counter() - t
+    with store.reading() as cur:
+        s = search_index.stats(cur)
+        n = db.scalar(cur, "SELECT count(*) FROM events")
+    _say(f"search_index_refresh_s={secs:.1f}  ({did}; {s['blocks']} blocks, "
+         f"{s['bytes'] / max(n, 1) * 1e6 / 1e3:.0f} KB per million events, distinct trigrams "
+         f"per block {s['trigrams_min']}/{s['trigrams_median']:.0f}/{s['trigrams_max']}, "
+         f"false positives per trigram {s['false_positive_rate']:.2%}, "
+         f"{s['not_vouched']} blocks always read)")
 
 
 def _timed(label: str, fn: Callable[[], Any], repeat: int = 3) -> Any:
@@ -228,7 +248,7 @@ def _timed(label: str, fn: Callable[[], Any], repeat: int = 3) -> Any:
 def measure(path: Path) -> None:
     """Every page's first answer, with the functions the pages call."""
     from eventlab import explore, timetravel
-    from eventlab.explore import export
+    from eventlab.explore import export, search_index
     from eventlab.explore.duplicates import duplicate_map
     from eventlab.replay import MergeReducer
     from eventlab.store import db, summaries
@@ -270,6 +290,16 @@ def measure(path: Path) -> None:
                repeat=1)
         _timed("explore_text_page_rare", lambda: explore.page(
             cur, explore.Filters(text="no-such-word")), repeat=1)
+        _timed("explore_text_page_few", lambda: explore.page(  # 1,000 matches, one block
+            cur, explore.Filters(text="scale1k")), repeat=1)
+        search_fresh = search_index.fresh  # the same searches without the skip index
+        _say(f"# search index fresh: {search_fresh(cur)}")
+        search_index.fresh = lambda con: False
+        _timed("explore_text_page_rare_scan", lambda: explore.page(
+            cur, explore.Filters(text="no-such-word")), repeat=1)
+        _timed("explore_text_page_few_scan", lambda: explore.page(
+            cur, explore.Filters(text="scale1k")), repeat=1)
+        search_index.fresh = search_fresh
         _timed("explore_text_count_all", lambda: explore.page(
             cur, explore.Filters(text="hamburg"), count_all=True), repeat=1)
         _timed("explore_text_chart", lambda: explore.counts_over_time(

@@ -26,6 +26,8 @@ try:
         filters = w.filter_panel(facets)
     w.reset_page_on_change(filters)
     count_all = w.count_all_asked(filters)
+    if filters.text:  # a search reads only the blocks its skip index allows (search_index)
+        facts.refresh("search index")
     first = explore.page(cur, filters, 0, count_all=count_all)
     page_no = w.page_picker(first.pages)
     page = first if page_no == 0 else explore.page(cur, filters, page_no, count_all=count_all)

@@ -9,7 +9,7 @@ from eventlab.cli.common import Commands, add_db
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    """Refresh the summaries, follows facts, current states and payload shapes in turn,
+    """Refresh the summaries, follows facts, current states, payload shapes and search index,
     saying what each did and how long it took (the pages do the same lazily, one by one)."""
     from eventlab.cli.common import open_existing
     from eventlab.facts import FACTS
@@ -29,5 +29,6 @@ def register(commands: Commands) -> None:
     """Add `refresh`."""
     sp = add_db(commands.add_parser(
         "refresh", help="bring the per-data-version facts (summaries, follows, current "
-                        "states, payload shapes) up to date, e.g. once after a large ingest"))
+                        "states, payload shapes, search index) up to date, e.g. once after a "
+                        "large ingest"))
     sp.set_defaults(func=cmd_refresh)

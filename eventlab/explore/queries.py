@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from eventlab.explore import search_index
 from eventlab.explore.filters import FilterError, Filters, build_where, where_sql
 from eventlab.store import db, summaries
 from eventlab.store.sql import prefix_upper_bound
@@ -58,8 +59,7 @@ def page(con: db.Connection, f: Filters, page_no: int = 0,
     LIMIT stops early when matches are common; a short page gives the exact count at once
     (a rare term: one pass, not two), else a count that stops at `COUNT_CAP` (or at the page
     asked for), exact only with `count_all`. Other filters count first, exactly."""
-    clauses, params = build_where(f)
-    where = where_sql(clauses)
+    where, params = _where(con, f)
     page_no = max(0, page_no)
     if count_all or not reads_json(f):
         total = db.scalar(con, f"SELECT count(*) FROM events{where}", params)
@@ -79,6 +79,16 @@ def page(con: db.Connection, f: Filters, page_no: int = 0,
         page_no = pages - 1
         rows = _rows(con, where, params, page_no, page_size)
     return Page(rows, total, min(page_no, pages - 1), pages, exact=counted <= cap)
+
+
+def _where(con: db.Connection, f: Filters) -> tuple[str, list[Any]]:
+    """`build_where` of the filters, with a text search narrowed to the blocks of rows that
+    may match it when the store's search index is fresh (`explore.search_index`)."""
+    clauses, params = build_where(f)
+    narrowed = search_index.narrowing(con, f.text) if f.text else None
+    if narrowed is not None:
+        clauses, params = [*clauses, narrowed[0]], [*params, *narrowed[1]]
+    return where_sql(clauses), params
 
 
 def _rows(con: db.Connection, where: str, params: list[Any], page_no: int,
@@ -105,8 +115,7 @@ def counts_over_time(con: db.Connection, f: Filters,
     summed from the store's hourly summary (`store.summaries`) when it is fresh: a few
     thousand rows instead of a pass over every event."""
     summed = _summarised(con, f)
-    clauses, params = build_where(f)
-    where = where_sql(clauses)
+    where, params = _where(con, f)
     if bucket is None:
         if summed:
             lo, hi = summaries.span(con, f.event_types, f.entity_type)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from eventlab.asof.current import refresh_store as refresh_current
+from eventlab.explore import search_index
 from eventlab.quality import shapes
 from eventlab.store.eventstore import EventStore
 
@@ -14,6 +15,7 @@ FACTS: dict[str, Callable[[EventStore], str]] = {
     "follows": lambda store: store.refresh_follows(),
     "current states": refresh_current,
     "payload shapes": lambda store: store.refresh_lazily(shapes.fresh, shapes.refresh),
+    "search index": lambda store: store.refresh_lazily(search_index.fresh, search_index.refresh),
 }
 """Each set of facts and its refresh: "read-only", "busy", "fresh", "incremental" or
 "rebuilt" (`EventStore.refresh_lazily`). Readers of each check it is fresh first."""

@@ -18,6 +18,7 @@ SPINNERS: dict[str, str] = {
     "follows": "Pairing each new event with the previous one of its entity…",
     "current states": "Folding the entities with new events…",
     "payload shapes": "Reading the new payloads' fields…",
+    "search index": "Indexing the new payloads' trigrams for search…",
 }
 """What the page says while each set of facts (`facts.FACTS`) is brought up to date."""
 

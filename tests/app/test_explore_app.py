@@ -322,3 +322,29 @@ def test_a_search_chart_is_computed_once_per_data_version(
     assert not at.exception
     assert "page 2 of" in _caption_with(at, "matching")
     assert [f.text for f in calls] == ["order-000"]  # paging did not draw it again
+
+
+def test_a_search_reads_the_skip_index_the_page_keeps_fresh(app_env: Path) -> None:
+    from eventlab.explore import search_index
+
+    with EventStore(app_env) as store, store.reading() as cur:
+        exact = explore.page(cur, explore.Filters(text="hamburg"), count_all=True).total
+    assert exact > 0
+    at = _new()
+    at.query_params["text"] = "Hamburg"
+    at.run()
+    assert not at.exception
+    assert _matching(at) == exact
+    with EventStore(app_env) as store, store.reading() as cur:
+        assert search_index.fresh(cur)  # the page brought the search index up to date
+    try:  # filters that rule every block out: the page finds nothing, so it reads them
+        with EventStore(app_env) as store, store.transaction() as cur:
+            cur.execute("UPDATE search_trigrams SET bits = '\\x00'::BLOB, m = 8")
+        at.run()
+        assert not at.exception
+        assert "0 matching events" in _caption_with(at, "matching")
+    finally:
+        with EventStore(app_env) as store:
+            with store.transaction() as cur:
+                cur.execute("DELETE FROM search_trigrams_state")
+            assert store.refresh_lazily(search_index.fresh, search_index.refresh) == "rebuilt"
