@@ -189,9 +189,10 @@ class Fold:
             raise IndexError(f"start {start} is outside 0..{len(self.events)}")
         # a reducer that edits states in place gets a copy: the cached state stays intact
         state = self._state(start, private=self._mutates and start < stop)
+        events = self._built()
         for i in range(start, stop):
             state = self._apply(i, state, owned=True)
-            yield i, self.events[i], copy_value(state) if copy else state
+            yield i, events[i], copy_value(state) if copy else state
 
     def _count(self, index: int | None, seq: int | None) -> int:
         """Events applied for an index or a seq (exactly one of them)."""
@@ -241,6 +242,8 @@ class Fold:
             count = min(count, self.error.index)
         done, state = self._frontier
         k = self.snapshot_every
+        if self._columns is None and done < count:
+            self._built()  # the reducer reads whole events: build them once, not one by one
         try:
             if self._columns is not None:
                 done, state = self._extend_columns(done, state, count)
@@ -260,8 +263,8 @@ class Fold:
         load went into `_apply`'s own overhead). Stops before an event that cannot be read or
         that the reducer fails on: `_extend` then applies it through `_apply`, which records
         the failure."""
-        call, events, k, snapshots = self.reducer.call_owned, self.events, self.snapshot_every, \
-            self._snapshots
+        call, events, k, snapshots = self.reducer.call_owned, self._built(), \
+            self.snapshot_every, self._snapshots
         while done < count:
             event = events[done]
             if isinstance(event.payload, Unreadable):
@@ -298,6 +301,12 @@ class Fold:
         assert self._columns is not None
         cols = self.events.column  # type: ignore[attr-defined]
         return self.reducer.run(state, *(cols(name)[start:stop] for name in self._columns))
+
+    def _built(self) -> Sequence[Event]:
+        """The events for a loop over many: events held as columns are built once (a
+        reducer without `columns`, blame and field history read whole events)."""
+        events = self.events
+        return events.events() if isinstance(events, EventColumns) else events
 
     def _apply(self, index: int, state: State, *, owned: bool = False) -> State:
         """The state after event `index`; `owned`: `state` is the fold's own and may be edited."""

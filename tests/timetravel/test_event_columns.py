@@ -88,3 +88,23 @@ def test_first_load_and_seeking_build_no_event() -> None:
     position = timetravel.position(loaded.fold, 249)
     assert position.event is not None and position.event.seq == 250
     assert not loaded.fold.events.built
+
+
+def _count_types(state: Any, event: Any) -> Any:
+    """A user reducer that edits its state in place and reads fields merge never reads."""
+    state = state or {}
+    state[event.event_type] = state.get(event.event_type, 0) + 1
+    state["last_offset"] = event.offset
+    return state
+
+
+def test_a_reducer_that_needs_whole_events_gets_them_built_once() -> None:
+    rows = [row("o-1", i + 1, {"i": i}, event_type="AB"[i % 2]) for i in range(230)]
+    columns = timetravel.load_events(store_with(rows).cursor(), "o-1")
+    lazy = Fold(columns, _count_types, snapshot_every=50)
+    whole = Fold(tuple(timetravel.load_events(store_with(rows).cursor(), "o-1")),
+                 _count_types, snapshot_every=50)
+    assert columns.built  # type: ignore[attr-defined]
+    assert _outcomes(lazy) == _outcomes(whole)
+    assert lazy.state_at(229) == {"A": 115, "B": 115, "last_offset": 230}
+    assert [(i, e.seq) for i, e, _ in lazy.iter_states(10, 12)] == [(10, 11), (11, 12)]
