@@ -5,6 +5,7 @@ Pure code: no I/O except loading a rules TOML file or an operator-chosen Python 
 
 from __future__ import annotations
 
+from eventlab.replay.columns import EventColumns, field_values
 from eventlab.replay.diff import (
     Change,
     HistoryEntry,
@@ -23,9 +24,9 @@ from eventlab.replay.reducer import FunctionReducer, Reducer, ReducerLike, State
 from eventlab.replay.rules import RulesError, RulesReducer, load_rules
 
 __all__ = [
-    "BASES", "BEFORE_FIRST", "MISSING", "Change", "Event", "Fold", "FoldError",
+    "BASES", "BEFORE_FIRST", "MISSING", "Change", "Event", "EventColumns", "Fold", "FoldError",
     "FunctionReducer", "HistoryEntry", "MergeReducer", "PythonReducer", "Reducer",
     "ReducerLike", "RulesError", "RulesReducer", "State", "apply_diff", "as_reducer", "blame",
-    "diff", "dotted", "event_changes", "field_history", "load_python_reducer", "load_rules",
-    "merge_patch", "merge_reducer", "parse_path",
+    "diff", "dotted", "event_changes", "field_history", "field_values", "load_python_reducer",
+    "load_rules", "merge_patch", "merge_reducer", "parse_path",
 ]

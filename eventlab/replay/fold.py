@@ -21,14 +21,17 @@ share a `Fold` between sessions.
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 import traceback
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from eventlab.errors import EventLabError, ReducerError
+from eventlab.replay.columns import EventColumns, field_values
 from eventlab.replay.event import Event
 from eventlab.replay.jsontext import Unreadable
 from eventlab.replay.jsonvalue import copy_value
@@ -83,21 +86,30 @@ class Fold:
     ) -> None:
         if snapshot_every < 1:
             raise ValueError("snapshot_every must be at least 1")
-        self.events: tuple[Event, ...] = tuple(
+        # events held as columns stay so: the fold reads the fields its reducer needs, and
+        # an `Event` is made only when someone asks for it (`replay.columns`)
+        self.events: Sequence[Event] = events if isinstance(events, EventColumns) else tuple(
             e if isinstance(e, Event) else Event.from_row(e) for e in events
         )
         self.reducer: Reducer = MergeReducer() if reducer is None else as_reducer(reducer)
         self.snapshot_every = snapshot_every
         self.error: FoldError | None = None
-        self._seqs = [e.seq for e in self.events]
-        for i in range(1, len(self._seqs)):
-            if self._seqs[i] < self._seqs[i - 1]:
-                ev = self.events[i]
-                raise ReducerError(
-                    f"events must be sorted by seq: event {ev.event_id} (seq {ev.seq}) comes "
-                    f"after seq {self._seqs[i - 1]}"
-                )
+        self._seqs = field_values(self.events, "seq")
+        if not all(map(operator.le, self._seqs, islice(self._seqs, 1, None))):
+            i = next(i for i in range(1, len(self._seqs)) if self._seqs[i] < self._seqs[i - 1])
+            ev = self.events[i]
+            raise ReducerError(
+                f"events must be sorted by seq: event {ev.event_id} (seq {ev.seq}) comes "
+                f"after seq {self._seqs[i - 1]}"
+            )
         self._mutates = self.reducer.mutates
+        # the fields the reducer folds column-wise, when the events are held as columns
+        self._columns = self.reducer.columns if isinstance(self.events, EventColumns) \
+            and not self._mutates else None
+        self._readable = len(self.events)  # events before the first unreadable payload
+        if self._columns is not None:
+            first = self.events.first_unreadable()  # type: ignore[attr-defined]
+            self._readable = self._readable if first is None else first
         self._lock = threading.RLock()  # pages may share one Fold between sessions
         initial = copy_value(initial)
         self._snapshots: list[State] = [initial]  # [j]: the state after j * K events
@@ -177,9 +189,10 @@ class Fold:
             raise IndexError(f"start {start} is outside 0..{len(self.events)}")
         # a reducer that edits states in place gets a copy: the cached state stays intact
         state = self._state(start, private=self._mutates and start < stop)
+        events = self._built()
         for i in range(start, stop):
             state = self._apply(i, state, owned=True)
-            yield i, self.events[i], copy_value(state) if copy else state
+            yield i, events[i], copy_value(state) if copy else state
 
     def _count(self, index: int | None, seq: int | None) -> int:
         """Events applied for an index or a seq (exactly one of them)."""
@@ -214,6 +227,10 @@ class Fold:
             else:
                 state = copy_value(state)
             owned = True
+        if self._columns is not None and start < count:
+            stop = min(count, self._readable)
+            with contextlib.suppress(Exception):  # the loop below names the failing event
+                state, start = self._run(state, start, stop), stop
         for i in range(start, count):
             state = self._apply(i, state, owned=True)
         self._cache = (count, state, owned)
@@ -225,8 +242,12 @@ class Fold:
             count = min(count, self.error.index)
         done, state = self._frontier
         k = self.snapshot_every
+        if self._columns is None and done < count:
+            self._built()  # the reducer reads whole events: build them once, not one by one
         try:
-            if not self._mutates:
+            if self._columns is not None:
+                done, state = self._extend_columns(done, state, count)
+            elif not self._mutates:
                 done, state = self._extend_shared(done, state, count)
             while done < count:
                 state = self._apply(done, state, owned=True)
@@ -242,8 +263,8 @@ class Fold:
         load went into `_apply`'s own overhead). Stops before an event that cannot be read or
         that the reducer fails on: `_extend` then applies it through `_apply`, which records
         the failure."""
-        call, events, k, snapshots = self.reducer.call_owned, self.events, self.snapshot_every, \
-            self._snapshots
+        call, events, k, snapshots = self.reducer.call_owned, self._built(), \
+            self.snapshot_every, self._snapshots
         while done < count:
             event = events[done]
             if isinstance(event.payload, Unreadable):
@@ -256,6 +277,36 @@ class Fold:
             if done % k == 0:
                 snapshots.append(state)
         return done, state
+
+    def _extend_columns(self, done: int, state: State, count: int) -> tuple[int, State]:
+        """`_extend`'s loop over events held as columns: the reducer folds each run of K
+        events from the fields it reads, and no `Event` is built. Stops before an unreadable
+        payload, or at the start of a run the reducer fails on: `_extend` then goes on event
+        by event through `_apply`, which records the failure."""
+        k, snapshots = self.snapshot_every, self._snapshots
+        end = min(count, self._readable)
+        while done < end:
+            stop = min(end, (done // k + 1) * k)
+            try:
+                state = self._run(state, done, stop)
+            except Exception:  # noqa: BLE001 (`_apply` says why, naming the event)
+                break
+            done = stop
+            if done % k == 0:
+                snapshots.append(state)
+        return done, state
+
+    def _run(self, state: State, start: int, stop: int) -> State:
+        """The reducer over events [start, stop) given as its columns."""
+        assert self._columns is not None
+        cols = self.events.column  # type: ignore[attr-defined]
+        return self.reducer.run(state, *(cols(name)[start:stop] for name in self._columns))
+
+    def _built(self) -> Sequence[Event]:
+        """The events for a loop over many: events held as columns are built once (a
+        reducer without `columns`, blame and field history read whole events)."""
+        events = self.events
+        return events.events() if isinstance(events, EventColumns) else events
 
     def _apply(self, index: int, state: State, *, owned: bool = False) -> State:
         """The state after event `index`; `owned`: `state` is the fold's own and may be edited."""
@@ -304,11 +355,11 @@ class Fold:
 
     def _values(self, basis: str) -> list[Any]:
         if basis == "event_time":
-            return [to_utc(e.ts) for e in self.events]
+            return [to_utc(t) for t in field_values(self.events, "ts")]
         if basis == "kafka_time":
-            return [None if e.kafka_ts is None else to_utc(e.kafka_ts) for e in self.events]
+            return [None if t is None else to_utc(t) for t in field_values(self.events, "kafka_ts")]
         if basis == "offset":
-            return [e.offset for e in self.events]
+            return field_values(self.events, "offset")
         raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
 
     def _keys(self, basis: str) -> list[Any]:

@@ -14,7 +14,7 @@ states it keeps).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from eventlab.errors import ReducerError
@@ -41,6 +41,9 @@ class Reducer:
     name: str = "reducer"
     mutates: bool = False
     """True when `apply` may edit the state it is given (then use `call_owned` to save copies)."""
+    columns: tuple[str, ...] | None = None
+    """The `Event` fields `run` reads, when this reducer can fold events given as columns
+    (`replay.columns`: the fold then builds no `Event`); None when it needs each `Event`."""
 
     def upcast(self, event: Event) -> Event:
         """Bring an old version of an event to the current one (default: unchanged)."""
@@ -56,6 +59,11 @@ class Reducer:
     def call_owned(self, state: State, event: Event) -> State:
         """Like calling the reducer, but `state` is given up: it may be edited in place."""
         return self(state, event)
+
+    def run(self, state: State, *columns: Sequence[Any]) -> State:
+        """The state after a run of events given as the values of `self.columns` (one
+        sequence per field, in that order): the same as calling the reducer on each event."""
+        raise NotImplementedError(f"{self.name} folds whole events only")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

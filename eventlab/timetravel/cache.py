@@ -20,6 +20,7 @@ from eventlab.replay import (
     blame,
     dotted,
     field_history,
+    field_values,
 )
 from eventlab.replay.jsonvalue import get_path
 from eventlab.store import db
@@ -131,9 +132,9 @@ def seen_paths(loaded: Loaded, limit: int = 500) -> list[str]:
     """Top-level and nested paths any event payload touched (the field picker's choices)."""
     def compute() -> list[str]:
         paths: set[str] = set()
-        for e in loaded.fold.events:
-            if isinstance(e.payload, dict):
-                paths.update(leaf_paths(e.payload, limit=limit))
+        for payload in field_values(loaded.fold.events, "payload"):  # no Event built
+            if isinstance(payload, dict):
+                paths.update(leaf_paths(payload, limit=limit))
             if len(paths) >= limit:
                 break
         return sorted(paths)

@@ -103,7 +103,7 @@ def each_entity(con: db.Connection, entity_type: str, *, per_slice: int | None =
                 params.append(value)
         table = db.arrow(con, f"SELECT {_SELECT}, rowid AS __rowid FROM events WHERE {where} "
                               f"ORDER BY entity_id, {ORDER_SQL}", params)
-        events = events_from_arrow(table)
+        events = tuple(events_from_arrow(table))  # built once: sliced per entity below
         rowids = table.column("__rowid").to_pylist() if len(events) else []
         start = 0
         for i in range(1, len(events) + 1):

@@ -1,18 +1,18 @@
 """Load one entity's events from the store in stream order, as replay `Event`s, fast.
 
 `load_events` reads them in the stream order (`store.order`: seq, then tie-breakers that make
-the order total; every other reader uses the same order) and builds the events column-wise:
-about a third of a large entity's load went into building `Event`s one keyword call at a time.
+the order total; every other reader uses the same order) and hands them over as columns
+(`replay.columns.EventColumns`): building 100k `Event`s up front was half of a large entity's
+load, and the merge fold reads three of their fields.
 """
 
 from __future__ import annotations
 
 import gc
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
+from functools import partial
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from eventlab.replay import (
     Event,
     jsontext,
 )
+from eventlab.replay.columns import ColumnLoader, EventColumns
 from eventlab.replay.event import FIELDS, Unparsed
 from eventlab.store import db
 from eventlab.store.order import ORDER_SQL
@@ -41,8 +42,8 @@ class EntityNotFound(EventLabError):
     """The entity has no events in this database."""
 
 
-def load_events(con: db.Connection, entity_id: str) -> tuple[Event, ...]:
-    """Every event of one entity in stream order, as replay `Event`s."""
+def load_events(con: db.Connection, entity_id: str) -> Sequence[Event]:
+    """Every event of one entity in stream order, as replay `Event`s (held as columns)."""
     table = db.arrow(con, f"SELECT {_COLUMNS} FROM events WHERE entity_id = ?", [entity_id])
     if not _seq_increasing(table):  # ties or disorder: let DuckDB sort by the whole order
         table = db.arrow(
@@ -66,31 +67,33 @@ def _seq_increasing(table: pa.Table) -> bool:
     return bool(pc.all(pc.less(seq.slice(0, len(seq) - 1), seq.slice(1))).as_py())
 
 
-def events_from_arrow(table: pa.Table) -> tuple[Event, ...]:
-    """Build events from the columns of `load_events`' query (column-wise: fast)."""
+def events_from_arrow(table: pa.Table) -> Sequence[Event]:
+    """The events in the columns of `load_events`' query, as `EventColumns`: each field is
+    converted to Python when first read and an `Event` is built only when one is asked for
+    (the merge fold reads payload, is_delete and event_type, and builds none)."""
     if table.num_rows == 0:
         return ()
-    cols = [_repeated(table.column(name)) if name in _FEW_VALUES else
-            table.column(name).to_pylist() for name in _EVENT_FIELDS[:7]]
-    is_delete = [bool(v) for v in table.column("is_delete").to_pylist()]
-    columns = (*cols, is_delete, _datetimes(table.column("ts")),
-               _datetimes(table.column("kafka_ts")), _parse_all(table.column("payload")),
-               _unparsed(table.column("metadata")))
-    events = list(map(_new, repeat(Event, table.num_rows)))
-    for setter, values in zip(_SLOT_SETTERS, columns, strict=True):
-        deque(map(setter, events, values), maxlen=0)  # C loops: no Python call per event
-    return tuple(events)
+    loaders: dict[str, ColumnLoader] = {name: partial(_plain, table.column(name))
+                                         for name in ("event_id", "event_version", "seq",
+                                                      "offset")}
+    loaders.update({name: partial(_repeated, table.column(name)) for name in _FEW_VALUES})
+    loaders.update(
+        is_delete=partial(_flags, table.column("is_delete")),
+        ts=partial(_datetimes, table.column("ts")),
+        kafka_ts=partial(_datetimes, table.column("kafka_ts")),
+        payload=partial(_parse_all, table.column("payload")),
+        metadata=partial(_unparsed, table.column("metadata")),
+    )
+    return EventColumns(table.num_rows, loaders)
 
 
-# `Event` is a frozen slotted dataclass; building 100k of them through its keyword __init__
-# costs a third of an entity's load. The events are allocated bare and each slot filled a
-# column at a time by its own setter (`metadata`'s raw slot, under `Event`'s parse-on-read
-# wrapper): a third less than a Python function setting the 12 slots of each event.
-_EVENT_FIELDS = ("event_id", "entity_type", "entity_id", "event_type", "event_version", "seq",
-                 "offset", "is_delete", "ts", "kafka_ts", "payload", "metadata")
-_SLOT_SETTERS = tuple(getattr(Event.__dict__[name], "slot", Event.__dict__[name]).__set__
-                      for name in _EVENT_FIELDS)
-_new: Any = object.__new__
+def _plain(column: pa.ChunkedArray) -> list[Any]:
+    return column.to_pylist()
+
+
+def _flags(column: pa.ChunkedArray) -> list[bool]:
+    """A boolean column with NULL as False."""
+    return pc.fill_null(column, False).to_pylist()
 
 
 def _parse_all(column: pa.ChunkedArray) -> list[Any]:

@@ -20,6 +20,7 @@ from eventlab.replay import (
     FoldError,
     diff,
     event_changes,
+    field_values,
 )
 from eventlab.replay.jsontext import Unreadable, finite_or_text
 from eventlab.replay.jsonvalue import MISSING
@@ -57,21 +58,20 @@ def creation_changes(state: dict[str, Any]) -> list[Change]:
     return diff({}, state)
 
 
+_BASIS_FIELDS = {"event_time": "ts", "kafka_time": "kafka_ts", "offset": "offset"}
+
+
 def basis_values(fold: Fold, basis: str) -> list[Any]:
     """Each event's time (or offset) on a basis, in stream order."""
-    if basis == "event_time":
-        return [e.ts for e in fold.events]
-    if basis == "kafka_time":
-        return [e.kafka_ts for e in fold.events]
-    if basis == "offset":
-        return [e.offset for e in fold.events]
+    if basis in _BASIS_FIELDS:
+        return field_values(fold.events, _BASIS_FIELDS[basis])  # no Event built
     raise EventLabError(f"unknown time basis {basis!r}; use one of {', '.join(TIME_BASES)}")
 
 
 def available_bases(fold: Fold) -> list[str]:
     """The bases this entity's events support (Kafka time only when some event has one)."""
     out = ["event_time"]
-    if any(e.kafka_ts is not None for e in fold.events):
+    if any(t is not None for t in field_values(fold.events, "kafka_ts")):
         out.append("kafka_time")
     out.append("offset")
     return out

@@ -12,7 +12,7 @@ import streamlit as st
 
 from eventlab import timetravel
 from eventlab.charts import timetravel as charts
-from eventlab.replay import Fold, FoldError
+from eventlab.replay import Fold, FoldError, field_values
 from eventlab.replay.jsonvalue import MISSING
 from eventlab.timetravel import Loaded, Position, whatif
 from eventlab.timeutil import TIME_BASES
@@ -139,9 +139,10 @@ def timeline_panel(loaded: Loaded, pos: Position, basis: str) -> None:
     lo = max(0, min(pos.index - TIMELINE_WINDOW // 2, n - TIMELINE_WINDOW))
     hi = min(n, lo + TIMELINE_WINDOW)
     xs = timetravel.basis_values(fold, basis)
-    rows = [{"index": i, "x": xs[i], "event_type": fold.events[i].event_type,
-             "seq": fold.events[i].seq, "event_id": fold.events[i].event_id}
-            for i in range(lo, hi)]
+    kinds, seqs, ids = (field_values(fold.events, name)
+                        for name in ("event_type", "seq", "event_id"))
+    rows = [{"index": i, "x": xs[i], "event_type": kinds[i], "seq": seqs[i],
+             "event_id": ids[i]} for i in range(lo, hi)]
     title = _X_TITLES[basis]
     st.plotly_chart(charts.entity_timeline(rows, pos.index, x_title=title,
                                            failed=fold.failed_at), key="tt_timeline")

@@ -22,7 +22,7 @@ import streamlit as st
 from eventlab import explore, investigations, timetravel
 from eventlab.errors import EventLabError, ReducerError
 from eventlab.explore.duplicates import CONFLICT, COPY, LABELS
-from eventlab.replay import Fold
+from eventlab.replay import Fold, field_values
 from eventlab.timetravel import Loaded, scenario, whatif
 from eventlab.timetravel.reducer_choices import MERGE, ReducerChoice, configured, default
 from eventlab.timeutil import TIME_BASES, parse_utc
@@ -200,7 +200,7 @@ def summary(loaded: Loaded, settings: Settings) -> None:
                 "state there includes earlier events stamped later.")
     unhandled = getattr(fold.reducer, "unhandled_in", None)
     if unhandled:
-        missing = unhandled({e.event_type for e in fold.events})
+        missing = unhandled(set(field_values(fold.events, "event_type")))
         if missing:
             st.info(f"The rules have no table for {inert_join(missing)}: these events are "
                     f"{'merged' if fold.reducer.unknown == 'merge' else 'ignored'}.")
@@ -260,21 +260,22 @@ def link_index(fold: Fold, seq: str, offset: str | None) -> tuple[int | None, st
     except ValueError:
         bad = f"offset={offset}" if seq.strip().lstrip("-").isdigit() else f"seq={seq}"
         return None, f"{bad} in the link is not a number."
-    events = fold.events
-    if not events:
+    seqs = field_values(fold.events, "seq")  # no Event built
+    if not seqs:
         return None, None
-    same = [i for i, e in enumerate(events) if e.seq == wanted]
+    same = [i for i, s in enumerate(seqs) if s == wanted]
     if not same:
-        last = events[-1].seq
+        last = seqs[-1]
         if wanted > last:
-            return len(events) - 1, (f"seq={wanted}: beyond this entity's last event (seq "
-                                     f"{last}); showing the last event.")
+            return len(seqs) - 1, (f"seq={wanted}: beyond this entity's last event (seq "
+                                   f"{last}); showing the last event.")
         index = max(0, fold.index_of_seq(wanted))
         return index, (f"seq={wanted}: this entity has no event with it; showing seq "
-                       f"{events[index].seq}.")
+                       f"{seqs[index]}.")
     if at_offset is None:
         return same[-1], None
-    copy = [i for i in same if events[i].offset == at_offset]
+    offsets = field_values(fold.events, "offset")
+    copy = [i for i in same if offsets[i] == at_offset]
     if not copy:
         return same[-1], (f"offset={at_offset}: no copy of seq {wanted} at this offset; "
                           "showing the last copy.")
@@ -326,7 +327,7 @@ def event_list(cur: Any, loaded: Loaded, index: int, basis: str,
                       help=f"Go to event {i + 1}: {inert(fmt(values[i]))} · id {inert(e.event_id)}"
                            + (f". {_MARK_HELP[mark]}." if mark else "")
                            + (". The condition holds here." if holds else ""))
-    duplicated = sum(1 for e in fold.events if e.event_id in marks)
+    duplicated = sum(1 for i in field_values(fold.events, "event_id") if i in marks)
     if duplicated:
         st.caption(f"{duplicated:,} event(s) of this entity have an id stored more than once: "
                    ":material/content_copy: identical copies, :material/warning: conflicting "
