@@ -107,19 +107,22 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                                                   (delivery_ms - linger_ms) // 2))}
     prov_keys = list(planning.PROVENANCE)
     sql, params = ledger.records_sql(job_id, int(time.time() * 1000), plan.actor, plan.reason,
-                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None)
+                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None,
+                                     n_range=True)
     handed = 0
     error: str | None = None
     t0 = time.monotonic()
     previous: _Chunk | None = None
     writes: list[Future[None]] = []
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="republish-ledger")
-    read_cur = store.cursor()
+    prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="republish-read")
+    read_cur = store.cursor()  # used by the prefetch thread only
     try:
         # With a rate, a chunk is about a second of sending: the ledger moves every second.
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
-        reader = db.arrow_reader(read_cur, sql, params, batch_rows=chunk_rows)
-        batches = _slices(reader, chunk_rows)
+        with store.reading() as cur:
+            span = ledger.to_send_span(cur, job_id)
+        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch)
 
         def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
             nxt = next(batches, None)
@@ -214,6 +217,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                 error = "the broker did not acknowledge every record; resume when it is back"
     finally:
         writer.shutdown(wait=True)
+        prefetch.shutdown(wait=True, cancel_futures=True)
         read_cur.close()
         for s in senders.values():
             with contextlib.suppress(Exception):  # after a broker loss: outcomes are written
@@ -262,11 +266,29 @@ def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:
         ledger.mark_range(cur, job_id, first, last, ledger.UNSENT, only=(ledger.UNKNOWN,))
 
 
-def _slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
-    """The reader's batches cut to at most `rows` rows (DuckDB may hand over larger ones)."""
-    for batch in reader:
-        for start in range(0, batch.num_rows, rows):
-            yield batch.slice(start, rows)
+def _chunks(cur: db.Connection, sql: str, params: list, span: tuple[int, int] | None,
+            rows: int, prefetch: ThreadPoolExecutor) -> Iterator[pa.RecordBatch]:
+    """The records to send (`ledger.records_sql` with `n_range`), `rows` plan positions at a
+    time, in plan order; each range is read on `prefetch`'s thread while the one before it is
+    sent (DuckDB works outside the GIL), so sending starts after one range's query, not the
+    whole job's, and the queries overlap the sending.
+
+    A range is read before its write-ahead mark (`send`'s `mark_next` marks a batch after it
+    came from here), and the next one, read meanwhile, holds other positions."""
+    if span is None:
+        return
+
+    def read(first: int) -> pa.Table:
+        return db.arrow(cur, sql, [*params, first, first + rows - 1]).combine_chunks()
+
+    starts = range(span[0], span[1] + 1, rows)
+    pending: Future[pa.Table] | None = prefetch.submit(read, starts[0])
+    for i in range(len(starts)):
+        assert pending is not None
+        table = pending.result()
+        pending = prefetch.submit(read, starts[i + 1]) if i + 1 < len(starts) else None
+        if table.num_rows:  # a range of a resumed job may hold none
+            yield from table.to_batches()  # one batch: the table was combined
 
 
 def report_progress(store: EventStore, job_id: str,
