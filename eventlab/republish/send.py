@@ -7,8 +7,11 @@ sending thread mostly runs kafka-python. Sending stops at the first record the b
 acknowledge; what was not handed over stays `unsent`.
 
 The records come out of DuckDB as they go out (`ledger.records_sql`: original headers plus
-the provenance headers of `plan.provenance`), so the per-record Python path zips two lists
-and hands the record to the producer.
+the provenance headers of `plan.provenance`), a range of plan positions at a time, the next
+range read on a thread while one is sent (`_chunks`), so the per-record Python path zips two
+lists and hands the record to the producer. Answers are taken as they arrive
+(`producer.Outcomes.sweep`): no per-record object outlives its answer by much (docs/speed.md,
+Republish: held futures drove the cyclic GC into full collections).
 """
 
 from __future__ import annotations
