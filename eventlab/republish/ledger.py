@@ -46,18 +46,20 @@ LEFT JOIN events e ON l.origin = 'event' AND e."offset" = l.src_offset AND
      {_POSITION.format(a='e')}
 LEFT JOIN quarantine q ON l.origin = 'quarantine' AND coalesce(q."offset", -1) = l.src_offset
      AND {_POSITION.format(a='q')}
-WHERE l.job_id = ? AND l.status IN ('unsent', 'failed')
+WHERE l.job_id = ? AND l.status IN ('unsent', 'failed'){{n_range}}
 """
 
 
 def records_sql(job_id: str, replayed_at_ms: int, actor: str, reason: str,
-                drop_prefix: str | None) -> tuple[str, list[Any]]:
+                drop_prefix: str | None, n_range: bool = False) -> tuple[str, list[Any]]:
     """The records still to send of a job, in plan order, as they go out: key, value, and the
     headers: `hkeys` the original keys (minus `drop_prefix`), `hvalues` their values followed
     by the values of the `PROVENANCE` headers (as `plan.provenance`: the caller appends the
     constant keys), with the SQL's bound parameters.
 
-    Built in DuckDB so the per-record Python path only zips two lists.
+    `n_range`: only plan positions `n` BETWEEN two more parameters the caller appends (a
+    range at a time: `to_send_span`). Built in DuckDB so the per-record Python path only
+    zips two lists.
     """
     headers = "CASE WHEN l.origin = 'event' THEN e.headers ELSE q.headers END"
     params: list[Any] = []
@@ -76,8 +78,17 @@ SELECT n, target_topic, target_partition, key, value, ts_ms, missing,
            encode(coalesce(CAST(ts_ms AS VARCHAR), '')),
            encode(coalesce(event_id, '')),
            encode(?), encode(?), encode(?), encode(?)]) AS hvalues
-FROM ({_RECORDS_SQL.format(headers=headers)}) ORDER BY n"""
+FROM ({_RECORDS_SQL.format(headers=headers, n_range=" AND l.n BETWEEN ? AND ?"
+                           if n_range else "")}) ORDER BY n"""
     return outer, [job_id, str(replayed_at_ms), actor, reason, *params, job_id]
+
+
+def to_send_span(cur: db.Connection, job_id: str) -> tuple[int, int] | None:
+    """The first and last plan position `n` of the records still to send (`records_sql`),
+    None when there are none."""
+    row = db.rows(cur, "SELECT min(n), max(n) FROM republish_log WHERE job_id = ? AND "
+                       "status IN ('unsent', 'failed')", [job_id])[0]
+    return None if row[0] is None else (int(row[0]), int(row[1]))
 
 
 @dataclass(frozen=True)

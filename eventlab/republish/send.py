@@ -7,8 +7,11 @@ sending thread mostly runs kafka-python. Sending stops at the first record the b
 acknowledge; what was not handed over stays `unsent`.
 
 The records come out of DuckDB as they go out (`ledger.records_sql`: original headers plus
-the provenance headers of `plan.provenance`), so the per-record Python path zips two lists
-and hands the record to the producer.
+the provenance headers of `plan.provenance`), a range of plan positions at a time, the next
+range read on a thread while one is sent (`_chunks`), so the per-record Python path zips two
+lists and hands the record to the producer. Answers are taken as they arrive
+(`producer.Outcomes.sweep`): no per-record object outlives its answer by much (docs/speed.md,
+Republish: held futures drove the cyclic GC into full collections).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pyarrow.compute as pc
 
 from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.producer import ACKED, PENDING, RecordSender, Sent, outcomes_of
+from eventlab.kafka.producer import ACKED, PENDING, Outcomes, RecordSender
 from eventlab.republish import ledger
 from eventlab.republish import plan as planning
 from eventlab.republish.ledger import Counts
@@ -40,19 +43,23 @@ PRODUCER_SETTINGS = {"acks": "all", "enable_idempotence": True, "linger_ms": 20,
 """The producer settings of a republish (bench/republish.py uses the same for its baseline)."""
 
 
+SWEEP = 128
+"""Records between two sweeps of the outcomes that have arrived (`producer.Outcomes`)."""
+
+
 class _Chunk:
-    __slots__ = ("ns", "planned", "sents")
+    __slots__ = ("ns", "outcomes", "planned")
 
     def __init__(self, planned: list[int]) -> None:
         self.planned = planned  # marked unknown before sending (the write-ahead)
         self.ns: list[int] = []
-        self.sents: list[Sent] = []
+        self.outcomes = Outcomes()
 
 
 def _outcomes(chunk: _Chunk, deadline_s: float) -> tuple[tuple[list, ...], int]:
     """Wait for a chunk's answers; its ledger rows (n, status, partition, offset, error) and
     how many were not acknowledged."""
-    statuses, parts, offs, errors = outcomes_of(chunk.sents, deadline_s)
+    statuses, parts, offs, errors = chunk.outcomes.finish(deadline_s)
     bad = 0
     for i, state in enumerate(statuses):
         if state != ACKED:
@@ -103,19 +110,22 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                                                   (delivery_ms - linger_ms) // 2))}
     prov_keys = list(planning.PROVENANCE)
     sql, params = ledger.records_sql(job_id, int(time.time() * 1000), plan.actor, plan.reason,
-                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None)
+                                     plan.dlq_header_prefix if plan.drop_dlq_headers else None,
+                                     n_range=True)
     handed = 0
     error: str | None = None
     t0 = time.monotonic()
     previous: _Chunk | None = None
     writes: list[Future[None]] = []
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="republish-ledger")
-    read_cur = store.cursor()
+    prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="republish-read")
+    read_cur = store.cursor()  # used by the prefetch thread only
     try:
         # With a rate, a chunk is about a second of sending: the ledger moves every second.
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
-        reader = db.arrow_reader(read_cur, sql, params, batch_rows=chunk_rows)
-        batches = _slices(reader, chunk_rows)
+        with store.reading() as cur:
+            span = ledger.to_send_span(cur, job_id)
+        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch)
 
         def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
             nxt = next(batches, None)
@@ -133,14 +143,14 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
             cols = {c: _pylist(batch.column(c)) for c in names}
             if one_target:
                 cols["target_topic"] = [batch.column("target_topic")[0].as_py()] * len(cols["n"])
-            pairs, bounds = _header_pairs(batch, prov_keys)
+            hkeys, hvalues, bounds = _header_columns(batch, prov_keys)
             marked.result()  # the write-ahead is committed: now this chunk may be sent
             batch, marked = mark_next()
             (ns, targets, tparts, keys, values, nulls, ts_col, missing) = (
                 cols[c] for c in ("n", "target_topic", "target_partition", "key", "value",
                                   "null_header", "ts_ms", "missing"))
             chunk = _Chunk([n for n, m in zip(ns, missing, strict=True) if not m])
-            handed_ns, sents = chunk.ns.append, chunk.sents.append
+            handed_ns, sents = chunk.ns.append, chunk.outcomes.add
             any_missing = any(missing)
             sender: RecordSender | None = None
             sender_topic = None
@@ -162,7 +172,8 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                             **options)
                 assert sender is not None
                 try:
-                    headers = pairs[bounds[i]:bounds[i + 1]]
+                    a, b = bounds[i], bounds[i + 1]
+                    headers = list(zip(hkeys[a:b], hvalues[a:b], strict=True))
                     sent = sender.send(keys[i], values[i], headers,
                                        ts_col[i] if original_ts else None,
                                        partition=tparts[i], null_header=nulls[i])
@@ -172,6 +183,10 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                 handed_ns(ns[i])
                 sents(sent)
                 handed += 1
+                if not handed % SWEEP:  # answers read as they come: no futures pile up
+                    if previous is not None:
+                        previous.outcomes.sweep()
+                    chunk.outcomes.sweep()
                 if sender.failed:  # the broker refused or stopped answering: stop early
                     error = (f"the broker did not acknowledge every record "
                              f"({sender.first_error}); resume when it is back")
@@ -205,6 +220,7 @@ def send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None,
                 error = "the broker did not acknowledge every record; resume when it is back"
     finally:
         writer.shutdown(wait=True)
+        prefetch.shutdown(wait=True, cancel_futures=True)
         read_cur.close()
         for s in senders.values():
             with contextlib.suppress(Exception):  # after a broker loss: outcomes are written
@@ -223,12 +239,17 @@ def _pylist(column: pa.Array) -> list:
     return column.to_pylist()
 
 
-def _header_pairs(batch: pa.RecordBatch, prov_keys: list[str]
-                  ) -> tuple[list[tuple[str, bytes | None]], list[int]]:
-    """Every record's headers as one list of (key, value) pairs, and where each record's
-    start: record i's headers are `pairs[bounds[i]:bounds[i + 1]]` (its original headers,
-    then the provenance ones: `hvalues` holds both values, `hkeys` the original keys only).
-    One pass over the chunk instead of a zip per record."""
+def _header_columns(batch: pa.RecordBatch, prov_keys: list[str]
+                    ) -> tuple[list[str], list[bytes | None], list[int]]:
+    """Every record's header keys and values as two flat lists, and where each record's
+    start: record i's headers are `zip(keys[bounds[i]:bounds[i + 1]], values[...])` (its
+    original headers, then the provenance ones: `hvalues` holds both values, `hkeys` the
+    original keys only). One pass over the chunk instead of a zip per record.
+
+    Flat lists of str and bytes, not a list of (key, value) tuples: a chunk's ~15 tuples per
+    record would live until the chunk is sent and push the cyclic GC into full collections
+    (about a third of execute's CPU at 50k records); a record's tuples, made just before its
+    send, die with it."""
     hkeys, hvalues = batch.column("hkeys"), batch.column("hvalues")
     key_offsets = hkeys.offsets.to_numpy()
     bounds = hvalues.offsets.to_numpy()
@@ -240,8 +261,7 @@ def _header_pairs(batch: pa.RecordBatch, prov_keys: list[str]
     at = np.arange(bounds[-1]) - bounds[row]
     index = np.where(at < own[row], key_offsets[row] - key_offsets[0] + at,
                      len(flat_keys) - len(prov_keys) + at - own[row])
-    pairs = list(zip(flat_keys[index].tolist(), hvalues.flatten().to_pylist(), strict=True))
-    return pairs, bounds.tolist()
+    return flat_keys[index].tolist(), hvalues.flatten().to_pylist(), bounds.tolist()
 
 
 def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:
@@ -249,11 +269,29 @@ def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:
         ledger.mark_range(cur, job_id, first, last, ledger.UNSENT, only=(ledger.UNKNOWN,))
 
 
-def _slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
-    """The reader's batches cut to at most `rows` rows (DuckDB may hand over larger ones)."""
-    for batch in reader:
-        for start in range(0, batch.num_rows, rows):
-            yield batch.slice(start, rows)
+def _chunks(cur: db.Connection, sql: str, params: list, span: tuple[int, int] | None,
+            rows: int, prefetch: ThreadPoolExecutor) -> Iterator[pa.RecordBatch]:
+    """The records to send (`ledger.records_sql` with `n_range`), `rows` plan positions at a
+    time, in plan order; each range is read on `prefetch`'s thread while the one before it is
+    sent (DuckDB works outside the GIL), so sending starts after one range's query, not the
+    whole job's, and the queries overlap the sending.
+
+    A range is read before its write-ahead mark (`send`'s `mark_next` marks a batch after it
+    came from here), and the next one, read meanwhile, holds other positions."""
+    if span is None:
+        return
+
+    def read(first: int) -> pa.Table:
+        return db.arrow(cur, sql, [*params, first, first + rows - 1]).combine_chunks()
+
+    starts = range(span[0], span[1] + 1, rows)
+    pending: Future[pa.Table] | None = prefetch.submit(read, starts[0])
+    for i in range(len(starts)):
+        assert pending is not None
+        table = pending.result()
+        pending = prefetch.submit(read, starts[i + 1]) if i + 1 < len(starts) else None
+        if table.num_rows:  # a range of a resumed job may hold none
+            yield from table.to_batches()  # one batch: the table was combined
 
 
 def report_progress(store: EventStore, job_id: str,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from eventlab.kafka.config import KafkaConfig
-from eventlab.kafka.producer import ACKED, FAILED, UNKNOWN, RecordSender, delivery_state
+from eventlab.kafka.producer import (
+    ACKED,
+    FAILED,
+    PENDING,
+    UNKNOWN,
+    Outcomes,
+    RecordSender,
+    Sent,
+    delivery_state,
+)
 from eventlab.kafka.provenance import find_replayed
 
 
@@ -43,3 +52,32 @@ def test_only_a_refusal_is_failed() -> None:
     assert delivery_state(kerr.KafkaTimeoutError()) == UNKNOWN
     assert delivery_state(kerr.OutOfOrderSequenceNumberError()) == UNKNOWN
     assert delivery_state(ConnectionError()) == UNKNOWN
+
+
+def test_outcomes_sweep_takes_answers_in_send_order_and_lets_them_go() -> None:
+    """`Outcomes.sweep` takes the answered records at the front, stops at the first without
+    an answer (so the columns stay in send order) and holds no `Sent` it has taken."""
+    import kafka.errors as kerr
+    from kafka.future import Future
+    from kafka.producer.future import RecordMetadata
+
+    def meta(p: int, o: int) -> RecordMetadata:
+        return RecordMetadata("t", p, ("t", p), o, 0, None, 1, 1, 1)
+
+    futures = [Future() for _ in range(4)]
+    outcomes = Outcomes()
+    for f in futures:
+        outcomes.add(Sent(f))
+    outcomes.add(Sent(position=(2, 7)))  # the raw path: answered when handed over
+    futures[0].success(meta(0, 10))
+    futures[2].success(meta(1, 11))
+    outcomes.sweep()
+    assert outcomes.held == 4 and outcomes.states == [ACKED]
+    futures[1].failure(kerr.MessageSizeTooLargeError())
+    outcomes.sweep()
+    assert outcomes.held == 2 and outcomes.states == [ACKED, FAILED, ACKED]
+    states, parts, offsets, errors = outcomes.finish(0.0)
+    assert outcomes.held == 0
+    assert states == [ACKED, FAILED, ACKED, PENDING, ACKED]
+    assert parts == [0, None, 1, None, 2] and offsets == [10, None, 11, None, 7]
+    assert errors[1].startswith("MessageSizeTooLargeError") and errors[3] is None

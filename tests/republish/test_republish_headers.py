@@ -1,11 +1,11 @@
-"""The headers of a chunk are built in one pass (`send._header_pairs`): each record's are
+"""The headers of a chunk are built in one pass (`send._header_columns`): each record's are
 its original headers, in order with repeated keys and null values, then the provenance ones."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from eventlab.republish.send import _header_pairs, _pylist
+from eventlab.republish.send import _header_columns, _pylist
 
 PROV = ["p-topic", "p-offset"]
 
@@ -19,8 +19,9 @@ def test_each_record_gets_its_own_headers_then_the_provenance_ones() -> None:
         "hvalues": pa.array(hvalues, pa.list_(pa.binary()))})
     for start, length in ((0, 5), (1, 3), (3, 2)):  # chunks are slices of DuckDB's batches
         part = batch.slice(start, length)
-        pairs, bounds = _header_pairs(part, PROV)
-        got = [pairs[bounds[i]:bounds[i + 1]] for i in range(length)]
+        keys, values, bounds = _header_columns(part, PROV)
+        got = [list(zip(keys[bounds[i]:bounds[i + 1]], values[bounds[i]:bounds[i + 1]],
+                        strict=True)) for i in range(length)]
         want = [list(zip(k + PROV, v, strict=True))
                 for k, v in zip(hkeys[start:start + length], hvalues[start:start + length],
                                 strict=True)]
