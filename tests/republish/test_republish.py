@@ -277,3 +277,23 @@ def test_cancel_stops_a_rate_limited_job_and_resume_finishes_it(
     offsets = sorted(int(provenance_of(r)["eventlab-original-offset"])
                      for r in read_all(kafka_config, dry.plan.target_topics[0]))
     assert offsets == list(range(200))
+
+
+def test_a_send_freezes_the_heap_it_found_and_hands_it_back(
+        store: EventStore, kafka_config: KafkaConfig, topic_factory: Callable,
+        raw_producer: Callable) -> None:
+    """Collections during a send walk only the job's own objects (docs/speed.md, Republish):
+    the heap found at the start is frozen while records go out, and unfrozen after."""
+    import gc
+
+    src = topic_factory(1)
+    load(store, kafka_config, src, raw_producer, records(12))
+    dry = republish.dry_run(store, kafka_config, Selection.query(
+        "SELECT event_id FROM events WHERE topic = ?", [src]), actor=ACTOR)
+    frozen: list[int] = []
+    assert gc.get_freeze_count() == 0
+    done = republish.execute(store, kafka_config, dry.plan.job_id, actor=ACTOR,
+                             progress=lambda counts: frozen.append(gc.get_freeze_count()))
+    assert done.counts.sent == 12
+    assert frozen and min(frozen) > 0  # progress is reported from inside the send
+    assert gc.get_freeze_count() == 0
