@@ -230,10 +230,22 @@ def plain_json(raw: pa.Table, spec: MappingSpec, *, framed: bool = False) -> boo
     if pc.any(pc.match_substring(values, "cloudevents", ignore_case=True)).as_py():
         return False
     if spec.preset == "auto":
-        for name in ("value", "decoded") if framed else ("value",):
-            if _may_contain(raw.column(name), b'"specversion"'):
+        for column in _sniffed_values(raw, framed):
+            if _may_contain(column, b'"specversion"'):
                 return False
     return True
+
+
+def _sniffed_values(raw: pa.Table, framed: bool) -> list[pa.ChunkedArray]:
+    """The values `mode_sql`'s sniff reads: `value`, or for a framed batch `FRAMED_VALUE`
+    (the decoded text, else the raw bytes): the raw bytes only of the rows not decoded, so
+    an all-Avro batch is not searched twice."""
+    if not framed:
+        return [raw.column("value")]
+    decoded = raw.column("decoded")
+    if decoded.null_count == 0:
+        return [decoded]
+    return [decoded, raw.column("value").filter(pc.is_null(decoded))]
 
 
 def _may_contain(column: pa.ChunkedArray, needle: bytes) -> bool:

@@ -357,6 +357,28 @@ def test_plain_json_agrees_with_the_per_record_mode(
     assert any("GROUP BY ALL" in q for q in queries) is not expected  # the mode query
 
 
+_CE = json.dumps({**_DOC, "specversion": "1.0"}).encode()
+
+
+@pytest.mark.parametrize(("value", "decoded", "expected"), [
+    (b"\x00\x00\x00\x00\x01" + _CE, json.dumps(_DOC).encode(), True),  # raw bytes not read
+    (_CE, None, False),  # not decoded: the raw value is what the sniff reads
+    (b"\x00\x00\x00\x00\x01", _CE, False),
+    (json.dumps(_DOC).encode(), None, True),
+])
+def test_plain_json_of_a_framed_batch_reads_what_the_mode_query_reads(
+        cur: db.Connection, value: bytes, decoded: bytes | None, expected: bool) -> None:
+    records = [_record(0, b"k", _DOC), _record(1, b"k", value)]
+    raw = pa.Table.from_pylist(records, schema=RAW_SCHEMA).append_column(
+        pa.field("decoded", pa.binary()),
+        pa.array([json.dumps(_DOC).encode(), decoded], pa.binary()))
+    spec = MappingSpec(preset="auto")
+    assert km.plain_json(raw, spec, framed=True) is expected
+    db.register(cur, "kb", raw)
+    modes = {r[0] for r in db.rows(cur, f"SELECT {km.mode_sql(spec, framed=True)} FROM kb")}
+    assert (modes == {"json"}) is expected
+
+
 class _Recorder:
     """A cursor that notes each statement it runs."""
 
