@@ -25,7 +25,7 @@ from helpers_files import (
 )
 
 from eventlab import explore
-from eventlab.ingest.exports import discover, hive_values
+from eventlab.ingest.exports import discover, hive_values, read_file
 from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.ingest.mapping import spec_from_dict
 from eventlab.store import db
@@ -533,6 +533,19 @@ def test_hive_folder_ingest_loads_every_partition(store: EventStore, tmp_path: P
     report = ingest(store, tmp_path / "export")
     assert (report.files_read, report.rows_stored, report.files_failed) == (2, 4, [])
     assert sorted({e["source"] for e in events(store)}) == [str(p) for p in files]
+
+
+def test_the_source_column_is_read_as_a_one_value_dictionary(tmp_path: Path) -> None:
+    # The file path is not copied into every row (docs/speed.md, Parquet ingest, third
+    # round); a hive column keeps the plain string type a file's own column would have.
+    f = _hive_export(tmp_path / "export")[0]
+    (ref,), _, _ = discover([str(f)])
+    table, _ = read_file(ref)
+    source = table.column("__source").combine_chunks()
+    assert pa.types.is_dictionary(source.type)
+    assert source.dictionary.to_pylist() == [str(f)]
+    assert source.to_pylist() == [str(f)] * table.num_rows
+    assert table.schema.field("day").type == pa.string()
 
 
 def test_mapping_can_use_a_hive_partition_column(store: EventStore, tmp_path: Path) -> None:
