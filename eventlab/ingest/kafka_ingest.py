@@ -159,7 +159,10 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                 pending.append(item)
                 positions.update(pos)
                 rows = sum(t.num_rows for t in pending)
-                if cancel.is_set() or flush_now(rows, txn_records, items.empty()):
+                # Full transactions, or whatever has come when nothing else waits (an idle
+                # writer is wasted: the last chunk would otherwise be written after the read).
+                if rows >= txn_records or cancel.is_set() or (
+                        rows >= txn_records // 4 and items.empty()):
                     flush()
                 continue
             flush()
@@ -181,15 +184,6 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
         thread.join(timeout=10)
         report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def flush_now(rows: int, txn_records: int, idle: bool) -> bool:
-    """Whether the writer commits the `rows` it holds now: a full transaction, or, when no
-    batch waits (`idle`: an idle writer is wasted, the last chunk would otherwise be written
-    after the read), a quarter of one but at least a DuckDB row group (`db.ROW_GROUP_ROWS`:
-    a smaller transaction goes through the WAL, ~1.4x the CPU per row)."""
-    return rows >= txn_records or (
-        idle and rows >= min(txn_records, max(txn_records // 4, db.ROW_GROUP_ROWS)))
 
 
 def _write_batch(store: EventStore, table: pa.Table, positions: dict[TP, int],
@@ -242,14 +236,17 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
             catalog.save_pending(cur)
         rows = (f"(SELECT __kc.rowid AS __rid, * FROM __kc POSITIONAL JOIN (SELECT "
                 f"{_RAW_COLUMNS} FROM __kb))" if slim else "(SELECT rowid AS __rid, * FROM __kc)")
-        derive, tombstones, below = _batch_counts(cur, source, broker)
-        seen = bool(below) if dedupe is None else dedupe
-        stored = db.rows(cur, _insert_events(seen, bool(derive), source, broker, rows),
+        seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
+        derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
+                                     "seq_src IS NULL"))
+        stored = db.rows(cur, _insert_events(seen, derive, source, broker, rows),
                          [source])[0][0]
         quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed, rows),
                               [source])[0][0]
     finally:
         db.unregister(cur, "__kb")
+    tombstones = db.scalar(cur, "SELECT count(*) FROM __kc WHERE __tombstone AND "
+                                "__reason IS NULL")
     cur.execute("DROP TABLE __kc")
     return (stored, quarantined, tombstones), mappings
 
@@ -268,22 +265,14 @@ _FRAMED_REPLACE = (
     "CASE WHEN __schema_reason IS NULL THEN __detail ELSE __schema_detail END AS __detail")
 
 
-def _batch_counts(cur: db.Connection, source: str, broker: str | None
-                  ) -> tuple[int, int, int]:
-    """What the inserts need to know about `__kc`, in one pass over it: the good rows without
-    a seq from the source (a seq must be derived), the good tombstones, and the partitions
-    where some record may be stored already (a re-read below a stored position of this source
-    and broker, or any broker's when None: the inserts must then skip what is there)."""
-    derive, tombstones, below = db.rows(
-        cur, "WITH k AS (SELECT topic, \"partition\", min(\"offset\") AS lo, "
-             "count(*) FILTER (WHERE __reason IS NULL AND seq_src IS NULL) AS derive, "
-             "count(*) FILTER (WHERE __tombstone AND __reason IS NULL) AS tombstones "
-             "FROM __kc GROUP BY ALL) "
-             "SELECT coalesce(sum(derive), 0), coalesce(sum(tombstones), 0), (SELECT count(*) "
-             "FROM k JOIN ingest_offsets o ON o.topic = k.topic AND o.\"partition\" = "
-             "k.\"partition\" WHERE k.lo < o.next_offset AND o.source = ? AND "
-             "(? IS NULL OR o.broker IN (?, ''))) FROM k", [source, broker, broker])[0]
-    return int(derive), int(tombstones), int(below)
+def _already_stored(cur: db.Connection, source: str, broker: str | None) -> bool:
+    """True when some record of this batch may be stored already (a re-read below a stored
+    position of this source and broker, or any broker's when None), so the inserts must skip
+    what is there."""
+    return bool(db.scalar(
+        cur, "SELECT count(*) FROM __kc c JOIN ingest_offsets o ON o.topic = c.topic AND "
+             "o.\"partition\" = c.\"partition\" WHERE c.\"offset\" < o.next_offset AND "
+             "o.source = ? AND (? IS NULL OR o.broker IN (?, ''))", [source, broker, broker]))
 
 
 _DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "

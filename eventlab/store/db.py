@@ -21,10 +21,6 @@ from eventlab import settings
 from eventlab.errors import StoreError
 
 DEFAULT_MEMORY_LIMIT = settings.DEFAULT_MEMORY_LIMIT
-ROW_GROUP_ROWS = 122_880
-"""Rows in one DuckDB row group. A write transaction of at least this many rows writes its
-full row groups straight to the file; a smaller one goes through the WAL and a checkpoint,
-about 1.4x the CPU per row (docs/speed.md, "The store step of broker ingest")."""
 OutOfMemory = duckdb.OutOfMemoryException  # memory limit or temp-space cap reached
 
 Connection = duckdb.DuckDBPyConnection

@@ -16,7 +16,7 @@ import pytest
 from repo_paths import ROOT
 
 from eventlab.errors import BrokerUnavailable
-from eventlab.ingest.kafka_ingest import TXN_RECORDS, flush_now, ingest_kafka
+from eventlab.ingest.kafka_ingest import ingest_kafka
 from eventlab.ingest.mapping import spec_from_dict
 from eventlab.kafka.broker import start_broker
 from eventlab.kafka.config import KafkaConfig
@@ -328,14 +328,3 @@ def test_one_topic_mixing_binary_structured_and_envelope(tmp_path: Path,
         assert got[0] == ("bin-0", "Binary", "order-0")
         assert got[1] == ("str-1", "Structured", "order-1")
 
-
-def test_an_idle_writer_commits_no_less_than_a_row_group() -> None:
-    """Early commits (nothing waiting) hold at least one DuckDB row group, where the rows go
-    straight to the file instead of through the WAL; full transactions always commit."""
-    assert not flush_now(TXN_RECORDS // 4, TXN_RECORDS, idle=True)
-    assert not flush_now(db.ROW_GROUP_ROWS - 1, TXN_RECORDS, idle=True)
-    assert flush_now(db.ROW_GROUP_ROWS, TXN_RECORDS, idle=True)
-    assert not flush_now(db.ROW_GROUP_ROWS, TXN_RECORDS, idle=False)
-    assert flush_now(TXN_RECORDS, TXN_RECORDS, idle=False)
-    assert flush_now(10, 10, idle=False) and not flush_now(9, 10, idle=True)
-    assert flush_now(4 * db.ROW_GROUP_ROWS, 8 * db.ROW_GROUP_ROWS, idle=True)
