@@ -45,11 +45,17 @@ def merge_reducer(
     A missing state starts from `{}`; a payload that is not an object replaces the state; a null
     payload on a non-delete event leaves it unchanged.
     """
-    if event.is_delete or event.event_type in delete_types:
+    return merge_step(state, event.payload, event.is_delete or event.event_type in delete_types)
+
+
+def merge_step(state: State, payload: Any, deleted: bool) -> State:
+    """The merge rule for one event's payload and whether it deletes the entity: a delete
+    gives None, a null payload leaves the state, any other is merge-patched in."""
+    if deleted:
         return None
-    if event.payload is None:
+    if payload is None:
         return state
-    return merge_patch(state, event.payload)
+    return merge_patch(state, payload)
 
 
 class MergeReducer(Reducer):
@@ -90,8 +96,5 @@ class MergeReducer(Reducer):
                     state = merge_patch(state, payload)
             return state
         for payload, deleted, event_type in zip(payloads, is_delete, event_types, strict=True):
-            if deleted or event_type in delete_types:
-                state = None
-            elif payload is not None:
-                state = merge_patch(state, payload)
+            state = merge_step(state, payload, deleted or event_type in delete_types)
         return state
