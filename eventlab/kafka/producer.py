@@ -153,7 +153,7 @@ class Outcomes:
     error; see `Sent.outcome`).
 
     `sweep` reads the answers that have arrived at the front and lets their `Sent` go: a
-    sender that sweeps every thousand records or so holds a few thousand futures at a time,
+    sender that sweeps every hundred records or so (`send.SWEEP`) holds a few hundred futures,
     not one per record of a whole run. Futures that live across many allocations reach the
     cyclic GC's oldest generation, and enough of them trigger full collections: that cost
     a third of a republish's CPU when a chunk's futures were kept until the chunk was done.
