@@ -28,7 +28,10 @@ from eventlab.store import db
 from eventlab.store.sql import quote_ident
 
 VARIABLE = "__eventlab_files"
-"""The session variable holding the chunk's paths (bound with `SET VARIABLE ... = ?`)."""
+"""The session variable holding the files DuckDB reads (bound with `SET VARIABLE ... = ?`):
+each one's resolved path, which `read_file` reads too."""
+SOURCES = "__eventlab_sources"
+"""The same files' paths as found (their identity in the store, `__source`), same order."""
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 """Hive keys and values read natively: DuckDB and `exports.hive_values` read these alike."""
@@ -59,17 +62,17 @@ def readable_folders(paths: Sequence[str]) -> tuple[str, ...]:
 
 def footer(ref: FileRef, readable: Sequence[str]) -> Footer | None:
     """The file's footer when DuckDB can read the file natively with the same result; None
-    sends it to the pyarrow path (a link, a folder not readable, an empty file, reserved or
-    hive-clashing column names, unusual hive names, a footer pyarrow cannot read: that path
-    says so exactly as before)."""
-    if ref.fmt != "parquet" or not readable or (ref.real and ref.real != ref.path) \
-            or not under_roots(ref.path, readable):
+    sends it to the pyarrow path (a folder not readable, an empty file, reserved or
+    hive-clashing column names, unusual hive names or other ones on its resolved path, a
+    footer pyarrow cannot read: that path says so exactly as before)."""
+    if ref.fmt != "parquet" or not readable or not under_roots(ref.path, readable):
         return None
     hive = hive_values(ref.path)
-    if any(not _PLAIN.fullmatch(k) or not _PLAIN.fullmatch(v) for k, v in hive.items()):
+    if hive != hive_values(_where(ref)) \
+            or any(not _PLAIN.fullmatch(k) or not _PLAIN.fullmatch(v) for k, v in hive.items()):
         return None
     try:
-        meta = pq.read_metadata(ref.path)
+        meta = pq.read_metadata(_where(ref))
         schema = meta.schema.to_arrow_schema()
     except (pa.ArrowException, OSError, ValueError):
         return None
@@ -80,11 +83,18 @@ def footer(ref: FileRef, readable: Sequence[str]) -> Footer | None:
     return Footer(with_position(schema.empty_table(), ref), meta.num_rows)
 
 
+def _where(ref: FileRef) -> str:
+    """Where the file is read from: its resolved path, as `exports.read_file` reads it."""
+    return ref.real or ref.path
+
+
 def relation(refs: Sequence[FileRef]) -> str:
     """The chunk's rows as `read_file` would give them (one hive key set per chunk)."""
     keys = list(hive_values(refs[0].path))
     hive = "".join(f", {quote_ident(k)}" for k in keys)
-    return (f"SELECT * EXCLUDE (filename, file_row_number{hive}){hive}, filename AS __source, "
+    source = "filename" if all(_where(r) == r.path for r in refs) else (
+        f"getvariable('{SOURCES}')[list_position(getvariable('{VARIABLE}'), filename)]")
+    return (f"SELECT * EXCLUDE (filename, file_row_number{hive}){hive}, {source} AS __source, "
             f"file_row_number AS __row FROM read_parquet(getvariable('{VARIABLE}'), "
             f"filename = true, file_row_number = true, hive_partitioning = {bool(keys)}, "
             f"hive_types_autocast = false, union_by_name = true)")
@@ -95,9 +105,10 @@ def prepare(cur: db.Connection, refs: Sequence[FileRef], schemas: Sequence[pa.Ta
     file changed since it was found (no longer a regular file) or when the relation's columns
     would not be those of the Arrow tables (the caller reads the chunk with pyarrow)."""
     for ref in refs:
-        if not stat.S_ISREG(os.lstat(ref.path).st_mode):
+        if not stat.S_ISREG(os.lstat(_where(ref)).st_mode):
             raise db.DuckError(f"{ref.path} is no longer a regular file")
-    cur.execute(f"SET VARIABLE {VARIABLE} = ?", [[r.path for r in refs]])
+    cur.execute(f"SET VARIABLE {VARIABLE} = ?", [[_where(r) for r in refs]])
+    cur.execute(f"SET VARIABLE {SOURCES} = ?", [[r.path for r in refs]])
     text = relation(refs)
     names = [f"__schema_{i}" for i in range(len(schemas))]
     for name, table in zip(names, schemas, strict=True):

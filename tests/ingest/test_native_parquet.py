@@ -81,8 +81,10 @@ def _runs(d: Path) -> list[tuple[list[str], int]]:
     no_seq = d / "noseq.parquet"
     write_parquet(no_seq, {**flat_events(12, start=200), "n": [None] * 12},
                   types={"n": pa.int64()})
+    link = d / "link"  # a folder reached through a symbolic link: `__source` is the link's path
+    link.symlink_to(chunks, target_is_directory=True)
     return [([str(hive)], 1000), ([str(edges)], 1000), ([str(conflict)], 1000),
-            ([str(chunks)], 50), ([str(no_seq), str(hive)], 1000)]
+            ([str(chunks)], 50), ([str(no_seq), str(hive)], 1000), ([str(link)], 1000)]
 
 
 def test_native_reads_store_exactly_what_pyarrow_reads(tmp_path: Path,
