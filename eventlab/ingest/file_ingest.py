@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.errors import MappingError
+from eventlab.errors import MappingError, StoreError
 from eventlab.ingest import native_parquet, sns_envelope
 from eventlab.ingest.canonical_sql import (
     REST,
@@ -208,7 +208,7 @@ def _native_chunk(store: EventStore, chunk: list[tuple[FileRef, native_parquet.F
     mark = len(report.warnings)
     try:
         _load_tables(store, items, spec, report, duplicates, [f.rows for _, f in chunk])
-    except (db.DuckError, MappingError, OSError):
+    except (db.DuckError, MappingError, OSError, StoreError):  # a damaged store fails again
         _load_read(store, [ref for ref, _ in chunk], spec, report, duplicates, 1 << 62,
                    _Counter(None, 0))
         return

@@ -117,21 +117,32 @@ def _corrupt_pages(path: Path) -> Path:
     return path
 
 
+def _cut_pages(path: Path) -> Path:
+    """Keep the footer whole and cut the pages short (a file cut and its footer re-appended)."""
+    data = path.read_bytes()
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    body = data[:-footer]
+    path.write_bytes(body[: len(body) // 3] + data[-footer:])
+    return path
+
+
 def test_a_corrupt_page_fails_that_file_and_the_others_load(tmp_path: Path,
                                                            pyarrow_reads: list[str]) -> None:
     d = tmp_path / "export"
     write_parquet(d / "a.parquet", flat_events(4))
     bad = _corrupt_pages(write_parquet(d / "b.parquet", flat_events(200, start=4)))
     write_parquet(d / "c.parquet", flat_events(3, start=204))
-    pq.read_metadata(bad)  # the footer is fine: DuckDB starts reading it
+    cut = _cut_pages(write_parquet(d / "d.parquet", flat_events(5000, start=300)))
+    for f in (bad, cut):
+        pq.read_metadata(f)  # the footer is fine: DuckDB starts reading the file
     with EventStore(":memory:", readable=(str(d),)) as store:
         report = ingest(store, d)
         assert (report.files_read, report.rows_stored) == (2, 7)
-        assert [f["file"] for f in report.files_failed] == [str(bad)]
-        assert "cannot read as parquet" in report.files_failed[0]["error"]
+        assert [f["file"] for f in report.files_failed] == [str(bad), str(cut)]
+        assert all("cannot read as parquet" in f["error"] for f in report.files_failed)
         with store.reading() as cur:
             assert db.scalar(cur, "SELECT count(*) FROM ingested_files") == 2
-    assert len(pyarrow_reads) == 3  # DuckDB failed mid-statement: the chunk went the old way
+    assert len(pyarrow_reads) == 4  # DuckDB failed mid-statement: the chunk went the old way
 
 
 def test_a_readable_store_still_refuses_files_elsewhere_and_stays_locked(tmp_path: Path) -> None:
