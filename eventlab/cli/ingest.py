@@ -41,12 +41,15 @@ class _Progress:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load export files into the store."""
     from eventlab.ingest.file_ingest import ingest_paths
+    from eventlab.ingest.native_parquet import readable_folders
     from eventlab.store.eventstore import EventStore
 
     spec = mapping_spec(args)
     if args.check:
         return _check(args, spec)
-    with EventStore(args.db, memory_limit=args.memory_limit) as store:
+    # DuckDB reads the Parquet files below the given paths itself (ingest.native_parquet)
+    with EventStore(args.db, memory_limit=args.memory_limit,
+                    readable=readable_folders(args.paths)) as store:
         report = ingest_paths(store, args.paths, fmt=args.format, spec=spec,
                               progress=None if args.json else _Progress(),
                               duplicates=args.duplicates)

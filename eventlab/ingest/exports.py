@@ -177,7 +177,8 @@ def hive_values(path: str) -> dict[str, str]:
     return out
 
 
-def _with_position(table: pa.Table, ref: FileRef) -> pa.Table:
+def with_position(table: pa.Table, ref: FileRef) -> pa.Table:
+    """The table with its hive columns (text), `__source` (the path) and `__row` (0-based)."""
     for key, value in hive_values(ref.path).items():
         if key not in table.column_names:
             table = table.append_column(key, _constant(value, table.num_rows))
@@ -231,7 +232,7 @@ def read_file(ref: FileRef) -> tuple[pa.Table, list[BadLine]]:
     if clash:
         raise SourceError("column names starting with '__' are reserved "
                           f"({', '.join(clash)})")
-    return _with_position(table, ref), bad
+    return with_position(table, ref), bad
 
 
 def _read_csv(ref: FileRef, where: str) -> tuple[pa.Table, list[BadLine]]:

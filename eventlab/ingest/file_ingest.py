@@ -17,8 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from eventlab.errors import MappingError
-from eventlab.ingest import sns_envelope
+from eventlab.errors import MappingError, StoreError
+from eventlab.ingest import native_parquet, sns_envelope
 from eventlab.ingest.canonical_sql import (
     REST,
     Sql,
@@ -122,28 +122,97 @@ def ingest_paths(store: EventStore, paths: list[str], *, fmt: str | None = None,
     by_fmt: dict[str, list[FileRef]] = {}
     for ref in refs:
         by_fmt.setdefault(ref.fmt, []).append(ref)
-    done = 0
+    count = _Counter(progress, len(refs))
     for group in by_fmt.values():
-        chunk: list[tuple[FileRef, pa.Table, list[BadLine]]] = []
-        rows = 0
-        for ref, table, bad, error in read_ahead(group):
-            done += 1
-            if progress:
-                progress("read", done, len(refs))
-            if table is None:
-                report.files_failed.append({"file": ref.path, "error": str(error)})
-                continue
-            chunk.append((ref, table, bad))
-            rows += table.num_rows + len(bad)
-            if rows >= chunk_rows:
-                _load_chunk(store, chunk, spec, report, duplicates)
-                chunk, rows = [], 0
-        if chunk:
-            _load_chunk(store, chunk, spec, report, duplicates)
+        if store.readable and group[0].fmt == "parquet":
+            _load_native(store, group, spec, report, duplicates, chunk_rows, count)
+        else:
+            _load_read(store, group, spec, report, duplicates, chunk_rows, count)
     if report.rows_stored or report.rows_quarantined:
         store.refresh_summaries()  # reads only the rows just stored (store.summaries)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+@dataclass
+class _Counter:
+    """Files done, for the progress callback."""
+
+    progress: Progress | None
+    total: int
+    done: int = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress("read", self.done, self.total)
+
+
+def _load_read(store: EventStore, refs: list[FileRef], spec: MappingSpec, report: IngestReport,
+               duplicates: str, chunk_rows: int, count: _Counter) -> None:
+    """Read the files into Arrow (a few ahead of the loader) and load them in chunks."""
+    chunk: list[tuple[FileRef, pa.Table, list[BadLine]]] = []
+    rows = 0
+    for ref, table, bad, error in read_ahead(refs):
+        count.step()
+        if table is None:
+            report.files_failed.append({"file": ref.path, "error": str(error)})
+            continue
+        chunk.append((ref, table, bad))
+        rows += table.num_rows + len(bad)
+        if rows >= chunk_rows:
+            _load_chunk(store, chunk, spec, report, duplicates)
+            chunk, rows = [], 0
+    if chunk:
+        _load_chunk(store, chunk, spec, report, duplicates)
+
+
+def _load_native(store: EventStore, refs: list[FileRef], spec: MappingSpec,
+                 report: IngestReport, duplicates: str, chunk_rows: int,
+                 count: _Counter) -> None:
+    """Parquet files DuckDB reads itself (`ingest.native_parquet`), in chunks of whole files
+    as `_load_read` makes them; a file it cannot take goes the pyarrow way, in its turn."""
+    chunk: list[tuple[FileRef, native_parquet.Footer]] = []
+    rows = 0
+    others: list[FileRef] = []
+    for ref in refs:
+        found = native_parquet.footer(ref, store.readable)
+        if found is None:
+            if chunk:
+                _native_chunk(store, chunk, spec, report, duplicates)
+                chunk, rows = [], 0
+            others.append(ref)
+            continue
+        if others:
+            _load_read(store, others, spec, report, duplicates, chunk_rows, count)
+            others = []
+        count.step()
+        chunk.append((ref, found))
+        rows += found.rows
+        if rows >= chunk_rows:
+            _native_chunk(store, chunk, spec, report, duplicates)
+            chunk, rows = [], 0
+    if chunk:
+        _native_chunk(store, chunk, spec, report, duplicates)
+    if others:
+        _load_read(store, others, spec, report, duplicates, chunk_rows, count)
+
+
+def _native_chunk(store: EventStore, chunk: list[tuple[FileRef, native_parquet.Footer]],
+                  spec: MappingSpec, report: IngestReport, duplicates: str) -> None:
+    """Load a chunk read by DuckDB; on any DuckDB or mapping error (a corrupt page, types
+    the Arrow path would read otherwise, a mapping that does not fit) the chunk is read with
+    pyarrow and loaded as before, so a bad file is isolated and named exactly as before."""
+    items = [(ref, f.schema, []) for ref, f in chunk]
+    warnings = _type_conflicts([(ref, f.schema) for ref, f in chunk])
+    mark = len(report.warnings)
+    try:
+        _load_tables(store, items, spec, report, duplicates, [f.rows for _, f in chunk])
+    except (db.DuckError, MappingError, OSError, StoreError):  # a damaged store fails again
+        _load_read(store, [ref for ref, _ in chunk], spec, report, duplicates, 1 << 62,
+                   _Counter(None, 0))
+        return
+    report.warnings[mark:mark] = warnings
 
 
 def drop_unchanged(store: EventStore, refs: list[FileRef],
@@ -206,18 +275,24 @@ def _type_conflicts(tables: list[tuple[FileRef, pa.Table]]) -> list[str]:
 
 
 def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-                 spec: MappingSpec, report: IngestReport, duplicates: str) -> None:
-    if not any(t.num_rows or bad for _, t, bad in chunk):
+                 spec: MappingSpec, report: IngestReport, duplicates: str,
+                 native_rows: list[int] | None = None) -> None:
+    """Load one chunk in one transaction. `native_rows`: the chunk's tables are only its
+    files' schemas, DuckDB reads the files (`native_parquet`), each with this many rows."""
+    counts = native_rows or [t.num_rows + len(bad) for _, t, bad in chunk]
+    if not any(counts):
         # Empty files load as 0 rows (there is nothing to map).
         with store.transaction() as cur:
-            _record_files(cur, chunk)
+            _record_files(cur, chunk, counts)
         report.files_read += len(chunk)
         return
     # Registered names live on the transaction's own cursor and vanish when it closes.
     with store.transaction() as cur:
-        mapped = map_chunk(cur, chunk, spec)
+        relation = None if native_rows is None else native_parquet.prepare(
+            cur, [ref for ref, _, _ in chunk], [t for _, t, _ in chunk])
+        mapped = map_chunk(cur, chunk, spec, relation=relation)
         stats = _write(cur, mapped.union, mapped.types, mapped.mapping, chunk, mapped.is_jsonl,
-                       mapped.source_cols, duplicates, mapped.record)
+                       mapped.source_cols, duplicates, mapped.record, counts)
     mapping = mapped.mapping
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
@@ -255,15 +330,17 @@ class MappedChunk:
 
 
 def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[BadLine]]],
-              spec: MappingSpec) -> MappedChunk:
+              spec: MappingSpec, *, relation: str | None = None) -> MappedChunk:
     """Register the chunk's tables on `cur` (they vanish when it closes), combine them by
     column name and resolve the mapping. Raises MappingError when a required field has no
-    column, a DuckDB error when the files cannot be combined."""
+    column, a DuckDB error when the files cannot be combined. `relation`: the chunk's rows
+    as DuckDB reads them itself (`native_parquet.prepare`), nothing registered."""
     names = [f"__in_{i}" for i in range(len(chunk))]
     is_jsonl = chunk[0][0].fmt == "jsonl"
-    for name, (_, table, _) in zip(names, chunk, strict=True):
-        db.register(cur, name, table)
-    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
+    if relation is None:
+        for name, (_, table, _) in zip(names, chunk, strict=True):
+            db.register(cur, name, table)
+    union = relation or " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names)
     envelope = spec.preset in ENVELOPE_PRESETS
     if envelope and not is_jsonl:
         raise MappingError(f"the {spec.preset} preset reads JSON files, not {chunk[0][0].fmt}")
@@ -318,7 +395,8 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
 def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
            chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
            is_jsonl: bool, source_cols: list[str], duplicates: str,
-           record: tuple[tuple[str, str], ...] = ()) -> dict[str, int]:
+           record: tuple[tuple[str, str], ...] = (),
+           counts: list[int] | None = None) -> dict[str, int]:
     """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
     sel = MappedChunk(union, types, mapping, is_jsonl, source_cols, record).select()
     sources = [ref.path for ref, _, _ in chunk]
@@ -362,7 +440,7 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     lines = [b for _, _, bads in chunk for b in bads]
     if lines:
         quarantined += _quarantine_lines(cur, lines)
-    _record_files(cur, chunk)
+    _record_files(cur, chunk, counts)
     rows = total + len(lines)
     skipped_known = known if skip else 0
     return {"rows": rows, "stored": stored,
@@ -370,12 +448,12 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
             "quarantined": quarantined, "naive": naive}
 
 
-def _record_files(cur: db.Connection,
-                  chunk: list[tuple[FileRef, pa.Table, list[BadLine]]]) -> None:
-    for ref, table, bads in chunk:
+def _record_files(cur: db.Connection, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
+                  counts: list[int] | None = None) -> None:
+    counts = counts or [table.num_rows + len(bads) for _, table, bads in chunk]
+    for (ref, _, _), rows in zip(chunk, counts, strict=True):
         cur.execute("INSERT OR REPLACE INTO ingested_files (path, size, mtime, rows_read) "
-                    "VALUES (?, ?, ?, ?)", [ref.path, ref.size, ref.mtime,
-                                            table.num_rows + len(bads)])
+                    "VALUES (?, ?, ?, ?)", [ref.path, ref.size, ref.mtime, rows])
 
 
 def _quarantine_lines(cur: db.Connection, lines: list[BadLine]) -> int:

@@ -45,14 +45,20 @@ def lock_holder(message: str) -> str:
 
 
 def connect(path: str | Path, *, read_only: bool = False,
-            memory_limit: str | None = None, threads: int | None = None) -> Connection:
+            memory_limit: str | None = None, threads: int | None = None,
+            readable: Sequence[str] = ()) -> Connection:
     """Open (or create) a database file with EventLab's locked-down settings (memory limit:
-    the argument, else EVENTLAB_MEMORY_LIMIT; temp space: EVENTLAB_TEMP_LIMIT)."""
+    the argument, else EVENTLAB_MEMORY_LIMIT; temp space: EVENTLAB_TEMP_LIMIT).
+
+    `readable`: folders SQL on this instance may read files from (`allowed_directories`,
+    set while the instance starts, before external access is turned off and the
+    configuration locked: DuckDB accepts it only then). Only a process that runs no user SQL
+    passes it (`eventlab ingest`, whose Parquet files DuckDB then reads itself)."""
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
-        "enable_external_access": False,
+        "enable_external_access": bool(readable),  # turned off below once set
         "memory_limit": memory_limit or settings.memory_limit(),
         "max_temp_directory_size": settings.temp_limit(),
         "threads": threads or max(1, os.cpu_count() or 1),
@@ -72,6 +78,10 @@ def connect(path: str | Path, *, read_only: bool = False,
     # DuckDB hands back the same instance for the same file and configuration: it may be
     # configured and locked already.
     if not con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
+        if readable:
+            con.execute("SET allowed_directories = ?",
+                        [[os.path.join(os.path.realpath(d), "") for d in readable]])
+            con.execute("SET enable_external_access = false")
         con.execute("SET GLOBAL TimeZone = 'UTC'")
         con.execute("SET lock_configuration = true")
     return con

@@ -43,11 +43,15 @@ class EventStore:
     """The DuckDB event store. Thread-safe: writes go through one lock, reads use cursors."""
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str | None = None, readable: tuple[str, ...] = ()) -> None:
         self.path = resolve_db_path(path) if path != ":memory:" else Path(":memory:")
         self.read_only = read_only
+        self.readable = tuple(os.path.realpath(d) for d in readable)
+        """Folders DuckDB may read files from on this store (`db.connect`): `eventlab ingest`
+        gives its paths' folders so DuckDB reads their Parquet files itself."""
         try:
-            self._con = db.connect(self.path, read_only=read_only, memory_limit=memory_limit)
+            self._con = db.connect(self.path, read_only=read_only, memory_limit=memory_limit,
+                                   readable=self.readable)
         except StoreError as exc:
             if db.DAMAGED.search(str(exc.__cause__ or "")):
                 raise StoreError(db.damaged_message(self.path, str(exc.__cause__))) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ from eventlab.ingest.file_ingest import ingest_paths
 from eventlab.ingest.mapping import spec_from_dict
 from eventlab.store import db
 from eventlab.store.eventstore import EventStore
+
+
+@pytest.fixture(params=["pyarrow", "native"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    """Every test here runs twice: files read by pyarrow, and a store that may read tmp_path
+    (as `eventlab ingest` opens one), whose Parquet files DuckDB reads itself."""
+    readable = (str(tmp_path),) if request.param == "native" else ()
+    with EventStore(":memory:", readable=readable) as s:
+        yield s
 
 
 def _bump_mtime(path: Path) -> None:
