@@ -11,6 +11,11 @@ stdin, never in argv or the environment, and frames go back on stdout:
     P  JSON positions after that batch: [[topic, partition, next_offset], ...]
     D  JSON {"reason": ...}: the reader finished
     E  JSON {"type": ..., "message": ...}: the reader failed (an `eventlab.errors` class name)
+
+When the request carries schemas (`SchemaText.to_row()`s: the ones the store and the folder
+hold), the child also decodes the schema-registry framed records of a batch with them
+(`ingest.framed.decode_table(defer=True)`: the core the reader leaves idle does the decoding,
+not the writer's); the parent finishes each batch with `framed.complete`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -31,6 +36,7 @@ from eventlab import errors
 from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig, Secret
 from eventlab.kafka.positions import TP
+from eventlab.schemas.model import SchemaText
 
 _HEAD = struct.Struct(">cI")
 
@@ -79,6 +85,26 @@ def _start_from_json(value: Any) -> Any:
     return value
 
 
+def _decoder(rows: list[list[Any]]) -> Callable[[pa.Table], pa.Table]:
+    """What the child does to a raw batch before sending it: nothing without schemas, else
+    `framed.decode_table(defer=True)` with them (a batch it fails on goes undecoded: the
+    parent decodes it and reports what is wrong)."""
+    if not rows:
+        return lambda table: table
+    from eventlab.ingest import framed
+    from eventlab.schemas.catalog import SchemaCatalog
+
+    catalog = SchemaCatalog(schemas={r[0]: SchemaText.from_row(*r) for r in rows})
+
+    def decode(table: pa.Table) -> pa.Table:
+        try:
+            return framed.decode_table(table, catalog, defer=True)
+        except Exception:  # noqa: BLE001 - the parent's decode_table meets it again, with context
+            return table
+
+    return decode
+
+
 def main() -> int:
     """Child side: read the request, stream frames until done, cancelled or failed."""
     from eventlab.kafka.reader import KafkaRawReader
@@ -88,6 +114,7 @@ def main() -> int:
     cfg = {k: (Secret(v) if k in secrets and v is not None else v)
            for k, v in req["config"].items()}
     out = sys.stdout.buffer
+    decode = _decoder(req.get("schemas") or [])
     reader = None
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
@@ -101,6 +128,7 @@ def main() -> int:
             if batch is None:
                 break
             if batch.num_rows:
+                batch = decode(batch)
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, batch.schema) as writer:
                     writer.write_table(batch)
@@ -125,15 +153,18 @@ def main() -> int:
 class ReaderProcess:
     """Parent side: start the child and iterate over ("batch", table, positions),
     ("idle", None, None) (a poll found nothing new), ("done", reason) and ("error", exception)
-    items."""
+    items. With `schemas`, a batch holding framed records comes partly decoded (for
+    `framed.complete`)."""
 
     def __init__(self, config: KafkaConfig, topics: list[str], *, start: Any, until: Any,
-                 resume: dict[TP, int], isolation_level: str, batch_records: int) -> None:
+                 resume: dict[TP, int], isolation_level: str, batch_records: int,
+                 schemas: Sequence[SchemaText] = ()) -> None:
         request = {
             "config": _config_to_json(config), "topics": topics,
             "start": _start_to_json(start), "until": until,
             "resume": [[t, p, o] for (t, p), o in resume.items()],
             "isolation_level": isolation_level, "batch_records": batch_records,
+            "schemas": [s.to_row() for s in schemas],
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "eventlab.kafka.reader_proc"], stdin=subprocess.PIPE,
