@@ -199,8 +199,10 @@ def complete(table: pa.Table, catalog: SchemaCatalog) -> pa.Table:
                 continue
     if not pc.any(later).as_py():
         return table
-    rows = pc.indices_nonzero(later)
     raw = table.drop_columns(list(COLUMNS))
+    if pc.all(later).as_py():
+        return decode_table(raw, catalog)
+    rows = pc.indices_nonzero(later)
     mine = decode_table(raw.take(rows), catalog)
     n = table.num_rows
     where = np.arange(n, dtype=np.int64)

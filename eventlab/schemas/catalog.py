@@ -80,12 +80,24 @@ class SchemaCatalog:
                 self._pending.append(schema)
             return found
 
+    def add(self, schemas: Mapping[int, SchemaText]) -> None:
+        """Hand over more schemas (their ids are looked up again)."""
+        with self._lock:
+            self._given.update(schemas)
+            for schema_id in schemas:
+                self._failed.pop(schema_id, None)
+
+    def in_memory(self) -> dict[int, SchemaText]:
+        """The schemas of the decoders built so far, by id."""
+        with self._lock:
+            return {i: d.schema for i, d in self._decoders.items()}
+
     def known(self) -> list[SchemaText]:
         """Every schema this catalog finds without its registry (memory, the store's
         `schemas` table, the folder), each id once, the one `decoder` would use; the ids whose
         lookup failed in this run are left out."""
+        found = self.in_memory()
         with self._lock:
-            found = {i: d.schema for i, d in self._decoders.items()}
             failed = set(self._failed)
         found.update((i, s) for i, s in self._given.items() if i not in found)
         if self.store is not None:

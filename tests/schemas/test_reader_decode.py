@@ -6,6 +6,11 @@ same schemas saved."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,7 @@ import pytest
 
 from eventlab.ingest import framed
 from eventlab.ingest.kafka_ingest import ingest_kafka
+from eventlab.kafka import reader_proc
 from eventlab.kafka.reader_proc import ReaderProcess
 from eventlab.schemas import avro
 from eventlab.schemas.catalog import SchemaCatalog
@@ -170,3 +176,96 @@ def test_ingest_with_reader_decoding_stores_the_folder_schemas_it_used(
     assert saved == [1, 2, 3, 6]
     assert reasons["unknown schema id"] > 0 and reasons["unusable schema"] > 0
     assert report.schema_records[ONLY_PARENT] > 0 and report.schema_records[1] > 0
+
+
+def test_the_reader_decodes_with_schemas_sent_after_the_request(tmp_path: Path) -> None:
+    """The child's `S` frames (a registry's schemas the parent fetched) reach its catalog."""
+    folder = _folder(tmp_path / "schemas")
+    flat = avro.parse(SchemaText(1, "AVRO", json.dumps(FLAT)))
+    raw = pa.table({"key": pa.nulls(50, pa.binary()), "value": pa.array(
+        [frame(1, avro.encode(flat, {"id": f"e{i}", "n": i, "note": None})) for i in range(50)],
+        pa.binary())})
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stdin, os.fdopen(write_end, "wb") as out:
+        decode = reader_proc._decoder([], stdin)
+        assert all(decode(raw)[framed.DEFERRED].to_pylist())
+        schemas = SchemaCatalog(folder=FolderSource(folder)).known()
+        reader_proc.write_frame(out, b"S", json.dumps([s.to_row() for s in schemas]).encode())
+        deadline = time.monotonic() + 10
+        while any(decode(raw)[framed.DEFERRED].to_pylist()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(decode(raw)[framed.DEFERRED].to_pylist())
+
+
+def test_schemas_fetched_mid_run_go_to_the_reader_process(
+        topic_factory, producer, kafka_config, tmp_path: Path) -> None:
+    """Started with no schemas, the child decodes every batch after the parent sent it
+    the schemas (read ahead is bounded by the pipe: the batches in it stay deferred)."""
+    topic = topic_factory(1)
+    flat = avro.parse(SchemaText(1, "AVRO", json.dumps(FLAT)))
+    p = producer(linger_ms=5)
+    for i in range(4000):
+        p.send(topic, value=frame(1, avro.encode(flat, {"id": f"e{i}" * 20, "n": i,
+                                                        "note": None})))
+    p.flush()
+    child = ReaderProcess(kafka_config, [topic], start="earliest", until="end", resume={},
+                          isolation_level="read_committed", batch_records=20)
+    deferred = []
+    try:
+        for kind, table, _ in child:
+            if kind != "batch":
+                break
+            if not deferred:
+                child.send_schemas(SchemaCatalog(folder=FolderSource(
+                    _folder(tmp_path / "schemas"))).known())
+            deferred.append(all(table[framed.DEFERRED].to_pylist()))
+    finally:
+        child.stop()
+    assert deferred[0] and not any(deferred[-10:]), deferred
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_sigkilled_ingest_leaves_no_kafka_reader_process(
+        topic_factory, producer, kafka_config, tmp_path: Path) -> None:
+    """The reader's stdin stays open for schemas now: it still ends with its parent."""
+    topic = topic_factory(1)
+    producer().send(topic, value=b'{"event_id": "e1", "entity_id": "o-1"}').get(timeout=10)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eventlab", "ingest-kafka", "--db", str(tmp_path / "k.duckdb"),
+         "--bootstrap", kafka_config.bootstrap, "--topic", topic, "--until", "follow",
+         "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (readers := _children(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert readers, "the ingest started no reader process"
+        time.sleep(3.0)  # following: the reader is connected and polls
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in readers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
