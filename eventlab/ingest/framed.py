@@ -10,10 +10,11 @@ payload not matching its schema). Records are grouped by schema id and each grou
 to its decoder in one call.
 
 The Kafka ingest decodes in its reader process (`kafka.reader_proc`): `decode_table` there, with
-`defer=True` and only the schemas the store and the folder hold, leaves the records of an id
-it does not know (both of their columns) to the ingesting process, which finishes the batch
-with `complete` (same function, its own catalog: registry fetches, `save_pending` and the
-`records` counts stay on that side).
+`defer=True` and only the schema texts it was handed (the store's, the folder's, and the ones
+the ingesting process fetched so far), leaves the records of an id it does not know (both of
+their columns) to the ingesting process, which finishes the batch with `complete` (same
+function, its own catalog: registry fetches, `save_pending` and the `records` counts stay on
+that side).
 """
 
 from __future__ import annotations
