@@ -8,6 +8,13 @@ instead of `value` / `key`; the stored `value` and `key` stay the original bytes
 records that go to the quarantine (unknown schema id, broken frame, registry unavailable,
 payload not matching its schema). Records are grouped by schema id and each group is handed
 to its decoder in one call.
+
+The Kafka ingest decodes in its reader process (`kafka.reader_proc`): `decode_table` there, with
+`defer=True` and only the schema texts it was handed (the store's, the folder's, and the ones
+the ingesting process fetched so far), leaves the records of an id it does not know (both of
+their columns) to the ingesting process, which finishes the batch with `complete` (same
+function, its own catalog: registry fetches, `save_pending` and the `records` counts stay on
+that side).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from eventlab.errors import SchemaNotFound
 from eventlab.schemas.catalog import SchemaCatalog, reason_of
 from eventlab.schemas.model import Decoder
 from eventlab.schemas.wire import HEADER_BYTES
@@ -26,6 +34,8 @@ COLUMNS = ("decoded", "decoded_key", "schema_id", "schema_type", "key_schema_id"
 _TYPES = {"decoded": pa.binary(), "decoded_key": pa.binary(), "schema_id": pa.int32(),
           "schema_type": pa.string(), "key_schema_id": pa.int32(),
           "__schema_reason": pa.string(), "__schema_detail": pa.string()}
+DEFERRED = "__schema_deferred"
+"""The column `decode_table(defer=True)` adds: True for the records left to `complete`."""
 
 
 def _framed_mask(column: pa.Array) -> pa.Array | None:
@@ -43,6 +53,7 @@ class _Column:
         self.schema_id: pa.Array = pa.nulls(n, pa.int32())
         self.schema_type: pa.Array = pa.nulls(n, pa.string())
         self.reason: dict[int, tuple[str, str]] = {}
+        self.deferred: list[np.ndarray] = []
 
 
 def _scatter(n: int, rows: np.ndarray, values: list, type_: pa.DataType) -> pa.Array:
@@ -71,7 +82,7 @@ def _decode_group(decoder: Decoder, payloads: pa.Array, as_key: bool
 
 
 def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
-                   as_key: bool) -> _Column | None:
+                   as_key: bool, defer: bool = False) -> _Column | None:
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     mask = _framed_mask(column)
     if mask is None:
@@ -101,6 +112,9 @@ def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
         try:
             decoder = catalog.decoder(schema_id)
         except Exception as exc:  # noqa: BLE001 - every lookup failure quarantines its records
+            if defer and isinstance(exc, SchemaNotFound):
+                out.deferred.append(rows)
+                continue
             reason = reason_of(exc)
             for row in rows.tolist():
                 out.reason[row] = (reason, f"{what}: {exc}")
@@ -128,12 +142,13 @@ def _decode_column(column: pa.ChunkedArray, n: int, catalog: SchemaCatalog,
     return out
 
 
-def decode_table(table: pa.Table, catalog: SchemaCatalog) -> pa.Table:
+def decode_table(table: pa.Table, catalog: SchemaCatalog, *, defer: bool = False) -> pa.Table:
     """The batch with the decoded columns (`COLUMNS`) added, or the batch itself when no
-    value or key is framed."""
+    value or key is framed. `defer`: a record whose value or key has a schema id the catalog
+    does not find is not quarantined but marked in a `DEFERRED` column, for `complete`."""
     n = table.num_rows
-    values = _decode_column(table["value"], n, catalog, as_key=False)
-    keys = _decode_column(table["key"], n, catalog, as_key=True)
+    values = _decode_column(table["value"], n, catalog, as_key=False, defer=defer)
+    keys = _decode_column(table["key"], n, catalog, as_key=True, defer=defer)
     if values is None and keys is None:
         return table
     problems: dict[int, tuple[str, str]] = {}
@@ -155,4 +170,48 @@ def decode_table(table: pa.Table, catalog: SchemaCatalog) -> pa.Table:
     }
     for name in COLUMNS:
         table = table.append_column(pa.field(name, _TYPES[name]), data[name])
+    if defer:
+        later = np.zeros(n, dtype=bool)
+        for col in (keys, values):
+            for rows in col.deferred if col is not None else ():
+                later[rows] = True
+        table = table.append_column(pa.field(DEFERRED, pa.bool_()), pa.array(later))
+    return table
+
+
+def complete(table: pa.Table, catalog: SchemaCatalog) -> pa.Table:
+    """A batch the reader process decoded with `decode_table(defer=True)`, as
+    `decode_table(raw batch, catalog)` would have made it: the deferred records decoded here
+    (their rows only), the schema ids the reader used looked up in `catalog` too (so a folder's
+    schema is saved with the events) and every framed record counted in `catalog.records`."""
+    if DEFERRED not in table.column_names:
+        return table  # nothing framed (the reader looked)
+    later = table[DEFERRED].combine_chunks()
+    table = table.drop_columns([DEFERRED])
+    done = pc.invert(later)
+    for name in ("schema_id", "key_schema_id"):
+        ids = pc.filter(table[name], done).drop_null()
+        for item in pc.value_counts(ids).to_pylist():
+            schema_id = item["values"]
+            catalog.records[schema_id] += item["counts"]
+            try:
+                catalog.decoder(schema_id)
+            except Exception:  # noqa: BLE001, S112 - the reader quarantined it with this reason
+                continue
+    if not pc.any(later).as_py():
+        return table
+    raw = table.drop_columns(list(COLUMNS))
+    if pc.all(later).as_py():
+        return decode_table(raw, catalog)
+    rows = pc.indices_nonzero(later)
+    mine = decode_table(raw.take(rows), catalog)
+    n = table.num_rows
+    where = np.arange(n, dtype=np.int64)
+    where[rows.to_numpy()] = n + np.arange(len(rows))
+    index = pa.array(where)
+    for name in COLUMNS:
+        merged = pa.concat_arrays([table[name].combine_chunks(),
+                                   mine[name].combine_chunks().cast(_TYPES[name])])
+        table = table.set_column(table.schema.get_field_index(name),
+                                 pa.field(name, _TYPES[name]), pc.take(merged, index))
     return table

@@ -6,9 +6,11 @@ events, the quarantined records and the next offset of each partition in ONE tra
 A run that dies (error, cancel, SIGKILL) leaves the store at a
 batch boundary; the next run resumes from `ingest_offsets`: no gap, no duplicate.
 
-Schema-registry framed records (Avro, Protobuf, JSON Schema) are decoded by the thread that
-receives the batches (`ingest.framed`, while DuckDB writes the batch before), with schemas
-from a `SchemaCatalog`; the schemas fetched are saved in the same transaction as the events.
+Schema-registry framed records (Avro, Protobuf, JSON Schema) are decoded by the reader process
+with the schemas the store and the folder hold (`SchemaCatalog.known`, sent in its request)
+and those fetched from the registry during the run (sent as they come); the records of other
+ids are decoded by the thread that receives the batches (`framed.complete`, with the registry
+if one is set). The schemas fetched are saved in the same transaction as the events.
 """
 
 from __future__ import annotations
@@ -98,14 +100,26 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     report.resumed_from = {tp_text(tp): n for tp, n in resume.items()}
     report.positions = dict(report.resumed_from)
     items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=16)
+    known = catalog.known()
+    sent = {s.id for s in known}
     child = ReaderProcess(config, list(topics), start=start, until=until, resume=resume,
-                          isolation_level=isolation_level, batch_records=batch_records)
+                          isolation_level=isolation_level, batch_records=batch_records,
+                          schemas=known)
+
+    def decode(table: pa.Table) -> pa.Table:
+        """The reader's batch finished here; schemas fetched for it go to the reader."""
+        table = framed.complete(table, catalog)
+        fresh = [s for i, s in catalog.in_memory().items() if i not in sent]
+        if fresh:
+            child.send_schemas(fresh)
+            sent.update(s.id for s in fresh)
+        return table
 
     def feed() -> None:
         for item in child:
             if item[0] == "batch":
                 try:
-                    item = ("batch", framed.decode_table(item[1], catalog), item[2])
+                    item = ("batch", decode(item[1]), item[2])
                 except Exception as exc:  # noqa: BLE001 - reported like a source error
                     item = ("error", exc, None)
             while not finished.is_set():

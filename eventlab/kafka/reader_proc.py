@@ -11,17 +11,26 @@ stdin, never in argv or the environment, and frames go back on stdout:
     P  JSON positions after that batch: [[topic, partition, next_offset], ...]
     D  JSON {"reason": ...}: the reader finished
     E  JSON {"type": ..., "message": ...}: the reader failed (an `eventlab.errors` class name)
+
+The request is one `R` frame on stdin; stdin stays open for `S` frames: JSON lists of
+`SchemaText.to_row()`s. The child decodes the schema-registry framed records of each batch
+with the schemas it has (`ingest.framed.decode_table(defer=True)`: the core the reader leaves
+idle does the decoding, not the writer's): the request's (what the store and the folder hold)
+and those the parent sends as it fetches them from a registry (the registry client and its
+rules stay in the parent). The parent finishes each batch with `framed.complete`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -31,6 +40,7 @@ from eventlab import errors
 from eventlab.errors import SourceError
 from eventlab.kafka.config import KafkaConfig, Secret
 from eventlab.kafka.positions import TP
+from eventlab.schemas.model import SchemaText
 
 _HEAD = struct.Struct(">cI")
 
@@ -79,15 +89,48 @@ def _start_from_json(value: Any) -> Any:
     return value
 
 
+def _schemas(rows: list[list[Any]]) -> dict[int, SchemaText]:
+    return {r[0]: SchemaText.from_row(*r) for r in rows}
+
+
+def _decoder(rows: list[list[Any]], stdin: IO[bytes]) -> Callable[[pa.Table], pa.Table]:
+    """What the child does to a raw batch before sending it: `framed.decode_table(defer=True)`
+    with the schemas of the request and of the `S` frames that follow it on `stdin` (a batch
+    it fails on goes undecoded: the parent decodes it and reports what is wrong)."""
+    from eventlab.ingest import framed
+    from eventlab.schemas.catalog import SchemaCatalog
+
+    catalog = SchemaCatalog(schemas=_schemas(rows))
+
+    def listen() -> None:
+        while (frame := read_frame(stdin)) is not None:
+            if frame[0] == b"S":
+                catalog.add(_schemas(json.loads(frame[1])))
+
+    threading.Thread(target=listen, name="eventlab-reader-schemas", daemon=True).start()
+
+    def decode(table: pa.Table) -> pa.Table:
+        try:
+            return framed.decode_table(table, catalog, defer=True)
+        except Exception:  # noqa: BLE001 - the parent's decode_table meets it again, with context
+            return table
+
+    return decode
+
+
 def main() -> int:
     """Child side: read the request, stream frames until done, cancelled or failed."""
     from eventlab.kafka.reader import KafkaRawReader
 
-    req = json.loads(sys.stdin.buffer.read())
+    first = read_frame(sys.stdin.buffer)
+    if first is None:
+        return 0
+    req = json.loads(first[1])
     secrets = ("sasl_password", "ssl_password")
     cfg = {k: (Secret(v) if k in secrets and v is not None else v)
            for k, v in req["config"].items()}
     out = sys.stdout.buffer
+    decode = _decoder(req["schemas"], sys.stdin.buffer)
     reader = None
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
@@ -101,6 +144,7 @@ def main() -> int:
             if batch is None:
                 break
             if batch.num_rows:
+                batch = decode(batch)
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, batch.schema) as writer:
                     writer.write_table(batch)
@@ -125,22 +169,33 @@ def main() -> int:
 class ReaderProcess:
     """Parent side: start the child and iterate over ("batch", table, positions),
     ("idle", None, None) (a poll found nothing new), ("done", reason) and ("error", exception)
-    items."""
+    items. A batch holding framed records comes decoded as far as the child's schemas go
+    (`schemas`, then `send_schemas`): for `framed.complete`."""
 
     def __init__(self, config: KafkaConfig, topics: list[str], *, start: Any, until: Any,
-                 resume: dict[TP, int], isolation_level: str, batch_records: int) -> None:
+                 resume: dict[TP, int], isolation_level: str, batch_records: int,
+                 schemas: Sequence[SchemaText] = ()) -> None:
         request = {
             "config": _config_to_json(config), "topics": topics,
             "start": _start_to_json(start), "until": until,
             "resume": [[t, p, o] for (t, p), o in resume.items()],
             "isolation_level": isolation_level, "batch_records": batch_records,
+            "schemas": [s.to_row() for s in schemas],
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "eventlab.kafka.reader_proc"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps(request).encode())
-        self._proc.stdin.close()
+        self._lock = threading.Lock()
+        write_frame(self._proc.stdin, b"R", json.dumps(request).encode())
+
+    def send_schemas(self, schemas: Sequence[SchemaText]) -> None:
+        """Give the child more schemas to decode with (fetched since the request); nothing
+        happens when it has ended."""
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            if self._proc.stdin and not self._proc.stdin.closed:
+                write_frame(self._proc.stdin, b"S",
+                            json.dumps([s.to_row() for s in schemas]).encode())
 
     def __iter__(self) -> Iterator[tuple[str, Any, Any]]:
         stream = self._proc.stdout
@@ -172,6 +227,10 @@ class ReaderProcess:
 
     def stop(self) -> None:
         """Ask the child to stop; kill it if it does not go."""
+        with self._lock:
+            if self._proc.stdin and not self._proc.stdin.closed:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()
         if self._proc.poll() is None:
             self._proc.terminate()
             try:

@@ -36,8 +36,11 @@ class SchemaCatalog:
     """Schemas by id for decoding, from the sources above; thread-safe."""
 
     def __init__(self, store: EventStore | None = None, folder: FolderSource | None = None,
-                 registry: RegistryClient | None = None) -> None:
+                 registry: RegistryClient | None = None,
+                 schemas: Mapping[int, SchemaText] | None = None) -> None:
         self.store, self.folder, self.registry = store, folder, registry
+        self._given = dict(schemas or {})
+        """Schemas handed over whole (`known()` of another catalog: the Kafka reader's)."""
         self._decoders: dict[int, Decoder] = {}
         self._failed: dict[int, Exception] = {}
         self._down_until = 0.0
@@ -77,7 +80,40 @@ class SchemaCatalog:
                 self._pending.append(schema)
             return found
 
+    def add(self, schemas: Mapping[int, SchemaText]) -> None:
+        """Hand over more schemas (their ids are looked up again)."""
+        with self._lock:
+            self._given.update(schemas)
+            for schema_id in schemas:
+                self._failed.pop(schema_id, None)
+
+    def in_memory(self) -> dict[int, SchemaText]:
+        """The schemas of the decoders built so far, by id."""
+        with self._lock:
+            return {i: d.schema for i, d in self._decoders.items()}
+
+    def known(self) -> list[SchemaText]:
+        """Every schema this catalog finds without its registry (memory, the store's
+        `schemas` table, the folder), each id once, the one `decoder` would use; the ids whose
+        lookup failed in this run are left out."""
+        found = self.in_memory()
+        with self._lock:
+            failed = set(self._failed)
+        found.update((i, s) for i, s in self._given.items() if i not in found)
+        if self.store is not None:
+            with self.store.reading() as cur:
+                for row in db.rows(cur, "SELECT id, schema_type, subject, version, text, "
+                                        "\"references\", source FROM schemas"):
+                    found.setdefault(row[0], SchemaText.from_row(*row))
+        if self.folder is not None:
+            for schema_id in self.folder.ids():
+                if schema_id not in found and schema_id not in failed:
+                    found[schema_id] = self.folder.schema(schema_id)
+        return [s for i, s in sorted(found.items()) if i not in failed]
+
     def _lookup(self, schema_id: int) -> tuple[SchemaText, bool]:
+        if schema_id in self._given:
+            return self._given[schema_id], True
         if self.store is not None:
             with self.store.reading() as cur:
                 row = db.rows(cur, "SELECT id, schema_type, subject, version, text, "

@@ -48,6 +48,11 @@ class SchemaText:
                                     "subject": d.subject, "version": d.version}
                              for name, d in self.dependencies.items()}})
 
+    def to_row(self) -> tuple[int | None, str, str | None, int | None, str, str, str]:
+        """The arguments of `from_row` (a `schemas` row; JSON-serialisable)."""
+        return (self.id, self.schema_type, self.subject, self.version, self.text,
+                self.references_json(), self.source)
+
     @classmethod
     def from_row(cls, id: int, schema_type: str, subject: str | None, version: int | None,
                  text: str, references: str | None, source: str) -> SchemaText:
