@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from process_support import alive, children
 
 from eventlab.ingest import framed
 from eventlab.ingest.kafka_ingest import ingest_kafka
@@ -224,26 +225,6 @@ def test_schemas_fetched_mid_run_go_to_the_reader_process(
     assert deferred[0] and not any(deferred[-10:]), deferred
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_a_sigkilled_ingest_leaves_no_kafka_reader_process(
         topic_factory, producer, kafka_config, tmp_path: Path) -> None:
     """The reader's stdin stays open for schemas now: it still ends with its parent."""
@@ -255,16 +236,16 @@ def test_a_sigkilled_ingest_leaves_no_kafka_reader_process(
          "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while not (readers := _children(proc.pid)) and time.monotonic() < deadline:
+        while not (readers := children(proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert readers, "the ingest started no reader process"
         time.sleep(3.0)  # following: the reader is connected and polls
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in readers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in readers)
+        assert not any(alive(pid) for pid in readers)
     finally:
         if proc.poll() is None:
             proc.kill()
