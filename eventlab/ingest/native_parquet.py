@@ -36,6 +36,10 @@ SOURCES = "__eventlab_sources"
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 """Hive keys and values read natively: DuckDB and `exports.hive_values` read these alike."""
 
+GLOB = frozenset("*?[]{}\\")
+"""Characters `read_parquet` takes as a pattern in a path (or an escape): a file whose path
+holds one goes the pyarrow way, else `ev[1].parquet` would read `ev1.parquet` instead."""
+
 
 class Footer(NamedTuple):
     """What the footer of a file says: an empty table with the exact schema `read_file` would
@@ -62,10 +66,12 @@ def readable_folders(paths: Sequence[str]) -> tuple[str, ...]:
 
 def footer(ref: FileRef, readable: Sequence[str]) -> Footer | None:
     """The file's footer when DuckDB can read the file natively with the same result; None
-    sends it to the pyarrow path (a folder not readable, an empty file, reserved or
+    sends it to the pyarrow path (a folder not readable, a path DuckDB would take as a
+    pattern, an empty file, reserved or
     hive-clashing column names, unusual hive names or other ones on its resolved path, a
     footer pyarrow cannot read: that path says so exactly as before)."""
-    if ref.fmt != "parquet" or not readable or not under_roots(ref.path, readable):
+    if ref.fmt != "parquet" or not readable or not under_roots(ref.path, readable) \
+            or not GLOB.isdisjoint(ref.path + _where(ref)):
         return None
     hive = hive_values(ref.path)
     if hive != hive_values(_where(ref)) \

@@ -164,3 +164,29 @@ def test_readable_folders_are_the_folders_of_the_given_paths(tmp_path: Path) -> 
     (tmp_path / "b").mkdir()
     assert readable_folders([str(f), str(tmp_path / "b"), str(tmp_path / "c" / "*.parquet")]) \
         == (str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "c"))
+
+
+def test_a_file_named_like_a_pattern_is_read_as_itself(tmp_path: Path,
+                                                       pyarrow_reads: list[str]) -> None:
+    """`read_parquet` takes `*`, `?` and `[...]` in a path as a pattern: such files go the
+    pyarrow way, so `ev[1].parquet` is not read as `ev1.parquet` (nor `q*` as `qz` too).
+    (The files read natively and the others are separate chunks, so a seq derived across
+    them may differ from one all-pyarrow chunk's: compared here are the rows themselves.)"""
+    d = tmp_path / "export"
+    names = ("ev1.parquet", "ev[1].parquet", "q*.parquet", "qz.parquet", "w?.parquet",
+             "w1.parquet", "b{1}.parquet", "b\\1.parquet")
+    for i, name in enumerate(names):
+        write_parquet(d / name, flat_events(3, start=10 * i))
+    stored = []
+    for readable in ((), (str(d),)):
+        pyarrow_reads.clear()
+        with EventStore(tmp_path / f"{len(readable)}.duckdb", readable=readable) as store:
+            report = ingest(store, d)
+            assert report.rows_stored == 3 * len(names), report
+            with store.reading() as cur:
+                stored.append(sorted(db.rows(cur, 'SELECT event_id, source, "offset", payload '
+                                                  "FROM events")))
+    assert stored[0] == stored[1]
+    assert sorted({s for _, s, _, _ in stored[1]}) == sorted(str(d / n) for n in names)
+    read = [Path(p).name for p in pyarrow_reads]
+    assert sorted(set(read)) == sorted(n for n in names if set(n) & set("*?[]{}\\"))
