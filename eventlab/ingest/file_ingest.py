@@ -427,16 +427,8 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0
     if bad:
-        row = ", ".join(f"{quote_ident(c)} := s.{quote_ident(c)}" for c in source_cols)
-        raw = "s.__raw" if is_jsonl else f"CAST(to_json(struct_pack({row})) AS VARCHAR)"
-        q = (f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
-             f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
-             f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
-             f"FROM ({sel.text}) c JOIN ({union}) s ON s.__source = c.__source "
-             f"AND s.__row = c.__row WHERE c.__reason IS NOT NULL AND NOT EXISTS "
-             f"(SELECT 1 FROM quarantine x WHERE x.source = c.__source "
-             f"AND x.\"offset\" = c.__row)")
-        quarantined = db.rows(cur, q, sel.params)[0][0]
+        q = _quarantine_select(union, types, mapping, is_jsonl, source_cols, record)
+        quarantined = db.rows(cur, q.text, q.params)[0][0]
     lines = [b for _, _, bads in chunk for b in bads]
     if lines:
         quarantined += _quarantine_lines(cur, lines)
@@ -446,6 +438,30 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     return {"rows": rows, "stored": stored,
             "duplicates": rows - stored - quarantined - skipped_known, "known": known,
             "quarantined": quarantined, "naive": naive}
+
+
+def _quarantine_select(union: str, types: dict[str, str], mapping: Mapping, is_jsonl: bool,
+                       source_cols: list[str], record: tuple[tuple[str, str], ...]) -> Sql:
+    """Insert the chunk's bad rows (not already quarantined) with their raw row, in one scan
+    of the files: the source columns ride through the mapping as one struct column (its name
+    unlike any column's), not joined back from a second read."""
+    raw_col = "__quarantine_raw"
+    while raw_col in types:
+        raw_col += "_"
+    if is_jsonl:
+        carried, raw = "__raw", "c.__raw"
+    else:
+        row = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in source_cols)
+        union = f"(SELECT *, struct_pack({row}) AS {quote_ident(raw_col)} FROM ({union}))"
+        carried, raw = raw_col, f"CAST(to_json(c.{quote_ident(raw_col)}) AS VARCHAR)"
+    sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl,
+                        passthrough=(*(src for _, src in record), carried))
+    return Sql(f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
+               f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
+               f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
+               f"FROM ({sel.text}) c WHERE c.__reason IS NOT NULL AND NOT EXISTS "
+               f"(SELECT 1 FROM quarantine x WHERE x.source = c.__source "
+               f"AND x.\"offset\" = c.__row)", sel.params)
 
 
 def _record_files(cur: db.Connection, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
