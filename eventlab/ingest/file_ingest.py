@@ -402,20 +402,21 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     sources = [ref.path for ref, _, _ in chunk]
     prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
                       [sources])
-    total, bad, null_seq, naive = db.rows(
-        cur, f"SELECT count(*), count(*) FILTER (__reason IS NOT NULL), "
-             f"count(*) FILTER (__reason IS NULL AND seq_src IS NULL), "
-             f"count(*) FILTER (__reason IS NULL AND ts_assumed_utc) FROM ({sel.text})",
-        sel.params)[0]
-    derive = null_seq > 0
     any_stored = db.scalar(cur, "SELECT count(*) > 0 FROM (SELECT 1 FROM events LIMIT 1)")
-    join_existing = derive and any_stored
     dedupe = (" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source = c.__source "
               "AND e.\"offset\" = c.__row)") if prior else ""
-    # ids already stored from other positions (an export loaded back): skipped or copied
+    # ids already stored from other positions (an export loaded back): skipped or copied,
+    # counted in the same pass over the chunk as the rest
     known_sql = "c.event_id_src IN (SELECT event_id FROM events)"
-    known = db.scalar(cur, f"SELECT count(*) FROM ({sel.text}) c WHERE c.__reason IS NULL "
-                           f"AND {known_sql}{dedupe}", sel.params) if any_stored else 0
+    known_count = (f"count(*) FILTER (c.__reason IS NULL AND {known_sql}{dedupe})"
+                   if any_stored else "0")
+    total, bad, null_seq, naive, known = db.rows(
+        cur, f"SELECT count(*), count(*) FILTER (c.__reason IS NOT NULL), "
+             f"count(*) FILTER (c.__reason IS NULL AND c.seq_src IS NULL), "
+             f"count(*) FILTER (c.__reason IS NULL AND c.ts_assumed_utc), {known_count} "
+             f"FROM ({sel.text}) c", sel.params)[0]
+    derive = null_seq > 0
+    join_existing = derive and any_stored
     skip = f" AND NOT coalesce({known_sql}, false)" if known and duplicates == "skip" else ""
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
             "ON prev.entity_id = c.entity_id") if join_existing else ""
