@@ -444,11 +444,10 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
 def _quarantine_select(union: str, types: dict[str, str], mapping: Mapping, is_jsonl: bool,
                        source_cols: list[str], record: tuple[tuple[str, str], ...]) -> Sql:
     """Insert the chunk's bad rows (not already quarantined) with their raw row, in one scan
-    of the files: the source columns ride through the mapping as one struct column (its name
-    unlike any column's), not joined back from a second read."""
+    of the files: the source columns ride through the mapping as one struct column (a name
+    no source column has: files' names starting with `__` are refused), not joined back from
+    a second read of the files."""
     raw_col = "__quarantine_raw"
-    while raw_col in types:
-        raw_col += "_"
     if is_jsonl:
         carried, raw = "__raw", "c.__raw"
     else:
