@@ -402,20 +402,21 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     sources = [ref.path for ref, _, _ in chunk]
     prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
                       [sources])
-    total, bad, null_seq, naive = db.rows(
-        cur, f"SELECT count(*), count(*) FILTER (__reason IS NOT NULL), "
-             f"count(*) FILTER (__reason IS NULL AND seq_src IS NULL), "
-             f"count(*) FILTER (__reason IS NULL AND ts_assumed_utc) FROM ({sel.text})",
-        sel.params)[0]
-    derive = null_seq > 0
     any_stored = db.scalar(cur, "SELECT count(*) > 0 FROM (SELECT 1 FROM events LIMIT 1)")
-    join_existing = derive and any_stored
     dedupe = (" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source = c.__source "
               "AND e.\"offset\" = c.__row)") if prior else ""
-    # ids already stored from other positions (an export loaded back): skipped or copied
+    # ids already stored from other positions (an export loaded back): skipped or copied,
+    # counted in the same pass over the chunk as the rest
     known_sql = "c.event_id_src IN (SELECT event_id FROM events)"
-    known = db.scalar(cur, f"SELECT count(*) FROM ({sel.text}) c WHERE c.__reason IS NULL "
-                           f"AND {known_sql}{dedupe}", sel.params) if any_stored else 0
+    known_count = (f"count(*) FILTER (c.__reason IS NULL AND {known_sql}{dedupe})"
+                   if any_stored else "0")
+    total, bad, null_seq, naive, known = db.rows(
+        cur, f"SELECT count(*), count(*) FILTER (c.__reason IS NOT NULL), "
+             f"count(*) FILTER (c.__reason IS NULL AND c.seq_src IS NULL), "
+             f"count(*) FILTER (c.__reason IS NULL AND c.ts_assumed_utc), {known_count} "
+             f"FROM ({sel.text}) c", sel.params)[0]
+    derive = null_seq > 0
+    join_existing = derive and any_stored
     skip = f" AND NOT coalesce({known_sql}, false)" if known and duplicates == "skip" else ""
     join = (" LEFT JOIN (SELECT entity_id, max(seq) AS max_seq FROM events GROUP BY ALL) prev "
             "ON prev.entity_id = c.entity_id") if join_existing else ""
@@ -427,16 +428,8 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0
     if bad:
-        row = ", ".join(f"{quote_ident(c)} := s.{quote_ident(c)}" for c in source_cols)
-        raw = "s.__raw" if is_jsonl else f"CAST(to_json(struct_pack({row})) AS VARCHAR)"
-        q = (f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
-             f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
-             f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
-             f"FROM ({sel.text}) c JOIN ({union}) s ON s.__source = c.__source "
-             f"AND s.__row = c.__row WHERE c.__reason IS NOT NULL AND NOT EXISTS "
-             f"(SELECT 1 FROM quarantine x WHERE x.source = c.__source "
-             f"AND x.\"offset\" = c.__row)")
-        quarantined = db.rows(cur, q, sel.params)[0][0]
+        q = _quarantine_select(union, types, mapping, is_jsonl, source_cols, record)
+        quarantined = db.rows(cur, q.text, q.params)[0][0]
     lines = [b for _, _, bads in chunk for b in bads]
     if lines:
         quarantined += _quarantine_lines(cur, lines)
@@ -446,6 +439,29 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     return {"rows": rows, "stored": stored,
             "duplicates": rows - stored - quarantined - skipped_known, "known": known,
             "quarantined": quarantined, "naive": naive}
+
+
+def _quarantine_select(union: str, types: dict[str, str], mapping: Mapping, is_jsonl: bool,
+                       source_cols: list[str], record: tuple[tuple[str, str], ...]) -> Sql:
+    """Insert the chunk's bad rows (not already quarantined) with their raw row, in one scan
+    of the files: the source columns ride through the mapping as one struct column (a name
+    no source column has: files' names starting with `__` are refused), not joined back from
+    a second read of the files."""
+    raw_col = "__quarantine_raw"
+    if is_jsonl:
+        carried, raw = "__raw", "c.__raw"
+    else:
+        row = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in source_cols)
+        union = f"(SELECT *, struct_pack({row}) AS {quote_ident(raw_col)} FROM ({union}))"
+        carried, raw = raw_col, f"CAST(to_json(c.{quote_ident(raw_col)}) AS VARCHAR)"
+    sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl,
+                        passthrough=(*(src for _, src in record), carried))
+    return Sql(f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
+               f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
+               f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
+               f"FROM ({sel.text}) c WHERE c.__reason IS NOT NULL AND NOT EXISTS "
+               f"(SELECT 1 FROM quarantine x WHERE x.source = c.__source "
+               f"AND x.\"offset\" = c.__row)", sel.params)
 
 
 def _record_files(cur: db.Connection, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],

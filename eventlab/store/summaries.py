@@ -42,12 +42,15 @@ _COUNTS = (f"SELECT time_bucket(INTERVAL '{BUCKET}', ts) AS bucket, event_type, 
            "count(*) AS events, min(ts) AS first_ts, max(ts) AS last_ts FROM events{where} "
            "GROUP BY ALL")
 _DUPLICATES = (
-    "WITH d AS (SELECT event_id, count(*) AS copies FROM events{where} GROUP BY event_id "
-    "HAVING count(*) > 1) SELECT e.event_id, any_value(d.copies) AS copies, "
-    "count(DISTINCT coalesce(e.payload::VARCHAR, '<null>')) AS payloads, "
-    "min(e.entity_id) AS entity_id FROM events e JOIN d USING (event_id) GROUP BY e.event_id")
-"""`explore.duplicates.DUPLICATES_SQL` over the ids `where` selects: counted first, payloads
-compared only for the duplicated ids."""
+    "WITH h AS (SELECT hash(event_id) AS h FROM events{where} GROUP BY ALL "
+    "HAVING count(*) > 1) SELECT event_id, count(*) AS copies, "
+    "count(DISTINCT coalesce(payload::VARCHAR, '<null>')) AS payloads, "
+    "min(entity_id) AS entity_id FROM events WHERE hash(event_id) IN (SELECT h FROM h){also} "
+    "GROUP BY event_id HAVING count(*) > 1")
+"""What `explore.duplicates.DUPLICATES_SQL` returns, over the ids `where` (and `also`, the same
+condition) select: the whole-table pass groups 64-bit hashes of the ids, not the strings;
+only the rows of a repeated hash (every duplicated id, and ids whose hash merely collides,
+dropped by the second `HAVING`) are grouped by id and their payloads compared."""
 
 
 STATE = "summary_state"
@@ -74,7 +77,7 @@ def _rebuild(cur: db.Connection) -> None:
         cur.execute(f"DELETE FROM {table}")
     cur.execute(f"INSERT INTO summary_counts {_COUNTS.format(where='')}")
     cur.execute("INSERT INTO summary_entities SELECT DISTINCT entity_id FROM events")
-    cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where='')}")
+    cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where='', also='')}")
 
 
 def _add(cur: db.Connection, watermark: Any) -> None:
@@ -86,8 +89,9 @@ def _add(cur: db.Connection, watermark: Any) -> None:
     # An id is newly duplicated only if one of its copies is new: recount those ids whole.
     touched = ("event_id IN (SELECT event_id FROM events WHERE ingested_at > ?)")
     cur.execute(f"DELETE FROM summary_duplicates WHERE {touched}", [watermark])
-    cur.execute(f"INSERT INTO summary_duplicates {_DUPLICATES.format(where=' WHERE ' + touched)}",
-                [watermark])
+    cur.execute(f"INSERT INTO summary_duplicates "
+                f"{_DUPLICATES.format(where=' WHERE ' + touched, also=' AND ' + touched)}",
+                [watermark, watermark])
 
 
 def totals(con: db.Connection) -> tuple[int, int, int, Any, Any]:

@@ -263,6 +263,23 @@ def test_quarantine_rows_of_parquet_are_not_duplicated(store: EventStore,
     assert count(store, "quarantine") == 1
 
 
+def test_quarantine_raw_row_is_the_whole_source_row_named_like_canonical_columns(
+        store: EventStore, tmp_path: Path) -> None:
+    # The bad rows' source columns ride through the mapping in one struct column (one scan of
+    # the files, no join with a second read): columns named like the mapped ones stay theirs.
+    f = write_parquet(tmp_path / "names.parquet", {
+        "entity_id": ["o-1", None], "event_type": ["T", "T"],
+        "ts": ["2026-11-01T10:00:00Z"] * 2, "metadata": ['{"m": 1}', '{"m": 2}'],
+        "payload": ['{"n": 1}', '{"n": 2}'], "seq": [1, 2], "seq_src": [7, 8]})
+    report = ingest(store, f)
+    assert (report.rows_stored, report.rows_quarantined) == (1, 1)
+    (q,) = quarantine(store)
+    assert (q["offset"], q["reason"]) == (1, "missing entity_id")
+    assert json.loads(bytes(q["raw"])) == {
+        "entity_id": None, "event_type": "T", "ts": "2026-11-01T10:00:00Z",
+        "metadata": '{"m": 2}', "payload": '{"n": 2}', "seq": 2, "seq_src": 8}
+
+
 # --- time zones (safety item 15) ------------------------------------------------------------------
 
 def test_naive_parquet_timestamps_are_assumed_utc(store: EventStore, tmp_path: Path) -> None:

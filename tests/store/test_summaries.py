@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from eventlab import explore
-from eventlab.explore.duplicates import CONFLICT, COPY, duplicate_map
+from eventlab.explore.duplicates import CONFLICT, COPY, DUPLICATES_SQL, duplicate_map
 from eventlab.store import db, summaries
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -84,3 +84,23 @@ def test_rows_that_do_not_add_up_rebuild_the_summaries(store) -> None:
     scanned = _answers(store)
     assert store.refresh_summaries() == "rebuilt"
     assert _answers(store) == scanned
+
+
+def _duplicate_rows(store) -> tuple[list, list]:
+    """summary_duplicates and the pass over the events it stands for, sorted."""
+    with store.reading() as cur:
+        return (sorted(db.rows(cur, "SELECT * FROM summary_duplicates")),
+                sorted(db.rows(cur, DUPLICATES_SQL)))
+
+
+def test_duplicates_from_hashes_are_the_pass_over_the_ids(store) -> None:
+    # The summary groups 64-bit hashes of the ids first, then the rows of repeated hashes by
+    # id: ids without a copy must not appear, every copy must be counted, rebuilt or folded in.
+    _add(store, FIRST)
+    store.refresh_summaries()
+    built, scanned = _duplicate_rows(store)
+    assert built == scanned == [("a", 2, 1, "order-1")]
+    _add(store, SECOND)
+    assert store.refresh_summaries() == "incremental"
+    built, scanned = _duplicate_rows(store)
+    assert built == scanned == [("a", 3, 2, "order-1"), ("b", 2, 2, "order-1")]
