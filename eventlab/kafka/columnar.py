@@ -76,6 +76,8 @@ class ColumnarRecords(Fetcher.PartitionRecords):
     records (to the offset after the last batch handed over).
     """
 
+    payload = True  # False: keys and values are not copied out (`decode_v2_batches`)
+
     def _maybe_skip_record(self, chunk: RawChunk) -> bool:  # type: ignore[override]
         # A fetch may start inside a batch (compressed batches are sent whole): drop the
         # records before the fetch offset, as kafka-python does record by record.
@@ -126,7 +128,7 @@ class ColumnarRecords(Fetcher.PartitionRecords):
         if not batches:
             return
         try:
-            table = decode_v2_batches(batches)
+            table = decode_v2_batches(batches, self.payload)
         except kerr.CorruptRecordError:
             if len(batches) == 1:
                 raise
@@ -164,8 +166,15 @@ class ColumnarRecords(Fetcher.PartitionRecords):
             yield RawChunk(table)
 
 
-def install(consumer: Any) -> None:
-    """Make `consumer.poll()` return `RawChunk`s (one per partition fetch) instead of records.
+class HeaderRecords(ColumnarRecords):
+    """`ColumnarRecords` without keys and values (null): positions, timestamps and headers."""
+
+    payload = False
+
+
+def install(consumer: Any, payload: bool = True) -> None:
+    """Make `consumer.poll()` return `RawChunk`s (one per partition fetch) instead of records;
+    `payload=False`: v2 records' keys and values are left null (`HeaderRecords`).
 
     Raises RuntimeError when this kafka-python does not have the fetcher this relies on (the
     version is pinned; the tests exercise every path).
@@ -174,4 +183,4 @@ def install(consumer: Any) -> None:
     if fetcher is None or not hasattr(fetcher, "PartitionRecords"):
         raise RuntimeError("this kafka-python has no Fetcher.PartitionRecords to replace; "
                            "EventLab needs the pinned kafka-python version")
-    fetcher.PartitionRecords = ColumnarRecords
+    fetcher.PartitionRecords = ColumnarRecords if payload else HeaderRecords

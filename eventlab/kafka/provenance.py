@@ -64,16 +64,27 @@ class Found:
 
 def _header_value(headers: pa.ListArray, name: str) -> pa.Array:
     """Per record, the value (bytes) of its first header called `name`, or null."""
+    return _header_values(headers, [name])[0]
+
+
+def _header_values(headers: pa.ListArray, names: Sequence[str]) -> list[pa.Array]:
+    """`_header_value` for each of `names`, in one pass over the header keys (a read-back
+    looks for five names in every record: one flatten and one key lookup, not five)."""
     flat = pc.list_flatten(headers)
-    parents = pc.list_parent_indices(headers)
-    hit = pc.equal(pc.struct_field(flat, "key"), name)
-    rows = pc.filter(parents, hit).to_numpy(zero_copy_only=False)
-    values = pc.filter(pc.struct_field(flat, "value"), hit)
-    rows, first = np.unique(rows, return_index=True)  # the first header of that name wins
-    where = np.full(len(headers), len(first), dtype=np.int64)
-    where[rows] = np.arange(len(first))
-    picked = values.take(pa.array(first, pa.int64())).cast(pa.binary())
-    return pa.concat_arrays([picked, pa.nulls(1, pa.binary())]).take(pa.array(where))
+    parents = pc.list_parent_indices(headers).to_numpy(zero_copy_only=False)
+    code = pc.fill_null(pc.index_in(pc.struct_field(flat, "key"),
+                                    value_set=pa.array(list(names), pa.string())), -1)
+    code = code.to_numpy(zero_copy_only=False)
+    values = pc.struct_field(flat, "value").cast(pa.binary())
+    out = []
+    for j in range(len(names)):
+        at = np.flatnonzero(code == j)
+        rows, first = np.unique(parents[at], return_index=True)  # the first of a name wins
+        where = np.full(len(headers), len(first), dtype=np.int64)
+        where[rows] = np.arange(len(first))
+        picked = values.take(pa.array(at[first], pa.int64()))
+        out.append(pa.concat_arrays([picked, pa.nulls(1, pa.binary())]).take(pa.array(where)))
+    return out
 
 
 def _texts(values: pa.Array) -> list[str | None]:
@@ -110,21 +121,19 @@ def replayed_table(config: KafkaConfig, topic: str, replay_id: str, replay_heade
     names = ["partition", "offset", *identity_headers]
     parts: list[pa.Table] = []
     reader = KafkaRawReader(config, [topic], start=dict(start) if start else "earliest",
-                            until="end")
+                            until="end", payload=False)
     try:
         while (table := reader.next_batch(batch_records)) is not None:
             if table.num_rows == 0:
                 continue
             headers = table.column("headers").combine_chunks()
-            mine = pc.fill_null(pc.equal(_header_value(headers, replay_header), wanted), False)
+            replay, *idents = _header_values(headers, [replay_header, *identity_headers])
+            mine = pc.fill_null(pc.equal(replay, wanted), False)
             if not pc.any(mine).as_py():
                 continue
-            hits = table.filter(mine)
-            hit_headers = hits.column("headers").combine_chunks()
             parts.append(pa.Table.from_arrays(
-                [hits.column("partition"), hits.column("offset"),
-                 *(_text_array(_header_value(hit_headers, h)) for h in identity_headers)],
-                names=names))
+                [table.column("partition").filter(mine), table.column("offset").filter(mine),
+                 *(_text_array(v.filter(mine)) for v in idents)], names=names))
     finally:
         reader.close()
     if not parts:

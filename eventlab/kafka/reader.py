@@ -54,12 +54,14 @@ class KafkaRawReader:
                  isolation_level: str = "read_committed", *,
                  max_partition_fetch_bytes: int = 8 * 1024 * 1024,
                  idle_check_s: float = 5.0, stall_timeout_s: float = 30.0,
-                 consumer_overrides: Mapping[str, Any] | None = None) -> None:
+                 consumer_overrides: Mapping[str, Any] | None = None,
+                 payload: bool = True) -> None:
         """Look up partitions and offsets and position the consumer; no records are read yet.
 
         `resume` (next offset per partition, from `ingest_offsets`) wins over `start` for the
         partitions it covers. A start `dict` gives offsets per partition; partitions it leaves
-        out start at earliest. A naive `datetime` is taken as UTC.
+        out start at earliest. A naive `datetime` is taken as UTC. `payload=False`: the `key`
+        and `value` columns are null (not copied out; for reading positions and headers only).
         """
         if isinstance(topics, str) or not topics:
             raise ValueError("topics must be a non-empty list of topic names")
@@ -96,7 +98,7 @@ class KafkaRawReader:
                      **(consumer_overrides or {})}
         with kafka_errors(config, f"connecting to read {', '.join(self.topics)}"):
             self._consumer = KafkaConsumer(**config.consumer_kwargs(isolation_level, **overrides))
-        columnar.install(self._consumer)
+        columnar.install(self._consumer, payload)
         try:
             self.start_offsets, self._after_ts = self._start_positions(tps, start, resume or {})
             self._check_in_range(self.start_offsets)

@@ -34,8 +34,12 @@ class HeaderKeyNotUtf8(kerr.CorruptRecordError):
     """A record header key that is not UTF-8 (the protocol requires it)."""
 
 
-def decode_v2_batches(batches: list[DefaultRecordBatch]) -> pa.Table:
-    """The records of consecutive v2 batches (CRC already checked) as one `CHUNK_SCHEMA` table."""
+def decode_v2_batches(batches: list[DefaultRecordBatch], payload: bool = True) -> pa.Table:
+    """The records of consecutive v2 batches (CRC already checked) as one `CHUNK_SCHEMA` table.
+
+    `payload=False`: keys and values are checked as with it but not copied out (both columns
+    null; `serialized_value_size` still tells a tombstone), for readers that need only where
+    records lie and their headers (a republish target read back, `provenance`)."""
     sections: list[bytes | memoryview] = []
     counts, bases, first_ts, max_ts, log_append = [], [], [], [], []
     for batch in batches:
@@ -57,7 +61,7 @@ def decode_v2_batches(batches: list[DefaultRecordBatch]) -> pa.Table:
                                np.asarray(bases, np.int64)[per],
                                np.asarray(first_ts, np.int64)[per],
                                np.asarray(max_ts, np.int64)[per],
-                               np.asarray(log_append, bool)[per])
+                               np.asarray(log_append, bool)[per], payload)
     except (IndexError, ValueError, OverflowError) as exc:  # lengths that point nowhere
         raise kerr.CorruptRecordError(f"Found invalid record structure: {exc!r}") from None
 
@@ -113,7 +117,7 @@ def _varint(arr: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndarray,
                     base: np.ndarray, first_ts: np.ndarray, max_ts: np.ndarray,
-                    log_append: np.ndarray) -> pa.Table:
+                    log_append: np.ndarray, payload: bool = True) -> pa.Table:
     arr = np.frombuffer(padded, np.uint8)
     end = body + lengths
 
@@ -193,10 +197,15 @@ def _decode_records(padded: bytes, size: int, body: np.ndarray, lengths: np.ndar
         pa.array(list_offsets.astype(np.int32)),
         pa.StructArray.from_arrays([header_keys, header_values], fields=list(HEADER_TYPE)))
     stamps = np.where(log_append, max_ts, first_ts + ts_delta)
+    if payload:
+        keys = _segments(data, key_start, key_len, pa.binary())
+        values = _segments(data, value_start, value_len, pa.binary())
+    else:
+        keys = values = pa.nulls(len(body), pa.binary())
     return pa.Table.from_arrays([
         pa.array(base + offset_delta, pa.int64()),
-        _segments(data, key_start, key_len, pa.binary()),
-        _segments(data, value_start, value_len, pa.binary()),
+        keys,
+        values,
         headers,
         pa.array(stamps, pa.int64()),
         pa.array(log_append.astype(np.int8), pa.int8()),

@@ -38,6 +38,9 @@ from eventlab.store import db
 from eventlab.store.eventstore import EventStore
 
 CHUNK = 20_000
+FIRST_CHUNK = 2_000
+"""The first range's plan positions: the first send waits for one range's query, so it is
+small; each range after it is twice the one before, up to CHUNK (docs/speed.md, Republish)."""
 DELIVERY_TIMEOUT_S = 30.0
 PRODUCER_SETTINGS = {"acks": "all", "enable_idempotence": True, "linger_ms": 20,
                      "batch_size": 262144}
@@ -151,7 +154,8 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
         with store.reading() as cur:
             span = ledger.to_send_span(cur, job_id)
-        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch)
+        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch,
+                          min(FIRST_CHUNK, chunk_rows))
 
         def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
             nxt = next(batches, None)
@@ -296,26 +300,29 @@ def _unmark(store: EventStore, job_id: str, first: int, last: int) -> None:
 
 
 def _chunks(cur: db.Connection, sql: str, params: list, span: tuple[int, int] | None,
-            rows: int, prefetch: ThreadPoolExecutor) -> Iterator[pa.RecordBatch]:
-    """The records to send (`ledger.records_sql` with `n_range`), `rows` plan positions at a
-    time, in plan order; each range is read on `prefetch`'s thread while the one before it is
-    sent (DuckDB works outside the GIL), so sending starts after one range's query, not the
-    whole job's, and the queries overlap the sending.
+            rows: int, prefetch: ThreadPoolExecutor, first_rows: int | None = None
+            ) -> Iterator[pa.RecordBatch]:
+    """The records to send (`ledger.records_sql` with `n_range`), in plan order, a range of
+    plan positions at a time: `first_rows` (default `rows`) first, each range after it twice
+    the one before, up to `rows`. Each range is read on `prefetch`'s thread while the one
+    before it is sent (DuckDB works outside the GIL), so sending starts after one small
+    range's query, not the whole job's, and the queries overlap the sending.
 
     A range is read before its write-ahead mark (`send`'s `mark_next` marks a batch after it
     came from here), and the next one, read meanwhile, holds other positions."""
     if span is None:
         return
 
-    def read(first: int) -> pa.Table:
-        return db.arrow(cur, sql, [*params, first, first + rows - 1]).combine_chunks()
+    def read(first: int, size: int) -> pa.Table:
+        return db.arrow(cur, sql, [*params, first, first + size - 1]).combine_chunks()
 
-    starts = range(span[0], span[1] + 1, rows)
-    pending: Future[pa.Table] | None = prefetch.submit(read, starts[0])
-    for i in range(len(starts)):
-        assert pending is not None
+    size = max(1, min(rows, first_rows or rows))
+    start = span[0]
+    pending: Future[pa.Table] | None = prefetch.submit(read, start, size)
+    while pending is not None:
         table = pending.result()
-        pending = prefetch.submit(read, starts[i + 1]) if i + 1 < len(starts) else None
+        start, size = start + size, min(rows, 2 * size)
+        pending = prefetch.submit(read, start, size) if start <= span[1] else None
         if table.num_rows:  # a range of a resumed job may hold none
             yield from table.to_batches()  # one batch: the table was combined
 

@@ -21,7 +21,7 @@ from kafka.record.legacy_records import LegacyRecordBatchBuilder
 from kafka.record.memory_records import MemoryRecords
 from kafka.record.util import calc_crc32c
 
-from eventlab.kafka.columnar import ColumnarRecords, RawChunk
+from eventlab.kafka.columnar import ColumnarRecords, HeaderRecords, RawChunk
 from eventlab.kafka.recordbatch import CHUNK_SCHEMA, HeaderKeyNotUtf8, decode_v2_batches
 
 TP = TopicPartition("t", 0)
@@ -131,6 +131,20 @@ def test_same_records_and_positions_as_kafka_python(batches: list[dict], skip: i
     assert got[1] == expected[1]
     assert expected[2] is None and got[2] is None
 
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(batch_st, min_size=1, max_size=6), skip=st.integers(0, 5))
+def test_headers_only_reads_the_same_records_without_keys_and_values(batches: list[dict],
+                                                                     skip: int) -> None:
+    """`HeaderRecords` (a republish target read back): the same records, positions, headers
+    and sizes as kafka-python's, with key and value left null."""
+    data, aborted = fetched(batches)
+    level = IsolationLevel.READ_COMMITTED
+    rows, next_offset, error = drain(Fetcher.PartitionRecords, data, skip, level, aborted)
+    got = drain(HeaderRecords, data, skip, level, aborted)
+    assert got[0] == [(o, None, None, *rest) for o, _, _, *rest in rows]
+    assert got[1] == next_offset and error is None and got[2] is None
 
 def test_legacy_message_format_goes_through_kafka_python() -> None:
     builder = LegacyRecordBatchBuilder(magic=1, compression_type=0, batch_size=10**6)

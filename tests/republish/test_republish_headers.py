@@ -50,3 +50,23 @@ def test_reading_back_takes_each_records_first_header_of_a_name() -> None:
         assert values.to_pylist() == want
         assert _texts(values) == [None if v is None else v.decode("utf-8", "replace")
                                   for v in want]
+
+
+def test_several_header_names_in_one_pass_equal_one_name_at_a_time() -> None:
+    """`_header_values` (the read-back's one pass) gives, per name, what `_header_value`'s
+    reference gives: each record's first header of that name, or null."""
+    import random
+
+    from eventlab.kafka.provenance import _header_values
+
+    header = pa.struct([("key", pa.string()), ("value", pa.binary())])
+    rng = random.Random(5)
+    names = ["id", "a", "b", "none-has-it"]
+    rows = [[(rng.choice(["id", "a", "b", "c"]), rng.choice([None, b"", bytes([i % 251, j])]))
+             for j in range(rng.randrange(6))] for i in range(300)]
+    headers = pa.array([[{"key": k, "value": v} for k, v in r] for r in rows], pa.list_(header))
+    for part in (headers, headers.slice(17, 150)):
+        got = _header_values(part, names)
+        for name, values in zip(names, got, strict=True):
+            assert values.to_pylist() == [next((v for k, v in r if k == name), None)
+                                          for r in rows[part.offset:part.offset + len(part)]]
