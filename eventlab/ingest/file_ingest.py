@@ -291,8 +291,7 @@ def _load_tables(store: EventStore, chunk: list[tuple[FileRef, pa.Table, list[Ba
         relation = None if native_rows is None else native_parquet.prepare(
             cur, [ref for ref, _, _ in chunk], [t for _, t, _ in chunk])
         mapped = map_chunk(cur, chunk, spec, relation=relation)
-        stats = _write(cur, mapped.union, mapped.types, mapped.mapping, chunk, mapped.is_jsonl,
-                       mapped.source_cols, duplicates, mapped.record, counts)
+        stats = _write(cur, mapped, chunk, duplicates, counts)
     mapping = mapped.mapping
     report.files_read += len(chunk)
     report.rows_read += stats["rows"]
@@ -323,10 +322,11 @@ class MappedChunk:
     """(`events` column, relation column) of source record columns a file can also have
     (an SNS envelope's topic, broker time, attributes, message bytes)."""
 
-    def select(self) -> Sql:
-        """The mapped rows (`canonical_sql.mapped_select`) of this chunk."""
+    def select(self, carry: tuple[str, ...] = ()) -> Sql:
+        """The mapped rows (`canonical_sql.mapped_select`) of this chunk; `carry`: relation
+        columns passed through beside the record's."""
         return mapped_select(self.mapping, self.types, f"({self.union})", doc_mode=self.is_jsonl,
-                             passthrough=tuple(src for _, src in self.record))
+                             passthrough=(*(src for _, src in self.record), *carry))
 
 
 def map_chunk(cur: db.Connection, chunk: Sequence[tuple[FileRef, pa.Table, list[BadLine]]],
@@ -392,13 +392,13 @@ def _jsonl_relation(cur: db.Connection, union: str) -> str:
             f"* EXCLUDE (__doc) FROM ({union}))")
 
 
-def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mapping,
-           chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-           is_jsonl: bool, source_cols: list[str], duplicates: str,
-           record: tuple[tuple[str, str], ...] = (),
-           counts: list[int] | None = None) -> dict[str, int]:
-    """Insert good rows, quarantine bad ones, record the files. Inside the caller's tx."""
-    sel = MappedChunk(union, types, mapping, is_jsonl, source_cols, record).select()
+def _write(cur: db.Connection, mapped: MappedChunk,
+           chunk: list[tuple[FileRef, pa.Table, list[BadLine]]], duplicates: str,
+           counts: list[int]) -> dict[str, int]:
+    """Insert good rows, quarantine bad ones, record the files (`counts`: rows read from
+    each). Inside the caller's tx."""
+    record = mapped.record
+    sel = mapped.select()
     sources = [ref.path for ref, _, _ in chunk]
     prior = db.scalar(cur, "SELECT count(*) FROM events WHERE list_contains(?, source)",
                       [sources])
@@ -428,7 +428,7 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
     stored = db.rows(cur, insert, sel.params)[0][0]
     quarantined = 0
     if bad:
-        q = _quarantine_select(union, types, mapping, is_jsonl, source_cols, record)
+        q = _quarantine_select(mapped)
         quarantined = db.rows(cur, q.text, q.params)[0][0]
     lines = [b for _, _, bads in chunk for b in bads]
     if lines:
@@ -441,21 +441,20 @@ def _write(cur: db.Connection, union: str, types: dict[str, str], mapping: Mappi
             "quarantined": quarantined, "naive": naive}
 
 
-def _quarantine_select(union: str, types: dict[str, str], mapping: Mapping, is_jsonl: bool,
-                       source_cols: list[str], record: tuple[tuple[str, str], ...]) -> Sql:
+def _quarantine_select(mapped: MappedChunk) -> Sql:
     """Insert the chunk's bad rows (not already quarantined) with their raw row, in one scan
     of the files: the source columns ride through the mapping as one struct column (a name
     no source column has: files' names starting with `__` are refused), not joined back from
     a second read of the files."""
     raw_col = "__quarantine_raw"
-    if is_jsonl:
+    if mapped.is_jsonl:
         carried, raw = "__raw", "c.__raw"
     else:
-        row = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in source_cols)
-        union = f"(SELECT *, struct_pack({row}) AS {quote_ident(raw_col)} FROM ({union}))"
+        row = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in mapped.source_cols)
+        mapped = replace(mapped, union=f"SELECT *, struct_pack({row}) AS "
+                                       f"{quote_ident(raw_col)} FROM ({mapped.union})")
         carried, raw = raw_col, f"CAST(to_json(c.{quote_ident(raw_col)}) AS VARCHAR)"
-    sel = mapped_select(mapping, types, f"({union})", doc_mode=is_jsonl,
-                        passthrough=(*(src for _, src in record), carried))
+    sel = mapped.select(carry=(carried,))
     return Sql(f"INSERT INTO quarantine (source, \"offset\", reason, detail, raw) "
                f"SELECT c.__source, c.__row, c.__reason, c.__detail || ' at ' || c.__source || "
                f"' row ' || CAST(c.__row AS VARCHAR), encode({raw}) "
@@ -465,8 +464,7 @@ def _quarantine_select(union: str, types: dict[str, str], mapping: Mapping, is_j
 
 
 def _record_files(cur: db.Connection, chunk: list[tuple[FileRef, pa.Table, list[BadLine]]],
-                  counts: list[int] | None = None) -> None:
-    counts = counts or [table.num_rows + len(bads) for _, table, bads in chunk]
+                  counts: list[int]) -> None:
     for (ref, _, _), rows in zip(chunk, counts, strict=True):
         cur.execute("INSERT OR REPLACE INTO ingested_files (path, size, mtime, rows_read) "
                     "VALUES (?, ?, ?, ?)", [ref.path, ref.size, ref.mtime, rows])
