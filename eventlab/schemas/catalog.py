@@ -31,6 +31,10 @@ REASONS = {
 }
 """The quarantine reason for each way a lookup fails."""
 
+_STORED = ("SELECT id, schema_type, subject, version, text, \"references\", source "
+           "FROM schemas")
+"""The stored schemas as `SchemaText.from_row` takes them."""
+
 
 class SchemaCatalog:
     """Schemas by id for decoding, from the sources above; thread-safe."""
@@ -102,8 +106,7 @@ class SchemaCatalog:
         found.update((i, s) for i, s in self._given.items() if i not in found)
         if self.store is not None:
             with self.store.reading() as cur:
-                for row in db.rows(cur, "SELECT id, schema_type, subject, version, text, "
-                                        "\"references\", source FROM schemas"):
+                for row in db.rows(cur, _STORED):
                     found.setdefault(row[0], SchemaText.from_row(*row))
         if self.folder is not None:
             for schema_id in self.folder.ids():
@@ -116,9 +119,7 @@ class SchemaCatalog:
             return self._given[schema_id], True
         if self.store is not None:
             with self.store.reading() as cur:
-                row = db.rows(cur, "SELECT id, schema_type, subject, version, text, "
-                                   "\"references\", source FROM schemas WHERE id = ?",
-                              [schema_id])
+                row = db.rows(cur, f"{_STORED} WHERE id = ?", [schema_id])
             if row:
                 return SchemaText.from_row(*row[0]), True
         if self.folder is not None:
