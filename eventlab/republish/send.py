@@ -154,8 +154,7 @@ def _send(store: EventStore, config: KafkaConfig, plan: Plan, rate: float | None
         chunk_rows = CHUNK if not rate else max(50, min(CHUNK, int(rate)))
         with store.reading() as cur:
             span = ledger.to_send_span(cur, job_id)
-        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch,
-                          min(FIRST_CHUNK, chunk_rows))
+        batches = _chunks(read_cur, sql, params, span, chunk_rows, prefetch, FIRST_CHUNK)
 
         def mark_next() -> tuple[pa.RecordBatch | None, Future[None] | None]:
             nxt = next(batches, None)
