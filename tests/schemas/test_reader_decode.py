@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -131,14 +132,18 @@ def test_known_prefers_the_store_and_leaves_out_failed_ids(tmp_path: Path,
     assert known[2].source == "store" and known[2].text == json.dumps(FLAT)
 
 
+def _publish(p: Any, topic: str, raw: pa.Table) -> None:
+    """Send the batch's keys and values to `topic` as records, in order."""
+    for k, v in zip(raw["key"].to_pylist(), raw["value"].to_pylist(), strict=True):
+        p.send(topic, key=k, value=v)
+    p.flush()
+
+
 def test_the_reader_process_sends_batches_decoded(topic_factory, producer, kafka_config,
                                                   tmp_path: Path) -> None:
     topic = topic_factory(1)
     raw = _batch(7, n=200, sendable=True)
-    p = producer()
-    for k, v in zip(raw["key"].to_pylist(), raw["value"].to_pylist(), strict=True):
-        p.send(topic, key=k, value=v)
-    p.flush()
+    _publish(producer(), topic, raw)
     folder = _folder(tmp_path / "schemas")
     schemas = [s for s in SchemaCatalog(folder=FolderSource(folder)).known()
                if s.id != ONLY_PARENT]
@@ -163,10 +168,7 @@ def test_ingest_with_reader_decoding_stores_the_folder_schemas_it_used(
         topic_factory, producer, kafka_config, tmp_path: Path, store: EventStore) -> None:
     topic = topic_factory(1)
     raw = _batch(11, n=300, sendable=True)
-    p = producer()
-    for k, v in zip(raw["key"].to_pylist(), raw["value"].to_pylist(), strict=True):
-        p.send(topic, key=k, value=v)
-    p.flush()
+    _publish(producer(), topic, raw)
     folder = _folder(tmp_path / "schemas")
     report = ingest_kafka(store, kafka_config, [topic],
                           schemas=SchemaCatalog(store, folder=FolderSource(folder)))
