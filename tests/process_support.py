@@ -3,6 +3,9 @@ ingest leaves none behind."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -26,3 +29,25 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def readers_die_with_their_ingest(argv: list[str]) -> None:
+    """Start the ingest command `argv` (following), wait for its reader child processes,
+    SIGKILL the ingest and assert that every reader ends too."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (readers := children(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert readers, "the ingest started no reader process"
+        time.sleep(3.0)  # following: the reader is connected and waits for records
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in readers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in readers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
-from process_support import alive, children
+from process_support import readers_die_with_their_ingest
 
 from eventlab.ingest import framed
 from eventlab.ingest.kafka_ingest import ingest_kafka
@@ -232,23 +230,7 @@ def test_a_sigkilled_ingest_leaves_no_kafka_reader_process(
     """The reader's stdin stays open for schemas now: it still ends with its parent."""
     topic = topic_factory(1)
     producer().send(topic, value=b'{"event_id": "e1", "entity_id": "o-1"}').get(timeout=10)
-    proc = subprocess.Popen(
+    readers_die_with_their_ingest(
         [sys.executable, "-m", "eventlab", "ingest-kafka", "--db", str(tmp_path / "k.duckdb"),
          "--bootstrap", kafka_config.bootstrap, "--topic", topic, "--until", "follow",
-         "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while not (readers := children(proc.pid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert readers, "the ingest started no reader process"
-        time.sleep(3.0)  # following: the reader is connected and polls
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in readers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(alive(pid) for pid in readers)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+         "--json"])
