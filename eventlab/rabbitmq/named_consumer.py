@@ -92,6 +92,8 @@ async def _run(config: RabbitConfig, stream: str, name: str, rate: float,
                 due[0] = max(due[0], time.monotonic() - 1.0) + 1.0 / rate
                 if (ahead := due[0] - time.monotonic()) > 0.001:
                     await asyncio.sleep(ahead)  # no credit while we wait: the lag grows
+                    if stop.is_set():  # the last offset may be stored already: not this one
+                        return
             last[0] = ctx.offset
             state.processed += 1
 
