@@ -29,6 +29,7 @@ from eventlab.ingest.broker_report import BrokerIngestReport
 from eventlab.ingest.canonical_sql import event_exprs, record_position, seq_number
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
+from eventlab.ingest.txn_cut import ROW_GROUP_ROWS, Pending, whole_groups
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
@@ -83,7 +84,8 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
     Raises when the source fails before anything was read (unreachable broker, unknown topic,
     offset out of range); after that, a source error ends the run with `error` and `partial`
     set in the report and everything read before it stored. Batches are written in
-    transactions of about `txn_records` records (or what arrived within a second).
+    transactions of about `txn_records` records cut on whole row groups (`ingest.txn_cut`),
+    or what arrived within a second.
     `schemas` finds the schemas of framed records (default: the store's `schemas` table and
     the registry of EVENTLAB_SCHEMA_REGISTRY_URL, if set).
     """
@@ -133,20 +135,27 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
 
     thread = threading.Thread(target=feed, name="eventlab-kafka-feed", daemon=True)
     thread.start()
-    pending: list[pa.Table] = []
-    positions: dict[TP, int] = {}
+    pending: Pending = []
     first_at = 0.0
+    # Transactions of at least a row group hold whole row groups (`ingest.txn_cut`); smaller
+    # ones (tests, --txn-records) are not cut.
+    unit = ROW_GROUP_ROWS if txn_records >= ROW_GROUP_ROWS else 1
 
-    def flush() -> None:
-        nonlocal pending, positions
-        if pending:
-            table = (pa.concat_tables(pending, promote_options="default") if len(pending) > 1
-                     else pending[0])
+    def flush(whole: bool = False) -> None:
+        nonlocal pending, first_at
+        head, pending = whole_groups(pending, unit) if whole else (pending, [])
+        first_at = time.perf_counter()
+        if head:
+            tables = [t for t, _ in head]
+            positions: dict[TP, int] = {}
+            for _, p in head:
+                positions.update(p)
+            table = (pa.concat_tables(tables, promote_options="default") if len(tables) > 1
+                     else tables[0])
             _write_batch(store, table, positions, spec, report, catalog, broker)
             report.seconds = round(time.perf_counter() - started, 3)
             if progress:
                 progress(report)
-        pending, positions = [], {}
 
     try:
         while True:
@@ -154,7 +163,8 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                 kind, item, pos = items.get(timeout=0.2)
             except queue.Empty:
                 if pending and time.perf_counter() - first_at > 1.0:
-                    flush()
+                    # What came within a second (a slow source); whole row groups first.
+                    flush(whole=sum(t.num_rows for t, _ in pending) >= 2 * unit)
                 if cancel.is_set():
                     report.stopped_because = "cancelled"
                     break
@@ -170,14 +180,18 @@ def ingest_kafka(store: EventStore, config: KafkaConfig, topics: list[str], *,
                 report.caught_up = False
                 if not pending:
                     first_at = time.perf_counter()
-                pending.append(item)
-                positions.update(pos)
-                rows = sum(t.num_rows for t in pending)
-                # Full transactions, or whatever has come when nothing else waits (an idle
-                # writer is wasted: the last chunk would otherwise be written after the read).
-                if rows >= txn_records or cancel.is_set() or (
-                        rows >= txn_records // 4 and items.empty()):
+                pending.append((item, pos))
+                rows = sum(t.num_rows for t, _ in pending)
+                # Full transactions, or the whole row groups that have come when nothing else
+                # waits (an idle writer is wasted: they would otherwise be written after the
+                # read).
+                if cancel.is_set():
                     flush()
+                elif not report.records_read and rows >= txn_records // 4 and items.empty():
+                    flush()  # the first: one short row group, not merged (`ingest.txn_cut`)
+                elif rows >= txn_records or (rows >= max(txn_records // 4, 2 * unit)
+                                             and items.empty()):
+                    flush(whole=True)
                 continue
             flush()
             if kind == "done":
@@ -308,8 +322,10 @@ def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
     columns = [*event_exprs(position, derive_seq, derive_seq, "n.__n"), "$1", "c.topic",
                'c."partition"', 'c."offset"', "c.key", "c.value", _HEADERS,
                "to_timestamp(c.timestamp_ms / 1000.0)", "c.timestamp_type", "c.ts_assumed_utc"]
+    # In batch order: a parallel insert can end a transaction in two short row groups, which
+    # the checkpoint then merges with their neighbours (`ingest.txn_cut`).
     return (f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-            f"{', '.join(columns)} FROM {rows} c{join}{keep})")
+            f"{', '.join(columns)} FROM {rows} c{join}{keep} ORDER BY c.__rid)")
 
 
 def _id_prefix(source: str, broker: str | None) -> str:
