@@ -363,8 +363,9 @@ def _jumped(fold: Fold, basis: str) -> None:
         _jump_to(fold, basis, raw)
 
 
-def _toggle_play(n: int) -> None:
-    playing = not st.session_state.get("tt_playing", False)
+def _set_playing(n: int, playing: bool) -> None:
+    """What the button showed (Play or Pause), not a toggle: a click Streamlit delivers twice
+    (a full rerun racing the player's fragment rerun) must not undo itself."""
     if playing and st.session_state.get("tt_index", 0) >= n - 1:
         st.session_state["tt_index"] = 0  # play from the start
     st.session_state["tt_playing"] = playing
@@ -376,7 +377,8 @@ def player(loaded: Loaded) -> float | None:
     n = len(loaded.fold)
     playing = bool(st.session_state.get("tt_playing"))
     c1, c2, _ = st.columns([1, 2, 3])
-    c1.button("Pause" if playing else "Play", key="tt_play", on_click=_toggle_play, args=(n,),
+    c1.button("Pause" if playing else "Play", key="tt_play", on_click=_set_playing,
+              args=(n, not playing),
               icon=":material/pause:" if playing else ":material/play_arrow:",
               type="primary" if playing else "secondary", disabled=n < 2)
     speed = c2.selectbox("Speed", list(SPEEDS), key="tt_speed", label_visibility="collapsed")

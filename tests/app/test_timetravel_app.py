@@ -258,3 +258,18 @@ def test_seq_beyond_the_entity_shows_a_message(app_env: Path, events: tuple) -> 
     assert not at.exception
     assert any("seq=99999: beyond this entity's last event" in w for w in texts(at.warning))
     assert f"event {len(events)} of {len(events)}" in _header(at)
+
+
+def test_play_and_pause_set_what_the_button_shows(app_env: Path, events: tuple) -> None:
+    """The button carries its intent (Play or Pause), so a click delivered twice cannot undo
+    itself; each click shows the other button."""
+    at = _page(entity_id=ENTITY, seq=str(events[2].seq))
+    assert at.button(key="tt_play").label == "Play"
+    at.button(key="tt_play").click().run()
+    assert not at.exception and at.session_state["tt_playing"]
+    assert at.button(key="tt_play").label == "Pause"
+    at.button(key="tt_play").click().run()
+    assert not at.session_state["tt_playing"] and at.button(key="tt_play").label == "Play"
+    stopped = _header(at)
+    at.run()
+    assert _header(at) == stopped
