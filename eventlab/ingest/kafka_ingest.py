@@ -267,7 +267,8 @@ def store_batch(cur: db.Connection, table: pa.Table, spec: MappingSpec,
         seen = _already_stored(cur, source, broker) if dedupe is None else dedupe
         derive = bool(db.scalar(cur, "SELECT count(*) FROM __kc WHERE __reason IS NULL AND "
                                      "seq_src IS NULL"))
-        stored = db.rows(cur, _insert_events(seen, derive, source, broker, rows),
+        ordered = table.num_rows >= ROW_GROUP_ROWS  # written straight to row groups
+        stored = db.rows(cur, _insert_events(seen, derive, source, broker, rows, ordered),
                          [source])[0][0]
         quarantined = db.rows(cur, _insert_quarantine(bool(seen), is_framed, rows),
                               [source])[0][0]
@@ -309,7 +310,7 @@ _DEDUPE = (" AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.source = $1 AND "
 
 
 def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
-                   broker: str | None = None, rows: str = "__kc") -> str:
+                   broker: str | None = None, rows: str = "__kc", ordered: bool = False) -> str:
     """INSERT of the good mapped rows (`rows`: `__kc` or `__kc` with the raw columns joined,
     each with `__rid`, the `__kc` rowid). A derived seq is numbered in a narrow subquery of
     `__kc` (`seq_number` over the same rows) joined back by rowid."""
@@ -322,10 +323,12 @@ def _insert_events(dedupe: bool, derive_seq: bool, source: str = "kafka",
     columns = [*event_exprs(position, derive_seq, derive_seq, "n.__n"), "$1", "c.topic",
                'c."partition"', 'c."offset"', "c.key", "c.value", _HEADERS,
                "to_timestamp(c.timestamp_ms / 1000.0)", "c.timestamp_type", "c.ts_assumed_utc"]
-    # In batch order: a parallel insert can end a transaction in two short row groups, which
-    # the checkpoint then merges with their neighbours (`ingest.txn_cut`).
+    # `ordered`, in batch order: a large parallel insert can end in two short row groups,
+    # which the checkpoint then merges with their neighbours (`ingest.txn_cut`). A small one
+    # goes through the WAL into the last row group, where the order costs and buys nothing.
+    order = " ORDER BY c.__rid" if ordered else ""
     return (f"INSERT INTO events ({column_list(WRITTEN_COLUMNS)}) SELECT * FROM (SELECT "
-            f"{', '.join(columns)} FROM {rows} c{join}{keep} ORDER BY c.__rid)")
+            f"{', '.join(columns)} FROM {rows} c{join}{keep}{order})")
 
 
 def _id_prefix(source: str, broker: str | None) -> str:
