@@ -31,7 +31,7 @@ from eventlab.explore import trigrams
 from eventlab.store import db
 from eventlab.store import watermark as wm
 
-BLOCK_ROWS = 122_880
+BLOCK_ROWS = db.ROW_GROUP_ROWS
 """Rowids per block: DuckDB's row group size, the unit its rowid pruning skips."""
 
 TEXT = "CAST(payload AS VARCHAR)"

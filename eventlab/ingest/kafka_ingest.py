@@ -29,12 +29,13 @@ from eventlab.ingest.broker_report import BrokerIngestReport
 from eventlab.ingest.canonical_sql import event_exprs, record_position, seq_number
 from eventlab.ingest.mapping import MappingSpec
 from eventlab.ingest.offsets import kafka_broker_id, save_positions, stored_positions
-from eventlab.ingest.txn_cut import ROW_GROUP_ROWS, Pending, whole_groups
+from eventlab.ingest.txn_cut import Pending, whole_groups
 from eventlab.kafka.config import KafkaConfig
 from eventlab.kafka.positions import TP, Start, Until, tp_text
 from eventlab.kafka.reader_proc import ReaderProcess
 from eventlab.schemas.catalog import SchemaCatalog, build_catalog
 from eventlab.store import db
+from eventlab.store.db import ROW_GROUP_ROWS
 from eventlab.store.eventstore import EventStore
 from eventlab.store.schema import WRITTEN_COLUMNS
 from eventlab.store.sql import column_list, quote_literal

@@ -13,9 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from eventlab.kafka.positions import TP
-
-ROW_GROUP_ROWS = 122_880
-"""Rows in one DuckDB row group (its default `ROW_GROUP_SIZE`, which the store keeps)."""
+from eventlab.store.db import ROW_GROUP_ROWS
 
 Pending = list[tuple[pa.Table, dict[TP, int]]]
 """Raw batches waiting for a transaction, each with the next offsets the reader sent after it."""

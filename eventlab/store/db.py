@@ -27,6 +27,9 @@ Connection = duckdb.DuckDBPyConnection
 DuckError = duckdb.Error
 Interrupted = duckdb.InterruptException  # raised by `Connection.interrupt()`
 
+ROW_GROUP_ROWS = 122_880
+"""Rows in one DuckDB row group (its default `ROW_GROUP_SIZE`, which the store keeps)."""
+
 
 def lock_holder(message: str) -> str:
     """Which process holds a DuckDB file lock, from DuckDB's message: its PID and command line
